@@ -1,0 +1,161 @@
+//! The branch (admin) API: create customers, unblock them, read the audit log. Every handler
+//! needs `authorization: Bearer <SCA_ADMIN_TOKEN>`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{Admin, Body};
+use crate::customers::{self, NewCustomerInput};
+use crate::error::{ApiResult, AppError, Problem};
+use crate::state::AppState;
+
+/// A new customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomer {
+    /// Full name, 1–70 characters.
+    pub name: String,
+    /// Certified phone, E.164 (`+393331234567`).
+    pub phone: String,
+    /// E-mail.
+    pub email: String,
+    /// Optional alias, 3–32 of letters, digits, `.`, `_`, `-`; unique ignoring case.
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+/// The credentials of a new customer (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedCustomer {
+    /// 8-digit user code.
+    pub user_code: String,
+    /// 8 random digits, to be changed at first login.
+    pub password: String,
+    /// 20-character security code.
+    pub security_code: String,
+}
+
+/// Creates a customer with fresh credentials (and, in sandbox mode, an account holding
+/// 10 000.00 EUR).
+#[utoipa::path(post, path = "/api/v1/admin/customers", tag = "branch",
+    request_body = CreateCustomer,
+    security(("branch" = [])),
+    responses((status = 201, body = CreatedCustomer), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 409, body = Problem)))]
+pub async fn create_customer(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Body(body): Body<CreateCustomer>,
+) -> ApiResult<(StatusCode, Json<CreatedCustomer>)> {
+    let created = customers::create(
+        &state,
+        NewCustomerInput {
+            name: body.name,
+            phone: body.phone,
+            email: body.email,
+            alias: body.alias,
+            password: None,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedCustomer {
+            user_code: created.user_code,
+            password: created.password.to_string(),
+            security_code: created.security_code.to_string(),
+        }),
+    ))
+}
+
+/// Unblocks every credential of a customer.
+#[utoipa::path(post, path = "/api/v1/admin/customers/{user_code}/unblock", tag = "branch",
+    params(("user_code" = String, Path, description = "8-digit user code")),
+    security(("branch" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn unblock_customer(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(user_code): Path<String>,
+) -> ApiResult<StatusCode> {
+    let code = sca_protocol::UserCode::parse(&user_code).map_err(|e| AppError::bad_request("user_code", e))?;
+    let customer = state
+        .store()
+        .customer_by_user(code.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found("customer"))?;
+    customers::unblock(&state, &customer, "branch").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Audit query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// Entries after this sequence number (default 0).
+    pub after: Option<String>,
+    /// At most this many (default and maximum 1000).
+    pub limit: Option<String>,
+}
+
+/// One audit entry: `hash = SHA-256(prev_hash || entry)`, see the server's README.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    /// Sequence number from 1, without gaps.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Event kind.
+    pub kind: String,
+    /// User code, or empty.
+    pub customer: String,
+    /// Details.
+    pub detail: String,
+    /// Hex.
+    pub prev_hash: String,
+    /// Hex.
+    pub hash: String,
+}
+
+/// Reads the hash-chained audit log.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "branch", params(AuditQuery),
+    security(("branch" = [])),
+    responses((status = 200, body = Vec<AuditEntry>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    let after = match q.after.as_deref() {
+        None | Some("") => 0,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| AppError::bad_request("after", "must be a sequence number"))?,
+    };
+    let limit = match q.limit.as_deref() {
+        None | Some("") => 1000,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| AppError::bad_request("limit", "must be 1 to 1000"))?,
+    };
+    let rows = state.store().audit_after(after, limit).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| AuditEntry {
+                seq: r.seq,
+                at: r.at,
+                kind: r.kind,
+                customer: r.customer,
+                detail: r.detail,
+                prev_hash: hex::encode(r.prev_hash),
+                hash: hex::encode(r.hash),
+            })
+            .collect(),
+    ))
+}

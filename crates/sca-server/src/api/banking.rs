@@ -1,0 +1,479 @@
+//! Web banking (authenticated session): accounts, transfers, operations and their QR codes,
+//! authorization with a code, and the customer's devices.
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use sca_protocol::{Amount, Code, FieldKey, Iban, Kind, OpId, OperationData};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::events::status_stream;
+use super::extract::{Body, WebSession};
+use crate::error::{ApiResult, AppError, ErrorKind, Problem};
+use crate::sca::{self, Allowed, Via};
+use crate::state::AppState;
+use crate::storage::writer::Booking;
+use crate::storage::{Credential, Customer, OperationRow};
+
+fn decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", m / 100, m % 100)
+}
+
+/// An account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    /// IBAN.
+    pub iban: String,
+    /// Name.
+    pub name: String,
+    /// Decimal string with two fraction digits.
+    pub balance: String,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+/// The customer's accounts.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "banking",
+    responses((status = 200, body = Vec<AccountView>), (status = 401, body = Problem)))]
+pub async fn accounts(State(state): State<AppState>, web: WebSession) -> ApiResult<Json<Vec<AccountView>>> {
+    let rows = state.store().accounts(web.customer.id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| AccountView {
+                iban: a.iban,
+                name: a.name,
+                balance: decimal(a.balance_minor),
+                currency: a.currency,
+            })
+            .collect(),
+    ))
+}
+
+/// A booked movement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovementView {
+    /// Unix seconds.
+    pub at: i64,
+    /// Decimal string, negative for a debit.
+    pub amount: String,
+    /// The other party.
+    pub counterparty: String,
+    /// Description.
+    pub description: String,
+}
+
+/// The newest 100 movements of one of the customer's accounts.
+#[utoipa::path(get, path = "/api/v1/accounts/{iban}/movements", tag = "banking",
+    params(("iban" = String, Path)),
+    responses((status = 200, body = Vec<MovementView>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn movements(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(iban): Path<String>,
+) -> ApiResult<Json<Vec<MovementView>>> {
+    let account = state
+        .store()
+        .accounts(web.customer.id)
+        .await?
+        .into_iter()
+        .find(|a| a.iban == iban)
+        .ok_or_else(|| AppError::not_found("account"))?;
+    let rows = state.store().movements(account.id, 100).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|m| MovementView {
+                at: m.at,
+                amount: decimal(m.amount_minor),
+                counterparty: m.counterparty,
+                description: m.description,
+            })
+            .collect(),
+    ))
+}
+
+/// A transfer ("bonifico").
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// Payee name, 1–70 characters.
+    pub payee_name: String,
+    /// Payee IBAN (spaces allowed; mod-97 checked).
+    pub payee_iban: String,
+    /// Decimal string with two fraction digits: `"12.50"`.
+    pub amount: String,
+    /// ISO 4217, the account's currency (`EUR`).
+    pub currency: String,
+    /// Description ("causale"), up to 140 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A new pending operation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperationCreated {
+    /// 8-digit operation identifier.
+    pub op_id: String,
+    /// Signed payload (PROTOCOL.md §6).
+    pub payload: String,
+    /// Unix seconds.
+    pub expires: u64,
+}
+
+fn field_error(key: FieldKey, e: impl std::fmt::Display) -> AppError {
+    let field = match key {
+        FieldKey::PayeeName => "payee_name",
+        FieldKey::Description => "description",
+        FieldKey::PayeeIban => "payee_iban",
+        FieldKey::Amount => "amount",
+        _ => "body",
+    };
+    AppError::bad_request(field, e)
+}
+
+/// Creates a transfer: a TRANSFER operation (amount, payee, IBAN, description) signed by the
+/// bank, pending, pushed to the customer's devices.
+#[utoipa::path(post, path = "/api/v1/transfers", tag = "banking", request_body = TransferRequest,
+    params(("x-csrf-token" = String, Header)),
+    responses((status = 201, body = OperationCreated), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem, description = "insufficient_funds")))]
+pub async fn create_transfer(
+    State(state): State<AppState>,
+    web: WebSession,
+    Body(body): Body<TransferRequest>,
+) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
+    let iban = Iban::parse_typed(&body.payee_iban).map_err(|e| AppError::bad_request("payee_iban", e))?;
+    let amount =
+        Amount::from_decimal(body.amount.trim(), body.currency.trim()).map_err(|e| match e {
+            sca_protocol::AmountError::Currency => AppError::bad_request("currency", e),
+            other => AppError::bad_request("amount", other),
+        })?;
+    let cfg = state.config();
+    if amount.minor_units() == 0 {
+        return Err(AppError::bad_request("amount", "must be more than 0.00"));
+    }
+    if amount.minor_units() > cfg.max_transfer_minor {
+        return Err(AppError::bad_request(
+            "amount",
+            format!("the largest transfer is {}", decimal(cfg.max_transfer_minor as i64)),
+        ));
+    }
+    let account = state
+        .store()
+        .accounts(web.customer.id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::new(ErrorKind::Conflict, "the customer has no account"))?;
+    if account.currency != amount.currency() {
+        return Err(AppError::bad_request(
+            "currency",
+            format!("the account is in {}", account.currency),
+        ));
+    }
+    if account.iban == iban.as_str() {
+        return Err(AppError::bad_request("payee_iban", "is the paying account"));
+    }
+    let minor = i64::try_from(amount.minor_units()).map_err(|_| AppError::bad_request("amount", "too large"))?;
+    if account.balance_minor < minor {
+        return Err(AppError::new(
+            ErrorKind::InsufficientFunds,
+            "the account does not hold the amount",
+        ));
+    }
+    let mut data = OperationData::default();
+    data.set(FieldKey::Amount, &amount.to_string())
+        .map_err(|e| field_error(FieldKey::Amount, e))?;
+    data.set(FieldKey::PayeeName, body.payee_name.trim())
+        .map_err(|e| field_error(FieldKey::PayeeName, e))?;
+    data.set(FieldKey::PayeeIban, iban.as_str())
+        .map_err(|e| field_error(FieldKey::PayeeIban, e))?;
+    let description = body.description.as_deref().map(str::trim).filter(|d| !d.is_empty());
+    if let Some(d) = description {
+        data.set(FieldKey::Description, d)
+            .map_err(|e| field_error(FieldKey::Description, e))?;
+    }
+    let booking = Booking {
+        account_id: account.id,
+        amount_minor: minor,
+        payee_iban: iban.to_string(),
+        payee_name: body.payee_name.trim().to_owned(),
+        description: description.unwrap_or("").to_owned(),
+    };
+    let created = sca::create_operation(
+        &state,
+        &web.customer,
+        Kind::Transfer,
+        data,
+        None,
+        Some((booking, account.currency.clone())),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OperationCreated {
+            op_id: created.op_id,
+            payload: created.payload,
+            expires: created.expires,
+        }),
+    ))
+}
+
+/// An operation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperationView {
+    /// 8-digit operation identifier.
+    pub op_id: String,
+    /// `TRANSFER` | `LOGIN` | `DEVICE` | …
+    pub kind: String,
+    /// `pending` | `approved` | `rejected` | `expired` | `failed`.
+    pub status: String,
+    /// Signed payload.
+    pub payload: String,
+    /// Unix seconds.
+    pub expires: i64,
+}
+
+pub(crate) async fn own_operation(state: &AppState, customer: &Customer, op_id: &str) -> ApiResult<OperationRow> {
+    let op_id = OpId::parse(op_id).map_err(|e| AppError::bad_request("op_id", e))?;
+    state
+        .store()
+        .operation(customer.id, op_id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found("operation"))
+}
+
+/// An operation of the customer.
+#[utoipa::path(get, path = "/api/v1/operations/{op_id}", tag = "banking", params(("op_id" = String, Path)),
+    responses((status = 200, body = OperationView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn operation(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(op_id): Path<String>,
+) -> ApiResult<Json<OperationView>> {
+    let op = own_operation(&state, &web.customer, &op_id).await?;
+    Ok(Json(OperationView {
+        status: op.status_at(state.now()).to_owned(),
+        op_id: op.op_id,
+        kind: op.kind,
+        payload: op.payload,
+        expires: op.expires_at,
+    }))
+}
+
+/// The operation's status as server-sent events (`status` with `{"status"}`), ending at a final
+/// status.
+#[utoipa::path(get, path = "/api/v1/operations/{op_id}/events", tag = "banking", params(("op_id" = String, Path)),
+    responses((status = 200, content_type = "text/event-stream", description = "events `status` {\"status\"}"),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn operation_events(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(op_id): Path<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let op = own_operation(&state, &web.customer, &op_id).await?;
+    Ok(status_stream(&state, op, false))
+}
+
+/// The signed payload as a QR code (SVG).
+#[utoipa::path(get, path = "/api/v1/operations/{op_id}/qr.svg", tag = "banking", params(("op_id" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn qr_svg(State(state): State<AppState>, web: WebSession, Path(op_id): Path<String>) -> ApiResult<Response> {
+    let op = own_operation(&state, &web.customer, &op_id).await?;
+    let svg = sca_qr::render_svg(&op.payload).map_err(AppError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+/// The signed payload as a QR code (PNG, 6 pixels per module).
+#[utoipa::path(get, path = "/api/v1/operations/{op_id}/qr.png", tag = "banking", params(("op_id" = String, Path)),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn qr_png(State(state): State<AppState>, web: WebSession, Path(op_id): Path<String>) -> ApiResult<Response> {
+    let op = own_operation(&state, &web.customer, &op_id).await?;
+    let png = sca_qr::render_png(&op.payload, 6).map_err(AppError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+/// A code for an operation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    /// 6 digits: an OPERATION code (from the QR), an OPERATION_ID code (typed identifier, up to
+    /// the configured amount) or a TRANSACTION code (up to the configured amount, 0 = never).
+    pub code: String,
+}
+
+/// The decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Decision {
+    /// `approved` | `rejected`.
+    pub status: String,
+}
+
+/// What codes an operation accepts by policy.
+pub(crate) fn allowed_for(state: &AppState, op: &OperationRow) -> Allowed {
+    let amount = op.amount_minor.unwrap_or(0).max(0) as u64;
+    let cfg = state.config();
+    Allowed {
+        operation: true,
+        operation_id: op.amount_minor.is_none() || amount <= cfg.operation_id_code_max_minor,
+        login: false,
+        transaction: op.kind != "LOGIN"
+            && op.kind != "DEVICE"
+            && cfg.transaction_code_max_minor > 0
+            && amount <= cfg.transaction_code_max_minor,
+    }
+}
+
+/// Authorizes an operation with a code. Exactly one of concurrent right answers succeeds; a
+/// transfer moves money once.
+#[utoipa::path(post, path = "/api/v1/operations/{op_id}/authorize", tag = "banking", request_body = AuthorizeRequest,
+    params(("op_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 200, body = Decision, description = "`approved`"), (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "wrong_code + attempts_left"), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not_pending / insufficient_funds"), (status = 410, body = Problem),
+        (status = 423, body = Problem)))]
+pub async fn authorize(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(op_id): Path<String>,
+    Body(body): Body<AuthorizeRequest>,
+) -> ApiResult<Json<Decision>> {
+    let code = Code::parse(&body.code).map_err(|e| AppError::bad_request("code", e))?;
+    let op = own_operation(&state, &web.customer, &op_id).await?;
+    let now = state.now();
+    match op.status_at(now) {
+        "pending" => {}
+        "expired" => return Err(AppError::expired()),
+        _ => return Err(AppError::not_pending()),
+    }
+    if state.store().failures(web.customer.id).await?.code >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
+    let operation = sca::stored_operation(&op)?;
+    let keys = state.device_keys(web.customer.id).await?;
+    match sca::match_code(&keys, &code, Some(&operation), allowed_for(&state, &op), now, None) {
+        Some(m) => {
+            sca::approve(&state, &web.customer, &op, Via::Code(m)).await?;
+            Ok(Json(Decision {
+                status: "approved".into(),
+            }))
+        }
+        None => Err(sca::wrong_answer(&state, &web.customer, Credential::Code, &format!("authorize {}", op.op_id), None).await),
+    }
+}
+
+/// A device as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceView {
+    /// Device id.
+    pub device_id: String,
+    /// Name.
+    pub name: String,
+    /// `key_id` of the device key.
+    pub key_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// The customer's active devices.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
+    responses((status = 200, body = Vec<DeviceView>), (status = 401, body = Problem)))]
+pub async fn list_devices(State(state): State<AppState>, web: WebSession) -> ApiResult<Json<Vec<DeviceView>>> {
+    let rows = state.store().active_devices(web.customer.id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|d| DeviceView {
+                key_id: sca_protocol::PublicKey::from_bytes(&d.public_key)
+                    .map(|k| k.key_id().to_string())
+                    .unwrap_or_default(),
+                device_id: d.id,
+                name: d.name,
+                created_at: d.created_at,
+            })
+            .collect(),
+    ))
+}
+
+/// A new name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameDevice {
+    /// 1–40 characters.
+    pub name: String,
+}
+
+/// Renames a device.
+#[utoipa::path(patch, path = "/api/v1/devices/{device_id}", tag = "devices", request_body = RenameDevice,
+    params(("device_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn rename_device(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(device_id): Path<String>,
+    Body(body): Body<RenameDevice>,
+) -> ApiResult<StatusCode> {
+    let name = crate::customers::check_name("name", &body.name, 40)?;
+    let (cid, user_code, now) = (web.customer.id, web.customer.user_code.clone(), state.now());
+    let ok = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let ok = w.rename_device(cid, &device_id, &name).await?;
+                if ok {
+                    w.audit(now, "device_renamed", &user_code, &device_id).await?;
+                }
+                Ok(ok)
+            })
+        })
+        .await?;
+    if !ok {
+        return Err(AppError::not_found("device"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a device: its secrets are wiped and its codes and signatures no longer count.
+#[utoipa::path(delete, path = "/api/v1/devices/{device_id}", tag = "devices",
+    params(("device_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn remove_device(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(device_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (cid, user_code, phone, email, now) = (
+        web.customer.id,
+        web.customer.user_code.clone(),
+        web.customer.phone.clone(),
+        web.customer.email.clone(),
+        state.now(),
+    );
+    let ok = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let ok = w.remove_device(now, cid, &device_id).await?;
+                if ok {
+                    let text = "Sigillo: an authenticator was removed from your account. If it was not you, call your branch.";
+                    w.outbox(now, &phone, "sms", text).await?;
+                    w.outbox(now, &email, "email", text).await?;
+                    w.audit(now, "device_removed", &user_code, &device_id).await?;
+                }
+                Ok(ok)
+            })
+        })
+        .await?;
+    state.forget_device_keys(cid);
+    if !ok {
+        return Err(AppError::not_found("device"));
+    }
+    state.messages_queued();
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,605 @@
+//! The authenticator's side (API.md "Device"): activation (PROTOCOL.md §3) of a first device by
+//! password + SMS OTP or of another one from an active device (a DEVICE operation approved there,
+//! then a QR), device-signed requests, the push stream, lookup, approve and reject (§7).
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, Sse};
+use futures_util::Stream;
+use sca_protocol::{
+    ActivationId, Code, ConfirmKey, EphemeralEcdh, FieldKey, Kind, KnowledgeKey, OperationData, PossessionKey, PublicKey,
+    Signature, activation_message, approve_message, derive_keys, reject_message, verify_confirm_tag,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::banking::Decision;
+use super::events::device_stream;
+use super::extract::{Body, DeviceRequest};
+use super::login::{StatusResponse, check_password};
+use crate::crypto::random;
+use crate::error::{ApiResult, AppError, ErrorKind, Problem};
+use crate::sca::{self, Allowed, OtpPurpose, Via};
+use crate::state::{AppState, HubEvent};
+use crate::storage::{ActivationRow, Credential, OperationRow};
+
+/// First activation: who the customer is.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartActivation {
+    /// User code or alias.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// An activation started.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivationStarted {
+    /// b64u of 16 random bytes; valid 10 minutes.
+    pub activation_id: String,
+    /// Unix seconds.
+    pub expires: u64,
+}
+
+/// Starts activating a first device: checks the password, sends an SMS OTP to the certified
+/// phone.
+#[utoipa::path(post, path = "/api/v1/activations", tag = "devices", request_body = StartActivation,
+    responses((status = 201, body = ActivationStarted), (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "invalid_credentials + attempts_left"), (status = 423, body = Problem), (status = 429, body = Problem)))]
+pub async fn start_activation(
+    State(state): State<AppState>,
+    Body(body): Body<StartActivation>,
+) -> ApiResult<(StatusCode, Json<ActivationStarted>)> {
+    let customer = check_password(&state, &body.user, &body.password).await?;
+    if state.store().failures(customer.id).await?.sms_otp >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
+    let id = ActivationId::random(&state.0.rng)?;
+    let now = state.now();
+    let expires = now + state.config().activation_ttl;
+    let (cid, user_code, aid) = (customer.id, customer.user_code.clone(), id.to_string());
+    state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                w.reset_failures(cid, Credential::Password).await?;
+                w.insert_activation(now, &aid, cid, "password_sms", None, None, expires)
+                    .await?;
+                w.audit(now, "device_activation_started", &user_code, "password").await
+            })
+        })
+        .await?;
+    sca::send_otp(&state, &customer, OtpPurpose::Activation, id.as_str(), None).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ActivationStarted {
+            activation_id: id.to_string(),
+            expires,
+        }),
+    ))
+}
+
+/// The device's half of the key exchange.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationKeys {
+    /// The SMS OTP (first device; not needed for an activation started from an active device).
+    #[serde(default)]
+    pub sms_otp: Option<String>,
+    /// The device's ECDSA P-256 public key, 65-byte SEC1 point, b64u.
+    pub device_pub: String,
+    /// The device's ephemeral ECDH P-256 public key `Ed`, b64u.
+    pub ecdh_pub: String,
+    /// A name for the device, 1–40 characters.
+    pub name: String,
+}
+
+/// The server's half.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivationAnswer {
+    /// The new device's id (for `authorization: SCA1-Device id=…`).
+    pub device_id: String,
+    /// The server's ephemeral ECDH public key `Es`, b64u.
+    pub server_ecdh_pub: String,
+    /// The bank public key, b64u.
+    pub bank_pub: String,
+    /// b64u ECDSA of the bank key over `"SCA1-ACT" || lp(activation_id) || lp(Ed_pub) || lp(Es_pub)`.
+    pub signature: String,
+}
+
+fn parse_activation_id(text: &str) -> ApiResult<ActivationId> {
+    ActivationId::parse(text).map_err(|e| AppError::bad_request("activation_id", e))
+}
+
+async fn load_activation(state: &AppState, id: &ActivationId, expected: &str) -> ApiResult<ActivationRow> {
+    let row = state
+        .store()
+        .activation(id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found("activation"))?;
+    if row.status != expected {
+        return Err(AppError::not_pending());
+    }
+    if state.now() >= row.expires_at as u64 {
+        return Err(AppError::expired());
+    }
+    Ok(row)
+}
+
+/// Key exchange (PROTOCOL.md §3 steps 2–3): the server makes `Es`, derives the keys, keeps them
+/// sealed, and answers with `Es_pub` signed by the bank key.
+#[utoipa::path(post, path = "/api/v1/activations/{activation_id}", tag = "devices", request_body = ActivationKeys,
+    params(("activation_id" = String, Path)),
+    responses((status = 200, body = ActivationAnswer), (status = 400, body = Problem), (status = 401, body = Problem, description = "wrong_otp + attempts_left"),
+        (status = 403, body = Problem, description = "the DEVICE operation is not approved yet"), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 410, body = Problem), (status = 423, body = Problem)))]
+pub async fn activation_keys(
+    State(state): State<AppState>,
+    Path(activation_id): Path<String>,
+    Body(body): Body<ActivationKeys>,
+) -> ApiResult<Json<ActivationAnswer>> {
+    let aid = parse_activation_id(&activation_id)?;
+    let device_pub = PublicKey::from_b64u(&body.device_pub).map_err(|e| AppError::bad_request("device_pub", e))?;
+    let ed_pub = PublicKey::from_b64u(&body.ecdh_pub).map_err(|e| AppError::bad_request("ecdh_pub", e))?;
+    let name = crate::customers::check_name("name", &body.name, 40)?;
+    let row = load_activation(&state, &aid, "awaiting_keys").await?;
+    let customer = state
+        .store()
+        .customer(row.customer_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("activation"))?;
+    let otp_id = match row.source.as_str() {
+        "device" => {
+            let approved = match row.operation_id {
+                Some(op) => state
+                    .store()
+                    .operation_by_row(op)
+                    .await?
+                    .is_some_and(|o| o.status == "approved"),
+                None => false,
+            };
+            if !approved {
+                return Err(AppError::new(
+                    ErrorKind::Forbidden,
+                    "approve the DEVICE operation on the active authenticator first",
+                ));
+            }
+            None
+        }
+        _ => {
+            let otp = body
+                .sms_otp
+                .as_deref()
+                .ok_or_else(|| AppError::bad_request("sms_otp", "missing: the SMS code sent at activation"))?;
+            Some(sca::check_otp(&state, &customer, OtpPurpose::Activation, aid.as_str(), otp).await?)
+        }
+    };
+    let es = EphemeralEcdh::generate(&state.0.rng)?;
+    let es_pub = es.public_key();
+    let z = es
+        .agree(&ed_pub)
+        .map_err(|_| AppError::bad_request("ecdh_pub", "not a valid P-256 point"))?;
+    let keys = derive_keys(&aid, &z);
+    let signature = state
+        .0
+        .bank_key
+        .sign(&state.0.rng, &activation_message(&aid, &ed_pub, &es_pub))?;
+    let device_id = random::b64u(&state.0.rng, 12).map_err(AppError::internal)?;
+    let mut secret = zeroize::Zeroizing::new(Vec::with_capacity(96));
+    secret.extend_from_slice(keys.possession.expose_secret());
+    secret.extend_from_slice(keys.knowledge.expose_secret());
+    secret.extend_from_slice(keys.confirm.expose_secret());
+    let sealed = state.0.secrets.seal(aid.as_str(), &secret).map_err(AppError::internal)?;
+    let now = state.now();
+    let (id, did, user_code, pubkey, cid) = (
+        aid.to_string(),
+        device_id.clone(),
+        customer.user_code.clone(),
+        device_pub.as_bytes().to_vec(),
+        customer.id,
+    );
+    let stored = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                if let Some(otp) = &otp_id
+                    && !w.use_otp(otp, now).await?
+                {
+                    return Ok(false);
+                }
+                let ok = w.activation_keys(&id, &did, &name, &pubkey, &sealed).await?;
+                if ok {
+                    if otp_id.is_some() {
+                        w.reset_failures(cid, Credential::SmsOtp).await?;
+                    }
+                    w.audit(now, "device_keys_exchanged", &user_code, &did).await?;
+                }
+                Ok(ok)
+            })
+        })
+        .await?;
+    if !stored {
+        return Err(AppError::not_pending());
+    }
+    Ok(Json(ActivationAnswer {
+        device_id,
+        server_ecdh_pub: es_pub.to_b64u(),
+        bank_pub: state.bank_public_key().to_b64u(),
+        signature: signature.to_b64u(),
+    }))
+}
+
+/// The device's confirmation tag.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationConfirm {
+    /// Lower-case hex of `HMAC(K_conf, "device" || lp(activation_id) || lp(device_pub))`.
+    pub confirm: String,
+}
+
+/// Confirms the activation (PROTOCOL.md §3 step 4); the device becomes active. A wrong tag voids
+/// the activation.
+#[utoipa::path(post, path = "/api/v1/activations/{activation_id}/confirm", tag = "devices", request_body = ActivationConfirm,
+    params(("activation_id" = String, Path)),
+    responses((status = 200, body = StatusResponse, description = "`active`"), (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "the tag does not verify; the activation is void"),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
+pub async fn activation_confirm(
+    State(state): State<AppState>,
+    Path(activation_id): Path<String>,
+    Body(body): Body<ActivationConfirm>,
+) -> ApiResult<Json<StatusResponse>> {
+    let aid = parse_activation_id(&activation_id)?;
+    let mut tag = [0u8; 32];
+    hex::decode_to_slice(&body.confirm, &mut tag)
+        .map_err(|_| AppError::bad_request("confirm", "must be 64 hex characters"))?;
+    let row = load_activation(&state, &aid, "awaiting_confirm").await?;
+    let customer = state
+        .store()
+        .customer(row.customer_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("activation"))?;
+    let (Some(device_id), Some(name), Some(device_pub), Some(sealed)) =
+        (row.device_id.clone(), row.device_name.clone(), row.device_pub.clone(), row.secrets.clone())
+    else {
+        return Err(AppError::internal("activation awaiting confirmation without keys"));
+    };
+    let plain = state.0.secrets.open(aid.as_str(), &sealed).map_err(AppError::internal)?;
+    if plain.len() != 96 {
+        return Err(AppError::internal("activation secrets length"));
+    }
+    let key = |range: std::ops::Range<usize>| {
+        let mut k = [0u8; 32];
+        k.copy_from_slice(&plain[range]);
+        k
+    };
+    let (kp, kk, kc) = (
+        PossessionKey::from_bytes(key(0..32)),
+        KnowledgeKey::from_bytes(key(32..64)),
+        ConfirmKey::from_bytes(key(64..96)),
+    );
+    let public = PublicKey::from_bytes(&device_pub).map_err(|_| AppError::internal("stored device key"))?;
+    let now = state.now();
+    let (id, user_code) = (aid.to_string(), customer.user_code.clone());
+    if !verify_confirm_tag(&kc, &aid, &public, &tag) {
+        state
+            .store()
+            .write(move |w| {
+                Box::pin(async move {
+                    if w.finish_activation(&id, "awaiting_confirm", "failed").await? {
+                        w.audit(now, "device_activation_failed", &user_code, "confirmation tag").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        return Err(AppError::new(
+            ErrorKind::InvalidSignature,
+            "confirm: the tag does not verify; the activation is void, start again",
+        ));
+    }
+    let mut secret = zeroize::Zeroizing::new(Vec::with_capacity(64));
+    secret.extend_from_slice(kp.expose_secret());
+    secret.extend_from_slice(kk.expose_secret());
+    let device_sealed = state.0.secrets.seal(&device_id, &secret).map_err(AppError::internal)?;
+    let (cid, phone, email, did) = (customer.id, customer.phone.clone(), customer.email.clone(), device_id.clone());
+    let ok = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                if !w.finish_activation(&id, "awaiting_confirm", "active").await? {
+                    return Ok(false);
+                }
+                w.insert_device(now, &did, cid, &name, &device_pub, &device_sealed).await?;
+                let text = format!(
+                    "Sigillo: a new authenticator \"{name}\" was activated on your account. If it was not you, call your branch."
+                );
+                w.outbox(now, &phone, "sms", &text).await?;
+                w.outbox(now, &email, "email", &text).await?;
+                w.audit(now, "device_activated", &user_code, &did).await?;
+                Ok(true)
+            })
+        })
+        .await?;
+    state.forget_device_keys(customer.id);
+    if !ok {
+        return Err(AppError::not_pending());
+    }
+    state.messages_queued();
+    Ok(Json(StatusResponse { status: "active".into() }))
+}
+
+/// Another device's activation, started from this one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceActivationStarted {
+    /// The activation id the new device uses (no SMS OTP needed once the DEVICE operation is
+    /// approved).
+    pub activation_id: String,
+    /// Unix seconds.
+    pub expires: u64,
+    /// The DEVICE operation to approve on this (active) device first, with its PIN.
+    pub op_id: String,
+    /// Its signed payload.
+    pub payload: String,
+    /// The text of the QR code this device shows to the new one: `SCA1-ACTIVATE:<activation_id>`.
+    pub qr_text: String,
+}
+
+/// Starts activating another device from this active one: a DEVICE operation (approve it here,
+/// with the PIN) and an activation id for the new device, shown as a QR code
+/// (`SCA1-ACTIVATE:<activation_id>`). Device-signed.
+#[utoipa::path(post, path = "/api/v1/devices/{device_id}/activations", tag = "devices",
+    params(("device_id" = String, Path), ("authorization" = String, Header, description = "SCA1-Device id=…,ts=…,sig=…")),
+    responses((status = 201, body = DeviceActivationStarted), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn start_device_activation(
+    State(state): State<AppState>,
+    Path(_device_id): Path<String>,
+    req: DeviceRequest,
+) -> ApiResult<(StatusCode, Json<DeviceActivationStarted>)> {
+    let mut data = OperationData::default();
+    data.set(FieldKey::Description, "Attivazione di un nuovo dispositivo / activate a new authenticator")
+        .map_err(AppError::internal)?;
+    let created = sca::create_operation(&state, &req.customer, Kind::Device, data, None, None).await?;
+    let id = ActivationId::random(&state.0.rng)?;
+    let now = state.now();
+    let expires = (now + state.config().activation_ttl).min(created.expires);
+    let (aid, cid, user_code, source, op_row) = (
+        id.to_string(),
+        req.customer.id,
+        req.customer.user_code.clone(),
+        req.device.id.clone(),
+        created.row_id,
+    );
+    state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                w.insert_activation(now, &aid, cid, "device", Some(&source), Some(op_row), expires)
+                    .await?;
+                w.audit(now, "device_activation_started", &user_code, &format!("from device {source}"))
+                    .await
+            })
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DeviceActivationStarted {
+            qr_text: format!("SCA1-ACTIVATE:{id}"),
+            activation_id: id.to_string(),
+            expires,
+            op_id: created.op_id,
+            payload: created.payload,
+        }),
+    ))
+}
+
+/// The push stream of a device. Device-signed (a fresh signature per connection).
+#[utoipa::path(get, path = "/api/v1/devices/{device_id}/events", tag = "devices",
+    params(("device_id" = String, Path), ("authorization" = String, Header, description = "SCA1-Device id=…,ts=…,sig=…")),
+    responses((status = 200, content_type = "text/event-stream",
+        description = "`operation` {\"op_id\",\"payload\",\"number\"?} for each pending operation at connect and as they appear; `status` {\"op_id\",\"status\"}; heartbeat comments"),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn device_events(
+    State(state): State<AppState>,
+    Path(_device_id): Path<String>,
+    req: DeviceRequest,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    device_stream(&state, req.customer.id).await
+}
+
+/// An operation as a device fetches it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceOperation {
+    /// The signed payload.
+    pub payload: String,
+    /// Its status now.
+    pub status: String,
+}
+
+async fn device_operation_row(state: &AppState, req: &DeviceRequest, op_id: &str) -> ApiResult<OperationRow> {
+    super::banking::own_operation(state, &req.customer, op_id).await
+}
+
+/// Looks up an operation by its identifier (typed by hand), to show its signed details.
+/// Device-signed.
+#[utoipa::path(get, path = "/api/v1/devices/{device_id}/operations/{op_id}", tag = "devices",
+    params(("device_id" = String, Path), ("op_id" = String, Path), ("authorization" = String, Header)),
+    responses((status = 200, body = DeviceOperation), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn device_operation(
+    State(state): State<AppState>,
+    Path((_device_id, op_id)): Path<(String, String)>,
+    req: DeviceRequest,
+) -> ApiResult<Json<DeviceOperation>> {
+    let op = device_operation_row(&state, &req, &op_id).await?;
+    Ok(Json(DeviceOperation {
+        status: op.status_at(state.now()).to_owned(),
+        payload: op.payload,
+    }))
+}
+
+/// A push approval (PROTOCOL.md §7).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// The OPERATION code, made with the PIN.
+    pub code: String,
+    /// b64u ECDSA of the device key over `"SCA1-APPROVE" || lp(op_id) || lp(nonce) || lp(SHA(data)) || lp(code)`.
+    pub signature: String,
+    /// The number the customer picked (logins: number matching).
+    #[serde(default)]
+    pub number: Option<i64>,
+}
+
+fn require_pending(op: &OperationRow, now: u64) -> ApiResult<()> {
+    match op.status_at(now) {
+        "pending" => Ok(()),
+        "expired" => Err(AppError::expired()),
+        _ => Err(AppError::not_pending()),
+    }
+}
+
+/// Approves an operation from the device. Device-signed.
+#[utoipa::path(post, path = "/api/v1/devices/{device_id}/operations/{op_id}/approve", tag = "devices", request_body = ApproveRequest,
+    params(("device_id" = String, Path), ("op_id" = String, Path), ("authorization" = String, Header)),
+    responses((status = 200, body = Decision, description = "`approved`"), (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "wrong_code + attempts_left, or invalid_signature"), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 410, body = Problem), (status = 423, body = Problem)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    Path((_device_id, op_id)): Path<(String, String)>,
+    req: DeviceRequest,
+) -> ApiResult<Json<Decision>> {
+    let body: ApproveRequest = req.json()?;
+    let code = Code::parse(&body.code).map_err(|e| AppError::bad_request("code", e))?;
+    let signature = Signature::from_b64u(&body.signature).map_err(|e| AppError::bad_request("signature", e))?;
+    let op = device_operation_row(&state, &req, &op_id).await?;
+    let now = state.now();
+    require_pending(&op, now)?;
+    if state.store().failures(req.customer.id).await?.code >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
+    let operation = sca::stored_operation(&op)?;
+    let public = PublicKey::from_bytes(&req.device.public_key).map_err(|_| AppError::internal("stored device key"))?;
+    let message = approve_message(&operation.op_id, &operation.nonce, &operation.data_sha(), &code);
+    if !public.verify(&message, &signature) {
+        return Err(AppError::new(ErrorKind::InvalidSignature, "signature: does not verify"));
+    }
+    if let Some(expected) = op.number {
+        let Some(number) = body.number else {
+            return Err(AppError::bad_request("number", "missing: pick the number shown on the page"));
+        };
+        if number != expected {
+            // A wrong pick is how push fatigue shows: the login fails and the pick is counted.
+            return Err(sca::wrong_answer(&state, &req.customer, Credential::Code, "number matching", Some(&op)).await);
+        }
+    }
+    let keys = state.device_keys(req.customer.id).await?;
+    let allowed = Allowed {
+        operation: true,
+        ..Allowed::default()
+    };
+    match sca::match_code(&keys, &code, Some(&operation), allowed, now, Some(&req.device.id)) {
+        Some(_) => {
+            sca::approve(&state, &req.customer, &op, Via::Device(req.device.id.clone())).await?;
+            Ok(Json(Decision {
+                status: "approved".into(),
+            }))
+        }
+        None => Err(sca::wrong_answer(&state, &req.customer, Credential::Code, &format!("push {}", op.op_id), None).await),
+    }
+}
+
+/// A rejection ("non sono io").
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    /// b64u ECDSA of the device key over `"SCA1-REJECT" || lp(op_id) || lp(nonce)`.
+    pub signature: String,
+}
+
+/// Rejects an operation from the device (no PIN); the customer is alerted by SMS and e-mail.
+/// Device-signed.
+#[utoipa::path(post, path = "/api/v1/devices/{device_id}/operations/{op_id}/reject", tag = "devices", request_body = RejectRequest,
+    params(("device_id" = String, Path), ("op_id" = String, Path), ("authorization" = String, Header)),
+    responses((status = 200, body = Decision, description = "`rejected`"), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
+pub async fn reject(
+    State(state): State<AppState>,
+    Path((_device_id, op_id)): Path<(String, String)>,
+    req: DeviceRequest,
+) -> ApiResult<Json<Decision>> {
+    let body: RejectRequest = req.json()?;
+    let signature = Signature::from_b64u(&body.signature).map_err(|e| AppError::bad_request("signature", e))?;
+    let op = device_operation_row(&state, &req, &op_id).await?;
+    let now = state.now();
+    require_pending(&op, now)?;
+    let operation = sca::stored_operation(&op)?;
+    let public = PublicKey::from_bytes(&req.device.public_key).map_err(|_| AppError::internal("stored device key"))?;
+    if !public.verify(&reject_message(&operation.op_id, &operation.nonce), &signature) {
+        return Err(AppError::new(ErrorKind::InvalidSignature, "signature: does not verify"));
+    }
+    let (row, user_code, phone, email, did, oid, kind) = (
+        op.id,
+        req.customer.user_code.clone(),
+        req.customer.phone.clone(),
+        req.customer.email.clone(),
+        req.device.id.clone(),
+        op.op_id.clone(),
+        op.kind.clone(),
+    );
+    let rejected = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                if !w.decide_operation(row, "rejected", now, &format!("device:{did}")).await? {
+                    return Ok(false);
+                }
+                let text = format!(
+                    "Sigillo: operation {oid} was rejected from your authenticator. If someone else started it, call your branch."
+                );
+                w.outbox(now, &phone, "sms", &text).await?;
+                w.outbox(now, &email, "email", &text).await?;
+                w.audit(now, "operation_rejected", &user_code, &format!("{oid} {kind} by device:{did}"))
+                    .await?;
+                Ok(true)
+            })
+        })
+        .await?;
+    if !rejected {
+        return Err(AppError::not_pending());
+    }
+    state.messages_queued();
+    state.0.hub.publish(
+        req.customer.id,
+        HubEvent::Status {
+            op_id: op.op_id.clone(),
+            status: "rejected".into(),
+        },
+    );
+    Ok(Json(Decision {
+        status: "rejected".into(),
+    }))
+}
+
+/// The bank's public key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BankKey {
+    /// 65-byte SEC1 point, b64u.
+    pub bank_pub: String,
+    /// `key_id(bank_pub)`.
+    pub key_id: String,
+}
+
+/// The bank's public key, for checking signed payloads.
+#[utoipa::path(get, path = "/api/v1/bank-key", tag = "devices", responses((status = 200, body = BankKey)))]
+pub async fn bank_key(State(state): State<AppState>) -> Json<BankKey> {
+    let key = state.bank_public_key();
+    Json(BankKey {
+        bank_pub: key.to_b64u(),
+        key_id: key.key_id().to_string(),
+    })
+}

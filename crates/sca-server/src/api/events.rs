@@ -1,0 +1,122 @@
+//! Server-sent event streams: an operation's (or login's) status for the page, and the pending
+//! operations of a customer for a device. Both subscribe to the hub before reading the current
+//! state, so nothing that happens in between is missed; heartbeats keep proxies from closing
+//! idle streams.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt as _, stream};
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::state::{AppState, HubEvent};
+use crate::storage::OperationRow;
+
+fn status_event(status: &str) -> Event {
+    Event::default().event("status").data(json!({ "status": status }).to_string())
+}
+
+struct StatusState {
+    rx: broadcast::Receiver<Arc<HubEvent>>,
+    first: Option<String>,
+    done: bool,
+    op_id: String,
+    login: bool,
+    deadline: tokio::time::Instant,
+}
+
+/// `status` events for one operation: the current status at once, then each change, ending after
+/// a final status (or `expired` at the expiry).
+pub(crate) fn status_stream(
+    state: &AppState,
+    op: OperationRow,
+    login: bool,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+    let rx = state.0.hub.subscribe(op.customer_id);
+    let now = state.now();
+    let name = |s: &str, login: bool| if login && s == "approved" { "authenticated".to_owned() } else { s.to_owned() };
+    let left = (op.expires_at as u64).saturating_sub(now);
+    let st = StatusState {
+        rx,
+        first: Some(name(op.status_at(now), login)),
+        done: false,
+        op_id: op.op_id.clone(),
+        login,
+        deadline: tokio::time::Instant::now() + Duration::from_secs(left),
+    };
+    let events = stream::unfold(st, move |mut st| async move {
+        if st.done {
+            return None;
+        }
+        if let Some(s) = st.first.take() {
+            st.done = s != "pending";
+            return Some((status_event(&s), st));
+        }
+        loop {
+            tokio::select! {
+                received = st.rx.recv() => match received {
+                    Ok(ev) => {
+                        if let HubEvent::Status { op_id, status } = &*ev && *op_id == st.op_id {
+                            st.done = status != "pending";
+                            let s = name(status, st.login);
+                            return Some((status_event(&s), st));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep_until(st.deadline) => {
+                    st.done = true;
+                    return Some((status_event("expired"), st));
+                }
+            }
+        }
+    });
+    Sse::new(events.map(Ok)).keep_alive(KeepAlive::new().interval(state.config().sse_heartbeat))
+}
+
+fn operation_event(op_id: &str, payload: &str, number: Option<i64>) -> Event {
+    let mut data = json!({ "op_id": op_id, "payload": payload });
+    if let Some(n) = number {
+        data["number"] = json!(n);
+    }
+    Event::default().event("operation").id(op_id.to_owned()).data(data.to_string())
+}
+
+/// A device's stream: an `operation` event `{"op_id","payload","number"?}` for each pending
+/// operation at connect and as they appear, and `status` events `{"op_id","status"}` when one is
+/// decided (so the authenticator can drop its prompt).
+pub(crate) async fn device_stream(
+    state: &AppState,
+    customer_id: i64,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, crate::error::AppError> {
+    let rx = state.0.hub.subscribe(customer_id);
+    let pending = state.store().pending_operations(customer_id, state.now()).await?;
+    let initial = stream::iter(
+        pending
+            .into_iter()
+            .map(|op| operation_event(&op.op_id, &op.payload, op.number))
+            .collect::<Vec<_>>(),
+    );
+    let live = stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let event = match &*ev {
+                        HubEvent::Operation { op_id, payload, number } => operation_event(op_id, payload, *number),
+                        HubEvent::Status { op_id, status } => Event::default()
+                            .event("status")
+                            .data(json!({ "op_id": op_id, "status": status }).to_string()),
+                    };
+                    return Some((event, rx));
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(initial.chain(live).map(Ok)).keep_alive(KeepAlive::new().interval(state.config().sse_heartbeat)))
+}

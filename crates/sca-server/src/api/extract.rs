@@ -1,0 +1,306 @@
+//! Extractors: JSON bodies that name the faulty field, web sessions with CSRF, the branch's
+//! bearer token, and device-signed requests (API.md `authorization: SCA1-Device …`).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use serde::de::DeserializeOwned;
+
+use sca_protocol::{DeviceAuthorization, PublicKey, constant_time_eq, request_message, sha256};
+
+use crate::error::{AppError, ErrorKind};
+use crate::state::{AppState, Session, SessionError};
+use crate::storage::{Customer, DeviceRow};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "sca_session";
+/// The CSRF header.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Parses a JSON body into `T`; a failure names the field (`code`, `amount`, `body`…).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        let field = if path != "." {
+            path
+        } else if let Some(name) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            name.to_owned()
+        } else if let Some(name) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            name.to_owned()
+        } else {
+            "body".to_owned()
+        };
+        // serde's message already says what was expected; drop its " at line 1 column 9".
+        let detail = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        AppError::bad_request(field, detail)
+    })?;
+    de.end()
+        .map_err(|_| AppError::bad_request("body", "trailing characters after the JSON value"))?;
+    Ok(value)
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Result<Bytes, AppError> {
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            let mut e = AppError::new(
+                ErrorKind::PayloadTooLarge,
+                format!("body: larger than {limit} bytes"),
+            );
+            e = e.with_field("body");
+            e
+        } else {
+            AppError::bad_request("body", "could not be read")
+        }
+    })?;
+    if bytes.len() > limit {
+        return Err(AppError::new(ErrorKind::PayloadTooLarge, format!("body: larger than {limit} bytes")).with_field("body"));
+    }
+    Ok(bytes)
+}
+
+/// A JSON request body.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(AppError::new(
+                    ErrorKind::UnsupportedMediaType,
+                    "content-type: the body must be application/json",
+                )
+                .with_field("content-type"));
+            }
+        }
+        let bytes = body_bytes(req, state, state.config().body_limit).await?;
+        parse_json(&bytes).map(Body)
+    }
+}
+
+fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn session_from(parts: &Parts, state: &AppState) -> Result<(String, Session), AppError> {
+    let token = cookie_value(parts, SESSION_COOKIE)
+        .ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;
+    let cfg = state.config();
+    let session = state
+        .0
+        .sessions
+        .touch(token, state.now(), cfg.session_idle, cfg.session_lifetime)
+        .map_err(|e| match e {
+            SessionError::Unknown => AppError::new(ErrorKind::Unauthenticated, "log in first"),
+            SessionError::Expired => AppError::new(ErrorKind::SessionExpired, "the session has ended; log in again"),
+        })?;
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        let given = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), session.csrf.as_bytes()) {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                "x-csrf-token: missing or not the token given at login",
+            ));
+        }
+    }
+    Ok((token.to_owned(), session))
+}
+
+/// Any session, SCA completed or not (the login steps, logout). State-changing methods must
+/// carry the CSRF token.
+#[derive(Debug)]
+pub struct AnySession {
+    /// The cookie value.
+    pub token: String,
+    /// The session.
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for AnySession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let (token, session) = session_from(parts, state)?;
+        Ok(Self { token, session })
+    }
+}
+
+/// An authenticated (SCA completed) web-banking session, with its customer.
+#[derive(Debug)]
+pub struct WebSession {
+    /// The session.
+    pub session: Session,
+    /// The customer.
+    pub customer: Customer,
+}
+
+impl FromRequestParts<AppState> for WebSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let (_, session) = session_from(parts, state)?;
+        if !session.authenticated {
+            return Err(AppError::new(
+                ErrorKind::Unauthenticated,
+                "strong authentication is not complete",
+            ));
+        }
+        let customer = state
+            .store()
+            .customer(session.customer_id)
+            .await?
+            .ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;
+        Ok(Self { session, customer })
+    }
+}
+
+/// The branch: `authorization: Bearer <SCA_ADMIN_TOKEN>`.
+#[derive(Debug)]
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Some(expected) = &state.config().admin_token else {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                "the branch API is disabled (no SCA_ADMIN_TOKEN)",
+            ));
+        };
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if given.is_empty() || !constant_time_eq(sha256(given.as_bytes()).as_ref(), sha256(expected.as_bytes()).as_ref()) {
+            return Err(AppError::new(ErrorKind::Unauthenticated, "authorization: a valid branch token is required"));
+        }
+        Ok(Admin)
+    }
+}
+
+/// A request signed by an active device (API.md): the header is checked against the device key,
+/// the method, the path as sent, `ts` (±skew, and not before the server started) and the exact
+/// body; each signature is accepted once.
+#[derive(Debug)]
+pub struct DeviceRequest {
+    /// The device.
+    pub device: DeviceRow,
+    /// The device's customer.
+    pub customer: Customer,
+    /// The exact body.
+    pub body: Bytes,
+}
+
+impl DeviceRequest {
+    /// The body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, AppError> {
+        parse_json(&self.body)
+    }
+}
+
+fn refused(detail: &'static str) -> AppError {
+    AppError::new(ErrorKind::InvalidSignature, detail)
+}
+
+impl FromRequest<AppState> for DeviceRequest {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let header_value = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| refused("authorization: a device signature is required"))?
+            .to_str()
+            .map_err(|_| AppError::bad_request("authorization", "not ASCII"))?
+            .to_owned();
+        let auth = DeviceAuthorization::parse(&header_value).map_err(|e| AppError::bad_request("authorization", e))?;
+        let method = req.method().as_str().to_owned();
+        let path = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map(|u| u.0.clone())
+            .unwrap_or_else(|| req.uri().clone());
+        let path = path.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        // The device id in the path must be the signer's.
+        let prefix = "/api/v1/devices/";
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let id = rest.split(['/', '?']).next().unwrap_or("");
+            if id != auth.device_id {
+                return Err(AppError::new(ErrorKind::Forbidden, "the path names another device"));
+            }
+        }
+        let now = state.now();
+        let skew = state.config().device_request_skew;
+        if auth.ts + skew < now || auth.ts > now + skew {
+            return Err(refused("authorization: ts is too far from the server clock"));
+        }
+        if auth.ts < state.0.started_at {
+            return Err(refused("authorization: signed before the server started; sign again"));
+        }
+        let body = body_bytes(req, state, state.config().body_limit).await?;
+        let device = state
+            .store()
+            .device(&auth.device_id)
+            .await?
+            .filter(|d| d.status == "active")
+            .ok_or_else(|| refused("authorization: unknown or removed device"))?;
+        let public = PublicKey::from_bytes(&device.public_key)
+            .map_err(|_| AppError::internal(format!("device {}: stored public key", device.id)))?;
+        let message = request_message(&method, &path, auth.ts, &body)
+            .map_err(|_| AppError::bad_request("path", "too long"))?;
+        if !public.verify(&message, &auth.sig) {
+            return Err(refused("authorization: the signature does not verify"));
+        }
+        let seen_key = sha256(auth.sig.as_bytes());
+        {
+            let mut seen = state.0.seen_signatures.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.len() > 100_000 {
+                seen.retain(|_, until| *until >= now);
+            }
+            if seen.contains_key(&seen_key) {
+                return Err(refused("authorization: this signature was already used"));
+            }
+            seen.insert(seen_key, auth.ts + skew + 1);
+        }
+        let customer = state
+            .store()
+            .customer(device.customer_id)
+            .await?
+            .ok_or_else(|| AppError::internal("device without customer"))?;
+        Ok(Self { device, customer, body })
+    }
+}
+
+/// Query parameters as a map (for handlers that name a bad one).
+pub type Query = HashMap<String, String>;

@@ -1,0 +1,156 @@
+//! The HTTP API: one file per resource, each exporting its handlers; [`routes`] puts them
+//! together and [`ApiDoc`] describes every one of them (served at `/api/openapi.json`).
+
+pub mod admin;
+pub mod banking;
+pub mod dev;
+pub mod devices;
+pub mod events;
+pub mod extract;
+pub mod login;
+pub mod recovery;
+
+use axum::Json;
+use axum::Router;
+use axum::routing::{get, patch, post};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::Problem;
+use crate::state::AppState;
+
+/// Every (method, path) the server routes, for the OpenAPI coverage test.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/admin/customers"),
+    ("post", "/api/v1/admin/customers/{user_code}/unblock"),
+    ("get", "/api/v1/admin/audit"),
+    ("post", "/api/v1/login"),
+    ("get", "/api/v1/login/{login_id}"),
+    ("post", "/api/v1/login/{login_id}/code"),
+    ("post", "/api/v1/login/{login_id}/sms"),
+    ("get", "/api/v1/login/{login_id}/events"),
+    ("post", "/api/v1/logout"),
+    ("post", "/api/v1/password"),
+    ("put", "/api/v1/alias"),
+    ("get", "/api/v1/accounts"),
+    ("get", "/api/v1/accounts/{iban}/movements"),
+    ("post", "/api/v1/transfers"),
+    ("get", "/api/v1/operations/{op_id}"),
+    ("get", "/api/v1/operations/{op_id}/events"),
+    ("get", "/api/v1/operations/{op_id}/qr.svg"),
+    ("get", "/api/v1/operations/{op_id}/qr.png"),
+    ("post", "/api/v1/operations/{op_id}/authorize"),
+    ("get", "/api/v1/devices"),
+    ("patch", "/api/v1/devices/{device_id}"),
+    ("delete", "/api/v1/devices/{device_id}"),
+    ("post", "/api/v1/activations"),
+    ("post", "/api/v1/activations/{activation_id}"),
+    ("post", "/api/v1/activations/{activation_id}/confirm"),
+    ("post", "/api/v1/devices/{device_id}/activations"),
+    ("get", "/api/v1/devices/{device_id}/events"),
+    ("get", "/api/v1/devices/{device_id}/operations/{op_id}"),
+    ("post", "/api/v1/devices/{device_id}/operations/{op_id}/approve"),
+    ("post", "/api/v1/devices/{device_id}/operations/{op_id}/reject"),
+    ("get", "/api/v1/bank-key"),
+    ("post", "/api/v1/recovery/user-code"),
+    ("post", "/api/v1/recovery/unblock"),
+    ("post", "/api/v1/recovery/unblock/{recovery_id}"),
+    ("post", "/api/v1/recovery/password"),
+    ("post", "/api/v1/recovery/password/{recovery_id}"),
+    ("get", "/dev/outbox"),
+    ("get", "/api/openapi.json"),
+];
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "branch",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Sigillo sca-server", description = "PSD2 strong customer authentication with dynamic linking (SCA1). \
+        Web-banking calls use the session cookie set by login and, when they change state, the `x-csrf-token` header. \
+        Device calls carry `authorization: SCA1-Device id=<device_id>,ts=<unix seconds>,sig=<b64u>`, the device key's \
+        ECDSA over `\"SCA1-REQ\" || lp(METHOD) || lp(path) || lp(ts) || lp(SHA(body))`. Errors are application/problem+json."),
+    paths(
+        admin::create_customer, admin::unblock_customer, admin::audit,
+        login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
+        login::change_password, login::set_alias,
+        banking::accounts, banking::movements, banking::create_transfer, banking::operation, banking::operation_events,
+        banking::qr_svg, banking::qr_png, banking::authorize, banking::list_devices, banking::rename_device, banking::remove_device,
+        devices::start_activation, devices::activation_keys, devices::activation_confirm, devices::start_device_activation,
+        devices::device_events, devices::device_operation, devices::approve, devices::reject, devices::bank_key,
+        recovery::recover_user_code, recovery::unblock_start, recovery::unblock_finish, recovery::password_start, recovery::password_finish,
+        dev::outbox, openapi_json,
+    ),
+    components(schemas(Problem)),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 JSON")))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Routes that answer within the request timeout.
+pub fn routes(sandbox: bool) -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/api/v1/admin/customers", post(admin::create_customer))
+        .route("/api/v1/admin/customers/{user_code}/unblock", post(admin::unblock_customer))
+        .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/login", post(login::login))
+        .route("/api/v1/login/{login_id}", get(login::login_state))
+        .route("/api/v1/login/{login_id}/code", post(login::login_code))
+        .route("/api/v1/login/{login_id}/sms", post(login::login_sms))
+        .route("/api/v1/logout", post(login::logout))
+        .route("/api/v1/password", post(login::change_password))
+        .route("/api/v1/alias", axum::routing::put(login::set_alias))
+        .route("/api/v1/accounts", get(banking::accounts))
+        .route("/api/v1/accounts/{iban}/movements", get(banking::movements))
+        .route("/api/v1/transfers", post(banking::create_transfer))
+        .route("/api/v1/operations/{op_id}", get(banking::operation))
+        .route("/api/v1/operations/{op_id}/qr.svg", get(banking::qr_svg))
+        .route("/api/v1/operations/{op_id}/qr.png", get(banking::qr_png))
+        .route("/api/v1/operations/{op_id}/authorize", post(banking::authorize))
+        .route("/api/v1/devices", get(banking::list_devices))
+        .route(
+            "/api/v1/devices/{device_id}",
+            patch(banking::rename_device).delete(banking::remove_device),
+        )
+        .route("/api/v1/activations", post(devices::start_activation))
+        .route("/api/v1/activations/{activation_id}", post(devices::activation_keys))
+        .route("/api/v1/activations/{activation_id}/confirm", post(devices::activation_confirm))
+        .route("/api/v1/devices/{device_id}/activations", post(devices::start_device_activation))
+        .route("/api/v1/devices/{device_id}/operations/{op_id}", get(devices::device_operation))
+        .route("/api/v1/devices/{device_id}/operations/{op_id}/approve", post(devices::approve))
+        .route("/api/v1/devices/{device_id}/operations/{op_id}/reject", post(devices::reject))
+        .route("/api/v1/bank-key", get(devices::bank_key))
+        .route("/api/v1/recovery/user-code", post(recovery::recover_user_code))
+        .route("/api/v1/recovery/unblock", post(recovery::unblock_start))
+        .route("/api/v1/recovery/unblock/{recovery_id}", post(recovery::unblock_finish))
+        .route("/api/v1/recovery/password", post(recovery::password_start))
+        .route("/api/v1/recovery/password/{recovery_id}", post(recovery::password_finish))
+        .route("/api/openapi.json", get(openapi_json));
+    if sandbox {
+        router = router.route("/dev/outbox", get(dev::outbox));
+    }
+    router
+}
+
+/// Event streams: long-lived, so outside the request timeout.
+pub fn stream_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/login/{login_id}/events", get(login::login_events))
+        .route("/api/v1/operations/{op_id}/events", get(banking::operation_events))
+        .route("/api/v1/devices/{device_id}/events", get(devices::device_events))
+}

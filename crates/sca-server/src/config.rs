@@ -1,0 +1,130 @@
+//! The server's configuration, loaded once (by `main.rs` from flags and environment, or built by
+//! tests) into this typed struct. Every key, its default and its environment variable are listed
+//! in `config.example.env`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where SMS and e-mail go beyond the outbox table.
+#[derive(Clone, Debug, Default)]
+pub enum MessagesConfig {
+    /// Only the outbox table (shown at `/dev/outbox` in sandbox mode).
+    #[default]
+    OutboxOnly,
+    /// POST each message as JSON to a provider's webhook.
+    Webhook {
+        /// The provider's URL (https in production).
+        url: String,
+        /// Sent as `authorization: Bearer <token>` when set. Secret.
+        token: Option<String>,
+    },
+}
+
+/// Typed configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Directory of the SQLite database, the bank key and the secrets key.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (default `sqlite://<data_dir>/sca.db`).
+    pub database_url: Option<String>,
+    /// Sandbox: `/dev/outbox`, 10 000.00 EUR for each new customer.
+    pub sandbox: bool,
+    /// Bearer token of the branch (admin) API; `None` disables it.
+    pub admin_token: Option<String>,
+    /// 64 hex characters: the AES-256-GCM key of device secrets at rest. `None`: a key file in
+    /// the data directory (generated, 0600).
+    pub secrets_key_hex: Option<String>,
+    /// Operations expire after this many seconds.
+    pub operation_ttl: u64,
+    /// Activation ids expire after this many seconds.
+    pub activation_ttl: u64,
+    /// SMS OTPs (and recoveries) expire after this many seconds.
+    pub otp_ttl: u64,
+    /// Seconds before another SMS OTP may be sent for the same login, activation or recovery.
+    pub otp_resend_interval: u64,
+    /// A web session ends after this many seconds without activity.
+    pub session_idle: u64,
+    /// A web session ends this many seconds after login, whatever the activity.
+    pub session_lifetime: u64,
+    /// Wrong answers in a row that block a credential.
+    pub max_attempts: u32,
+    /// The largest transfer, in cents.
+    pub max_transfer_minor: u64,
+    /// Above this amount (cents), OPERATION_ID codes are refused for an operation.
+    pub operation_id_code_max_minor: u64,
+    /// At or below this amount (cents), a TRANSACTION code may authorize a transfer; 0 disables.
+    pub transaction_code_max_minor: u64,
+    /// Accepted distance, in seconds, between a device request's `ts` and the server clock.
+    pub device_request_skew: u64,
+    /// Set the `Secure` attribute on the session cookie.
+    pub cookie_secure: bool,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Requests (other than event streams) taking longer are answered 408.
+    pub request_timeout: Duration,
+    /// Interval between heartbeats on event streams.
+    pub sse_heartbeat: Duration,
+    /// Concurrent password hashes; more waiting than `4 ×` this are answered 429.
+    pub password_hash_concurrency: usize,
+    /// argon2id memory in KiB (OWASP: 19 456) and passes (2).
+    pub argon2_memory_kib: u32,
+    /// See [`argon2_memory_kib`](Self::argon2_memory_kib).
+    pub argon2_iterations: u32,
+    /// Most authorizations committed in one transaction (group commit).
+    pub writer_batch_max: usize,
+    /// Where messages go.
+    pub messages: MessagesConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets (admin token, secrets key, webhook token) are never printed.
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("sandbox", &self.sandbox)
+            .field("admin_api", &self.admin_token.is_some())
+            .field("operation_ttl", &self.operation_ttl)
+            .field("session_idle", &self.session_idle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The defaults, with data in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            database_url: None,
+            sandbox: false,
+            admin_token: None,
+            secrets_key_hex: None,
+            operation_ttl: 300,
+            activation_ttl: 600,
+            otp_ttl: 300,
+            otp_resend_interval: 30,
+            session_idle: 300,
+            session_lifetime: 3600,
+            max_attempts: 5,
+            max_transfer_minor: 5_000_000,
+            operation_id_code_max_minor: 100_000,
+            transaction_code_max_minor: 0,
+            device_request_skew: 120,
+            cookie_secure: true,
+            body_limit: 16 * 1024,
+            request_timeout: Duration::from_secs(30),
+            sse_heartbeat: Duration::from_secs(15),
+            password_hash_concurrency: 2,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            writer_batch_max: 512,
+            messages: MessagesConfig::OutboxOnly,
+        }
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sca.db").display()))
+    }
+}

@@ -1,0 +1,227 @@
+//! `sca-server`: loads the configuration from flags and environment, then binds. Everything else
+//! is in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use sca_server::{AppState, Config, MessagesConfig, SystemClock};
+
+/// The bank side of Sigillo (PSD2 SCA with dynamic linking).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verifies the audit hash chain of a data directory; exit status 1 if it is broken.
+    AuditVerify {
+        /// Data directory.
+        #[arg(long, env = "SCA_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Database URL (default sqlite://<data-dir>/sca.db).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCA_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Data directory: database, bank key, secrets key.
+    #[arg(long, env = "SCA_DATA_DIR", default_value = "./sca-data")]
+    data_dir: PathBuf,
+    /// Database URL (default sqlite://<data-dir>/sca.db).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Sandbox mode: /dev/outbox, 10 000.00 EUR for each new customer.
+    #[arg(long, env = "SCA_SANDBOX")]
+    sandbox: bool,
+    /// Demo: implies --sandbox; seeds a demo customer and prints its credentials.
+    #[arg(long, env = "SCA_DEMO")]
+    demo: bool,
+    /// Bearer token of the branch API (unset: branch API disabled).
+    #[arg(long, env = "SCA_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// AES-256-GCM key for device secrets at rest, 64 hex characters (unset: <data-dir>/secrets.key).
+    #[arg(long, env = "SCA_SECRETS_KEY", hide_env_values = true)]
+    secrets_key: Option<String>,
+    /// Seconds before an operation expires.
+    #[arg(long, env = "SCA_OPERATION_TTL", default_value_t = 300)]
+    operation_ttl: u64,
+    /// Seconds of inactivity that end a web session.
+    #[arg(long, env = "SCA_SESSION_IDLE", default_value_t = 300)]
+    session_idle: u64,
+    /// Seconds after login that end a web session whatever the activity.
+    #[arg(long, env = "SCA_SESSION_LIFETIME", default_value_t = 3600)]
+    session_lifetime: u64,
+    /// Largest transfer, in cents.
+    #[arg(long, env = "SCA_MAX_TRANSFER_CENTS", default_value_t = 5_000_000)]
+    max_transfer_cents: u64,
+    /// Above this amount (cents) OPERATION_ID codes are refused.
+    #[arg(long, env = "SCA_OPERATION_ID_CODE_MAX_CENTS", default_value_t = 100_000)]
+    operation_id_code_max_cents: u64,
+    /// At or below this amount (cents) TRANSACTION codes may authorize a transfer (0: never).
+    #[arg(long, env = "SCA_TRANSACTION_CODE_MAX_CENTS", default_value_t = 0)]
+    transaction_code_max_cents: u64,
+    /// Session cookie `Secure` attribute (default: on unless --sandbox).
+    #[arg(long, env = "SCA_COOKIE_SECURE")]
+    cookie_secure: Option<bool>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "SCA_BODY_LIMIT", default_value_t = 16_384)]
+    body_limit: usize,
+    /// Seconds between event-stream heartbeats.
+    #[arg(long, env = "SCA_SSE_HEARTBEAT", default_value_t = 15)]
+    sse_heartbeat: u64,
+    /// Concurrent argon2id hashes.
+    #[arg(long, env = "SCA_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
+    password_hash_concurrency: usize,
+    /// Most writes committed in one transaction.
+    #[arg(long, env = "SCA_WRITER_BATCH_MAX", default_value_t = 512)]
+    writer_batch_max: usize,
+    /// Webhook of an SMS/e-mail provider (unset: outbox table only).
+    #[arg(long, env = "SCA_MESSAGES_WEBHOOK_URL")]
+    messages_webhook_url: Option<String>,
+    /// Bearer token for the webhook.
+    #[arg(long, env = "SCA_MESSAGES_WEBHOOK_TOKEN", hide_env_values = true)]
+    messages_webhook_token: Option<String>,
+}
+
+impl RunArgs {
+    fn config(&self) -> Config {
+        let sandbox = self.sandbox || self.demo;
+        let mut c = Config::new(&self.data_dir);
+        c.database_url = self.database_url.clone();
+        c.sandbox = sandbox;
+        c.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
+        c.secrets_key_hex = self.secrets_key.clone().filter(|k| !k.is_empty());
+        c.operation_ttl = self.operation_ttl;
+        c.session_idle = self.session_idle;
+        c.session_lifetime = self.session_lifetime;
+        c.max_transfer_minor = self.max_transfer_cents;
+        c.operation_id_code_max_minor = self.operation_id_code_max_cents;
+        c.transaction_code_max_minor = self.transaction_code_max_cents;
+        c.cookie_secure = self.cookie_secure.unwrap_or(!sandbox);
+        c.body_limit = self.body_limit;
+        c.sse_heartbeat = Duration::from_secs(self.sse_heartbeat.max(1));
+        c.password_hash_concurrency = self.password_hash_concurrency.max(1);
+        c.writer_batch_max = self.writer_batch_max.max(1);
+        c.messages = match &self.messages_webhook_url {
+            Some(url) if !url.is_empty() => MessagesConfig::Webhook {
+                url: url.clone(),
+                token: self.messages_webhook_token.clone(),
+            },
+            _ => MessagesConfig::OutboxOnly,
+        };
+        c
+    }
+}
+
+async fn audit_verify(data_dir: PathBuf, database_url: Option<String>) -> ExitCode {
+    let mut config = Config::new(data_dir);
+    config.database_url = database_url;
+    let store = match sca_server::storage::Store::open(&config.database_url(), 1).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot open the database: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match store.verify_audit().await {
+        Ok(Ok(n)) => {
+            println!("audit chain OK: {n} entries");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("audit chain BROKEN: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("cannot read the audit log: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Some(Command::AuditVerify { data_dir, database_url }) = cli.command {
+        return audit_verify(data_dir, database_url).await;
+    }
+    let args = cli.run;
+    let config = args.config();
+    let state = match AppState::new(config, Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sca-server cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {}: {e}", args.listen);
+            return ExitCode::from(2);
+        }
+    };
+    let local = listener.local_addr().unwrap_or(args.listen);
+    if args.demo {
+        match sca_server::seed_demo(&state).await {
+            Ok(d) => {
+                println!("Demo customer: Mario Rossi");
+                println!("  user code:     {} (alias: {})", d.user_code, d.alias);
+                println!("  password:      {}", d.password);
+                println!("  security code: {}", d.security_code);
+                println!("  phone:         {}", d.phone);
+                println!("  SMS and e-mail: http://{local}/dev/outbox?to={}", d.phone.replace('+', "%2B"));
+            }
+            Err(e) => {
+                eprintln!("cannot seed the demo customer: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    println!("sca-server listening on http://{local}");
+    tracing::info!(%local, sandbox = state.config().sandbox, "listening");
+    match sca_server::serve(listener, state, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

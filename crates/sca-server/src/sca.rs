@@ -1,0 +1,574 @@
+//! The SCA rules of PROTOCOL.md §8 on top of storage: checking codes against a customer's
+//! devices, the single-use change of an operation's status, counting wrong answers, creating
+//! signed operations, SMS OTPs. Handlers call these; every computation of the protocol itself is
+//! `sca_protocol`'s.
+
+use sca_protocol::{
+    Code, CodeInput, Kind, Nonce, OpId, Operation, OperationData, SignedPayload, Step, UncheckedPayload, constant_time_eq,
+    sha256,
+};
+
+use crate::crypto::random;
+use crate::error::{ApiResult, AppError, ErrorKind};
+use crate::state::{AppState, DeviceKeys, HubEvent};
+use crate::storage::writer::{Booking, NewOperation};
+use crate::storage::{Counted, Credential, Customer, OperationRow};
+
+/// Which kinds of code an answer may be.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Allowed {
+    /// OPERATION codes for the operation (dynamic linking).
+    pub operation: bool,
+    /// OPERATION_ID codes for the operation.
+    pub operation_id: bool,
+    /// LOGIN codes (step window).
+    pub login: bool,
+    /// TRANSACTION codes (step window).
+    pub transaction: bool,
+}
+
+/// Which device made a right code, and the step it used (LOGIN/TRANSACTION).
+#[derive(Debug, Clone)]
+pub(crate) struct CodeMatch {
+    pub device_id: String,
+    /// `(is_transaction, step)`.
+    pub step: Option<(bool, u64)>,
+}
+
+/// Checks `code` against every allowed code of every device, each comparison in constant time
+/// and with no early exit, so timing tells nothing of which device or purpose was near.
+pub(crate) fn match_code(
+    keys: &[DeviceKeys],
+    code: &Code,
+    op: Option<&Operation>,
+    allowed: Allowed,
+    now: u64,
+    only_device: Option<&str>,
+) -> Option<CodeMatch> {
+    let now_step = Step::at(now).0;
+    let steps = [now_step.saturating_sub(1), now_step, now_step + 1];
+    let data_sha = op.map(|o| o.data_sha());
+    let mut found: Option<CodeMatch> = None;
+    for device in keys {
+        if only_device.is_some_and(|d| d != device.device_id) {
+            continue;
+        }
+        let mut check = |input: CodeInput<'_>, step: Option<(bool, u64)>| {
+            let fits = input.code(&device.k_poss, &device.k_know).ct_eq(code);
+            if fits && found.is_none() {
+                found = Some(CodeMatch {
+                    device_id: device.device_id.clone(),
+                    step,
+                });
+            }
+        };
+        if let (Some(op), Some(sha)) = (op, data_sha.as_ref()) {
+            if allowed.operation {
+                check(
+                    CodeInput::Operation {
+                        op_id: &op.op_id,
+                        nonce: &op.nonce,
+                        data_sha: sha,
+                    },
+                    None,
+                );
+            }
+            if allowed.operation_id {
+                check(CodeInput::OperationId(&op.op_id), None);
+            }
+        }
+        for &s in &steps {
+            if allowed.login {
+                check(CodeInput::Login(Step(s)), Some((false, s)));
+            }
+            if allowed.transaction {
+                check(CodeInput::Transaction(Step(s)), Some((true, s)));
+            }
+        }
+    }
+    found
+}
+
+/// The operation a stored payload describes (the server signed it; no signature check needed).
+pub(crate) fn stored_operation(row: &OperationRow) -> ApiResult<Operation> {
+    UncheckedPayload::parse(&row.payload)
+        .map(|p| p.operation().clone())
+        .map_err(|e| AppError::internal(format!("stored payload of operation {}: {e}", row.id)))
+}
+
+/// How an answer was given.
+#[derive(Debug, Clone)]
+pub(crate) enum Via {
+    /// A right code typed into a page.
+    Code(CodeMatch),
+    /// A push approval from a device (its code and signature already checked).
+    Device(String),
+    /// An SMS OTP (its value already checked).
+    Sms(String),
+}
+
+impl Via {
+    fn credential(&self) -> Credential {
+        match self {
+            Self::Sms(_) => Credential::SmsOtp,
+            Self::Code(_) | Self::Device(_) => Credential::Code,
+        }
+    }
+
+    fn by(&self) -> String {
+        match self {
+            Self::Code(m) => format!("code:{}", m.device_id),
+            Self::Device(d) => format!("device:{d}"),
+            Self::Sms(_) => "sms".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Approved,
+    NotPending,
+    Expired,
+    Blocked,
+    Wrong(Counted),
+    InsufficientFunds,
+}
+
+/// Approves a pending operation once: checks (inside the writer, so atomically) that the
+/// credential is not blocked, the operation still pending and unexpired, a LOGIN/TRANSACTION step
+/// is fresh, an SMS OTP unused; then books a transfer, flips the status and audits, all in one
+/// commit. Returns after the commit.
+pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &OperationRow, via: Via) -> ApiResult<()> {
+    let now = state.now();
+    let max = state.config().max_attempts;
+    let (cid, user_code, contact) = (
+        customer.id,
+        customer.user_code.clone(),
+        (customer.phone.clone(), customer.email.clone()),
+    );
+    let (op_row, kind, op_id) = (op.id, op.kind.clone(), op.op_id.clone());
+    let booking = match (op.account_id, op.amount_minor, &op.payee_iban, &op.payee_name) {
+        (Some(account_id), Some(amount_minor), Some(iban), Some(name)) => Some(Booking {
+            account_id,
+            amount_minor,
+            payee_iban: iban.clone(),
+            payee_name: name.clone(),
+            description: op.description.clone().unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    let via2 = via.clone();
+    let outcome = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let credential = via2.credential();
+                if w.is_blocked(cid, credential, max).await? {
+                    return Ok(Outcome::Blocked);
+                }
+                let Some(current) = w.operation(op_row).await? else {
+                    return Ok(Outcome::NotPending);
+                };
+                if current.status != "pending" {
+                    return Ok(Outcome::NotPending);
+                }
+                if now >= current.expires_at as u64 {
+                    w.decide_operation(op_row, "expired", now, "clock").await?;
+                    w.audit(now, "operation_expired", &user_code, &op_id).await?;
+                    return Ok(Outcome::Expired);
+                }
+                match &via2 {
+                    Via::Code(CodeMatch {
+                        device_id,
+                        step: Some((transaction, step)),
+                    }) => {
+                        if !w.accept_step(device_id, *transaction, *step).await? {
+                            let counted = w
+                                .count_failure(
+                                    now,
+                                    cid,
+                                    &user_code,
+                                    (&contact.0, &contact.1),
+                                    credential,
+                                    max,
+                                    "replayed time-step code",
+                                )
+                                .await?;
+                            return Ok(Outcome::Wrong(counted));
+                        }
+                    }
+                    Via::Sms(otp_id) => {
+                        if !w.use_otp(otp_id, now).await? {
+                            return Ok(Outcome::Expired);
+                        }
+                    }
+                    _ => {}
+                }
+                if let Some(b) = &booking
+                    && !w.book_transfer(now, op_row, b).await?
+                {
+                    w.decide_operation(op_row, "failed", now, &via2.by()).await?;
+                    w.audit(now, "operation_failed", &user_code, &format!("{op_id}: insufficient funds"))
+                        .await?;
+                    return Ok(Outcome::InsufficientFunds);
+                }
+                w.decide_operation(op_row, "approved", now, &via2.by()).await?;
+                w.reset_failures(cid, credential).await?;
+                w.audit(
+                    now,
+                    "operation_approved",
+                    &user_code,
+                    &format!("{op_id} {kind} by {}", via2.by()),
+                )
+                .await?;
+                Ok(Outcome::Approved)
+            })
+        })
+        .await?;
+    match outcome {
+        Outcome::Approved => {
+            state.0.hub.publish(
+                cid,
+                HubEvent::Status {
+                    op_id: op.op_id.clone(),
+                    status: "approved".into(),
+                },
+            );
+            if let Some(login_id) = &op.login_id {
+                state.0.sessions.authenticate(login_id, now);
+            }
+            Ok(())
+        }
+        Outcome::NotPending => Err(AppError::not_pending()),
+        Outcome::Expired => {
+            state.0.hub.publish(
+                cid,
+                HubEvent::Status {
+                    op_id: op.op_id.clone(),
+                    status: "expired".into(),
+                },
+            );
+            Err(AppError::expired())
+        }
+        Outcome::Blocked => Err(AppError::blocked()),
+        Outcome::Wrong(counted) => {
+            state.messages_queued();
+            Err(counted_error(counted, ErrorKind::WrongCode))
+        }
+        Outcome::InsufficientFunds => {
+            state.0.hub.publish(
+                cid,
+                HubEvent::Status {
+                    op_id: op.op_id.clone(),
+                    status: "failed".into(),
+                },
+            );
+            Err(AppError::new(
+                ErrorKind::InsufficientFunds,
+                "the account does not hold the amount; the operation failed",
+            ))
+        }
+    }
+}
+
+fn counted_error(counted: Counted, kind: ErrorKind) -> AppError {
+    match counted {
+        Counted::Wrong { attempts_left } => AppError::counted(kind, attempts_left),
+        Counted::Blocked => AppError::blocked(),
+    }
+}
+
+/// Counts a wrong answer for `credential` and returns the error to answer with: 401 with
+/// `attempts_left`, or 423 once blocked. Optionally moves a pending operation to `failed` in the
+/// same commit (a wrong number-matching pick).
+pub(crate) async fn wrong_answer(
+    state: &AppState,
+    customer: &Customer,
+    credential: Credential,
+    detail: &str,
+    fail_operation: Option<&OperationRow>,
+) -> AppError {
+    let now = state.now();
+    let max = state.config().max_attempts;
+    let (cid, user_code, phone, email, detail) = (
+        customer.id,
+        customer.user_code.clone(),
+        customer.phone.clone(),
+        customer.email.clone(),
+        detail.to_owned(),
+    );
+    let fail = fail_operation.map(|o| (o.id, o.op_id.clone()));
+    let result = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let counted = w
+                    .count_failure(now, cid, &user_code, (&phone, &email), credential, max, &detail)
+                    .await?;
+                if let Some((row, op_id)) = fail
+                    && w.decide_operation(row, "failed", now, "wrong_answer").await?
+                {
+                    w.audit(now, "operation_failed", &user_code, &format!("{op_id}: {detail}"))
+                        .await?;
+                }
+                Ok(counted)
+            })
+        })
+        .await;
+    if let Some(op) = fail_operation {
+        state.0.hub.publish(
+            customer.id,
+            HubEvent::Status {
+                op_id: op.op_id.clone(),
+                status: "failed".into(),
+            },
+        );
+    }
+    let kind = match credential {
+        Credential::Password | Credential::SecurityCode => ErrorKind::InvalidCredentials,
+        Credential::Code => ErrorKind::WrongCode,
+        Credential::SmsOtp => ErrorKind::WrongOtp,
+    };
+    match result {
+        Ok(counted) => {
+            state.messages_queued();
+            counted_error(counted, kind)
+        }
+        Err(e) => AppError::from(e),
+    }
+}
+
+/// A created operation.
+#[derive(Debug, Clone)]
+pub(crate) struct Created {
+    pub row_id: i64,
+    pub op_id: String,
+    pub payload: String,
+    pub expires: u64,
+}
+
+/// Signs and stores a new pending operation with an op id the customer never had, then pushes
+/// it to the customer's devices.
+pub(crate) async fn create_operation(
+    state: &AppState,
+    customer: &Customer,
+    kind: Kind,
+    data: OperationData,
+    login: Option<(String, i64)>,
+    booking: Option<(Booking, String)>,
+) -> ApiResult<Created> {
+    let now = state.now();
+    let expires = now + state.config().operation_ttl;
+    for _ in 0..8 {
+        let op_id = OpId::random(&state.0.rng)?;
+        let operation = Operation {
+            op_id,
+            kind,
+            data: data.clone(),
+            nonce: Nonce::random(&state.0.rng)?,
+            expires,
+        };
+        let signed = SignedPayload::sign(operation, &state.0.bank_key, &state.0.rng)
+            .map_err(|e| AppError::internal(format!("signing: {e}")))?;
+        let new = NewOperation {
+            customer_id: customer.id,
+            op_id: op_id.to_string(),
+            kind: kind.as_str().to_owned(),
+            payload: signed.text().to_owned(),
+            expires_at: expires as i64,
+            login_id: login.as_ref().map(|l| l.0.clone()),
+            number: login.as_ref().map(|l| l.1),
+            booking: booking.clone(),
+        };
+        let user_code = customer.user_code.clone();
+        let new2 = new.clone();
+        let row = state
+            .store()
+            .write(move |w| {
+                Box::pin(async move {
+                    let row = w.insert_operation(now, &new2).await?;
+                    if row.is_some() {
+                        w.audit(now, "operation_created", &user_code, &format!("{} {}", new2.op_id, new2.kind))
+                            .await?;
+                    }
+                    Ok(row)
+                })
+            })
+            .await?;
+        if let Some(row_id) = row {
+            state.0.hub.publish(
+                customer.id,
+                HubEvent::Operation {
+                    op_id: new.op_id.clone(),
+                    payload: new.payload.clone(),
+                    number: new.number,
+                },
+            );
+            return Ok(Created {
+                row_id,
+                op_id: new.op_id,
+                payload: new.payload,
+                expires,
+            });
+        }
+    }
+    Err(AppError::internal("no free op id after 8 draws"))
+}
+
+fn otp_hash(id: &str, otp: &str) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(id.len() + otp.len());
+    buf.extend_from_slice(id.as_bytes());
+    buf.extend_from_slice(otp.as_bytes());
+    sha256(&buf)
+}
+
+/// What an SMS OTP is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtpPurpose {
+    Login,
+    Activation,
+    Unblock,
+    PasswordReset,
+}
+
+impl OtpPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Activation => "activation",
+            Self::Unblock => "unblock",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Self::Login => "to log in to Area Clienti",
+            Self::Activation => "to activate a new authenticator",
+            Self::Unblock => "to unblock your credentials",
+            Self::PasswordReset => "to reset your password",
+        }
+    }
+
+    /// Recoveries are not subject to the SMS-OTP block (they are how one gets out of it); each
+    /// recovery OTP takes at most this many wrong answers instead.
+    fn per_otp_limit(self) -> Option<i64> {
+        matches!(self, Self::Unblock | Self::PasswordReset).then_some(3)
+    }
+}
+
+/// Sends a fresh 6-digit OTP by SMS for `reference` (a login id, activation id or recovery id).
+/// `id` is the OTP's own id (a recovery's id is its OTP's). Refuses (429) a resend sooner than
+/// the configured interval.
+pub(crate) async fn send_otp(
+    state: &AppState,
+    customer: &Customer,
+    purpose: OtpPurpose,
+    reference: &str,
+    id: Option<String>,
+) -> ApiResult<String> {
+    let now = state.now();
+    let id = match id {
+        Some(id) => id,
+        None => random::b64u(&state.0.rng, 16).map_err(AppError::internal)?,
+    };
+    let otp = random::digits(&state.0.rng, 6).map_err(AppError::internal)?;
+    let hash = otp_hash(&id, &otp);
+    let text = format!(
+        "Sigillo: {} is your code {}. It expires in {} minutes. Never give it to anyone, not even the bank.",
+        otp.as_str(),
+        purpose.text(),
+        state.config().otp_ttl / 60
+    );
+    let (cid, user_code, phone, reference, interval, ttl) = (
+        customer.id,
+        customer.user_code.clone(),
+        customer.phone.clone(),
+        reference.to_owned(),
+        state.config().otp_resend_interval,
+        state.config().otp_ttl,
+    );
+    let id2 = id.clone();
+    let sent = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                if let Some(last) = w.last_otp_at(&reference, purpose.as_str()).await?
+                    && now < last + interval
+                {
+                    return Ok(false);
+                }
+                w.insert_otp(now, &id2, cid, purpose.as_str(), &reference, &hash, now + ttl)
+                    .await?;
+                w.outbox(now, &phone, "sms", &text).await?;
+                w.audit(now, "sms_otp_sent", &user_code, purpose.as_str()).await?;
+                Ok(true)
+            })
+        })
+        .await?;
+    if !sent {
+        return Err(AppError::new(
+            ErrorKind::TooManyRequests,
+            format!("an SMS code was sent less than {interval} seconds ago"),
+        ));
+    }
+    state.messages_queued();
+    Ok(id)
+}
+
+/// Checks an SMS OTP for `reference`; returns its id (to be used once, atomically, by the
+/// caller's write). A wrong one is counted.
+pub(crate) async fn check_otp(
+    state: &AppState,
+    customer: &Customer,
+    purpose: OtpPurpose,
+    reference: &str,
+    given: &str,
+) -> ApiResult<String> {
+    let now = state.now();
+    if given.len() != 6 || !given.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::bad_request("sms_otp", "an SMS code is exactly 6 digits"));
+    }
+    let limit = purpose.per_otp_limit();
+    if limit.is_none() && state.store().failures(customer.id).await?.sms_otp >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
+    let Some(otp) = state.store().latest_otp(reference, purpose.as_str()).await? else {
+        return Err(AppError::new(ErrorKind::Conflict, "no SMS code was sent for this"));
+    };
+    if otp.used_at.is_some() || limit.is_some_and(|l| otp.failures >= l) {
+        return Err(AppError::not_pending());
+    }
+    if now >= otp.expires_at as u64 {
+        return Err(AppError::expired());
+    }
+    if constant_time_eq(&otp_hash(&otp.id, given), &otp.hash) {
+        return Ok(otp.id);
+    }
+    match limit {
+        None => Err(wrong_answer(state, customer, Credential::SmsOtp, purpose.as_str(), None).await),
+        Some(limit) => {
+            let (id, user_code) = (otp.id.clone(), customer.user_code.clone());
+            let failures = state
+                .store()
+                .write(move |w| {
+                    Box::pin(async move {
+                        let n = w.otp_failed(&id).await?;
+                        w.audit(now, "sms_otp_wrong", &user_code, &format!("{}; failures={n}", purpose.as_str()))
+                            .await?;
+                        Ok(n)
+                    })
+                })
+                .await?;
+            Err(AppError::counted(
+                ErrorKind::WrongOtp,
+                u32::try_from((limit - failures).max(0)).unwrap_or(0),
+            ))
+        }
+    }
+}
+
+/// A two-digit number for number matching (10–99).
+pub(crate) fn matching_number(state: &AppState) -> ApiResult<i64> {
+    Ok(i64::from(random::below(&state.0.rng, 90).map_err(AppError::internal)?) + 10)
+}

@@ -1,0 +1,349 @@
+//! Shared state of a running server: configuration, storage, keys, clock, and the in-memory
+//! parts (web sessions, the push hub, the device-key cache, the replay cache of device
+//! signatures).
+//!
+//! Web sessions and the replay cache live in memory: a restart ends every session (customers log
+//! in again), and device requests signed before a restart are refused after it (`ts` below the
+//! start time), so no signature can be replayed across a restart either.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ring::rand::SystemRandom;
+use sca_protocol::{KnowledgeKey, PossessionKey, PublicKey, SigningKey};
+use serde::Serialize;
+use tokio::sync::{Notify, Semaphore, broadcast};
+
+use crate::clock::Clock;
+use crate::config::{Config, MessagesConfig};
+use crate::crypto::{CryptoError, PasswordHashing, SecretBox};
+use crate::error::{AppError, ErrorKind};
+use crate::messages::{Gateway, WebhookGateway};
+use crate::storage::{Store, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Keys.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The data directory.
+    #[error("data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    /// The messages gateway.
+    #[error(transparent)]
+    Gateway(#[from] crate::messages::GatewayError),
+}
+
+/// The state every handler gets. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub config: Config,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub rng: SystemRandom,
+    pub bank_key: SigningKey,
+    pub secrets: SecretBox,
+    pub passwords: PasswordHashing,
+    pub hash_slots: Semaphore,
+    pub hash_waiting: AtomicUsize,
+    pub hub: Hub,
+    pub sessions: Sessions,
+    pub device_keys: Mutex<HashMap<i64, Arc<Vec<DeviceKeys>>>>,
+    pub unknown_users: Mutex<HashMap<String, u32>>,
+    pub seen_signatures: Mutex<HashMap<[u8; 32], u64>>,
+    pub started_at: u64,
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens storage, loads (or makes) the keys, and starts the background tasks (the writer,
+    /// and the message dispatcher when a gateway is configured).
+    pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+        let rng = SystemRandom::new();
+        let bank_key = crate::crypto::load_or_create_bank_key(&config.data_dir, &rng)?;
+        let secrets = SecretBox::load_or_create(config.secrets_key_hex.as_deref(), &config.data_dir)?;
+        let passwords = PasswordHashing::new(config.argon2_memory_kib, config.argon2_iterations)?;
+        let store = Store::open(&config.database_url(), config.writer_batch_max).await?;
+        let outbox_wake = Arc::new(Notify::new());
+        if let MessagesConfig::Webhook { url, token } = &config.messages {
+            let gateway: Arc<dyn Gateway> = Arc::new(WebhookGateway::new(url.clone(), token.clone())?);
+            tokio::spawn(crate::messages::dispatch(
+                store.clone(),
+                gateway,
+                outbox_wake.clone(),
+                clock.clone(),
+                config.sandbox,
+            ));
+        }
+        let started_at = clock.now();
+        Ok(Self(Arc::new(Inner {
+            hash_slots: Semaphore::new(config.password_hash_concurrency.max(1)),
+            config,
+            store,
+            clock,
+            rng,
+            bank_key,
+            secrets,
+            passwords,
+            hash_waiting: AtomicUsize::new(0),
+            hub: Hub::default(),
+            sessions: Sessions::default(),
+            device_keys: Mutex::new(HashMap::new()),
+            unknown_users: Mutex::new(HashMap::new()),
+            seen_signatures: Mutex::new(HashMap::new()),
+            started_at,
+            outbox_wake,
+        })))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// The storage.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> u64 {
+        self.0.clock.now()
+    }
+
+    /// The bank's public key.
+    pub fn bank_public_key(&self) -> PublicKey {
+        self.0.bank_key.public_key()
+    }
+
+    /// Runs an argon2id hash or verification off the async threads, at most
+    /// `password_hash_concurrency` at once; refuses (429) when too many are already waiting.
+    pub(crate) async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&PasswordHashing) -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let limit = self.0.config.password_hash_concurrency.max(1) * 64;
+        if self.0.hash_waiting.fetch_add(1, Ordering::SeqCst) >= limit {
+            self.0.hash_waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(AppError::new(ErrorKind::TooManyRequests, "too many logins at once; try again"));
+        }
+        let permit = self.0.hash_slots.acquire().await;
+        let passwords = self.0.passwords.clone();
+        let result = tokio::task::spawn_blocking(move || f(&passwords)).await;
+        drop(permit);
+        self.0.hash_waiting.fetch_sub(1, Ordering::SeqCst);
+        result.map_err(AppError::internal)
+    }
+
+    /// The active devices' keys of a customer (opened once, then cached until a device changes).
+    pub(crate) async fn device_keys(&self, customer_id: i64) -> Result<Arc<Vec<DeviceKeys>>, AppError> {
+        if let Some(keys) = self.lock_device_keys().get(&customer_id) {
+            return Ok(keys.clone());
+        }
+        let rows = self.0.store.active_devices(customer_id).await?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in rows {
+            let plain = self
+                .0
+                .secrets
+                .open(&row.id, &row.secrets)
+                .map_err(|e| AppError::internal(format!("device {}: {e}", row.id)))?;
+            if plain.len() != 64 {
+                return Err(AppError::internal(format!("device {}: secrets length", row.id)));
+            }
+            let mut kp = [0u8; 32];
+            let mut kk = [0u8; 32];
+            kp.copy_from_slice(&plain[..32]);
+            kk.copy_from_slice(&plain[32..]);
+            keys.push(DeviceKeys {
+                device_id: row.id,
+                k_poss: PossessionKey::from_bytes(kp),
+                k_know: KnowledgeKey::from_bytes(kk),
+            });
+            zeroize::Zeroize::zeroize(&mut kp);
+            zeroize::Zeroize::zeroize(&mut kk);
+        }
+        let keys = Arc::new(keys);
+        self.lock_device_keys().insert(customer_id, keys.clone());
+        Ok(keys)
+    }
+
+    /// Drops the cached keys of a customer (a device was added or removed).
+    pub(crate) fn forget_device_keys(&self, customer_id: i64) {
+        self.lock_device_keys().remove(&customer_id);
+    }
+
+    fn lock_device_keys(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Vec<DeviceKeys>>>> {
+        self.0.device_keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes the message dispatcher (messages were committed).
+    pub(crate) fn messages_queued(&self) {
+        self.0.outbox_wake.notify_one();
+    }
+}
+
+/// An active device's keys, opened.
+pub(crate) struct DeviceKeys {
+    pub device_id: String,
+    pub k_poss: PossessionKey,
+    pub k_know: KnowledgeKey,
+}
+
+/// What the hub tells subscribers of a customer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum HubEvent {
+    /// A new pending operation (to devices).
+    Operation {
+        /// Op id.
+        op_id: String,
+        /// Signed payload.
+        payload: String,
+        /// Number to match (logins).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        number: Option<i64>,
+    },
+    /// An operation changed status (to web pages).
+    Status {
+        /// Op id.
+        op_id: String,
+        /// New status.
+        status: String,
+    },
+}
+
+/// Per-customer broadcast of operations and status changes (in this process).
+#[derive(Default)]
+pub struct Hub {
+    channels: Mutex<HashMap<i64, broadcast::Sender<Arc<HubEvent>>>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hub")
+    }
+}
+
+impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, broadcast::Sender<Arc<HubEvent>>>> {
+        self.channels.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Subscribes to a customer's events.
+    pub fn subscribe(&self, customer_id: i64) -> broadcast::Receiver<Arc<HubEvent>> {
+        self.lock()
+            .entry(customer_id)
+            .or_insert_with(|| broadcast::channel(256).0)
+            .subscribe()
+    }
+
+    /// Publishes to a customer's subscribers, if any.
+    pub fn publish(&self, customer_id: i64, event: HubEvent) {
+        let mut map = self.lock();
+        if let Some(tx) = map.get(&customer_id) {
+            if tx.send(Arc::new(event)).is_err() {
+                map.remove(&customer_id);
+            }
+        }
+    }
+}
+
+/// A web-banking session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The customer.
+    pub customer_id: i64,
+    /// The customer's user code.
+    pub user_code: String,
+    /// The login that made the session.
+    pub login_id: String,
+    /// The CSRF token.
+    pub csrf: String,
+    /// SCA completed.
+    pub authenticated: bool,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds of the last request.
+    pub last_seen: u64,
+}
+
+/// Why a session cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionError {
+    /// No such session.
+    Unknown,
+    /// Idle too long or too old.
+    Expired,
+}
+
+/// Sessions by cookie value.
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, Session>>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sessions")
+    }
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores a new session; drops expired ones now and then.
+    pub fn insert(&self, token: String, session: Session, idle: u64, lifetime: u64) {
+        let mut map = self.lock();
+        if map.len() > 1024 {
+            let now = session.created_at;
+            map.retain(|_, s| now < s.last_seen + idle && now < s.created_at + lifetime);
+        }
+        map.insert(token, session);
+    }
+
+    /// The session, touched at `now`; an expired one is removed.
+    pub fn touch(&self, token: &str, now: u64, idle: u64, lifetime: u64) -> Result<Session, SessionError> {
+        let mut map = self.lock();
+        let session = map.get_mut(token).ok_or(SessionError::Unknown)?;
+        if now >= session.last_seen + idle || now >= session.created_at + lifetime {
+            map.remove(token);
+            return Err(SessionError::Expired);
+        }
+        session.last_seen = now;
+        Ok(session.clone())
+    }
+
+    /// Marks the session of `login_id` authenticated.
+    pub fn authenticate(&self, login_id: &str, now: u64) {
+        for s in self.lock().values_mut() {
+            if s.login_id == login_id {
+                s.authenticated = true;
+                s.last_seen = now;
+            }
+        }
+    }
+
+    /// Ends a session.
+    pub fn remove(&self, token: &str) {
+        self.lock().remove(token);
+    }
+}

@@ -1,0 +1,562 @@
+//! Storage: every SQL statement of the server lives here (reads in this file, writes in
+//! [`writer`]). Handlers call methods; they never see SQL.
+//!
+//! SQLite in WAL mode with `synchronous=FULL`: a commit is on disk before it is acknowledged.
+//! Reads go through a pool of reader connections; every write goes through one writer task that
+//! batches concurrent writes into one transaction (group commit) and acknowledges each only
+//! after that transaction commits, and that alone appends to the audit hash chain.
+//!
+//! Shape for PostgreSQL: the row types and method signatures carry no SQLite type; a PostgreSQL
+//! backend would implement the same methods over `PgPool` (the writer task becomes a plain
+//! transaction per write, and the chain head a `SELECT … FOR UPDATE`), with handlers unchanged.
+
+pub mod writer;
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions as _, SqlitePool};
+
+pub use crate::audit::AuditRow;
+pub use writer::{Counted, WriteCtx, Writer};
+
+/// A storage failure (never a client's mistake).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Running migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The batch this write was in did not commit.
+    #[error("commit failed: {0}")]
+    Commit(String),
+    /// The writer task stopped.
+    #[error("the writer task is gone")]
+    WriterGone,
+    /// A stored value is not of its form.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// A customer ("utenza").
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Customer {
+    /// Row id.
+    pub id: i64,
+    /// 8-digit user code.
+    pub user_code: String,
+    /// Lower-case alias.
+    pub alias: Option<String>,
+    /// Full name.
+    pub name: String,
+    /// Certified phone, E.164.
+    pub phone: String,
+    /// E-mail.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// argon2id PHC string of the security code.
+    pub security_code_hash: String,
+    /// The password was set by the bank and must be changed.
+    pub password_change_required: bool,
+}
+
+/// An active (or removed) device.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeviceRow {
+    /// Device id.
+    pub id: String,
+    /// Owner.
+    pub customer_id: i64,
+    /// Name given by the customer.
+    pub name: String,
+    /// 65-byte SEC1 point.
+    pub public_key: Vec<u8>,
+    /// Sealed `K_poss || K_know`.
+    pub secrets: Vec<u8>,
+    /// `active` | `removed`.
+    pub status: String,
+    /// Last accepted LOGIN step.
+    pub last_login_step: i64,
+    /// Last accepted TRANSACTION step.
+    pub last_transaction_step: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An operation as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OperationRow {
+    /// Row id.
+    pub id: i64,
+    /// Owner.
+    pub customer_id: i64,
+    /// 8-digit op id.
+    pub op_id: String,
+    /// `TRANSFER`, `LOGIN`, `DEVICE`, …
+    pub kind: String,
+    /// The signed payload text.
+    pub payload: String,
+    /// Stored status (a pending one past `expires_at` reads as expired).
+    pub status: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// For logins.
+    pub login_id: Option<String>,
+    /// Number matching (logins).
+    pub number: Option<i64>,
+    /// Debited account (transfers).
+    pub account_id: Option<i64>,
+    /// Cents.
+    pub amount_minor: Option<i64>,
+    /// ISO 4217.
+    pub currency: Option<String>,
+    /// Payee IBAN.
+    pub payee_iban: Option<String>,
+    /// Payee name.
+    pub payee_name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl OperationRow {
+    /// The status a client sees at `now`: a pending operation past its expiry is `expired`.
+    pub fn status_at(&self, now: u64) -> &str {
+        if self.status == "pending" && now >= self.expires_at as u64 {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
+}
+
+/// A bank account.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Account {
+    /// Row id.
+    pub id: i64,
+    /// Owner.
+    pub customer_id: i64,
+    /// IBAN.
+    pub iban: String,
+    /// Name ("Conto corrente").
+    pub name: String,
+    /// Cents.
+    pub balance_minor: i64,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+/// A booked movement.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Movement {
+    /// Row id.
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Cents, negative for a debit.
+    pub amount_minor: i64,
+    /// The other party.
+    pub counterparty: String,
+    /// Description.
+    pub description: String,
+}
+
+/// An activation in progress.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActivationRow {
+    /// The activation id.
+    pub id: String,
+    /// Owner.
+    pub customer_id: i64,
+    /// `password_sms` | `device`.
+    pub source: String,
+    /// The DEVICE operation that must be approved first (device-sourced activations).
+    pub operation_id: Option<i64>,
+    /// `awaiting_keys` | `awaiting_confirm` | `active` | `failed`.
+    pub status: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Assigned at key exchange.
+    pub device_id: Option<String>,
+    /// Given at key exchange.
+    pub device_name: Option<String>,
+    /// Given at key exchange.
+    pub device_pub: Option<Vec<u8>>,
+    /// Sealed `K_poss || K_know || K_conf`.
+    pub secrets: Option<Vec<u8>>,
+}
+
+/// An SMS one-time password (or a recovery, which is one).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OtpRow {
+    /// Id (the recovery id for recoveries).
+    pub id: String,
+    /// Owner.
+    pub customer_id: i64,
+    /// `login` | `activation` | `unblock` | `password_reset`.
+    pub purpose: String,
+    /// What it unlocks.
+    pub r#ref: String,
+    /// SHA-256(id || otp).
+    pub hash: Vec<u8>,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Wrong answers to this OTP.
+    pub failures: i64,
+    /// When it was used.
+    pub used_at: Option<i64>,
+}
+
+/// One message of the outbox.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    /// Row id.
+    pub id: i64,
+    /// Phone or e-mail.
+    pub recipient: String,
+    /// `sms` | `email`.
+    pub channel: String,
+    /// Text.
+    pub body: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Wrong answers in a row per credential.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Passwords.
+    pub password: u32,
+    /// 6-digit codes.
+    pub code: u32,
+    /// SMS OTPs.
+    pub sms_otp: u32,
+    /// Security codes.
+    pub security_code: u32,
+}
+
+/// A counted credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// The password.
+    Password,
+    /// 6-digit codes from a device.
+    Code,
+    /// SMS one-time passwords.
+    SmsOtp,
+    /// The 20-character security code.
+    SecurityCode,
+}
+
+impl Credential {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Code => "code",
+            Self::SmsOtp => "sms_otp",
+            Self::SecurityCode => "security_code",
+        }
+    }
+}
+
+/// The storage: a reader pool and the writer.
+#[derive(Debug, Clone)]
+pub struct Store {
+    read: SqlitePool,
+    writer: Writer,
+}
+
+fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    Ok(SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: every commit is fsynced before it returns, so an acknowledged write survives
+        // kill -9 and power loss; group commit pays for it.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .statement_cache_capacity(256)
+        .disable_statement_logging())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`, runs migrations, starts the writer.
+    pub async fn open(url: &str, batch_max: usize) -> Result<Self, StoreError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Corrupt(format!(
+                "unsupported DATABASE_URL scheme (only sqlite:// is built in): {}",
+                url.split(':').next().unwrap_or("")
+            )));
+        }
+        let opts = options(url)?;
+        let mut conn = opts.connect().await?;
+        sqlx::migrate!("./migrations").run(&mut conn).await?;
+        let writer = Writer::start(conn, batch_max).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { read, writer })
+    }
+
+    /// The writer, for writes (see [`writer`]).
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Runs a write job in the next batch; returns after its batch committed.
+    pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteCtx) -> futures_util::future::BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        self.writer.run(job).await
+    }
+
+    // ----- customers -----
+
+    const CUSTOMER_COLUMNS: &'static str = "id, user_code, alias, name, phone, email, password_hash, \
+        security_code_hash, password_change_required";
+
+    /// By user code or alias (case-insensitive).
+    pub async fn customer_by_user(&self, user: &str) -> Result<Option<Customer>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM customers WHERE user_code = ?1 OR alias = lower(?1)",
+            Self::CUSTOMER_COLUMNS
+        );
+        Ok(sqlx::query_as(&sql).bind(user).fetch_optional(&self.read).await?)
+    }
+
+    /// By row id.
+    pub async fn customer(&self, id: i64) -> Result<Option<Customer>, StoreError> {
+        let sql = format!("SELECT {} FROM customers WHERE id = ?", Self::CUSTOMER_COLUMNS);
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
+    }
+
+    /// Everyone with this certified phone.
+    pub async fn customers_by_phone(&self, phone: &str) -> Result<Vec<Customer>, StoreError> {
+        let sql = format!("SELECT {} FROM customers WHERE phone = ?", Self::CUSTOMER_COLUMNS);
+        Ok(sqlx::query_as(&sql).bind(phone).fetch_all(&self.read).await?)
+    }
+
+    /// Wrong answers in a row, per credential.
+    pub async fn failures(&self, customer_id: i64) -> Result<Failures, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT credential, failures FROM credential_failures WHERE customer_id = ?")
+                .bind(customer_id)
+                .fetch_all(&self.read)
+                .await?;
+        let mut f = Failures::default();
+        for (credential, n) in rows {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            match credential.as_str() {
+                "password" => f.password = n,
+                "code" => f.code = n,
+                "sms_otp" => f.sms_otp = n,
+                "security_code" => f.security_code = n,
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    // ----- devices -----
+
+    const DEVICE_COLUMNS: &'static str = "id, customer_id, name, public_key, secrets, status, last_login_step, \
+        last_transaction_step, created_at";
+
+    /// A device, active or removed.
+    pub async fn device(&self, id: &str) -> Result<Option<DeviceRow>, StoreError> {
+        let sql = format!("SELECT {} FROM devices WHERE id = ?", Self::DEVICE_COLUMNS);
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
+    }
+
+    /// A customer's active devices, oldest first.
+    pub async fn active_devices(&self, customer_id: i64) -> Result<Vec<DeviceRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM devices WHERE customer_id = ? AND status = 'active' ORDER BY created_at, id",
+            Self::DEVICE_COLUMNS
+        );
+        Ok(sqlx::query_as(&sql).bind(customer_id).fetch_all(&self.read).await?)
+    }
+
+    // ----- operations -----
+
+    const OPERATION_COLUMNS: &'static str = "id, customer_id, op_id, kind, payload, status, expires_at, login_id, \
+        number, account_id, amount_minor, currency, payee_iban, payee_name, description, created_at";
+
+    /// A customer's operation by op id.
+    pub async fn operation(&self, customer_id: i64, op_id: &str) -> Result<Option<OperationRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM operations WHERE customer_id = ? AND op_id = ?",
+            Self::OPERATION_COLUMNS
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(customer_id)
+            .bind(op_id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    /// An operation by row id.
+    pub async fn operation_by_row(&self, id: i64) -> Result<Option<OperationRow>, StoreError> {
+        let sql = format!("SELECT {} FROM operations WHERE id = ?", Self::OPERATION_COLUMNS);
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
+    }
+
+    /// The operation of a login.
+    pub async fn operation_by_login(&self, login_id: &str) -> Result<Option<OperationRow>, StoreError> {
+        let sql = format!("SELECT {} FROM operations WHERE login_id = ?", Self::OPERATION_COLUMNS);
+        Ok(sqlx::query_as(&sql).bind(login_id).fetch_optional(&self.read).await?)
+    }
+
+    /// A customer's pending, unexpired operations, oldest first.
+    pub async fn pending_operations(&self, customer_id: i64, now: u64) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM operations WHERE customer_id = ? AND status = 'pending' AND expires_at > ? ORDER BY id",
+            Self::OPERATION_COLUMNS
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(customer_id)
+            .bind(now as i64)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    // ----- accounts -----
+
+    /// A customer's accounts, oldest first.
+    pub async fn accounts(&self, customer_id: i64) -> Result<Vec<Account>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, customer_id, iban, name, balance_minor, currency FROM accounts WHERE customer_id = ? ORDER BY id",
+        )
+        .bind(customer_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Whether an IBAN is already an account here.
+    pub async fn iban_taken(&self, iban: &str) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE iban = ?")
+            .bind(iban)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// The newest movements of an account.
+    pub async fn movements(&self, account_id: i64, limit: i64) -> Result<Vec<Movement>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, amount_minor, counterparty, description FROM movements WHERE account_id = ? \
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// How many movements an operation booked (tests and checks: exactly-once money).
+    pub async fn movements_of_operation(&self, operation_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM movements WHERE operation_id = ?")
+            .bind(operation_id)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
+    // ----- activations and OTPs -----
+
+    /// An activation.
+    pub async fn activation(&self, id: &str) -> Result<Option<ActivationRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, customer_id, source, operation_id, status, expires_at, device_id, device_name, device_pub, \
+             secrets FROM activations WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// The newest OTP for `ref` and `purpose`.
+    pub async fn latest_otp(&self, r#ref: &str, purpose: &str) -> Result<Option<OtpRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, customer_id, purpose, ref, hash, expires_at, failures, used_at FROM otps \
+             WHERE ref = ? AND purpose = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        )
+        .bind(r#ref)
+        .bind(purpose)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// An OTP (recovery) by id.
+    pub async fn otp(&self, id: &str) -> Result<Option<OtpRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, customer_id, purpose, ref, hash, expires_at, failures, used_at FROM otps WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    // ----- outbox and audit -----
+
+    /// Messages to `recipient`, newest first.
+    pub async fn outbox(&self, recipient: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, recipient, channel, body, created_at FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(recipient)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Messages not delivered yet, oldest first.
+    pub async fn undelivered(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, recipient, channel, body, created_at FROM outbox WHERE delivered_at IS NULL \
+             ORDER BY id LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Audit rows after `seq`, in order.
+    pub async fn audit_after(&self, seq: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, at, kind, customer, detail, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Verifies the whole audit chain, page by page. Returns the number of rows.
+    pub async fn verify_audit(&self) -> Result<Result<i64, crate::audit::ChainError>, StoreError> {
+        let mut head = (0i64, crate::audit::GENESIS);
+        loop {
+            let rows = self.audit_after(head.0, 10_000).await?;
+            if rows.is_empty() {
+                return Ok(Ok(head.0));
+            }
+            match crate::audit::verify_rows(head, &rows) {
+                Ok(h) => head = h,
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+    }
+}

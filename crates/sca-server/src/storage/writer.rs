@@ -1,0 +1,810 @@
+//! The single writer: group commit and the audit chain head.
+//!
+//! Every write is a job sent to one task that owns the only writing connection. The task takes
+//! every job waiting (up to `batch_max`), runs them in one transaction, each inside its own
+//! savepoint (a job that fails is rolled back alone), commits once (one fsync for the batch), and
+//! only then answers each job. So an answer means "on disk", and throughput is bounded by fsyncs
+//! per batch, not per write. Jobs run one after another, so a job that reads then writes is
+//! atomic against every other write: of 50 concurrent right answers to one operation, the first
+//! job flips it from pending and the 49 others find it approved.
+//!
+//! The methods of [`WriteCtx`] are the write queries; jobs compose them.
+
+use futures_util::future::BoxFuture;
+use sqlx::SqliteConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{ActivationRow, Credential, OperationRow, StoreError};
+use crate::audit;
+
+type Ack = Box<dyn FnOnce(Option<&str>) + Send>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, (bool, Ack)> + Send>;
+
+/// Sends jobs to the writer task.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// What a write job works with: the writing connection inside the batch's transaction, and the
+/// audit chain head.
+pub struct WriteCtx {
+    conn: SqliteConnection,
+    head: (i64, [u8; 32]),
+}
+
+impl std::fmt::Debug for WriteCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WriteCtx(audit head {})", self.head.0)
+    }
+}
+
+/// The outcome of a counted wrong answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Counted; this many attempts are left (0: now blocked).
+    Wrong {
+        /// Attempts left.
+        attempts_left: u32,
+    },
+    /// Already blocked: nothing counted.
+    Blocked,
+}
+
+impl Writer {
+    /// Starts the writer task on `conn` (migrations already run).
+    pub async fn start(mut conn: SqliteConnection, batch_max: usize) -> Result<Self, StoreError> {
+        let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut conn)
+            .await?;
+        let head = match head {
+            Some((seq, hash)) => (
+                seq,
+                hash.try_into()
+                    .map_err(|_| StoreError::Corrupt("audit hash is not 32 bytes".into()))?,
+            ),
+            None => (0, audit::GENESIS),
+        };
+        let (tx, rx) = mpsc::channel(8192);
+        tokio::spawn(run(WriteCtx { conn, head }, rx, batch_max.max(1)));
+        Ok(Self { jobs: tx })
+    }
+
+    /// Runs `job` in the next batch and returns its result once the batch committed. A job that
+    /// returns `Err` is rolled back (alone).
+    pub async fn run<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
+        let boxed: Job = Box::new(move |ctx| {
+            Box::pin(async move {
+                let result = job(ctx).await;
+                let ok = result.is_ok();
+                let ack: Ack = Box::new(move |commit_error| {
+                    let answer = match commit_error {
+                        None => result,
+                        Some(e) => Err(StoreError::Commit(e.to_owned())),
+                    };
+                    let _ = tx.send(answer);
+                });
+                (ok, ack)
+            })
+        });
+        self.jobs.send(boxed).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(conn).await.map(|_| ())
+}
+
+async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
+    let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
+    let mut acks: Vec<Ack> = Vec::with_capacity(batch_max);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < batch_max {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let start_head = ctx.head;
+        if let Err(e) = exec(&mut ctx.conn, "BEGIN IMMEDIATE").await {
+            // The jobs never ran; dropping them answers each caller with `WriterGone`.
+            tracing::error!(error = %e, "writer: BEGIN failed");
+            batch.clear();
+            continue;
+        }
+        for job in batch.drain(..) {
+            let before = ctx.head;
+            if let Err(e) = exec(&mut ctx.conn, "SAVEPOINT job").await {
+                tracing::error!(error = %e, "writer: SAVEPOINT failed");
+                drop(job);
+                continue;
+            }
+            let (ok, ack) = job(&mut ctx).await;
+            let end = if ok {
+                exec(&mut ctx.conn, "RELEASE job").await
+            } else {
+                ctx.head = before;
+                match exec(&mut ctx.conn, "ROLLBACK TO job").await {
+                    Ok(()) => exec(&mut ctx.conn, "RELEASE job").await,
+                    Err(e) => Err(e),
+                }
+            };
+            if let Err(e) = end {
+                tracing::error!(error = %e, "writer: savepoint end failed");
+            }
+            acks.push(ack);
+        }
+        let commit = exec(&mut ctx.conn, "COMMIT").await;
+        let error = match commit {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "writer: COMMIT failed; the batch is rolled back");
+                let _ = exec(&mut ctx.conn, "ROLLBACK").await;
+                ctx.head = start_head;
+                Some(e.to_string())
+            }
+        };
+        for ack in acks.drain(..) {
+            ack(error.as_deref());
+        }
+    }
+}
+
+/// A transfer to book on approval.
+#[derive(Debug, Clone)]
+pub struct Booking {
+    /// Debited account.
+    pub account_id: i64,
+    /// Cents.
+    pub amount_minor: i64,
+    /// Payee IBAN (credited if it is an account here).
+    pub payee_iban: String,
+    /// Payee name.
+    pub payee_name: String,
+    /// Description.
+    pub description: String,
+}
+
+/// A new operation.
+#[derive(Debug, Clone)]
+pub struct NewOperation {
+    /// Owner.
+    pub customer_id: i64,
+    /// 8-digit op id.
+    pub op_id: String,
+    /// Kind name.
+    pub kind: String,
+    /// Signed payload.
+    pub payload: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Logins.
+    pub login_id: Option<String>,
+    /// Number matching.
+    pub number: Option<i64>,
+    /// Transfers.
+    pub booking: Option<(Booking, String)>,
+}
+
+/// A new customer.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    /// 8-digit user code.
+    pub user_code: String,
+    /// Lower-case alias.
+    pub alias: Option<String>,
+    /// Name.
+    pub name: String,
+    /// E.164 phone.
+    pub phone: String,
+    /// E-mail.
+    pub email: String,
+    /// argon2id PHC.
+    pub password_hash: String,
+    /// argon2id PHC.
+    pub security_code_hash: String,
+}
+
+/// Why a new customer was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerConflict {
+    /// The user code exists (draw another).
+    UserCode,
+    /// The alias is taken.
+    Alias,
+}
+
+fn unique_violation(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => Some(d.message().to_owned()),
+        _ => None,
+    }
+}
+
+impl WriteCtx {
+    /// Appends to the audit chain.
+    pub async fn audit(&mut self, at: u64, kind: &str, customer: &str, detail: &str) -> Result<(), StoreError> {
+        let seq = self.head.0 + 1;
+        let detail = audit::clip_detail(detail);
+        let at = at as i64;
+        let hash = audit::chain_hash(&self.head.1, &audit::entry_bytes(seq, at, kind, customer, detail));
+        sqlx::query("INSERT INTO audit (seq, at, kind, customer, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(seq)
+            .bind(at)
+            .bind(kind)
+            .bind(customer)
+            .bind(detail)
+            .bind(&self.head.1[..])
+            .bind(&hash[..])
+            .execute(&mut self.conn)
+            .await?;
+        self.head = (seq, hash);
+        Ok(())
+    }
+
+    /// Queues a message in the outbox (delivered after commit by the gateway).
+    pub async fn outbox(&mut self, at: u64, recipient: &str, channel: &str, body: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO outbox (recipient, channel, body, created_at) VALUES (?, ?, ?, ?)")
+            .bind(recipient)
+            .bind(channel)
+            .bind(body)
+            .bind(at as i64)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks outbox messages delivered; unless `keep_body`, their text (which may hold an OTP)
+    /// is dropped.
+    pub async fn outbox_delivered(&mut self, ids: &[i64], at: u64, keep_body: bool) -> Result<(), StoreError> {
+        for id in ids {
+            let sql = if keep_body {
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?"
+            } else {
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, body = '[delivered]' WHERE id = ?"
+            };
+            sqlx::query(sql).bind(at as i64).bind(id).execute(&mut self.conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts a failed delivery attempt.
+    pub async fn outbox_attempt_failed(&mut self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    // ----- credentials -----
+
+    /// Wrong answers in a row for `credential`.
+    pub async fn failures(&mut self, customer_id: i64, credential: Credential) -> Result<u32, StoreError> {
+        let n: Option<i64> =
+            sqlx::query_scalar("SELECT failures FROM credential_failures WHERE customer_id = ? AND credential = ?")
+                .bind(customer_id)
+                .bind(credential.as_str())
+                .fetch_optional(&mut self.conn)
+                .await?;
+        Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    /// Whether `credential` is blocked (`max` wrong answers in a row).
+    pub async fn is_blocked(&mut self, customer_id: i64, credential: Credential, max: u32) -> Result<bool, StoreError> {
+        Ok(self.failures(customer_id, credential).await? >= max)
+    }
+
+    /// Counts a wrong answer. On the `max`-th in a row the credential is blocked, the customer is
+    /// alerted by SMS and e-mail, and the block is audited.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn count_failure(
+        &mut self,
+        at: u64,
+        customer_id: i64,
+        user_code: &str,
+        contact: (&str, &str),
+        credential: Credential,
+        max: u32,
+        detail: &str,
+    ) -> Result<Counted, StoreError> {
+        let before = self.failures(customer_id, credential).await?;
+        if before >= max {
+            self.audit(at, "attempt_while_blocked", user_code, credential.as_str()).await?;
+            return Ok(Counted::Blocked);
+        }
+        let now_failures = before + 1;
+        let blocked = now_failures >= max;
+        sqlx::query(
+            "INSERT INTO credential_failures (customer_id, credential, failures, blocked_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (customer_id, credential) DO UPDATE SET failures = excluded.failures, blocked_at = excluded.blocked_at",
+        )
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .bind(i64::from(now_failures))
+        .bind(blocked.then_some(at as i64))
+        .execute(&mut self.conn)
+        .await?;
+        self.audit(
+            at,
+            &format!("{}_wrong", credential.as_str()),
+            user_code,
+            &format!("{detail}; failures={now_failures}"),
+        )
+        .await?;
+        if blocked {
+            let what = match credential {
+                Credential::Password => "your password",
+                Credential::Code => "your authenticator codes",
+                Credential::SmsOtp => "your SMS codes",
+                Credential::SecurityCode => "your security code",
+            };
+            let text = format!(
+                "Sigillo: {what} have been blocked after {max} wrong attempts. If it was not you, call your branch. \
+                 Unblock with your security code and an SMS code, or at the branch."
+            );
+            self.outbox(at, contact.0, "sms", &text).await?;
+            self.outbox(at, contact.1, "email", &text).await?;
+            self.audit(at, "credential_blocked", user_code, credential.as_str()).await?;
+        }
+        Ok(Counted::Wrong {
+            attempts_left: max.saturating_sub(now_failures),
+        })
+    }
+
+    /// A right answer: the count of `credential` starts again.
+    pub async fn reset_failures(&mut self, customer_id: i64, credential: Credential) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM credential_failures WHERE customer_id = ? AND credential = ?")
+            .bind(customer_id)
+            .bind(credential.as_str())
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Unblocks every credential.
+    pub async fn unblock_all(&mut self, customer_id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM credential_failures WHERE customer_id = ?")
+            .bind(customer_id)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    // ----- customers and accounts -----
+
+    /// Stores a customer.
+    pub async fn insert_customer(
+        &mut self,
+        at: u64,
+        c: &NewCustomer,
+    ) -> Result<Result<i64, CustomerConflict>, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO customers (user_code, alias, name, phone, email, password_hash, security_code_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.user_code)
+        .bind(&c.alias)
+        .bind(&c.name)
+        .bind(&c.phone)
+        .bind(&c.email)
+        .bind(&c.password_hash)
+        .bind(&c.security_code_hash)
+        .bind(at as i64)
+        .execute(&mut self.conn)
+        .await;
+        match r {
+            Ok(done) => Ok(Ok(done.last_insert_rowid())),
+            Err(e) => match unique_violation(&e) {
+                Some(m) if m.contains("alias") => Ok(Err(CustomerConflict::Alias)),
+                Some(_) => Ok(Err(CustomerConflict::UserCode)),
+                None => Err(e.into()),
+            },
+        }
+    }
+
+    /// Sets or clears the alias; `false` if taken.
+    pub async fn set_alias(&mut self, customer_id: i64, alias: Option<&str>) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE customers SET alias = ? WHERE id = ?")
+            .bind(alias)
+            .bind(customer_id)
+            .execute(&mut self.conn)
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if unique_violation(&e).is_some() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces the password hash.
+    pub async fn set_password(&mut self, customer_id: i64, hash: &str, change_required: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE customers SET password_hash = ?, password_change_required = ? WHERE id = ?")
+            .bind(hash)
+            .bind(change_required)
+            .bind(customer_id)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Opens an account; `None` if the IBAN exists.
+    pub async fn insert_account(
+        &mut self,
+        at: u64,
+        customer_id: i64,
+        iban: &str,
+        name: &str,
+        balance_minor: i64,
+        currency: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO accounts (customer_id, iban, name, balance_minor, currency, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(customer_id)
+        .bind(iban)
+        .bind(name)
+        .bind(balance_minor)
+        .bind(currency)
+        .bind(at as i64)
+        .execute(&mut self.conn)
+        .await;
+        match r {
+            Ok(done) => Ok(Some(done.last_insert_rowid())),
+            Err(e) if unique_violation(&e).is_some() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Books a movement (demo seeding and transfers).
+    pub async fn insert_movement(
+        &mut self,
+        at: u64,
+        account_id: i64,
+        amount_minor: i64,
+        counterparty: &str,
+        description: &str,
+        operation_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO movements (account_id, at, amount_minor, counterparty, description, operation_id) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(account_id)
+        .bind(at as i64)
+        .bind(amount_minor)
+        .bind(counterparty)
+        .bind(description)
+        .bind(operation_id)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(())
+    }
+
+    // ----- operations -----
+
+    /// Stores a pending operation; `None` if the op id was already used by this customer.
+    pub async fn insert_operation(&mut self, at: u64, op: &NewOperation) -> Result<Option<i64>, StoreError> {
+        let (account_id, amount, currency, iban, name, description) = match &op.booking {
+            Some((b, currency)) => (
+                Some(b.account_id),
+                Some(b.amount_minor),
+                Some(currency.as_str()),
+                Some(b.payee_iban.as_str()),
+                Some(b.payee_name.as_str()),
+                Some(b.description.as_str()),
+            ),
+            None => (None, None, None, None, None, None),
+        };
+        let r = sqlx::query(
+            "INSERT INTO operations (customer_id, op_id, kind, payload, status, expires_at, login_id, number, \
+             account_id, amount_minor, currency, payee_iban, payee_name, description, created_at) \
+             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(op.customer_id)
+        .bind(&op.op_id)
+        .bind(&op.kind)
+        .bind(&op.payload)
+        .bind(op.expires_at)
+        .bind(&op.login_id)
+        .bind(op.number)
+        .bind(account_id)
+        .bind(amount)
+        .bind(currency)
+        .bind(iban)
+        .bind(name)
+        .bind(description)
+        .bind(at as i64)
+        .execute(&mut self.conn)
+        .await;
+        match r {
+            Ok(done) => Ok(Some(done.last_insert_rowid())),
+            Err(e) if unique_violation(&e).is_some() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The operation as this batch sees it.
+    pub async fn operation(&mut self, id: i64) -> Result<Option<OperationRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, customer_id, op_id, kind, payload, status, expires_at, login_id, number, account_id, \
+             amount_minor, currency, payee_iban, payee_name, description, created_at FROM operations WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut self.conn)
+        .await?)
+    }
+
+    /// Moves a pending operation to `status`; `false` if it was not pending.
+    pub async fn decide_operation(&mut self, id: i64, status: &str, at: u64, by: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE operations SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(at as i64)
+        .bind(by)
+        .bind(id)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Debits the payer and credits the payee if the payee's account is here; `false` (nothing
+    /// booked) if the payer's balance is short. Money moves at most once per operation: the
+    /// `movements_once` index refuses a second booking.
+    pub async fn book_transfer(&mut self, at: u64, operation_id: i64, b: &Booking) -> Result<bool, StoreError> {
+        let debited = sqlx::query(
+            "UPDATE accounts SET balance_minor = balance_minor - ?1 WHERE id = ?2 AND balance_minor >= ?1",
+        )
+        .bind(b.amount_minor)
+        .bind(b.account_id)
+        .execute(&mut self.conn)
+        .await?;
+        if debited.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.insert_movement(at, b.account_id, -b.amount_minor, &b.payee_name, &b.description, Some(operation_id))
+            .await?;
+        let payee: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE iban = ? AND id != ?")
+            .bind(&b.payee_iban)
+            .bind(b.account_id)
+            .fetch_optional(&mut self.conn)
+            .await?;
+        if let Some(payee) = payee {
+            let payer: String = sqlx::query_scalar(
+                "SELECT c.name FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE a.id = ?",
+            )
+            .bind(b.account_id)
+            .fetch_one(&mut self.conn)
+            .await?;
+            sqlx::query("UPDATE accounts SET balance_minor = balance_minor + ? WHERE id = ?")
+                .bind(b.amount_minor)
+                .bind(payee)
+                .execute(&mut self.conn)
+                .await?;
+            self.insert_movement(at, payee, b.amount_minor, &payer, &b.description, Some(operation_id))
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Accepts a LOGIN or TRANSACTION step for a device only above the last one accepted.
+    pub async fn accept_step(&mut self, device_id: &str, transaction: bool, step: u64) -> Result<bool, StoreError> {
+        let sql = if transaction {
+            "UPDATE devices SET last_transaction_step = ?1 WHERE id = ?2 AND status = 'active' AND last_transaction_step < ?1"
+        } else {
+            "UPDATE devices SET last_login_step = ?1 WHERE id = ?2 AND status = 'active' AND last_login_step < ?1"
+        };
+        let done = sqlx::query(sql)
+            .bind(step as i64)
+            .bind(device_id)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // ----- devices and activations -----
+
+    /// Stores an activation.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_activation(
+        &mut self,
+        at: u64,
+        id: &str,
+        customer_id: i64,
+        source: &str,
+        source_device: Option<&str>,
+        operation_id: Option<i64>,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO activations (id, customer_id, source, source_device, operation_id, status, expires_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, 'awaiting_keys', ?, ?)",
+        )
+        .bind(id)
+        .bind(customer_id)
+        .bind(source)
+        .bind(source_device)
+        .bind(operation_id)
+        .bind(expires_at as i64)
+        .bind(at as i64)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The activation as this batch sees it.
+    pub async fn activation(&mut self, id: &str) -> Result<Option<ActivationRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, customer_id, source, operation_id, status, expires_at, device_id, device_name, device_pub, \
+             secrets FROM activations WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut self.conn)
+        .await?)
+    }
+
+    /// Records the key exchange: `awaiting_keys` → `awaiting_confirm`; `false` if not awaiting keys.
+    pub async fn activation_keys(
+        &mut self,
+        id: &str,
+        device_id: &str,
+        name: &str,
+        device_pub: &[u8],
+        sealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE activations SET status = 'awaiting_confirm', device_id = ?, device_name = ?, device_pub = ?, \
+             secrets = ? WHERE id = ? AND status = 'awaiting_keys'",
+        )
+        .bind(device_id)
+        .bind(name)
+        .bind(device_pub)
+        .bind(sealed)
+        .bind(id)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends an activation (`active` or `failed`) from `from`; `false` if it was not in `from`.
+    pub async fn finish_activation(&mut self, id: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE activations SET status = ?, secrets = NULL WHERE id = ? AND status = ?")
+            .bind(to)
+            .bind(id)
+            .bind(from)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores an active device.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_device(
+        &mut self,
+        at: u64,
+        id: &str,
+        customer_id: i64,
+        name: &str,
+        public_key: &[u8],
+        sealed: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO devices (id, customer_id, name, public_key, secrets, status, created_at) \
+             VALUES (?, ?, ?, ?, ?, 'active', ?)",
+        )
+        .bind(id)
+        .bind(customer_id)
+        .bind(name)
+        .bind(public_key)
+        .bind(sealed)
+        .bind(at as i64)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Renames an active device of the customer; `false` if none.
+    pub async fn rename_device(&mut self, customer_id: i64, id: &str, name: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE devices SET name = ? WHERE id = ? AND customer_id = ? AND status = 'active'")
+                .bind(name)
+                .bind(id)
+                .bind(customer_id)
+                .execute(&mut self.conn)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes an active device of the customer and wipes its secrets; `false` if none.
+    pub async fn remove_device(&mut self, at: u64, customer_id: i64, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE devices SET status = 'removed', removed_at = ?, secrets = x'' WHERE id = ? AND customer_id = ? \
+             AND status = 'active'",
+        )
+        .bind(at as i64)
+        .bind(id)
+        .bind(customer_id)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // ----- OTPs -----
+
+    /// When the newest OTP for `ref`/`purpose` was made.
+    pub async fn last_otp_at(&mut self, r#ref: &str, purpose: &str) -> Result<Option<u64>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT max(created_at) FROM otps WHERE ref = ? AND purpose = ?")
+            .bind(r#ref)
+            .bind(purpose)
+            .fetch_one(&mut self.conn)
+            .await?;
+        Ok(at.map(|a| a as u64))
+    }
+
+    /// Stores an OTP (its hash).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_otp(
+        &mut self,
+        at: u64,
+        id: &str,
+        customer_id: i64,
+        purpose: &str,
+        r#ref: &str,
+        hash: &[u8],
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO otps (id, customer_id, purpose, ref, hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(customer_id)
+        .bind(purpose)
+        .bind(r#ref)
+        .bind(hash)
+        .bind(expires_at as i64)
+        .bind(at as i64)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses an OTP once; `false` if already used or expired.
+    pub async fn use_otp(&mut self, id: &str, at: u64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE otps SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL AND expires_at > ?1")
+            .bind(at as i64)
+            .bind(id)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Counts a wrong answer to one OTP; returns its failures.
+    pub async fn otp_failed(&mut self, id: &str) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("UPDATE otps SET failures = failures + 1 WHERE id = ? RETURNING failures")
+                .bind(id)
+                .fetch_optional(&mut self.conn)
+                .await?
+                .unwrap_or(i64::MAX),
+        )
+    }
+}
+
+impl WriteCtx {
+    /// The customer's first (current) account.
+    pub async fn first_account(&mut self, customer_id: i64) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT id FROM accounts WHERE customer_id = ? ORDER BY id LIMIT 1")
+            .bind(customer_id)
+            .fetch_optional(&mut self.conn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the customer has no account".into()))
+    }
+}
