@@ -27,7 +27,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
-        let field = if path != "." {
+        let field = if path != "." && !path.contains('?') {
             path
         } else if let Some(name) = message
             .strip_prefix("missing field `")

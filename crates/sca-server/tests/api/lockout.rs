@@ -1,0 +1,98 @@
+//! Lockout (PROTOCOL.md §8): 5 wrong answers in a row per credential, counted apart; alerts;
+//! unblock by the branch.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn wrong_passwords_block_then_branch_unblocks() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Gino Rossi", "+393332220001").await;
+    let mut web = Web::new(&server);
+    for left in (0..5).rev() {
+        let (status, body) = web.login(&c.user_code, "99999999").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "invalid_credentials");
+        assert_eq!(body["attempts_left"], left);
+        assert_eq!(
+            server.state.store().customer_by_user(&c.user_code).await.unwrap().is_some(),
+            true
+        );
+    }
+    // Blocked: even the right password is refused.
+    let (status, body) = web.login(&c.user_code, &c.password).await;
+    assert_eq!(status, StatusCode::LOCKED);
+    assert_eq!(body["code"], "blocked");
+    assert_eq!(
+        server.outbox(&c.phone).await[0]["body"].as_str().unwrap().contains("password"),
+        true
+    );
+    assert!(server.outbox(&c.email).await[0]["body"].as_str().unwrap().contains("blocked"));
+    // Another credential is counted apart: activation with the right password is refused too
+    // (it is the password), but the SMS counter is untouched.
+    // The branch unblocks.
+    let r = server
+        .http
+        .post(server.url(&format!("/api/v1/admin/customers/{}/unblock", c.user_code)))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(web.login(&c.user_code, &c.password).await.0, StatusCode::OK);
+    // The branch API needs its token.
+    let r = server
+        .http
+        .post(server.url(&format!("/api/v1/admin/customers/{}/unblock", c.user_code)))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn unknown_users_look_like_known_ones_and_a_right_answer_resets_the_count() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Rita Rossi", "+393332220002").await;
+    let mut web = Web::new(&server);
+    let (status, body) = web.login("nobody-here", "12345678").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "invalid_credentials");
+    assert_eq!(body["attempts_left"], 4);
+    // Four wrong, one right: the count starts again.
+    for _ in 0..4 {
+        assert_eq!(web.login(&c.user_code, "99999999").await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(web.login(&c.user_code, &c.password).await.0, StatusCode::OK);
+    let (_, body) = web.login(&c.user_code, "99999999").await;
+    assert_eq!(body["attempts_left"], 4);
+}
+
+#[tokio::test]
+async fn sms_otps_are_counted_apart_from_codes() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Bruno Bianchi", "+393332220003").await;
+    let _device = Device::activate(&server, &c).await;
+    let mut web = Web::new(&server);
+    let (_, login) = web.login(&c.user_code, &c.password).await;
+    let login_id = login["login_id"].as_str().unwrap();
+    let (status, _) = web.post(&format!("/api/v1/login/{login_id}/sms"), json!(null)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let otp = server.last_otp(&c.phone).await;
+    let wrong = if otp == "000000" { "000001" } else { "000000" };
+    for left in (0..5).rev() {
+        let (status, body) = web.post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": wrong})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "wrong_otp");
+        assert_eq!(body["attempts_left"], left);
+    }
+    let (status, _) = web.post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp})).await;
+    assert_eq!(status, StatusCode::LOCKED);
+    // Codes are a separate credential: a wrong code starts at 4.
+    let (status, body) = web.post(&format!("/api/v1/login/{login_id}/code"), json!({"code": "123456"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["attempts_left"], 4);
+}

@@ -1,0 +1,115 @@
+//! Sessions, CSRF, idle timeout; device request signatures and their replay.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn idle_session_ends_after_five_minutes_of_injected_time() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Ivo Ivi", "+393334440001").await;
+    let device = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &device).await;
+    // Activity keeps it alive…
+    for _ in 0..3 {
+        server.clock.advance(290);
+        assert_eq!(web.get("/api/v1/accounts").await.0, StatusCode::OK);
+    }
+    // …five idle minutes end it.
+    server.clock.advance(300);
+    let (status, body) = web.get("/api/v1/accounts").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "session_expired");
+    assert_eq!(web.get("/api/v1/accounts").await.1["code"], "unauthenticated");
+}
+
+#[tokio::test]
+async fn absolute_lifetime_csrf_and_logout() {
+    let server = TestServer::start_with(|c| c.session_lifetime = 600).await;
+    let c = server.admin_create("Lia Lai", "+393334440002").await;
+    let device = Device::activate(&server, &c).await;
+    let mut web = server.web_login(&c, &device).await;
+    // State-changing calls need the CSRF token.
+    let csrf = web.csrf.take();
+    let (status, body) = web.post("/api/v1/transfers", json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    web.csrf = csrf;
+    // The absolute lifetime ends it whatever the activity.
+    for _ in 0..2 {
+        server.clock.advance(250);
+        assert_eq!(web.get("/api/v1/accounts").await.0, StatusCode::OK);
+    }
+    server.clock.advance(101);
+    assert_eq!(web.get("/api/v1/accounts").await.1["code"], "session_expired");
+    // Logout ends a session.
+    let web = server.web_login(&c, &device).await;
+    let (status, _) = web.post("/api/v1/logout", json!(null)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(web.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn device_requests_are_signed_fresh_and_used_once() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Marta Mori", "+393334440003").await;
+    let device = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &device).await;
+    let t = web.transfer("IT60X0542811101000000123456", "9.00").await;
+    let op_id = t["op_id"].as_str().unwrap();
+    let path = format!("/api/v1/devices/{}/operations/{op_id}", device.id);
+    let now = server.clock.now_secs();
+    let auth = device.authorization("GET", &path, now, b"");
+    let send = |auth: String| {
+        let url = server.url(&path);
+        let http = server.http.clone();
+        async move { http.get(url).header("authorization", auth).send().await.unwrap().status() }
+    };
+    assert_eq!(send(auth.clone()).await, StatusCode::OK);
+    // Replayed: refused.
+    assert_eq!(send(auth).await, StatusCode::UNAUTHORIZED);
+    // Stale or future timestamps: refused.
+    assert_eq!(send(device.authorization("GET", &path, now - 121, b"")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(device.authorization("GET", &path, now + 121, b"")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(device.authorization("GET", &path, now + 120, b"")).await, StatusCode::OK);
+    // Signed for another path or method: refused.
+    assert_eq!(send(device.authorization("POST", &path, now, b"")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(device.authorization("GET", &format!("{path}?x=1"), now, b"")).await, StatusCode::UNAUTHORIZED);
+    // Another device's id in the path: forbidden; a malformed header: 400 naming it.
+    let r = server
+        .http
+        .get(server.url(&format!("/api/v1/devices/someoneelse/operations/{op_id}")))
+        .header("authorization", device.authorization("GET", &format!("/api/v1/devices/someoneelse/operations/{op_id}"), now, b""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = server.http.get(server.url(&path)).header("authorization", "SCA1-Device id=x").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(problem["field"], "authorization");
+    // A replayed approval body with a fresh header: the operation is no longer pending.
+    let body = device.approve_body(t["payload"].as_str().unwrap(), now, None);
+    let approve = format!("/api/v1/devices/{}/operations/{op_id}/approve", device.id);
+    assert_eq!(device.send("POST", &approve, Some(body.clone()), now).await.0, StatusCode::OK);
+    assert_eq!(device.send("POST", &approve, Some(body), now + 1).await.0, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn push_stream_lists_pending_operations_at_connect_and_sends_heartbeats() {
+    let server = TestServer::start_with(|c| c.sse_heartbeat = std::time::Duration::from_millis(200)).await;
+    let c = server.admin_create("Nico Nani", "+393334440004").await;
+    let device = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &device).await;
+    let t1 = web.transfer("IT60X0542811101000000123456", "1.00").await;
+    let t2 = web.transfer("IT60X0542811101000000123456", "2.00").await;
+    let mut events = device.events(server.clock.now_secs()).await;
+    let (e1, d1) = events.recv().await.unwrap();
+    let (e2, d2) = events.recv().await.unwrap();
+    assert_eq!((e1.as_str(), e2.as_str()), ("operation", "operation"));
+    assert_eq!(d1["op_id"], t1["op_id"]);
+    assert_eq!(d2["op_id"], t2["op_id"]);
+    assert!(d1.get("number").is_none());
+    let (e3, _) = tokio::time::timeout(std::time::Duration::from_secs(3), events.recv()).await.unwrap().unwrap();
+    assert_eq!(e3, "heartbeat");
+}
