@@ -83,7 +83,8 @@ fn read_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, CryptoError> {
 pub fn load_or_create_bank_key(data_dir: &Path, rng: &SystemRandom) -> Result<SigningKey, CryptoError> {
     let path = data_dir.join("bank-key.p8");
     if let Some(der) = read_file(&path)? {
-        return SigningKey::from_pkcs8(&der, rng).map_err(|_| CryptoError::BadKey("bank-key.p8 is not a P-256 PKCS#8 key"));
+        return SigningKey::from_pkcs8(&der, rng)
+            .map_err(|_| CryptoError::BadKey("bank-key.p8 is not a P-256 PKCS#8 key"));
     }
     let key = SigningKey::generate(rng).map_err(|_| CryptoError::Random)?;
     write_private(&path, key.pkcs8())?;
@@ -145,7 +146,11 @@ impl SecretBox {
         self.rng.fill(&mut nonce).map_err(|_| CryptoError::Random)?;
         let mut in_out = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad.as_bytes()), &mut in_out)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad.as_bytes()),
+                &mut in_out,
+            )
             .map_err(|_| CryptoError::Random)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&in_out);
@@ -291,7 +296,10 @@ mod tests {
         assert!(sbox.open("dev1", &tampered).is_err());
         // The key file is private and reloads to the same key.
         let meta = fs::metadata(dir.path().join("secrets.key")).unwrap();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o600);
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+            0o600
+        );
         let again = SecretBox::load_or_create(None, dir.path()).unwrap();
         assert_eq!(&*again.open("dev1", &sealed).unwrap(), b"secret bytes");
         assert!(SecretBox::load_or_create(Some("zz"), dir.path()).is_err());
@@ -305,7 +313,10 @@ mod tests {
         let k2 = load_or_create_bank_key(dir.path(), &rng).unwrap();
         assert_eq!(k1.public_key(), k2.public_key());
         let meta = fs::metadata(dir.path().join("bank-key.p8")).unwrap();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o600);
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+            0o600
+        );
     }
 
     #[test]
@@ -323,7 +334,10 @@ mod tests {
         let rng = SystemRandom::new();
         let code = random::security_code(&rng).unwrap();
         assert_eq!(code.len(), 20);
-        assert_eq!(normalize_security_code(&code.to_lowercase()).as_deref(), Some(code.as_str()));
+        assert_eq!(
+            normalize_security_code(&code.to_lowercase()).as_deref(),
+            Some(code.as_str())
+        );
         assert_eq!(normalize_security_code("ABCD-EFGH"), None);
         assert_eq!(random::digits(&rng, 8).unwrap().len(), 8);
         assert!(random::below(&rng, 90).unwrap() < 90);

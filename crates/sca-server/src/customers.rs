@@ -7,8 +7,8 @@ use zeroize::Zeroizing;
 use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::AppState;
-use crate::storage::writer::{CustomerConflict, NewCustomer};
 use crate::storage::Customer;
+use crate::storage::writer::{CustomerConflict, NewCustomer};
 
 /// What the branch (or the demo seeding) gives.
 #[derive(Debug)]
@@ -50,7 +50,10 @@ pub(crate) fn check_phone(phone: &str) -> ApiResult<String> {
     let compact: String = phone.chars().filter(|c| !c.is_whitespace()).collect();
     let digits = compact.strip_prefix('+').unwrap_or("");
     if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
-        return Err(AppError::bad_request("phone", "must be in E.164 form, like +393331234567"));
+        return Err(AppError::bad_request(
+            "phone",
+            "must be in E.164 form, like +393331234567",
+        ));
     }
     Ok(compact)
 }
@@ -61,7 +64,11 @@ pub(crate) fn check_email(email: &str) -> ApiResult<String> {
     let ok = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.contains('@') && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         });
     if !ok {
         return Err(AppError::bad_request("email", "must be an e-mail address"));
@@ -74,7 +81,9 @@ pub(crate) fn check_email(email: &str) -> ApiResult<String> {
 pub(crate) fn check_alias(alias: &str) -> ApiResult<String> {
     let ok = (3..=32).contains(&alias.len())
         && alias.starts_with(|c: char| c.is_ascii_alphabetic())
-        && alias.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if !ok {
         return Err(AppError::bad_request(
             "alias",
@@ -142,7 +151,11 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
     let sandbox = state.config().sandbox;
     for _ in 0..8 {
         let user_code = UserCode::random(&state.0.rng)?.to_string();
-        let iban = if sandbox { Some(new_iban(state)?.to_string()) } else { None };
+        let iban = if sandbox {
+            Some(new_iban(state)?.to_string())
+        } else {
+            None
+        };
         let new = NewCustomer {
             user_code: user_code.clone(),
             alias: alias.clone(),
@@ -162,7 +175,9 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
                         Err(conflict) => return Ok(Err(conflict)),
                     };
                     if let Some(iban) = &iban
-                        && w.insert_account(now, id, iban, "Conto corrente", 1_000_000, "EUR").await?.is_none()
+                        && w.insert_account(now, id, iban, "Conto corrente", 1_000_000, "EUR")
+                            .await?
+                            .is_none()
                     {
                         // A drawn IBAN collided: roll back and draw again.
                         return Err(crate::storage::StoreError::Corrupt("iban collision".into()));
@@ -272,8 +287,15 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoCredentials, AppError> {
                     .insert_account(now, cid, &savings, "Conto deposito", 2_500_000, "EUR")
                     .await?
                 {
-                    w.insert_movement(now.saturating_sub(60 * 86_400), sav, 2_500_000, "Mario Rossi", "Apertura", None)
-                        .await?;
+                    w.insert_movement(
+                        now.saturating_sub(60 * 86_400),
+                        sav,
+                        2_500_000,
+                        "Mario Rossi",
+                        "Apertura",
+                        None,
+                    )
+                    .await?;
                 }
                 w.audit(now, "demo_seeded", "", "").await
             })
@@ -292,7 +314,10 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoCredentials, AppError> {
     Ok(creds)
 }
 
-async fn sqlx_free_first_account(w: &mut crate::storage::WriteCtx, customer_id: i64) -> Result<i64, crate::storage::StoreError> {
+async fn sqlx_free_first_account(
+    w: &mut crate::storage::WriteCtx,
+    customer_id: i64,
+) -> Result<i64, crate::storage::StoreError> {
     w.first_account(customer_id).await
 }
 

@@ -89,7 +89,10 @@ async fn problem_for_everything(req: Request<Body>, next: Next) -> Response {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let cfg = state.config().clone();
-    let timed = api::routes(cfg.sandbox).layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
+    let timed = api::routes(cfg.sandbox).layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        cfg.request_timeout,
+    ));
     let security_headers = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -99,10 +102,7 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; img-src 'self'; frame-ancestors 'none'",
         ),
-        (
-            HeaderName::from_static("cross-origin-resource-policy"),
-            "same-origin",
-        ),
+        (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
     ];
     let mut router = timed
         .merge(api::stream_routes())
@@ -110,7 +110,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(problem_for_everything))
         .layer(DefaultBodyLimit::max(cfg.body_limit));
     for (name, value) in security_headers {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
     }
     if cfg.cookie_secure {
         router = router.layer(SetResponseHeaderLayer::if_not_present(

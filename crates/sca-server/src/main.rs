@@ -207,7 +207,10 @@ async fn main() -> ExitCode {
                 println!("  password:      {}", d.password);
                 println!("  security code: {}", d.security_code);
                 println!("  phone:         {}", d.phone);
-                println!("  SMS and e-mail: http://{local}/dev/outbox?to={}", d.phone.replace('+', "%2B"));
+                println!(
+                    "  SMS and e-mail: http://{local}/dev/outbox?to={}",
+                    d.phone.replace('+', "%2B")
+                );
             }
             Err(e) => {
                 eprintln!("cannot seed the demo customer: {e}");

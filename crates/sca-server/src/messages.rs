@@ -46,7 +46,9 @@ pub struct WebhookGateway {
 
 impl fmt::Debug for WebhookGateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookGateway").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("WebhookGateway")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,7 +76,10 @@ impl Gateway for WebhookGateway {
             if let Some(token) = &self.token {
                 req = req.bearer_auth(token);
             }
-            let resp = req.send().await.map_err(|e| GatewayError(e.without_url().to_string()))?;
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| GatewayError(e.without_url().to_string()))?;
             if resp.status().is_success() {
                 Ok(())
             } else {

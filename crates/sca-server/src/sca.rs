@@ -4,8 +4,8 @@
 //! `sca_protocol`'s.
 
 use sca_protocol::{
-    Code, CodeInput, Kind, Nonce, OpId, Operation, OperationData, SignedPayload, Step, UncheckedPayload, constant_time_eq,
-    sha256,
+    Code, CodeInput, Kind, Nonce, OpId, Operation, OperationData, SignedPayload, Step, UncheckedPayload,
+    constant_time_eq, sha256,
 };
 
 use crate::crypto::random;
@@ -177,39 +177,41 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
                     w.audit(now, "operation_expired", &user_code, &op_id).await?;
                     return Ok(Outcome::Expired);
                 }
-                match &via2 {
-                    Via::Code(CodeMatch {
-                        device_id,
-                        step: Some((transaction, step)),
-                    }) => {
-                        if !w.accept_step(device_id, *transaction, *step).await? {
-                            let counted = w
-                                .count_failure(
-                                    now,
-                                    cid,
-                                    &user_code,
-                                    (&contact.0, &contact.1),
-                                    credential,
-                                    max,
-                                    "replayed time-step code",
-                                )
-                                .await?;
-                            return Ok(Outcome::Wrong(counted));
-                        }
-                    }
-                    Via::Sms(otp_id) => {
-                        if !w.use_otp(otp_id, now).await? {
-                            return Ok(Outcome::Expired);
-                        }
-                    }
-                    _ => {}
+                if let Via::Code(CodeMatch {
+                    device_id,
+                    step: Some((transaction, step)),
+                }) = &via2
+                    && !w.accept_step(device_id, *transaction, *step).await?
+                {
+                    let counted = w
+                        .count_failure(
+                            now,
+                            cid,
+                            &user_code,
+                            (&contact.0, &contact.1),
+                            credential,
+                            max,
+                            "replayed time-step code",
+                        )
+                        .await?;
+                    return Ok(Outcome::Wrong(counted));
+                }
+                if let Via::Sms(otp_id) = &via2
+                    && !w.use_otp(otp_id, now).await?
+                {
+                    return Ok(Outcome::Expired);
                 }
                 if let Some(b) = &booking
                     && !w.book_transfer(now, op_row, b).await?
                 {
                     w.decide_operation(op_row, "failed", now, &via2.by()).await?;
-                    w.audit(now, "operation_failed", &user_code, &format!("{op_id}: insufficient funds"))
-                        .await?;
+                    w.audit(
+                        now,
+                        "operation_failed",
+                        &user_code,
+                        &format!("{op_id}: insufficient funds"),
+                    )
+                    .await?;
                     return Ok(Outcome::InsufficientFunds);
                 }
                 w.decide_operation(op_row, "approved", now, &via2.by()).await?;
@@ -388,8 +390,13 @@ pub(crate) async fn create_operation(
                 Box::pin(async move {
                     let row = w.insert_operation(now, &new2).await?;
                     if row.is_some() {
-                        w.audit(now, "operation_created", &user_code, &format!("{} {}", new2.op_id, new2.kind))
-                            .await?;
+                        w.audit(
+                            now,
+                            "operation_created",
+                            &user_code,
+                            &format!("{} {}", new2.op_id, new2.kind),
+                        )
+                        .await?;
                     }
                     Ok(row)
                 })
@@ -554,8 +561,13 @@ pub(crate) async fn check_otp(
                 .write(move |w| {
                     Box::pin(async move {
                         let n = w.otp_failed(&id).await?;
-                        w.audit(now, "sms_otp_wrong", &user_code, &format!("{}; failures={n}", purpose.as_str()))
-                            .await?;
+                        w.audit(
+                            now,
+                            "sms_otp_wrong",
+                            &user_code,
+                            &format!("{}; failures={n}", purpose.as_str()),
+                        )
+                        .await?;
                         Ok(n)
                     })
                 })

@@ -65,7 +65,9 @@ pub(crate) struct Inner {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,7 +143,10 @@ impl AppState {
         let limit = self.0.config.password_hash_concurrency.max(1) * 64;
         if self.0.hash_waiting.fetch_add(1, Ordering::SeqCst) >= limit {
             self.0.hash_waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(AppError::new(ErrorKind::TooManyRequests, "too many logins at once; try again"));
+            return Err(AppError::new(
+                ErrorKind::TooManyRequests,
+                "too many logins at once; try again",
+            ));
         }
         let permit = self.0.hash_slots.acquire().await;
         let passwords = self.0.passwords.clone();

@@ -150,11 +150,10 @@ pub async fn create_transfer(
     Body(body): Body<TransferRequest>,
 ) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
     let iban = Iban::parse_typed(&body.payee_iban).map_err(|e| AppError::bad_request("payee_iban", e))?;
-    let amount =
-        Amount::from_decimal(body.amount.trim(), body.currency.trim()).map_err(|e| match e {
-            sca_protocol::AmountError::Currency => AppError::bad_request("currency", e),
-            other => AppError::bad_request("amount", other),
-        })?;
+    let amount = Amount::from_decimal(body.amount.trim(), body.currency.trim()).map_err(|e| match e {
+        sca_protocol::AmountError::Currency => AppError::bad_request("currency", e),
+        other => AppError::bad_request("amount", other),
+    })?;
     let cfg = state.config();
     if amount.minor_units() == 0 {
         return Err(AppError::bad_request("amount", "must be more than 0.00"));
@@ -365,7 +364,14 @@ pub async fn authorize(
                 status: "approved".into(),
             }))
         }
-        None => Err(sca::wrong_answer(&state, &web.customer, Credential::Code, &format!("authorize {}", op.op_id), None).await),
+        None => Err(sca::wrong_answer(
+            &state,
+            &web.customer,
+            Credential::Code,
+            &format!("authorize {}", op.op_id),
+            None,
+        )
+        .await),
     }
 }
 
@@ -461,7 +467,8 @@ pub async fn remove_device(
             Box::pin(async move {
                 let ok = w.remove_device(now, cid, &device_id).await?;
                 if ok {
-                    let text = "Sigillo: an authenticator was removed from your account. If it was not you, call your branch.";
+                    let text =
+                        "Sigillo: an authenticator was removed from your account. If it was not you, call your branch.";
                     w.outbox(now, &phone, "sms", text).await?;
                     w.outbox(now, &email, "email", text).await?;
                     w.audit(now, "device_removed", &user_code, &device_id).await?;

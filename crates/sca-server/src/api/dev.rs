@@ -31,11 +31,13 @@ pub struct OutboxMessage {
 /// Messages sent to `to`, newest first (sandbox mode only).
 #[utoipa::path(get, path = "/dev/outbox", tag = "sandbox", params(OutboxQuery),
     responses((status = 200, body = Vec<OutboxMessage>), (status = 400, body = Problem), (status = 404, body = Problem, description = "not in sandbox mode")))]
-pub async fn outbox(State(state): State<AppState>, Query(q): Query<OutboxQuery>) -> ApiResult<Json<Vec<OutboxMessage>>> {
-    let to = q
-        .to
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| AppError::bad_request("to", "missing: a phone or e-mail"))?;
+pub async fn outbox(
+    State(state): State<AppState>,
+    Query(q): Query<OutboxQuery>,
+) -> ApiResult<Json<Vec<OutboxMessage>>> {
+    let to =
+        q.to.filter(|t| !t.is_empty())
+            .ok_or_else(|| AppError::bad_request("to", "missing: a phone or e-mail"))?;
     let to = to.replace(' ', "+");
     let rows = state.store().outbox(&to, 100).await?;
     Ok(Json(

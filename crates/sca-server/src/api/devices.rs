@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use futures_util::Stream;
 use sca_protocol::{
-    ActivationId, Code, ConfirmKey, EphemeralEcdh, FieldKey, Kind, KnowledgeKey, OperationData, PossessionKey, PublicKey,
-    Signature, activation_message, approve_message, derive_keys, reject_message, verify_confirm_tag,
+    ActivationId, Code, ConfirmKey, EphemeralEcdh, FieldKey, Kind, KnowledgeKey, OperationData, PossessionKey,
+    PublicKey, Signature, activation_message, approve_message, derive_keys, reject_message, verify_confirm_tag,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -193,7 +193,11 @@ pub async fn activation_keys(
     secret.extend_from_slice(keys.possession.expose_secret());
     secret.extend_from_slice(keys.knowledge.expose_secret());
     secret.extend_from_slice(keys.confirm.expose_secret());
-    let sealed = state.0.secrets.seal(aid.as_str(), &secret).map_err(AppError::internal)?;
+    let sealed = state
+        .0
+        .secrets
+        .seal(aid.as_str(), &secret)
+        .map_err(AppError::internal)?;
     let now = state.now();
     let (id, did, user_code, pubkey, cid) = (
         aid.to_string(),
@@ -263,12 +267,19 @@ pub async fn activation_confirm(
         .customer(row.customer_id)
         .await?
         .ok_or_else(|| AppError::not_found("activation"))?;
-    let (Some(device_id), Some(name), Some(device_pub), Some(sealed)) =
-        (row.device_id.clone(), row.device_name.clone(), row.device_pub.clone(), row.secrets.clone())
-    else {
+    let (Some(device_id), Some(name), Some(device_pub), Some(sealed)) = (
+        row.device_id.clone(),
+        row.device_name.clone(),
+        row.device_pub.clone(),
+        row.secrets.clone(),
+    ) else {
         return Err(AppError::internal("activation awaiting confirmation without keys"));
     };
-    let plain = state.0.secrets.open(aid.as_str(), &sealed).map_err(AppError::internal)?;
+    let plain = state
+        .0
+        .secrets
+        .open(aid.as_str(), &sealed)
+        .map_err(AppError::internal)?;
     if plain.len() != 96 {
         return Err(AppError::internal("activation secrets length"));
     }
@@ -291,7 +302,8 @@ pub async fn activation_confirm(
             .write(move |w| {
                 Box::pin(async move {
                     if w.finish_activation(&id, "awaiting_confirm", "failed").await? {
-                        w.audit(now, "device_activation_failed", &user_code, "confirmation tag").await?;
+                        w.audit(now, "device_activation_failed", &user_code, "confirmation tag")
+                            .await?;
                     }
                     Ok(())
                 })
@@ -306,7 +318,12 @@ pub async fn activation_confirm(
     secret.extend_from_slice(kp.expose_secret());
     secret.extend_from_slice(kk.expose_secret());
     let device_sealed = state.0.secrets.seal(&device_id, &secret).map_err(AppError::internal)?;
-    let (cid, phone, email, did) = (customer.id, customer.phone.clone(), customer.email.clone(), device_id.clone());
+    let (cid, phone, email, did) = (
+        customer.id,
+        customer.phone.clone(),
+        customer.email.clone(),
+        device_id.clone(),
+    );
     let ok = state
         .store()
         .write(move |w| {
@@ -330,7 +347,9 @@ pub async fn activation_confirm(
         return Err(AppError::not_pending());
     }
     state.messages_queued();
-    Ok(Json(StatusResponse { status: "active".into() }))
+    Ok(Json(StatusResponse {
+        status: "active".into(),
+    }))
 }
 
 /// Another device's activation, started from this one.
@@ -361,8 +380,11 @@ pub async fn start_device_activation(
     req: DeviceRequest,
 ) -> ApiResult<(StatusCode, Json<DeviceActivationStarted>)> {
     let mut data = OperationData::default();
-    data.set(FieldKey::Description, "Attivazione di un nuovo dispositivo / activate a new authenticator")
-        .map_err(AppError::internal)?;
+    data.set(
+        FieldKey::Description,
+        "Attivazione di un nuovo dispositivo / activate a new authenticator",
+    )
+    .map_err(AppError::internal)?;
     let created = sca::create_operation(&state, &req.customer, Kind::Device, data, None, None).await?;
     let id = ActivationId::random(&state.0.rng)?;
     let now = state.now();
@@ -380,8 +402,13 @@ pub async fn start_device_activation(
             Box::pin(async move {
                 w.insert_activation(now, &aid, cid, "device", Some(&source), Some(op_row), expires)
                     .await?;
-                w.audit(now, "device_activation_started", &user_code, &format!("from device {source}"))
-                    .await
+                w.audit(
+                    now,
+                    "device_activation_started",
+                    &user_code,
+                    &format!("from device {source}"),
+                )
+                .await
             })
         })
         .await?;
@@ -490,7 +517,10 @@ pub async fn approve(
     }
     if let Some(expected) = op.number {
         let Some(number) = body.number else {
-            return Err(AppError::bad_request("number", "missing: pick the number shown on the page"));
+            return Err(AppError::bad_request(
+                "number",
+                "missing: pick the number shown on the page",
+            ));
         };
         if number != expected {
             // A wrong pick is how push fatigue shows: the login fails and the pick is counted.
@@ -509,7 +539,14 @@ pub async fn approve(
                 status: "approved".into(),
             }))
         }
-        None => Err(sca::wrong_answer(&state, &req.customer, Credential::Code, &format!("push {}", op.op_id), None).await),
+        None => Err(sca::wrong_answer(
+            &state,
+            &req.customer,
+            Credential::Code,
+            &format!("push {}", op.op_id),
+            None,
+        )
+        .await),
     }
 }
 

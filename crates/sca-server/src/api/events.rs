@@ -16,7 +16,9 @@ use crate::state::{AppState, HubEvent};
 use crate::storage::OperationRow;
 
 fn status_event(status: &str) -> Event {
-    Event::default().event("status").data(json!({ "status": status }).to_string())
+    Event::default()
+        .event("status")
+        .data(json!({ "status": status }).to_string())
 }
 
 struct StatusState {
@@ -37,7 +39,13 @@ pub(crate) fn status_stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
     let rx = state.0.hub.subscribe(op.customer_id);
     let now = state.now();
-    let name = |s: &str, login: bool| if login && s == "approved" { "authenticated".to_owned() } else { s.to_owned() };
+    let name = |s: &str, login: bool| {
+        if login && s == "approved" {
+            "authenticated".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
     let left = (op.expires_at as u64).saturating_sub(now);
     let st = StatusState {
         rx,
@@ -83,7 +91,7 @@ fn operation_event(op_id: &str, payload: &str, number: Option<i64>) -> Event {
     if let Some(n) = number {
         data["number"] = json!(n);
     }
-    Event::default().event("operation").id(op_id.to_owned()).data(data.to_string())
+    Event::default().event("operation").id(op_id).data(data.to_string())
 }
 
 /// A device's stream: an `operation` event `{"op_id","payload","number"?}` for each pending

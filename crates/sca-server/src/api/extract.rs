@@ -54,10 +54,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
 async fn body_bytes<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Result<Bytes, AppError> {
     let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            let mut e = AppError::new(
-                ErrorKind::PayloadTooLarge,
-                format!("body: larger than {limit} bytes"),
-            );
+            let mut e = AppError::new(ErrorKind::PayloadTooLarge, format!("body: larger than {limit} bytes"));
             e = e.with_field("body");
             e
         } else {
@@ -65,7 +62,9 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Re
         }
     })?;
     if bytes.len() > limit {
-        return Err(AppError::new(ErrorKind::PayloadTooLarge, format!("body: larger than {limit} bytes")).with_field("body"));
+        return Err(
+            AppError::new(ErrorKind::PayloadTooLarge, format!("body: larger than {limit} bytes")).with_field("body"),
+        );
     }
     Ok(bytes)
 }
@@ -107,8 +106,8 @@ fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 fn session_from(parts: &Parts, state: &AppState) -> Result<(String, Session), AppError> {
-    let token = cookie_value(parts, SESSION_COOKIE)
-        .ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;
+    let token =
+        cookie_value(parts, SESSION_COOKIE).ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;
     let cfg = state.config();
     let session = state
         .0
@@ -202,8 +201,13 @@ impl FromRequestParts<AppState> for Admin {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        if given.is_empty() || !constant_time_eq(sha256(given.as_bytes()).as_ref(), sha256(expected.as_bytes()).as_ref()) {
-            return Err(AppError::new(ErrorKind::Unauthenticated, "authorization: a valid branch token is required"));
+        if given.is_empty()
+            || !constant_time_eq(sha256(given.as_bytes()).as_ref(), sha256(expected.as_bytes()).as_ref())
+        {
+            return Err(AppError::new(
+                ErrorKind::Unauthenticated,
+                "authorization: a valid branch token is required",
+            ));
         }
         Ok(Admin)
     }
@@ -277,8 +281,8 @@ impl FromRequest<AppState> for DeviceRequest {
             .ok_or_else(|| refused("authorization: unknown or removed device"))?;
         let public = PublicKey::from_bytes(&device.public_key)
             .map_err(|_| AppError::internal(format!("device {}: stored public key", device.id)))?;
-        let message = request_message(&method, &path, auth.ts, &body)
-            .map_err(|_| AppError::bad_request("path", "too long"))?;
+        let message =
+            request_message(&method, &path, auth.ts, &body).map_err(|_| AppError::bad_request("path", "too long"))?;
         if !public.verify(&message, &auth.sig) {
             return Err(refused("authorization: the signature does not verify"));
         }

@@ -14,8 +14,8 @@ use sca_protocol::{Code, Kind, OperationData};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{AnySession, Body, SESSION_COOKIE, WebSession};
 use super::events::status_stream;
+use super::extract::{AnySession, Body, SESSION_COOKIE, WebSession};
 use crate::crypto::random;
 use crate::customers::{check_alias, check_new_password};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
@@ -81,7 +81,10 @@ pub struct StatusResponse {
 fn user_field(user: &str) -> ApiResult<&str> {
     let user = user.trim();
     if user.is_empty() || user.len() > 64 {
-        return Err(AppError::bad_request("user", "a user code or alias is 1 to 64 characters"));
+        return Err(AppError::bad_request(
+            "user",
+            "a user code or alias is 1 to 64 characters",
+        ));
     }
     Ok(user)
 }
@@ -268,7 +271,11 @@ pub async fn login_code(
     params(("login_id" = String, Path), ("x-csrf-token" = String, Header)),
     responses((status = 202), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 410, body = Problem), (status = 423, body = Problem), (status = 429, body = Problem)))]
-pub async fn login_sms(State(state): State<AppState>, s: AnySession, Path(login_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn login_sms(
+    State(state): State<AppState>,
+    s: AnySession,
+    Path(login_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let (customer, op) = login_operation(&state, &s.session, &login_id).await?;
     require_pending(&op, state.now())?;
     if state.store().failures(customer.id).await?.sms_otp >= state.config().max_attempts {
@@ -379,7 +386,11 @@ pub struct SetAlias {
 #[utoipa::path(put, path = "/api/v1/alias", tag = "login", request_body = SetAlias,
     params(("x-csrf-token" = String, Header)),
     responses((status = 204), (status = 400, body = Problem), (status = 409, body = Problem)))]
-pub async fn set_alias(State(state): State<AppState>, web: WebSession, Body(body): Body<SetAlias>) -> ApiResult<StatusCode> {
+pub async fn set_alias(
+    State(state): State<AppState>,
+    web: WebSession,
+    Body(body): Body<SetAlias>,
+) -> ApiResult<StatusCode> {
     let alias = body.alias.as_deref().map(check_alias).transpose()?;
     let (cid, user_code, now) = (web.customer.id, web.customer.user_code.clone(), state.now());
     let ok = state
@@ -388,7 +399,8 @@ pub async fn set_alias(State(state): State<AppState>, web: WebSession, Body(body
             Box::pin(async move {
                 let ok = w.set_alias(cid, alias.as_deref()).await?;
                 if ok {
-                    w.audit(now, "alias_changed", &user_code, alias.as_deref().unwrap_or("")).await?;
+                    w.audit(now, "alias_changed", &user_code, alias.as_deref().unwrap_or(""))
+                        .await?;
                 }
                 Ok(ok)
             })

@@ -106,7 +106,10 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 pub fn routes(sandbox: bool) -> Router<AppState> {
     let mut router = Router::new()
         .route("/api/v1/admin/customers", post(admin::create_customer))
-        .route("/api/v1/admin/customers/{user_code}/unblock", post(admin::unblock_customer))
+        .route(
+            "/api/v1/admin/customers/{user_code}/unblock",
+            post(admin::unblock_customer),
+        )
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/login", post(login::login))
         .route("/api/v1/login/{login_id}", get(login::login_state))
@@ -129,17 +132,35 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
         )
         .route("/api/v1/activations", post(devices::start_activation))
         .route("/api/v1/activations/{activation_id}", post(devices::activation_keys))
-        .route("/api/v1/activations/{activation_id}/confirm", post(devices::activation_confirm))
-        .route("/api/v1/devices/{device_id}/activations", post(devices::start_device_activation))
-        .route("/api/v1/devices/{device_id}/operations/{op_id}", get(devices::device_operation))
-        .route("/api/v1/devices/{device_id}/operations/{op_id}/approve", post(devices::approve))
-        .route("/api/v1/devices/{device_id}/operations/{op_id}/reject", post(devices::reject))
+        .route(
+            "/api/v1/activations/{activation_id}/confirm",
+            post(devices::activation_confirm),
+        )
+        .route(
+            "/api/v1/devices/{device_id}/activations",
+            post(devices::start_device_activation),
+        )
+        .route(
+            "/api/v1/devices/{device_id}/operations/{op_id}",
+            get(devices::device_operation),
+        )
+        .route(
+            "/api/v1/devices/{device_id}/operations/{op_id}/approve",
+            post(devices::approve),
+        )
+        .route(
+            "/api/v1/devices/{device_id}/operations/{op_id}/reject",
+            post(devices::reject),
+        )
         .route("/api/v1/bank-key", get(devices::bank_key))
         .route("/api/v1/recovery/user-code", post(recovery::recover_user_code))
         .route("/api/v1/recovery/unblock", post(recovery::unblock_start))
         .route("/api/v1/recovery/unblock/{recovery_id}", post(recovery::unblock_finish))
         .route("/api/v1/recovery/password", post(recovery::password_start))
-        .route("/api/v1/recovery/password/{recovery_id}", post(recovery::password_finish))
+        .route(
+            "/api/v1/recovery/password/{recovery_id}",
+            post(recovery::password_finish),
+        )
         .route("/api/openapi.json", get(openapi_json));
     if sandbox {
         router = router.route("/dev/outbox", get(dev::outbox));

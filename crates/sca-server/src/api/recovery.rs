@@ -29,7 +29,10 @@ pub struct RecoverUserCode {
 /// nobody whether the phone is a customer's.
 #[utoipa::path(post, path = "/api/v1/recovery/user-code", tag = "recovery", request_body = RecoverUserCode,
     responses((status = 202), (status = 400, body = Problem)))]
-pub async fn recover_user_code(State(state): State<AppState>, Body(body): Body<RecoverUserCode>) -> ApiResult<StatusCode> {
+pub async fn recover_user_code(
+    State(state): State<AppState>,
+    Body(body): Body<RecoverUserCode>,
+) -> ApiResult<StatusCode> {
     let phone = check_phone(&body.phone)?;
     let customers = state.store().customers_by_phone(&phone).await?;
     if customers.is_empty() {
@@ -76,10 +79,13 @@ pub struct RecoveryStarted {
 async fn check_security_code(state: &AppState, user: &str, code: &str) -> ApiResult<Customer> {
     let user = user.trim();
     if user.is_empty() || user.len() > 64 {
-        return Err(AppError::bad_request("user", "a user code or alias is 1 to 64 characters"));
+        return Err(AppError::bad_request(
+            "user",
+            "a user code or alias is 1 to 64 characters",
+        ));
     }
-    let normalized = normalize_security_code(code)
-        .ok_or_else(|| AppError::bad_request("security_code", "20 letters and digits"))?;
+    let normalized =
+        normalize_security_code(code).ok_or_else(|| AppError::bad_request("security_code", "20 letters and digits"))?;
     let max = state.config().max_attempts;
     let Some(customer) = state.store().customer_by_user(user).await? else {
         state.hashing(move |h| h.verify_dummy(&normalized)).await?;
@@ -95,7 +101,11 @@ async fn check_security_code(state: &AppState, user: &str, code: &str) -> ApiRes
     Ok(customer)
 }
 
-async fn start(state: &AppState, body: StartRecovery, purpose: OtpPurpose) -> ApiResult<(StatusCode, Json<RecoveryStarted>)> {
+async fn start(
+    state: &AppState,
+    body: StartRecovery,
+    purpose: OtpPurpose,
+) -> ApiResult<(StatusCode, Json<RecoveryStarted>)> {
     let customer = check_security_code(state, &body.user, &body.security_code).await?;
     let id = random::b64u(&state.0.rng, 16).map_err(AppError::internal)?;
     sca::send_otp(state, &customer, purpose, &id, Some(id.clone())).await?;

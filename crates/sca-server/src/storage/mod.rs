@@ -469,10 +469,12 @@ impl Store {
 
     /// How many movements an operation booked (tests and checks: exactly-once money).
     pub async fn movements_of_operation(&self, operation_id: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM movements WHERE operation_id = ?")
-            .bind(operation_id)
-            .fetch_one(&self.read)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM movements WHERE operation_id = ?")
+                .bind(operation_id)
+                .fetch_one(&self.read)
+                .await?,
+        )
     }
 
     // ----- activations and OTPs -----

@@ -235,16 +235,18 @@ impl WriteCtx {
         let detail = audit::clip_detail(detail);
         let at = at as i64;
         let hash = audit::chain_hash(&self.head.1, &audit::entry_bytes(seq, at, kind, customer, detail));
-        sqlx::query("INSERT INTO audit (seq, at, kind, customer, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(seq)
-            .bind(at)
-            .bind(kind)
-            .bind(customer)
-            .bind(detail)
-            .bind(&self.head.1[..])
-            .bind(&hash[..])
-            .execute(&mut self.conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO audit (seq, at, kind, customer, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(kind)
+        .bind(customer)
+        .bind(detail)
+        .bind(&self.head.1[..])
+        .bind(&hash[..])
+        .execute(&mut self.conn)
+        .await?;
         self.head = (seq, hash);
         Ok(())
     }
@@ -270,7 +272,11 @@ impl WriteCtx {
             } else {
                 "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, body = '[delivered]' WHERE id = ?"
             };
-            sqlx::query(sql).bind(at as i64).bind(id).execute(&mut self.conn).await?;
+            sqlx::query(sql)
+                .bind(at as i64)
+                .bind(id)
+                .execute(&mut self.conn)
+                .await?;
         }
         Ok(())
     }
@@ -317,7 +323,8 @@ impl WriteCtx {
     ) -> Result<Counted, StoreError> {
         let before = self.failures(customer_id, credential).await?;
         if before >= max {
-            self.audit(at, "attempt_while_blocked", user_code, credential.as_str()).await?;
+            self.audit(at, "attempt_while_blocked", user_code, credential.as_str())
+                .await?;
             return Ok(Counted::Blocked);
         }
         let now_failures = before + 1;
@@ -352,7 +359,8 @@ impl WriteCtx {
             );
             self.outbox(at, contact.0, "sms", &text).await?;
             self.outbox(at, contact.1, "email", &text).await?;
-            self.audit(at, "credential_blocked", user_code, credential.as_str()).await?;
+            self.audit(at, "credential_blocked", user_code, credential.as_str())
+                .await?;
         }
         Ok(Counted::Wrong {
             attempts_left: max.saturating_sub(now_failures),
@@ -425,7 +433,12 @@ impl WriteCtx {
     }
 
     /// Replaces the password hash.
-    pub async fn set_password(&mut self, customer_id: i64, hash: &str, change_required: bool) -> Result<(), StoreError> {
+    pub async fn set_password(
+        &mut self,
+        customer_id: i64,
+        hash: &str,
+        change_required: bool,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE customers SET password_hash = ?, password_change_required = ? WHERE id = ?")
             .bind(hash)
             .bind(change_required)
@@ -560,18 +573,24 @@ impl WriteCtx {
     /// booked) if the payer's balance is short. Money moves at most once per operation: the
     /// `movements_once` index refuses a second booking.
     pub async fn book_transfer(&mut self, at: u64, operation_id: i64, b: &Booking) -> Result<bool, StoreError> {
-        let debited = sqlx::query(
-            "UPDATE accounts SET balance_minor = balance_minor - ?1 WHERE id = ?2 AND balance_minor >= ?1",
-        )
-        .bind(b.amount_minor)
-        .bind(b.account_id)
-        .execute(&mut self.conn)
-        .await?;
+        let debited =
+            sqlx::query("UPDATE accounts SET balance_minor = balance_minor - ?1 WHERE id = ?2 AND balance_minor >= ?1")
+                .bind(b.amount_minor)
+                .bind(b.account_id)
+                .execute(&mut self.conn)
+                .await?;
         if debited.rows_affected() != 1 {
             return Ok(false);
         }
-        self.insert_movement(at, b.account_id, -b.amount_minor, &b.payee_name, &b.description, Some(operation_id))
-            .await?;
+        self.insert_movement(
+            at,
+            b.account_id,
+            -b.amount_minor,
+            &b.payee_name,
+            &b.description,
+            Some(operation_id),
+        )
+        .await?;
         let payee: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE iban = ? AND id != ?")
             .bind(&b.payee_iban)
             .bind(b.account_id)
@@ -713,13 +732,12 @@ impl WriteCtx {
 
     /// Renames an active device of the customer; `false` if none.
     pub async fn rename_device(&mut self, customer_id: i64, id: &str, name: &str) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE devices SET name = ? WHERE id = ? AND customer_id = ? AND status = 'active'")
-                .bind(name)
-                .bind(id)
-                .bind(customer_id)
-                .execute(&mut self.conn)
-                .await?;
+        let done = sqlx::query("UPDATE devices SET name = ? WHERE id = ? AND customer_id = ? AND status = 'active'")
+            .bind(name)
+            .bind(id)
+            .bind(customer_id)
+            .execute(&mut self.conn)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -15,7 +15,13 @@ async fn independent_client_full_flow() {
     let payee = server.admin_create("Anna Bianchi", "+393331110002").await;
     let device = Device::activate(&server, &c).await;
     // The activation alerted the customer.
-    assert!(server.outbox(&c.email).await.iter().any(|m| m["body"].as_str().unwrap().contains("activated")));
+    assert!(
+        server
+            .outbox(&c.email)
+            .await
+            .iter()
+            .any(|m| m["body"].as_str().unwrap().contains("activated"))
+    );
 
     // Login: password, then a LOGIN code.
     let web = server.web_login(&c, &device).await;
@@ -37,13 +43,19 @@ async fn independent_client_full_flow() {
     assert_eq!(png.headers()["content-type"], "image/png");
     let scanned = sca_qr::decode_image_bytes(&png.bytes().await.unwrap()).unwrap().text;
     assert_eq!(scanned, t1["payload"].as_str().unwrap());
-    let svg = web.request(reqwest::Method::GET, &format!("/api/v1/operations/{op1}/qr.svg")).send().await.unwrap();
+    let svg = web
+        .request(reqwest::Method::GET, &format!("/api/v1/operations/{op1}/qr.svg"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
     let now = server.clock.now_secs();
     let shown = SignedPayload::verify(&scanned, &device.bank_pub, now).unwrap();
     assert_eq!(shown.operation().data.amount.unwrap().to_string(), "125.50EUR");
     let code = device.operation_code(&scanned, now);
-    let (status, body) = web.post(&format!("/api/v1/operations/{op1}/authorize"), json!({"code": code})).await;
+    let (status, body) = web
+        .post(&format!("/api/v1/operations/{op1}/authorize"), json!({"code": code}))
+        .await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("approved")));
     assert_eq!(web.balance().await, "9874.50");
     assert_eq!(payee_web.balance().await, "10125.50");
@@ -55,12 +67,20 @@ async fn independent_client_full_flow() {
     let t2 = web.transfer(&payee_iban, "10.00").await;
     let op2 = t2["op_id"].as_str().unwrap();
     let (status, fetched) = device
-        .send("GET", &format!("/api/v1/devices/{}/operations/{op2}", device.id), None, server.clock.now_secs())
+        .send(
+            "GET",
+            &format!("/api/v1/devices/{}/operations/{op2}", device.id),
+            None,
+            server.clock.now_secs(),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched["payload"], t2["payload"]);
     let (status, _) = web
-        .post(&format!("/api/v1/operations/{op2}/authorize"), json!({"code": device.op_id_code(op2)}))
+        .post(
+            &format!("/api/v1/operations/{op2}/authorize"),
+            json!({"code": device.op_id_code(op2)}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(web.balance().await, "9864.50");
@@ -88,7 +108,11 @@ async fn independent_client_full_flow() {
             server.clock.now_secs(),
         )
         .await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("approved")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("approved")),
+        "{body}"
+    );
     assert_eq!(web.balance().await, "9863.50");
 
     // 4. Blocked: five wrong codes give attempts_left 4…0, then 423, even for a right code.
@@ -97,17 +121,26 @@ async fn independent_client_full_flow() {
     let right = device.operation_code(t4["payload"].as_str().unwrap(), server.clock.now_secs());
     let wrong = if right == "000000" { "000001" } else { "000000" };
     for left in (0..5).rev() {
-        let (status, body) = web.post(&format!("/api/v1/operations/{op4}/authorize"), json!({"code": wrong})).await;
+        let (status, body) = web
+            .post(&format!("/api/v1/operations/{op4}/authorize"), json!({"code": wrong}))
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["code"], "wrong_code");
         assert_eq!(body["attempts_left"], left);
     }
-    let (status, body) = web.post(&format!("/api/v1/operations/{op4}/authorize"), json!({"code": right})).await;
+    let (status, body) = web
+        .post(&format!("/api/v1/operations/{op4}/authorize"), json!({"code": right}))
+        .await;
     assert_eq!(status, StatusCode::LOCKED, "{body}");
     assert_eq!(body["code"], "blocked");
     let alerts = server.outbox(&c.phone).await;
     assert!(alerts[0]["body"].as_str().unwrap().contains("blocked"));
-    assert!(server.outbox(&c.email).await[0]["body"].as_str().unwrap().contains("blocked"));
+    assert!(
+        server.outbox(&c.email).await[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("blocked")
+    );
 
     // Unblock with the security code + an SMS OTP.
     let r = server
@@ -122,13 +155,18 @@ async fn independent_client_full_flow() {
     let otp = server.last_otp(&c.phone).await;
     let r = server
         .http
-        .post(server.url(&format!("/api/v1/recovery/unblock/{}", recovery["recovery_id"].as_str().unwrap())))
+        .post(server.url(&format!(
+            "/api/v1/recovery/unblock/{}",
+            recovery["recovery_id"].as_str().unwrap()
+        )))
         .json(&json!({"sms_otp": otp}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let (status, _) = web.post(&format!("/api/v1/operations/{op4}/authorize"), json!({"code": right})).await;
+    let (status, _) = web
+        .post(&format!("/api/v1/operations/{op4}/authorize"), json!({"code": right}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(web.balance().await, "9861.50");
 }
@@ -152,9 +190,18 @@ async fn login_by_push_with_number_matching_and_by_sms() {
     assert_eq!(pushed["op_id"], login["operation"]["op_id"]);
     let op_id = pushed["op_id"].as_str().unwrap();
     let wrong_pick = if number == 99 { 98 } else { number + 1 };
-    let body = device.approve_body(pushed["payload"].as_str().unwrap(), server.clock.now_secs(), Some(wrong_pick));
+    let body = device.approve_body(
+        pushed["payload"].as_str().unwrap(),
+        server.clock.now_secs(),
+        Some(wrong_pick),
+    );
     let (status, problem) = device
-        .send("POST", &format!("/api/v1/devices/{}/operations/{op_id}/approve", device.id), Some(body), server.clock.now_secs())
+        .send(
+            "POST",
+            &format!("/api/v1/devices/{}/operations/{op_id}/approve", device.id),
+            Some(body),
+            server.clock.now_secs(),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(problem["attempts_left"], 4);
@@ -181,9 +228,18 @@ async fn login_by_push_with_number_matching_and_by_sms() {
         .unwrap();
     let mut page = sse_events(stream);
     assert_eq!(page.recv().await.unwrap().1["status"], "pending");
-    let body = device.approve_body(pushed["payload"].as_str().unwrap(), server.clock.now_secs(), Some(number));
+    let body = device.approve_body(
+        pushed["payload"].as_str().unwrap(),
+        server.clock.now_secs(),
+        Some(number),
+    );
     let (status, _) = device
-        .send("POST", &format!("/api/v1/devices/{}/operations/{op_id}/approve", device.id), Some(body), server.clock.now_secs())
+        .send(
+            "POST",
+            &format!("/api/v1/devices/{}/operations/{op_id}/approve", device.id),
+            Some(body),
+            server.clock.now_secs(),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page.recv().await.unwrap().1["status"], "authenticated");
@@ -199,27 +255,44 @@ async fn login_by_push_with_number_matching_and_by_sms() {
     let (status, _) = web2.post(&format!("/api/v1/login/{login_id}/sms"), json!(null)).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let otp = server.last_otp(&c.phone).await;
-    let (status, body) = web2.post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp})).await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("authenticated")));
+    let (status, body) = web2
+        .post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp}))
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("authenticated"))
+    );
     let (status, _) = web2.get("/api/v1/accounts").await;
     assert_eq!(status, StatusCode::OK);
     // The same OTP does not open another login.
     let mut web3 = Web::new(&server);
     let (_, login) = web3.login(&c.user_code, &c.password).await;
     let (status, _) = web3
-        .post(&format!("/api/v1/login/{}/code", login["login_id"].as_str().unwrap()), json!({"sms_otp": otp}))
+        .post(
+            &format!("/api/v1/login/{}/code", login["login_id"].as_str().unwrap()),
+            json!({"sms_otp": otp}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "no SMS code was sent for this login");
 
     // Login with the OPERATION_ID code of the login operation, by alias.
-    let (status, _) = web2.request(reqwest::Method::PUT, "/api/v1/alias").json(&json!({"alias": "Luca.V"})).send().await.map(|r| (r.status(), ())).unwrap();
+    let (status, _) = web2
+        .request(reqwest::Method::PUT, "/api/v1/alias")
+        .json(&json!({"alias": "Luca.V"}))
+        .send()
+        .await
+        .map(|r| (r.status(), ()))
+        .unwrap();
     assert_eq!(status, StatusCode::NO_CONTENT);
     let mut web4 = Web::new(&server);
     let (status, login) = web4.login("LUCA.v", &c.password).await;
     assert_eq!(status, StatusCode::OK);
     let op_id = login["operation"]["op_id"].as_str().unwrap();
     let (status, _) = web4
-        .post(&format!("/api/v1/login/{}/code", login["login_id"].as_str().unwrap()), json!({"code": device.op_id_code(op_id)}))
+        .post(
+            &format!("/api/v1/login/{}/code", login["login_id"].as_str().unwrap()),
+            json!({"code": device.op_id_code(op_id)}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -236,19 +309,37 @@ async fn reject_second_device_by_qr_and_device_management() {
     let op_id = t["op_id"].as_str().unwrap();
     let body = first.reject_body(t["payload"].as_str().unwrap(), server.clock.now_secs());
     let (status, body) = first
-        .send("POST", &format!("/api/v1/devices/{}/operations/{op_id}/reject", first.id), Some(body), server.clock.now_secs())
+        .send(
+            "POST",
+            &format!("/api/v1/devices/{}/operations/{op_id}/reject", first.id),
+            Some(body),
+            server.clock.now_secs(),
+        )
         .await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("rejected")));
-    assert!(server.outbox(&c.phone).await[0]["body"].as_str().unwrap().contains("rejected"));
+    assert!(
+        server.outbox(&c.phone).await[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("rejected")
+    );
     let (status, _) = web
-        .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": first.op_id_code(op_id)}))
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            json!({"code": first.op_id_code(op_id)}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(web.balance().await, "10000.00");
 
     // A second device from the first: a DEVICE operation approved on the first, then the QR.
     let (status, started) = first
-        .send("POST", &format!("/api/v1/devices/{}/activations", first.id), Some(json!({})), server.clock.now_secs())
+        .send(
+            "POST",
+            &format!("/api/v1/devices/{}/activations", first.id),
+            Some(json!({})),
+            server.clock.now_secs(),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
     let qr_text = started["qr_text"].as_str().unwrap();
@@ -263,11 +354,21 @@ async fn reject_second_device_by_qr_and_device_management() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let dev_op = started["op_id"].as_str().unwrap();
-    let shown = SignedPayload::verify(started["payload"].as_str().unwrap(), &first.bank_pub, server.clock.now_secs()).unwrap();
+    let shown = SignedPayload::verify(
+        started["payload"].as_str().unwrap(),
+        &first.bank_pub,
+        server.clock.now_secs(),
+    )
+    .unwrap();
     assert_eq!(shown.operation().kind.as_str(), "DEVICE");
     let body = first.approve_body(started["payload"].as_str().unwrap(), server.clock.now_secs(), None);
     let (status, _) = first
-        .send("POST", &format!("/api/v1/devices/{}/operations/{dev_op}/approve", first.id), Some(body), server.clock.now_secs())
+        .send(
+            "POST",
+            &format!("/api/v1/devices/{}/operations/{dev_op}/approve", first.id),
+            Some(body),
+            server.clock.now_secs(),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let second = finish_activation(&server, activation_id, None, "Kiosk").await;
@@ -278,7 +379,10 @@ async fn reject_second_device_by_qr_and_device_management() {
     let t = web.transfer("IT60X0542811101000000123456", "3.00").await;
     let op_id = t["op_id"].as_str().unwrap();
     let (status, _) = web
-        .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": second.op_id_code(op_id)}))
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            json!({"code": second.op_id_code(op_id)}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
 
@@ -292,16 +396,28 @@ async fn reject_second_device_by_qr_and_device_management() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (_, list) = web.get("/api/v1/devices").await;
     assert!(list.as_array().unwrap().iter().any(|d| d["name"] == "Sportello"));
-    let r = web.request(reqwest::Method::DELETE, &format!("/api/v1/devices/{}", second.id)).send().await.unwrap();
+    let r = web
+        .request(reqwest::Method::DELETE, &format!("/api/v1/devices/{}", second.id))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let t = web.transfer("IT60X0542811101000000123456", "4.00").await;
     let op_id = t["op_id"].as_str().unwrap();
     let (status, _) = web
-        .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": second.op_id_code(op_id)}))
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            json!({"code": second.op_id_code(op_id)}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = second
-        .send("GET", &format!("/api/v1/devices/{}/operations/{op_id}", second.id), None, server.clock.now_secs())
+        .send(
+            "GET",
+            &format!("/api/v1/devices/{}/operations/{op_id}", second.id),
+            None,
+            server.clock.now_secs(),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -318,7 +434,12 @@ async fn recovery_of_user_code_and_password() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    assert!(server.outbox(&c.phone).await[0]["body"].as_str().unwrap().contains(&c.user_code));
+    assert!(
+        server.outbox(&c.phone).await[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains(&c.user_code)
+    );
     // An unknown phone gets the same answer.
     let r = server
         .http
@@ -382,18 +503,24 @@ async fn transaction_codes_when_policy_allows_and_login_step_replay() {
     let small = web.transfer("IT60X0542811101000000123456", "20.00").await;
     let code = device.code(CodeInput::Transaction(Step(step)));
     let op = small["op_id"].as_str().unwrap();
-    let (status, _) = web.post(&format!("/api/v1/operations/{op}/authorize"), json!({"code": code})).await;
+    let (status, _) = web
+        .post(&format!("/api/v1/operations/{op}/authorize"), json!({"code": code}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     // The same TRANSACTION step again: refused (only a step above the last accepted one).
     let small2 = web.transfer("IT60X0542811101000000123456", "21.00").await;
     let op = small2["op_id"].as_str().unwrap();
-    let (status, _) = web.post(&format!("/api/v1/operations/{op}/authorize"), json!({"code": code})).await;
+    let (status, _) = web
+        .post(&format!("/api/v1/operations/{op}/authorize"), json!({"code": code}))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Above the limit, a TRANSACTION code never fits.
     let big = web.transfer("IT60X0542811101000000123456", "31.00").await;
     let op = big["op_id"].as_str().unwrap();
     let next = device.code(CodeInput::Transaction(Step(step + 1)));
-    let (status, _) = web.post(&format!("/api/v1/operations/{op}/authorize"), json!({"code": next})).await;
+    let (status, _) = web
+        .post(&format!("/api/v1/operations/{op}/authorize"), json!({"code": next}))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // A LOGIN code already used (web_login used step+1) does not open a second session.
@@ -401,13 +528,19 @@ async fn transaction_codes_when_policy_allows_and_login_step_replay() {
     let (_, login) = web2.login(&c.user_code, &c.password).await;
     let used = device.code(CodeInput::Login(Step(step + 1)));
     let (status, body) = web2
-        .post(&format!("/api/v1/login/{}/code", login["login_id"].as_str().unwrap()), json!({"code": used}))
+        .post(
+            &format!("/api/v1/login/{}/code", login["login_id"].as_str().unwrap()),
+            json!({"code": used}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     // A code from two steps ago is outside the window.
     let old = device.code(CodeInput::Login(Step(step - 2)));
     let (status, _) = web2
-        .post(&format!("/api/v1/login/{}/code", login["login_id"].as_str().unwrap()), json!({"code": old}))
+        .post(
+            &format!("/api/v1/login/{}/code", login["login_id"].as_str().unwrap()),
+            json!({"code": old}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

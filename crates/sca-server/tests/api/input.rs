@@ -7,7 +7,14 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-async fn raw(server: &TestServer, web: Option<&Web>, method: reqwest::Method, path: &str, body: &'static [u8], ct: &str) -> (StatusCode, Value, String) {
+async fn raw(
+    server: &TestServer,
+    web: Option<&Web>,
+    method: reqwest::Method,
+    path: &str,
+    body: &'static [u8],
+    ct: &str,
+) -> (StatusCode, Value, String) {
     let mut req = match web {
         Some(w) => w.request(method, path),
         None => server.http.request(method, server.url(path)),
@@ -17,7 +24,11 @@ async fn raw(server: &TestServer, web: Option<&Web>, method: reqwest::Method, pa
     }
     let r = req.body(body).send().await.unwrap();
     let status = r.status();
-    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     (status, r.json().await.unwrap_or(Value::Null), ct)
 }
 
@@ -31,34 +42,107 @@ async fn malformed_input_is_a_4xx_naming_the_field() {
         ("/api/v1/login", b"{not json", 400, "body"),
         ("/api/v1/login", b"", 400, "body"),
         ("/api/v1/login", b"[]", 400, "body"),
-        ("/api/v1/login", b"{\"user\": 12345678, \"password\": \"x\"}", 400, "user"),
+        (
+            "/api/v1/login",
+            b"{\"user\": 12345678, \"password\": \"x\"}",
+            400,
+            "user",
+        ),
         ("/api/v1/login", b"{\"user\": \"12345678\"}", 400, "password"),
-        ("/api/v1/login", b"{\"user\": \"1\", \"password\": \"x\", \"extra\": 1}", 400, "extra"),
-        ("/api/v1/login", b"{\"user\": \"1\", \"password\": \"x\"} trailing", 400, "body"),
-        ("/api/v1/activations", b"{\"user\": null, \"password\": \"x\"}", 400, "user"),
-        ("/api/v1/activations/AAAAAAAAAAAAAAAAAAAAAA", b"{\"device_pub\": \"x\", \"ecdh_pub\": \"y\", \"name\": \"n\"}", 400, "device_pub"),
-        ("/api/v1/activations/short/confirm", b"{\"confirm\": \"00\"}", 400, "activation_id"),
+        (
+            "/api/v1/login",
+            b"{\"user\": \"1\", \"password\": \"x\", \"extra\": 1}",
+            400,
+            "extra",
+        ),
+        (
+            "/api/v1/login",
+            b"{\"user\": \"1\", \"password\": \"x\"} trailing",
+            400,
+            "body",
+        ),
+        (
+            "/api/v1/activations",
+            b"{\"user\": null, \"password\": \"x\"}",
+            400,
+            "user",
+        ),
+        (
+            "/api/v1/activations/AAAAAAAAAAAAAAAAAAAAAA",
+            b"{\"device_pub\": \"x\", \"ecdh_pub\": \"y\", \"name\": \"n\"}",
+            400,
+            "device_pub",
+        ),
+        (
+            "/api/v1/activations/short/confirm",
+            b"{\"confirm\": \"00\"}",
+            400,
+            "activation_id",
+        ),
         ("/api/v1/recovery/user-code", b"{\"phone\": \"abc\"}", 400, "phone"),
-        ("/api/v1/recovery/unblock", b"{\"user\": \"x\", \"security_code\": \"short\"}", 400, "security_code"),
+        (
+            "/api/v1/recovery/unblock",
+            b"{\"user\": \"x\", \"security_code\": \"short\"}",
+            400,
+            "security_code",
+        ),
     ];
     for (path, body, status, field) in cases {
         let (got, problem, ct) = raw(&server, None, reqwest::Method::POST, path, body, "application/json").await;
-        assert_eq!(got.as_u16(), status, "{path} {}: {problem}", String::from_utf8_lossy(body));
+        assert_eq!(
+            got.as_u16(),
+            status,
+            "{path} {}: {problem}",
+            String::from_utf8_lossy(body)
+        );
         assert_eq!(ct, "application/problem+json");
         assert_eq!(problem["field"], field, "{path}: {problem}");
         assert_eq!(problem["status"], status);
     }
     // In a session: wrong types and bad values in banking calls.
     let authed: Vec<(&str, &'static [u8], u16, &str)> = vec![
-        ("/api/v1/transfers", b"{\"payee_name\": \"x\", \"payee_iban\": \"x\", \"amount\": 12.5, \"currency\": \"EUR\"}", 400, "amount"),
+        (
+            "/api/v1/transfers",
+            b"{\"payee_name\": \"x\", \"payee_iban\": \"x\", \"amount\": 12.5, \"currency\": \"EUR\"}",
+            400,
+            "amount",
+        ),
         ("/api/v1/transfers", b"{\"payee_name\": \"x\"}", 400, "payee_iban"),
-        ("/api/v1/operations/12345678/authorize", b"{\"code\": \"123456\"}", 400, "op_id"),
-        ("/api/v1/operations/57240000/authorize", b"{\"code\": 123456}", 400, "code"),
-        ("/api/v1/operations/57240000/authorize", b"{\"code\": \"12345\"}", 400, "code"),
-        ("/api/v1/operations/57240000/authorize", b"{\"code\": \"123456\"}", 404, ""),
+        (
+            "/api/v1/operations/12345678/authorize",
+            b"{\"code\": \"123456\"}",
+            400,
+            "op_id",
+        ),
+        (
+            "/api/v1/operations/57240000/authorize",
+            b"{\"code\": 123456}",
+            400,
+            "code",
+        ),
+        (
+            "/api/v1/operations/57240000/authorize",
+            b"{\"code\": \"12345\"}",
+            400,
+            "code",
+        ),
+        (
+            "/api/v1/operations/57240000/authorize",
+            b"{\"code\": \"123456\"}",
+            404,
+            "",
+        ),
     ];
     for (path, body, status, field) in authed {
-        let (got, problem, _) = raw(&server, Some(&web), reqwest::Method::POST, path, body, "application/json").await;
+        let (got, problem, _) = raw(
+            &server,
+            Some(&web),
+            reqwest::Method::POST,
+            path,
+            body,
+            "application/json",
+        )
+        .await;
         assert_eq!(got.as_u16(), status, "{path}: {problem}");
         if !field.is_empty() {
             assert_eq!(problem["field"], field, "{path}: {problem}");
@@ -66,21 +150,45 @@ async fn malformed_input_is_a_4xx_naming_the_field() {
     }
     // Oversized body: 413, named.
     let big = json!({"user": "x".repeat(20_000), "password": "1"}).to_string();
-    let r = server.http.post(server.url("/api/v1/login")).header("content-type", "application/json").body(big).send().await.unwrap();
+    let r = server
+        .http
+        .post(server.url("/api/v1/login"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let problem: Value = r.json().await.unwrap();
     assert_eq!(problem["field"], "body");
     // Not JSON at all.
-    let (got, problem, _) = raw(&server, None, reqwest::Method::POST, "/api/v1/login", b"user=1", "application/x-www-form-urlencoded").await;
+    let (got, problem, _) = raw(
+        &server,
+        None,
+        reqwest::Method::POST,
+        "/api/v1/login",
+        b"user=1",
+        "application/x-www-form-urlencoded",
+    )
+    .await;
     assert_eq!(got, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{problem}");
     // Unknown routes and methods: problem documents too.
     let (got, problem, ct) = raw(&server, None, reqwest::Method::GET, "/api/v1/nothing", b"", "").await;
     assert_eq!((got, ct.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"));
     assert_eq!(problem["code"], "not_found");
     let (got, _, ct) = raw(&server, None, reqwest::Method::DELETE, "/api/v1/login", b"", "").await;
-    assert_eq!((got, ct.as_str()), (StatusCode::METHOD_NOT_ALLOWED, "application/problem+json"));
+    assert_eq!(
+        (got, ct.as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "application/problem+json")
+    );
     // Branch: bad query values.
-    let r = server.http.get(server.url("/api/v1/admin/audit?after=-1")).bearer_auth(ADMIN).send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/v1/admin/audit?after=-1"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = server
         .http
@@ -98,12 +206,28 @@ async fn malformed_input_is_a_4xx_naming_the_field() {
 #[tokio::test]
 async fn openapi_describes_every_route() {
     let server = TestServer::start().await;
-    let doc: Value = server.http.get(server.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = server
+        .http
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for (method, path) in sca_server::api::ROUTES {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not in the OpenAPI document");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
     }
-    let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
     assert_eq!(documented, sca_server::api::ROUTES.len());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
@@ -114,19 +238,36 @@ async fn audit_chain_is_readable_and_verifiable_and_tampering_is_found() {
     let c = server.admin_create("Pia Pini", "+393335550002").await;
     let device = Device::activate(&server, &c).await;
     let _web = server.web_login(&c, &device).await;
-    let r = server.http.get(server.url("/api/v1/admin/audit?after=0")).bearer_auth(ADMIN).send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/v1/admin/audit?after=0"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let entries: Vec<Value> = r.json().await.unwrap();
     assert!(entries.len() >= 5);
     let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    for k in ["customer_created", "device_activated", "login_password_ok", "operation_approved"] {
+    for k in [
+        "customer_created",
+        "device_activated",
+        "login_password_ok",
+        "operation_approved",
+    ] {
         assert!(kinds.contains(&k), "{k} not in {kinds:?}");
     }
     for pair in entries.windows(2) {
         assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
         assert_eq!(pair[1]["seq"].as_i64().unwrap(), pair[0]["seq"].as_i64().unwrap() + 1);
     }
-    let r = server.http.get(server.url("/api/v1/admin/audit?after=3")).bearer_auth(ADMIN).send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/v1/admin/audit?after=3"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
     let after: Vec<Value> = r.json().await.unwrap();
     assert_eq!(after[0]["seq"], 4);
     // The command verifies the chain of the data directory.
@@ -140,13 +281,22 @@ async fn audit_chain_is_readable_and_verifiable_and_tampering_is_found() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
     // Change one detail behind the server's back: the command finds the row.
     let url = format!("sqlite://{}", server.dir.path().join("sca.db").display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
-    sqlx::query("UPDATE audit SET detail = 'nothing happened' WHERE seq = 3").execute(&mut conn).await.unwrap();
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit SET detail = 'nothing happened' WHERE seq = 3")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let out = std::process::Command::new(bin)
         .args(["audit-verify", "--data-dir"])
         .arg(server.dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("row 3"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("row 3"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

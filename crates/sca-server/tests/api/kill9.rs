@@ -75,7 +75,9 @@ async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twi
         let (queue, acknowledged, count, web) = (queue.clone(), acknowledged.clone(), count.clone(), web.clone());
         workers.push(tokio::spawn(async move {
             loop {
-                let Some((op_id, code)) = queue.lock().await.pop() else { return };
+                let Some((op_id, code)) = queue.lock().await.pop() else {
+                    return;
+                };
                 let r = web
                     .request(reqwest::Method::POST, &format!("/api/v1/operations/{op_id}/authorize"))
                     .json(&json!({"code": code}))
@@ -103,12 +105,19 @@ async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twi
         w.await.unwrap();
     }
     let acknowledged = acknowledged.lock().await.clone();
-    assert!(acknowledged.len() >= N / 3 && acknowledged.len() < N, "{}", acknowledged.len());
+    assert!(
+        acknowledged.len() >= N / 3 && acknowledged.len() < N,
+        "{}",
+        acknowledged.len()
+    );
 
     // Restart on the same data directory and compare.
     let (mut child, base) = spawn_server(dir.path());
     let api = Api::external(base);
-    let device = Device { base: api.base.clone(), ..device };
+    let device = Device {
+        base: api.base.clone(),
+        ..device
+    };
     let web = login_by_op_id(&api, &c, &device).await;
     let mut approved = 0usize;
     for (op_id, code) in &ops {
@@ -121,7 +130,9 @@ async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twi
         if st == "approved" {
             approved += 1;
             // Approving again never executes it twice.
-            let (status, _) = web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code})).await;
+            let (status, _) = web
+                .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code}))
+                .await;
             assert_eq!(status, StatusCode::CONFLICT);
         } else {
             assert_eq!(st, "pending");

@@ -16,22 +16,32 @@ async fn wrong_passwords_block_then_branch_unblocks() {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["code"], "invalid_credentials");
         assert_eq!(body["attempts_left"], left);
-        assert_eq!(
-            server.state.store().customer_by_user(&c.user_code).await.unwrap().is_some(),
-            true
-        );
     }
     // Blocked: even the right password is refused.
     let (status, body) = web.login(&c.user_code, &c.password).await;
     assert_eq!(status, StatusCode::LOCKED);
     assert_eq!(body["code"], "blocked");
-    assert_eq!(
-        server.outbox(&c.phone).await[0]["body"].as_str().unwrap().contains("password"),
-        true
+    assert!(
+        server.outbox(&c.phone).await[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("password")
     );
-    assert!(server.outbox(&c.email).await[0]["body"].as_str().unwrap().contains("blocked"));
-    // Another credential is counted apart: activation with the right password is refused too
-    // (it is the password), but the SMS counter is untouched.
+    assert!(
+        server.outbox(&c.email).await[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("blocked")
+    );
+    // Activation asks for the password too: refused while it is blocked.
+    let r = server
+        .http
+        .post(server.url("/api/v1/activations"))
+        .json(&json!({"user": c.user_code, "password": c.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::LOCKED);
     // The branch unblocks.
     let r = server
         .http
@@ -84,15 +94,21 @@ async fn sms_otps_are_counted_apart_from_codes() {
     let otp = server.last_otp(&c.phone).await;
     let wrong = if otp == "000000" { "000001" } else { "000000" };
     for left in (0..5).rev() {
-        let (status, body) = web.post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": wrong})).await;
+        let (status, body) = web
+            .post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": wrong}))
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["code"], "wrong_otp");
         assert_eq!(body["attempts_left"], left);
     }
-    let (status, _) = web.post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp})).await;
+    let (status, _) = web
+        .post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp}))
+        .await;
     assert_eq!(status, StatusCode::LOCKED);
     // Codes are a separate credential: a wrong code starts at 4.
-    let (status, body) = web.post(&format!("/api/v1/login/{login_id}/code"), json!({"code": "123456"})).await;
+    let (status, body) = web
+        .post(&format!("/api/v1/login/{login_id}/code"), json!({"code": "123456"}))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["attempts_left"], 4);
 }

@@ -1,4 +1,6 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
+// Test support code panics on purpose: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 //! Integration tests of sca-server: one test binary; each test starts the real server on
 //! 127.0.0.1:0 over a temporary SQLite file, with an injectable clock, and talks HTTP to it.

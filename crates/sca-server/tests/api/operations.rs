@@ -23,7 +23,8 @@ async fn fifty_concurrent_right_answers_one_success_one_money_movement() {
     for _ in 0..50 {
         let (web, op_id, code) = (web.clone(), op_id.clone(), code.clone());
         tasks.push(tokio::spawn(async move {
-            web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code})).await
+            web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code}))
+                .await
         }));
     }
     let mut ok = 0;
@@ -62,7 +63,9 @@ async fn expired_operations_answer_410() {
     let (status, _) = web.get(&format!("/api/v1/operations/{op_id}")).await;
     assert_eq!(status, StatusCode::OK);
     server.clock.advance(2);
-    let (status, body) = web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code})).await;
+    let (status, body) = web
+        .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code}))
+        .await;
     assert_eq!(status, StatusCode::GONE, "{body}");
     assert_eq!(body["code"], "expired");
     let (_, op) = web.get(&format!("/api/v1/operations/{op_id}")).await;
@@ -79,7 +82,12 @@ async fn tampered_payload_data_gives_a_code_that_does_not_fit() {
     let web = server.web_login(&c, &device).await;
     let t = web.transfer("IT60X0542811101000000123456", "1250.00").await;
     let op_id = t["op_id"].as_str().unwrap();
-    let signed = SignedPayload::verify(t["payload"].as_str().unwrap(), &device.bank_pub, server.clock.now_secs()).unwrap();
+    let signed = SignedPayload::verify(
+        t["payload"].as_str().unwrap(),
+        &device.bank_pub,
+        server.clock.now_secs(),
+    )
+    .unwrap();
     let op = signed.operation();
     // A man in the browser changes the amount shown; the device signs what it was shown.
     let mut data: OperationData = op.data.clone();
@@ -90,17 +98,24 @@ async fn tampered_payload_data_gives_a_code_that_does_not_fit() {
         nonce: &op.nonce,
         data_sha: &tampered_sha,
     });
-    let (status, body) = web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code})).await;
+    let (status, body) = web
+        .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code}))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "wrong_code");
     // Above the OPERATION_ID limit (1 000.00), an op-id code does not fit either.
     let (status, _) = web
-        .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": device.op_id_code(op_id)}))
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            json!({"code": device.op_id_code(op_id)}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The right code does.
     let right = device.operation_code(t["payload"].as_str().unwrap(), server.clock.now_secs());
-    let (status, _) = web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": right})).await;
+    let (status, _) = web
+        .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": right}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(web.balance().await, "8750.00");
 }
@@ -111,7 +126,8 @@ async fn transfer_checks_iban_amount_and_funds() {
     let c = server.admin_create("Gaia Galli", "+393333330005").await;
     let device = Device::activate(&server, &c).await;
     let web = server.web_login(&c, &device).await;
-    let base = json!({"payee_name": "X", "payee_iban": "IT60X0542811101000000123456", "amount": "1.00", "currency": "EUR"});
+    let base =
+        json!({"payee_name": "X", "payee_iban": "IT60X0542811101000000123456", "amount": "1.00", "currency": "EUR"});
     for (field, value, expect_status, expect_field) in [
         ("payee_iban", json!("IT61X0542811101000000123456"), 400, "payee_iban"),
         ("payee_iban", json!("it60 x054 2811 1010 0000 0123 456"), 201, ""),

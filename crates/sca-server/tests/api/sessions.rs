@@ -63,36 +63,78 @@ async fn device_requests_are_signed_fresh_and_used_once() {
     let send = |auth: String| {
         let url = server.url(&path);
         let http = server.http.clone();
-        async move { http.get(url).header("authorization", auth).send().await.unwrap().status() }
+        async move {
+            http.get(url)
+                .header("authorization", auth)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
     };
     assert_eq!(send(auth.clone()).await, StatusCode::OK);
     // Replayed: refused.
     assert_eq!(send(auth).await, StatusCode::UNAUTHORIZED);
     // Stale or future timestamps: refused.
-    assert_eq!(send(device.authorization("GET", &path, now - 121, b"")).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(send(device.authorization("GET", &path, now + 121, b"")).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(send(device.authorization("GET", &path, now + 120, b"")).await, StatusCode::OK);
+    assert_eq!(
+        send(device.authorization("GET", &path, now - 121, b"")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(device.authorization("GET", &path, now + 121, b"")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(device.authorization("GET", &path, now + 120, b"")).await,
+        StatusCode::OK
+    );
     // Signed for another path or method: refused.
-    assert_eq!(send(device.authorization("POST", &path, now, b"")).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(send(device.authorization("GET", &format!("{path}?x=1"), now, b"")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(device.authorization("POST", &path, now, b"")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(device.authorization("GET", &format!("{path}?x=1"), now, b"")).await,
+        StatusCode::UNAUTHORIZED
+    );
     // Another device's id in the path: forbidden; a malformed header: 400 naming it.
     let r = server
         .http
         .get(server.url(&format!("/api/v1/devices/someoneelse/operations/{op_id}")))
-        .header("authorization", device.authorization("GET", &format!("/api/v1/devices/someoneelse/operations/{op_id}"), now, b""))
+        .header(
+            "authorization",
+            device.authorization(
+                "GET",
+                &format!("/api/v1/devices/someoneelse/operations/{op_id}"),
+                now,
+                b"",
+            ),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = server.http.get(server.url(&path)).header("authorization", "SCA1-Device id=x").send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url(&path))
+        .header("authorization", "SCA1-Device id=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let problem: serde_json::Value = r.json().await.unwrap();
     assert_eq!(problem["field"], "authorization");
     // A replayed approval body with a fresh header: the operation is no longer pending.
     let body = device.approve_body(t["payload"].as_str().unwrap(), now, None);
     let approve = format!("/api/v1/devices/{}/operations/{op_id}/approve", device.id);
-    assert_eq!(device.send("POST", &approve, Some(body.clone()), now).await.0, StatusCode::OK);
-    assert_eq!(device.send("POST", &approve, Some(body), now + 1).await.0, StatusCode::CONFLICT);
+    assert_eq!(
+        device.send("POST", &approve, Some(body.clone()), now).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        device.send("POST", &approve, Some(body), now + 1).await.0,
+        StatusCode::CONFLICT
+    );
 }
 
 #[tokio::test]
@@ -110,6 +152,9 @@ async fn push_stream_lists_pending_operations_at_connect_and_sends_heartbeats() 
     assert_eq!(d1["op_id"], t1["op_id"]);
     assert_eq!(d2["op_id"], t2["op_id"]);
     assert!(d1.get("number").is_none());
-    let (e3, _) = tokio::time::timeout(std::time::Duration::from_secs(3), events.recv()).await.unwrap().unwrap();
+    let (e3, _) = tokio::time::timeout(std::time::Duration::from_secs(3), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(e3, "heartbeat");
 }

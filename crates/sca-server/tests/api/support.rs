@@ -68,9 +68,14 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app_state = state.clone();
         tokio::spawn(async move {
-            sca_server::serve(listener, app_state, std::future::pending()).await.unwrap();
+            sca_server::serve(listener, app_state, std::future::pending())
+                .await
+                .unwrap();
         });
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         Self {
             api: Api { base, http, clock },
             state,
@@ -82,7 +87,10 @@ impl TestServer {
 impl Api {
     /// A client of a server in another process (the device follows the system clock).
     pub fn external(base: String) -> Self {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         Self {
             base,
             http,
@@ -99,7 +107,9 @@ impl Api {
             .http
             .post(self.url("/api/v1/admin/customers"))
             .bearer_auth(ADMIN)
-            .json(&json!({"name": name, "phone": phone, "email": format!("{}@example.invalid", name.replace(' ', "."))}))
+            .json(
+                &json!({"name": name, "phone": phone, "email": format!("{}@example.invalid", name.replace(' ', "."))}),
+            )
             .send()
             .await
             .unwrap();
@@ -132,10 +142,7 @@ impl Api {
         let msgs = self.outbox(phone).await;
         for m in msgs {
             let body = m["body"].as_str().unwrap();
-            if let Some(code) = body
-                .split(|c: char| !c.is_ascii_digit())
-                .find(|w| w.len() == 6)
-            {
+            if let Some(code) = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6) {
                 return code.to_owned();
             }
         }
@@ -300,7 +307,10 @@ pub async fn finish_activation(server: &Api, activation_id: &str, sms_otp: Optio
     let es_pub = PublicKey::from_b64u(v["server_ecdh_pub"].as_str().unwrap()).unwrap();
     let bank_pub = PublicKey::from_b64u(v["bank_pub"].as_str().unwrap()).unwrap();
     let sig = sca_protocol::Signature::from_b64u(v["signature"].as_str().unwrap()).unwrap();
-    assert!(bank_pub.verify(&activation_message(&aid, &ed_pub, &es_pub), &sig), "bank signature over the exchange");
+    assert!(
+        bank_pub.verify(&activation_message(&aid, &ed_pub, &es_pub), &sig),
+        "bank signature over the exchange"
+    );
     let keys = derive_keys(&aid, &ed.agree(&es_pub).unwrap());
     let tag = confirm_tag(&keys.confirm, &aid, &key.public_key());
     let r = server
@@ -377,7 +387,10 @@ impl Device {
         let auth = self.authorization(method, path, ts, &bytes);
         let mut req = self
             .http
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{}", self.base, path))
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{}", self.base, path),
+            )
             .header("authorization", auth);
         if !bytes.is_empty() {
             req = req.header("content-type", "application/json").body(bytes);
