@@ -1,0 +1,36 @@
+//! # sca-qr — QR rendering and the QR decode pipeline of Sigillo
+//!
+//! This crate owns the *optical channel* between the bank server and the authenticator:
+//!
+//! * **Rendering** ([`render_svg`], [`render_png`]): a signed operation payload (multi-line UTF-8
+//!   text) becomes a QR code at error-correction level M with a quiet zone of 4 modules. Text that
+//!   is not pure ASCII is encoded in byte mode behind an ECI 26 (UTF-8) header, and never in Kanji
+//!   mode, so every conforming reader gets back exactly the bytes that were rendered.
+//! * **Decoding** ([`decode_luma`], [`decode_with`], [`decode_image_bytes`]): a camera frame or an
+//!   image file becomes the text it carries, byte for byte (no trimming, no line-ending changes).
+//!   Two decoders are combined, rxing (a ZXing port) and rqrr (a quirc port); see [`decode_luma`]
+//!   for the order of the passes and what each one is for.
+//!
+//! It does not own the payload format, signatures or keys (that is `sca-protocol`), nor cameras
+//! or files on disk: the caller hands in pixels or bytes. The crate has no network access, no
+//! global state and does not change the process's panic hook. No function of it panics on any
+//! input; a panic inside the rqrr or rxing decoders is caught and counted as "not found" (the
+//! default panic hook still prints its message on stderr when that happens).
+
+#![warn(missing_docs)]
+
+mod decode;
+mod error;
+mod load;
+mod render;
+
+pub use decode::{
+    Attempt, Decoded, Decoder, LARGE_FRAME_PIXELS, Outcome, Pass, RQRR_MAX_PIXELS, Trace, decode_luma,
+    decode_luma_traced, decode_with, stretch_contrast,
+};
+pub use error::{DecodeError, RenderError};
+pub use load::{MAX_IMAGE_PIXELS, decode_image_bytes, load_luma};
+pub use render::{MAX_MODULE_PX, MIN_MODULE_PX, render_png, render_svg};
+
+#[cfg(test)]
+mod tests;
