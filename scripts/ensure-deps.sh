@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what Sigillo's `make run` and `make test` need and is missing: Debian packages when
+# run as root (or with passwordless sudo), otherwise it prints the exact command and stops.
+# Usage: scripts/ensure-deps.sh [build] [test]
+set -euo pipefail
+
+have() { command -v "$1" >/dev/null 2>&1; }
+pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+want=(build-essential pkg-config)
+for profile in "$@"; do
+  case "$profile" in
+    build) ;;
+    test) ;;
+    *) echo "ensure-deps: unknown profile '$profile'" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+if have dpkg-query; then
+  for p in "${want[@]}"; do pkg_missing "$p" && missing+=("$p"); done
+else
+  have cc || missing+=(a C compiler)
+fi
+
+if ((${#missing[@]})); then
+  if ! have apt-get; then
+    echo "Sigillo needs: ${missing[*]} (not a Debian system: install them with your package manager)." >&2
+    exit 1
+  fi
+  sudo_cmd=()
+  if [ "$(id -u)" != 0 ]; then
+    if have sudo && sudo -n true 2>/dev/null; then sudo_cmd=(sudo); else
+      echo "Sigillo needs these Debian packages: ${missing[*]}" >&2
+      echo "Run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  echo "ensure-deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! have cargo; then
+  echo "Sigillo needs Rust 1.85 or newer (cargo). Install it from https://rustup.rs and run this again." >&2
+  exit 1
+fi
