@@ -1,1 +1,544 @@
-fn main() {}
+//! Load generator for sca-server, written as an independent client (PROTOCOL.md + API.md, with
+//! `sca_protocol` for every computation). Start the release server in sandbox mode with a branch
+//! token, then run this against it:
+//!
+//! ```text
+//! cargo build --release -p sca-server --examples
+//! SCA_ADMIN_TOKEN=bench target/release/sca-server --listen 127.0.0.1:8080 --data-dir /tmp/sca-bench --sandbox &
+//! target/release/examples/load --base http://127.0.0.1:8080 --admin-token bench
+//! ```
+//!
+//! Scenarios: `authorize` (closed loop, `--concurrency` clients: requests/s, p50/p99), `rate`
+//! (open loop at `--rate` per second for `--seconds`: p50/p99 measured from each request's
+//! scheduled time, so a stall is not hidden), `login` (argon2id-bound: logins/s), `push` (a device
+//! connected to its event stream: time from creating a transfer to the `operation` event).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures_util::StreamExt as _;
+use reqwest::{Client, StatusCode};
+use sca_protocol::{
+    ActivationId, CodeInput, DeviceAuthorization, EphemeralEcdh, KnowledgeKey, OpId, PossessionKey, PublicKey,
+    SignedPayload, SigningKey, SystemRandom, activation_message, confirm_tag, derive_keys, request_message,
+};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Server base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base: String,
+    /// Branch token (SCA_ADMIN_TOKEN of the server).
+    #[arg(long)]
+    admin_token: String,
+    /// Which scenarios: all, authorize, rate, login, push (comma separated).
+    #[arg(long, default_value = "all")]
+    scenario: String,
+    /// Authorizations in the closed-loop run.
+    #[arg(long, default_value_t = 20_000)]
+    authorizations: usize,
+    /// Concurrent clients in the closed-loop run.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Open-loop rate per second.
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+    /// Open-loop duration in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Logins in the login run.
+    #[arg(long, default_value_t = 200)]
+    logins: usize,
+    /// Transfers in the push run.
+    #[arg(long, default_value_t = 300)]
+    pushes: usize,
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+struct Device {
+    id: String,
+    key: SigningKey,
+    k_poss: PossessionKey,
+    k_know: KnowledgeKey,
+    bank_pub: PublicKey,
+    rng: SystemRandom,
+}
+
+impl Device {
+    fn operation_code(&self, payload: &str) -> String {
+        let signed = SignedPayload::verify(payload, &self.bank_pub, now_unix()).unwrap();
+        let op = signed.operation();
+        CodeInput::Operation {
+            op_id: &op.op_id,
+            nonce: &op.nonce,
+            data_sha: &op.data_sha(),
+        }
+        .code(&self.k_poss, &self.k_know)
+        .to_string()
+    }
+
+    fn op_id_code(&self, op_id: &str) -> String {
+        CodeInput::OperationId(&OpId::parse(op_id).unwrap())
+            .code(&self.k_poss, &self.k_know)
+            .to_string()
+    }
+
+    fn authorization(&self, method: &str, path: &str, body: &[u8]) -> String {
+        let ts = now_unix();
+        let msg = request_message(method, path, ts, body).unwrap();
+        DeviceAuthorization {
+            device_id: self.id.clone(),
+            ts,
+            sig: self.key.sign(&self.rng, &msg).unwrap(),
+        }
+        .to_string()
+    }
+}
+
+struct Customer {
+    user_code: String,
+    password: String,
+    phone: String,
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn json_ok(r: reqwest::Response, expect: StatusCode) -> Value {
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, expect, "{body}");
+    body
+}
+
+async fn setup(http: &Client, a: &Args, n: usize) -> (Customer, Device) {
+    let phone = format!("+3933{:09}", now_unix() % 1_000_000_000 + n as u64);
+    let v = json_ok(
+        http.post(format!("{}/api/v1/admin/customers", a.base))
+            .bearer_auth(&a.admin_token)
+            .json(&json!({"name": "Load Test", "phone": phone, "email": "load@example.invalid"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let c = Customer {
+        user_code: v["user_code"].as_str().unwrap().into(),
+        password: v["password"].as_str().unwrap().into(),
+        phone,
+    };
+    let v = json_ok(
+        http.post(format!("{}/api/v1/activations", a.base))
+            .json(&json!({"user": c.user_code, "password": c.password}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let aid_text = v["activation_id"].as_str().unwrap().to_owned();
+    let outbox = json_ok(
+        http.get(format!("{}/dev/outbox", a.base))
+            .query(&[("to", &c.phone)])
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let otp = outbox[0]["body"]
+        .as_str()
+        .unwrap()
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned();
+    let rng = SystemRandom::new();
+    let key = SigningKey::generate(&rng).unwrap();
+    let ed = EphemeralEcdh::generate(&rng).unwrap();
+    let ed_pub = ed.public_key();
+    let v = json_ok(
+        http.post(format!("{}/api/v1/activations/{aid_text}", a.base))
+            .json(&json!({"sms_otp": otp, "device_pub": key.public_key().to_b64u(), "ecdh_pub": ed_pub.to_b64u(), "name": "load"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let aid = ActivationId::parse(&aid_text).unwrap();
+    let es_pub = PublicKey::from_b64u(v["server_ecdh_pub"].as_str().unwrap()).unwrap();
+    let bank_pub = PublicKey::from_b64u(v["bank_pub"].as_str().unwrap()).unwrap();
+    let sig = sca_protocol::Signature::from_b64u(v["signature"].as_str().unwrap()).unwrap();
+    assert!(bank_pub.verify(&activation_message(&aid, &ed_pub, &es_pub), &sig));
+    let keys = derive_keys(&aid, &ed.agree(&es_pub).unwrap());
+    let tag = confirm_tag(&keys.confirm, &aid, &key.public_key());
+    json_ok(
+        http.post(format!("{}/api/v1/activations/{aid_text}/confirm", a.base))
+            .json(&json!({"confirm": hex::encode(tag)}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let device = Device {
+        id: v["device_id"].as_str().unwrap().into(),
+        key,
+        k_poss: keys.possession,
+        k_know: keys.knowledge,
+        bank_pub,
+        rng,
+    };
+    (c, device)
+}
+
+/// Password, then the OPERATION_ID code of the login operation.
+async fn login(http: &Client, base: &str, c: &Customer, device: &Device) -> Session {
+    let r = http
+        .post(format!("{base}/api/v1/login"))
+        .json(&json!({"user": c.user_code, "password": c.password}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let v = json_ok(r, StatusCode::OK).await;
+    let s = Session {
+        cookie,
+        csrf: v["csrf_token"].as_str().unwrap().into(),
+    };
+    let code = device.op_id_code(v["operation"]["op_id"].as_str().unwrap());
+    json_ok(
+        http.post(format!("{base}/api/v1/login/{}/code", v["login_id"].as_str().unwrap()))
+            .header("cookie", &s.cookie)
+            .header("x-csrf-token", &s.csrf)
+            .json(&json!({"code": code}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    s
+}
+
+async fn transfer(http: &Client, base: &str, s: &Session) -> Value {
+    json_ok(
+        http.post(format!("{base}/api/v1/transfers"))
+            .header("cookie", &s.cookie)
+            .header("x-csrf-token", &s.csrf)
+            .json(&json!({"payee_name": "Load", "payee_iban": "IT60X0542811101000000123456", "amount": "0.01", "currency": "EUR"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// `n` pending transfers with their OPERATION codes, made by `concurrency` clients.
+async fn pending(http: &Client, base: &str, s: &Arc<Session>, device: &Arc<Device>, n: usize) -> Vec<(String, String)> {
+    let out = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let left = Arc::new(std::sync::atomic::AtomicUsize::new(n));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (http, base, s, device, out, left) = (
+            http.clone(),
+            base.to_owned(),
+            s.clone(),
+            device.clone(),
+            out.clone(),
+            left.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while left
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |v| v.checked_sub(1),
+                )
+                .is_ok()
+            {
+                let t = transfer(&http, &base, &s).await;
+                let code = device.operation_code(t["payload"].as_str().unwrap());
+                out.lock().await.push((t["op_id"].as_str().unwrap().to_owned(), code));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "  (setup: {n} transfers created in {secs:.1} s = {:.0}/s)",
+        n as f64 / secs
+    );
+    Arc::try_unwrap(out).ok().unwrap().into_inner()
+}
+
+async fn authorize(http: &Client, base: &str, s: &Session, op_id: &str, code: &str) -> StatusCode {
+    http.post(format!("{base}/api/v1/operations/{op_id}/authorize"))
+        .header("cookie", &s.cookie)
+        .header("x-csrf-token", &s.csrf)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn report(name: &str, mut lat: Vec<Duration>, elapsed: Duration, errors: usize) {
+    lat.sort();
+    println!(
+        "{name}: {} ok, {errors} errors in {:.2} s = {:.0}/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        lat.len(),
+        elapsed.as_secs_f64(),
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        pct(&lat, 0.50),
+        pct(&lat, 0.99),
+        lat.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+    );
+}
+
+async fn closed_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String, String)>) {
+    let queue = Arc::new(Mutex::new(work));
+    let lat = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..a.concurrency {
+        let (http, base, s, queue, lat, errors) = (
+            http.clone(),
+            a.base.clone(),
+            s.clone(),
+            queue.clone(),
+            lat.clone(),
+            errors.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let Some((op_id, code)) = queue.lock().await.pop() else {
+                    break;
+                };
+                let t0 = Instant::now();
+                if authorize(&http, &base, &s, &op_id, &code).await == StatusCode::OK {
+                    mine.push(t0.elapsed());
+                } else {
+                    errors.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            lat.lock().await.extend(mine);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed();
+    let lat = Arc::try_unwrap(lat).ok().unwrap().into_inner();
+    report(
+        &format!("authorize (closed loop, {} clients)", a.concurrency),
+        lat,
+        elapsed,
+        errors.load(std::sync::atomic::Ordering::SeqCst),
+    );
+}
+
+async fn open_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String, String)>) {
+    let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(work.len());
+    for (i, (op_id, code)) in work.into_iter().enumerate() {
+        let scheduled = start + interval * i as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        let (http, base, s) = (http.clone(), a.base.clone(), s.clone());
+        tasks.push(tokio::spawn(async move {
+            let ok = authorize(&http, &base, &s, &op_id, &code).await == StatusCode::OK;
+            (ok, scheduled.elapsed())
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (ok, d) = t.await.unwrap();
+        if ok {
+            lat.push(d);
+        } else {
+            errors += 1;
+        }
+    }
+    report(
+        &format!("authorize (open loop at {}/s)", a.rate),
+        lat,
+        start.elapsed(),
+        errors,
+    );
+}
+
+async fn logins(http: &Client, a: &Args, c: Arc<Customer>, device: Arc<Device>) {
+    let left = Arc::new(std::sync::atomic::AtomicUsize::new(a.logins));
+    let lat = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (http, base, c, device, left, lat) = (
+            http.clone(),
+            a.base.clone(),
+            c.clone(),
+            device.clone(),
+            left.clone(),
+            lat.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while left
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |v| v.checked_sub(1),
+                )
+                .is_ok()
+            {
+                let t0 = Instant::now();
+                let r = http
+                    .post(format!("{base}/api/v1/login"))
+                    .json(&json!({"user": c.user_code, "password": c.password}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+                lat.lock().await.push(t0.elapsed());
+                let _ = &device;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed();
+    report(
+        "login (password step, argon2id, 8 clients)",
+        Arc::try_unwrap(lat).ok().unwrap().into_inner(),
+        elapsed,
+        0,
+    );
+}
+
+async fn push(http: &Client, a: &Args, s: Arc<Session>, device: Arc<Device>) {
+    let path = format!("/api/v1/devices/{}/events", device.id);
+    let r = http
+        .get(format!("{}{path}", a.base))
+        .header("authorization", device.authorization("GET", &path, b""))
+        .timeout(Duration::from_secs(3600))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    tokio::spawn(async move {
+        let mut stream = r.bytes_stream();
+        let mut buf = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            let at = Instant::now();
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block = buf[..end].to_owned();
+                buf.drain(..end + 2);
+                if block.contains("event: operation") || block.contains("event:operation") {
+                    if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
+                        let v: Value = serde_json::from_str(data.trim()).unwrap();
+                        let _ = tx.send((v["op_id"].as_str().unwrap().to_owned(), at));
+                    }
+                }
+            }
+        }
+    });
+    // Drain what was pending at connect.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while rx.try_recv().is_ok() {}
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    for _ in 0..a.pushes {
+        let t0 = Instant::now();
+        let t = transfer(http, &a.base, &s).await;
+        let op_id = t["op_id"].as_str().unwrap();
+        loop {
+            let (got, at) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            if got == op_id {
+                lat.push(at - t0);
+                break;
+            }
+        }
+    }
+    report(
+        "push (create transfer -> operation event at the device)",
+        lat,
+        start.elapsed(),
+        0,
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let a = Args::parse();
+    let http = Client::builder()
+        .pool_max_idle_per_host(1024)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let all = a.scenario == "all";
+    let wants = |s: &str| all || a.scenario.split(',').any(|x| x == s);
+    if wants("authorize") || wants("rate") {
+        let (c, device) = setup(&http, &a, 1).await;
+        let device = Arc::new(device);
+        let s = Arc::new(login(&http, &a.base, &c, &device).await);
+        if wants("authorize") {
+            let work = pending(&http, &a.base, &s, &device, a.authorizations).await;
+            closed_loop(&http, &a, s.clone(), work).await;
+        }
+        if wants("rate") {
+            let work = pending(&http, &a.base, &s, &device, (a.rate * a.seconds) as usize).await;
+            open_loop(&http, &a, s.clone(), work).await;
+        }
+    }
+    if wants("login") {
+        let (c, device) = setup(&http, &a, 2).await;
+        logins(&http, &a, Arc::new(c), Arc::new(device)).await;
+    }
+    if wants("push") {
+        let (c, device) = setup(&http, &a, 3).await;
+        let device = Arc::new(device);
+        let s = Arc::new(login(&http, &a.base, &c, &device).await);
+        push(&http, &a, s, device).await;
+    }
+}

@@ -18,9 +18,10 @@ use tokio::sync::{Notify, Semaphore, broadcast};
 use crate::clock::Clock;
 use crate::config::{Config, MessagesConfig};
 use crate::crypto::{CryptoError, PasswordHashing, SecretBox};
+use crate::error::ApiResult;
 use crate::error::{AppError, ErrorKind};
 use crate::messages::{Gateway, WebhookGateway};
-use crate::storage::{Store, StoreError};
+use crate::storage::{Customer, OperationRow, Store, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,7 @@ pub(crate) struct Inner {
     pub hub: Hub,
     pub sessions: Sessions,
     pub device_keys: Mutex<HashMap<i64, Arc<Vec<DeviceKeys>>>>,
+    pub operations: Mutex<HashMap<(i64, String), Arc<OperationRow>>>,
     pub unknown_users: Mutex<HashMap<String, u32>>,
     pub seen_signatures: Mutex<HashMap<[u8; 32], u64>>,
     pub started_at: u64,
@@ -107,6 +109,7 @@ impl AppState {
             hub: Hub::default(),
             sessions: Sessions::default(),
             device_keys: Mutex::new(HashMap::new()),
+            operations: Mutex::new(HashMap::new()),
             unknown_users: Mutex::new(HashMap::new()),
             seen_signatures: Mutex::new(HashMap::new()),
             started_at,
@@ -198,6 +201,41 @@ impl AppState {
         self.0.device_keys.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Keeps a new pending operation at hand (the hot path of authorization reads no row).
+    pub(crate) fn remember_operation(&self, row: OperationRow) {
+        let now = self.now() as i64;
+        let mut ops = self.0.operations.lock().unwrap_or_else(|p| p.into_inner());
+        if ops.len() >= 200_000 {
+            ops.retain(|_, op| op.expires_at > now);
+        }
+        ops.insert((row.customer_id, row.op_id.clone()), Arc::new(row));
+    }
+
+    /// Forgets a decided operation.
+    pub(crate) fn forget_operation(&self, customer_id: i64, op_id: &str) {
+        self.0
+            .operations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(customer_id, op_id.to_owned()));
+    }
+
+    /// A customer's operation for answering it: from memory if this process made it and it is
+    /// not decided yet (its status is then checked by the writer), else from storage.
+    pub(crate) async fn operation_to_answer(&self, customer_id: i64, op_id: &str) -> ApiResult<Arc<OperationRow>> {
+        let key = (customer_id, op_id.to_owned());
+        if let Some(op) = self.0.operations.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(op.clone());
+        }
+        let row = self
+            .0
+            .store
+            .operation(customer_id, op_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("operation"))?;
+        Ok(Arc::new(row))
+    }
+
     /// Wakes the message dispatcher (messages were committed).
     pub(crate) fn messages_queued(&self) {
         self.0.outbox_wake.notify_one();
@@ -275,6 +313,9 @@ impl Hub {
 pub struct Session {
     /// The customer.
     pub customer_id: i64,
+    /// The customer's row as read at login (contact details and ids; credentials are re-read
+    /// where they are checked).
+    pub customer: Arc<Customer>,
     /// The customer's user code.
     pub user_code: String,
     /// The login that made the session.

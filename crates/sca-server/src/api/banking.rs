@@ -345,15 +345,14 @@ pub async fn authorize(
     Body(body): Body<AuthorizeRequest>,
 ) -> ApiResult<Json<Decision>> {
     let code = Code::parse(&body.code).map_err(|e| AppError::bad_request("code", e))?;
-    let op = own_operation(&state, &web.customer, &op_id).await?;
+    let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
+    // No read of the status or of the block here: the writer checks both, atomically.
+    let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
     let now = state.now();
     match op.status_at(now) {
         "pending" => {}
         "expired" => return Err(AppError::expired()),
         _ => return Err(AppError::not_pending()),
-    }
-    if state.store().failures(web.customer.id).await?.code >= state.config().max_attempts {
-        return Err(AppError::blocked());
     }
     let operation = sca::stored_operation(&op)?;
     let keys = state.device_keys(web.customer.id).await?;

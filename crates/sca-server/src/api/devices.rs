@@ -503,12 +503,10 @@ pub async fn approve(
     let body: ApproveRequest = req.json()?;
     let code = Code::parse(&body.code).map_err(|e| AppError::bad_request("code", e))?;
     let signature = Signature::from_b64u(&body.signature).map_err(|e| AppError::bad_request("signature", e))?;
-    let op = device_operation_row(&state, &req, &op_id).await?;
+    let op_id = sca_protocol::OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
+    let op = state.operation_to_answer(req.customer.id, op_id.as_str()).await?;
     let now = state.now();
     require_pending(&op, now)?;
-    if state.store().failures(req.customer.id).await?.code >= state.config().max_attempts {
-        return Err(AppError::blocked());
-    }
     let operation = sca::stored_operation(&op)?;
     let public = PublicKey::from_bytes(&req.device.public_key).map_err(|_| AppError::internal("stored device key"))?;
     let message = approve_message(&operation.op_id, &operation.nonce, &operation.data_sha(), &code);

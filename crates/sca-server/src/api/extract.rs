@@ -2,6 +2,7 @@
 //! bearer token, and device-signed requests (API.md `authorization: SCA1-Device …`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
@@ -158,7 +159,7 @@ pub struct WebSession {
     /// The session.
     pub session: Session,
     /// The customer.
-    pub customer: Customer,
+    pub customer: Arc<Customer>,
 }
 
 impl FromRequestParts<AppState> for WebSession {
@@ -172,11 +173,7 @@ impl FromRequestParts<AppState> for WebSession {
                 "strong authentication is not complete",
             ));
         }
-        let customer = state
-            .store()
-            .customer(session.customer_id)
-            .await?
-            .ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;
+        let customer = session.customer.clone();
         Ok(Self { session, customer })
     }
 }

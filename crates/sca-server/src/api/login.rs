@@ -3,6 +3,7 @@
 //! the customer's own password and alias changes.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -166,6 +167,7 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>
         token.clone(),
         Session {
             customer_id: customer.id,
+            customer: Arc::new(customer.clone()),
             user_code: customer.user_code.clone(),
             login_id: login_id.clone(),
             csrf: csrf.clone(),

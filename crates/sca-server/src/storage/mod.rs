@@ -324,6 +324,17 @@ impl Store {
         self.writer.run(job).await
     }
 
+    /// Runs a hot write job without a savepoint (see [`Writer::run_unguarded`]).
+    pub async fn write_unguarded<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteCtx) -> futures_util::future::BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        self.writer.run_unguarded(job).await
+    }
+
     // ----- customers -----
 
     const CUSTOMER_COLUMNS: &'static str = "id, user_code, alias, name, phone, email, password_hash, \

@@ -18,7 +18,27 @@ use super::{ActivationRow, Credential, OperationRow, StoreError};
 use crate::audit;
 
 type Ack = Box<dyn FnOnce(Option<&str>) + Send>;
-type Job = Box<dyn for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, (bool, Ack)> + Send>;
+type JobFn = Box<dyn for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, (bool, Ack)> + Send>;
+
+struct Job {
+    /// Run inside its own savepoint, so that its failure rolls back only its own writes. An
+    /// unguarded job promises that when it fails it wrote nothing that matters; if it fails
+    /// anyway, the whole batch is rolled back and every job in it answered with an error
+    /// (nothing acknowledged is ever lost; nothing unacknowledged is kept).
+    guarded: bool,
+    run: JobFn,
+}
+
+/// An audit row computed in memory, written with the others of its batch in one statement.
+struct PendingAudit {
+    seq: i64,
+    at: i64,
+    kind: String,
+    customer: String,
+    detail: String,
+    prev_hash: [u8; 32],
+    hash: [u8; 32],
+}
 
 /// Sends jobs to the writer task.
 #[derive(Debug, Clone)]
@@ -31,6 +51,7 @@ pub struct Writer {
 pub struct WriteCtx {
     conn: SqliteConnection,
     head: (i64, [u8; 32]),
+    audit_rows: Vec<PendingAudit>,
 }
 
 impl std::fmt::Debug for WriteCtx {
@@ -66,7 +87,15 @@ impl Writer {
             None => (0, audit::GENESIS),
         };
         let (tx, rx) = mpsc::channel(8192);
-        tokio::spawn(run(WriteCtx { conn, head }, rx, batch_max.max(1)));
+        tokio::spawn(run(
+            WriteCtx {
+                conn,
+                head,
+                audit_rows: Vec::new(),
+            },
+            rx,
+            batch_max.max(1),
+        ));
         Ok(Self { jobs: tx })
     }
 
@@ -77,8 +106,27 @@ impl Writer {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
+        self.submit(true, job).await
+    }
+
+    /// Like [`run`](Self::run) without a savepoint: for hot jobs whose only write is one
+    /// statement (atomic by itself) plus audit rows. Should such a job fail, its whole batch is
+    /// rolled back and answered with an error.
+    pub async fn run_unguarded<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        self.submit(false, job).await
+    }
+
+    async fn submit<T, F>(&self, guarded: bool, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
-        let boxed: Job = Box::new(move |ctx| {
+        let boxed: JobFn = Box::new(move |ctx| {
             Box::pin(async move {
                 let result = job(ctx).await;
                 let ok = result.is_ok();
@@ -92,7 +140,10 @@ impl Writer {
                 (ok, ack)
             })
         });
-        self.jobs.send(boxed).await.map_err(|_| StoreError::WriterGone)?;
+        self.jobs
+            .send(Job { guarded, run: boxed })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 }
@@ -113,48 +164,78 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
             }
         }
         let start_head = ctx.head;
+        ctx.audit_rows.clear();
         if let Err(e) = exec(&mut ctx.conn, "BEGIN IMMEDIATE").await {
             // The jobs never ran; dropping them answers each caller with `WriterGone`.
             tracing::error!(error = %e, "writer: BEGIN failed");
             batch.clear();
             continue;
         }
+        let mut poisoned: Option<String> = None;
         for job in batch.drain(..) {
-            let before = ctx.head;
-            if let Err(e) = exec(&mut ctx.conn, "SAVEPOINT job").await {
+            let before = (ctx.head, ctx.audit_rows.len());
+            if job.guarded
+                && let Err(e) = exec(&mut ctx.conn, "SAVEPOINT job").await
+            {
                 tracing::error!(error = %e, "writer: SAVEPOINT failed");
-                drop(job);
+                poisoned = Some(e.to_string());
                 continue;
             }
-            let (ok, ack) = job(&mut ctx).await;
-            let end = if ok {
-                exec(&mut ctx.conn, "RELEASE job").await
-            } else {
-                ctx.head = before;
-                match exec(&mut ctx.conn, "ROLLBACK TO job").await {
-                    Ok(()) => exec(&mut ctx.conn, "RELEASE job").await,
-                    Err(e) => Err(e),
-                }
-            };
-            if let Err(e) = end {
-                tracing::error!(error = %e, "writer: savepoint end failed");
-            }
+            let (ok, ack) = (job.run)(&mut ctx).await;
             acks.push(ack);
+            if !ok {
+                ctx.head = before.0;
+                ctx.audit_rows.truncate(before.1);
+            }
+            if job.guarded {
+                let end = if ok {
+                    exec(&mut ctx.conn, "RELEASE job").await
+                } else {
+                    match exec(&mut ctx.conn, "ROLLBACK TO job").await {
+                        Ok(()) => exec(&mut ctx.conn, "RELEASE job").await,
+                        Err(e) => Err(e),
+                    }
+                };
+                if let Err(e) = end {
+                    tracing::error!(error = %e, "writer: savepoint end failed");
+                    poisoned = Some(e.to_string());
+                }
+            } else if !ok {
+                poisoned = Some("an unguarded write failed".into());
+            }
         }
-        let commit = exec(&mut ctx.conn, "COMMIT").await;
+        let commit = match poisoned {
+            Some(e) => Err(e),
+            None => match ctx.flush_audit().await {
+                Ok(()) => exec(&mut ctx.conn, "COMMIT").await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
         let error = match commit {
             Ok(()) => None,
             Err(e) => {
-                tracing::error!(error = %e, "writer: COMMIT failed; the batch is rolled back");
+                tracing::error!(error = %e, "writer: the batch is rolled back");
                 let _ = exec(&mut ctx.conn, "ROLLBACK").await;
                 ctx.head = start_head;
-                Some(e.to_string())
+                Some(e)
             }
         };
+        ctx.audit_rows.clear();
         for ack in acks.drain(..) {
             ack(error.as_deref());
         }
     }
+}
+
+/// What [`WriteCtx::approve_operation`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// Approved (and booked).
+    Approved,
+    /// Not pending, expired, or the credential is blocked: nothing changed.
+    NotApproved,
+    /// The payer's balance is short: nothing changed.
+    InsufficientFunds,
 }
 
 /// A transfer to book on approval.
@@ -229,25 +310,48 @@ fn unique_violation(e: &sqlx::Error) -> Option<String> {
 }
 
 impl WriteCtx {
-    /// Appends to the audit chain.
+    /// Appends to the audit chain (written with the rest of the batch, before its commit).
     pub async fn audit(&mut self, at: u64, kind: &str, customer: &str, detail: &str) -> Result<(), StoreError> {
         let seq = self.head.0 + 1;
         let detail = audit::clip_detail(detail);
         let at = at as i64;
         let hash = audit::chain_hash(&self.head.1, &audit::entry_bytes(seq, at, kind, customer, detail));
-        sqlx::query(
-            "INSERT INTO audit (seq, at, kind, customer, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(seq)
-        .bind(at)
-        .bind(kind)
-        .bind(customer)
-        .bind(detail)
-        .bind(&self.head.1[..])
-        .bind(&hash[..])
-        .execute(&mut self.conn)
-        .await?;
+        self.audit_rows.push(PendingAudit {
+            seq,
+            at,
+            kind: kind.to_owned(),
+            customer: customer.to_owned(),
+            detail: detail.to_owned(),
+            prev_hash: self.head.1,
+            hash,
+        });
         self.head = (seq, hash);
+        Ok(())
+    }
+
+    async fn flush_audit(&mut self) -> Result<(), StoreError> {
+        for chunk in self.audit_rows.chunks(100) {
+            let mut sql = String::from("INSERT INTO audit (seq, at, kind, customer, detail, prev_hash, hash) VALUES ");
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 {
+                    "(?, ?, ?, ?, ?, ?, ?)"
+                } else {
+                    ", (?, ?, ?, ?, ?, ?, ?)"
+                });
+            }
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.seq)
+                    .bind(r.at)
+                    .bind(&r.kind)
+                    .bind(&r.customer)
+                    .bind(&r.detail)
+                    .bind(&r.prev_hash[..])
+                    .bind(&r.hash[..]);
+            }
+            q.execute(&mut self.conn).await?;
+        }
         Ok(())
     }
 
@@ -569,49 +673,38 @@ impl WriteCtx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Debits the payer and credits the payee if the payee's account is here; `false` (nothing
-    /// booked) if the payer's balance is short. Money moves at most once per operation: the
-    /// `movements_once` index refuses a second booking.
-    pub async fn book_transfer(&mut self, at: u64, operation_id: i64, b: &Booking) -> Result<bool, StoreError> {
-        let debited =
-            sqlx::query("UPDATE accounts SET balance_minor = balance_minor - ?1 WHERE id = ?2 AND balance_minor >= ?1")
-                .bind(b.amount_minor)
-                .bind(b.account_id)
-                .execute(&mut self.conn)
-                .await?;
-        if debited.rows_affected() != 1 {
-            return Ok(false);
-        }
-        self.insert_movement(
-            at,
-            b.account_id,
-            -b.amount_minor,
-            &b.payee_name,
-            &b.description,
-            Some(operation_id),
+    /// Approves a pending, unexpired operation unless `credential` is blocked, in one statement;
+    /// its triggers book a transfer's money and reset the credential's wrong-answer count.
+    pub async fn approve_operation(
+        &mut self,
+        id: i64,
+        at: u64,
+        by: &str,
+        customer_id: i64,
+        credential: Credential,
+        max: u32,
+    ) -> Result<Approval, StoreError> {
+        let r = sqlx::query(
+            "UPDATE operations SET status = 'approved', decided_at = ?1, decided_by = ?2 \
+             WHERE id = ?3 AND status = 'pending' AND expires_at > ?1 AND NOT EXISTS (SELECT 1 FROM \
+             credential_failures WHERE customer_id = ?4 AND credential = ?5 AND failures >= ?6)",
         )
-        .await?;
-        let payee: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE iban = ? AND id != ?")
-            .bind(&b.payee_iban)
-            .bind(b.account_id)
-            .fetch_optional(&mut self.conn)
-            .await?;
-        if let Some(payee) = payee {
-            let payer: String = sqlx::query_scalar(
-                "SELECT c.name FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE a.id = ?",
-            )
-            .bind(b.account_id)
-            .fetch_one(&mut self.conn)
-            .await?;
-            sqlx::query("UPDATE accounts SET balance_minor = balance_minor + ? WHERE id = ?")
-                .bind(b.amount_minor)
-                .bind(payee)
-                .execute(&mut self.conn)
-                .await?;
-            self.insert_movement(at, payee, b.amount_minor, &payer, &b.description, Some(operation_id))
-                .await?;
+        .bind(at as i64)
+        .bind(by)
+        .bind(id)
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .bind(i64::from(max))
+        .execute(&mut self.conn)
+        .await;
+        match r {
+            Ok(done) if done.rows_affected() == 1 => Ok(Approval::Approved),
+            Ok(_) => Ok(Approval::NotApproved),
+            Err(sqlx::Error::Database(d)) if d.message().contains("insufficient_funds") => {
+                Ok(Approval::InsufficientFunds)
+            }
+            Err(e) => Err(e.into()),
         }
-        Ok(true)
     }
 
     /// Accepts a LOGIN or TRANSACTION step for a device only above the last one accepted.
