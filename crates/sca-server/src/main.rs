@@ -220,11 +220,30 @@ async fn main() -> ExitCode {
     }
     println!("sca-server listening on http://{local}");
     tracing::info!(%local, sandbox = state.config().sandbox, "listening");
-    match sca_server::serve(listener, state, shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("server error: {e}");
-            ExitCode::FAILURE
-        }
+    // On SIGTERM/ctrl-c: stop accepting, let requests finish, but do not wait for event streams
+    // (devices stay connected for hours) longer than a grace period. Writes are acknowledged
+    // only after their commit, so stopping at any point loses nothing acknowledged.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut graceful = stop_rx.clone();
+    let mut grace = stop_rx;
+    let serve = sca_server::serve(listener, state, async move {
+        let _ = graceful.wait_for(|stop| *stop).await;
+    });
+    tokio::select! {
+        result = serve => match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("server error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ = async {
+            let _ = grace.wait_for(|stop| *stop).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        } => ExitCode::SUCCESS,
     }
 }

@@ -679,3 +679,49 @@ pub(crate) async fn check_otp(
 pub(crate) fn matching_number(state: &AppState) -> ApiResult<i64> {
     Ok(i64::from(random::below(&state.0.rng, 90).map_err(AppError::internal)?) + 10)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sca_protocol::{KnowledgeKey, PossessionKey};
+
+    fn device(id: &str, seed: u8) -> DeviceKeys {
+        DeviceKeys {
+            device_id: id.into(),
+            k_poss: PossessionKey::from_bytes([seed; 32]),
+            k_know: KnowledgeKey::from_bytes([seed + 1; 32]),
+        }
+    }
+
+    #[test]
+    fn codes_match_the_right_device_purpose_and_step_window() {
+        let keys = vec![device("a", 1), device("b", 3)];
+        let now = 1_700_000_000;
+        let step = Step::at(now).0;
+        let login = |d: &DeviceKeys, s: u64| CodeInput::Login(Step(s)).code(&d.k_poss, &d.k_know);
+        let allowed = Allowed {
+            login: true,
+            ..Allowed::default()
+        };
+        for s in [step - 1, step, step + 1] {
+            let m = match_code(&keys, &login(&keys[1], s), None, allowed, now, None).unwrap();
+            assert_eq!((m.device_id.as_str(), m.step), ("b", Some((false, s))));
+        }
+        for s in [step - 2, step + 2] {
+            let code = login(&keys[1], s);
+            // A code of a step outside the window fits nothing (unless by a 1e-6 chance).
+            if let Some(m) = match_code(&keys, &code, None, allowed, now, None) {
+                assert_ne!(m.step, Some((false, s)));
+            }
+        }
+        // A LOGIN code is not a TRANSACTION code, and the device filter holds.
+        let code = login(&keys[0], step);
+        let tx_only = Allowed {
+            transaction: true,
+            ..Allowed::default()
+        };
+        assert!(match_code(&keys, &code, None, tx_only, now, None).is_none());
+        assert!(match_code(&keys, &code, None, allowed, now, Some("b")).is_none());
+        assert!(match_code(&keys, &code, None, allowed, now, Some("a")).is_some());
+    }
+}

@@ -7,6 +7,7 @@
 //! start time), so no signature can be replayed across a restart either.
 
 use std::collections::HashMap;
+use std::os::unix::fs::DirBuilderExt as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -77,8 +78,14 @@ impl AppState {
     /// Opens storage, loads (or makes) the keys, and starts the background tasks (the writer,
     /// and the message dispatcher when a gateway is configured).
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+        if !config.data_dir.exists() {
+            // The directory holds the bank key, the secrets key and the database: owner only.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&config.data_dir)
+                .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+        }
         let rng = SystemRandom::new();
         let bank_key = crate::crypto::load_or_create_bank_key(&config.data_dir, &rng)?;
         let secrets = SecretBox::load_or_create(config.secrets_key_hex.as_deref(), &config.data_dir)?;

@@ -604,6 +604,7 @@ pub async fn reject(
             })
         })
         .await?;
+    state.forget_operation(req.customer.id, &op.op_id);
     if !rejected {
         return Err(AppError::not_pending());
     }

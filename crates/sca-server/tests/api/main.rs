@@ -11,5 +11,6 @@ mod flows;
 mod input;
 mod kill9;
 mod lockout;
+mod messages;
 mod operations;
 mod sessions;
