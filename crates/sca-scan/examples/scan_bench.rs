@@ -199,13 +199,18 @@ fn frames_720p(quick: bool) {
          without; per-frame medians over {runs} passes of the 8 frames."
     );
     println!();
-    println!("| frames | full pipeline ms | fast pass ms | read by full | read by fast |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| frames | full pipeline ms | rxing on the frame ms | fast pass (rxing on a half-size copy) ms | read by full | read by fast |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
     for (label, frames) in [("with a code", &with_code), ("no code", &empty)] {
-        let (mut full, mut fast) = (Vec::new(), Vec::new());
+        let (mut full, mut fast, mut rxing) = (Vec::new(), Vec::new(), Vec::new());
         let (mut full_ok, mut fast_ok) = (0, 0);
         for _ in 0..runs {
             for f in frames {
+                let t = Instant::now();
+                let _ = decode_with(Decoder::Rxing, f);
+                rxing.push(ms(t.elapsed()));
                 let t = Instant::now();
                 let r = decode_luma(f);
                 full.push(ms(t.elapsed()));
@@ -218,69 +223,65 @@ fn frames_720p(quick: bool) {
         }
         let n = runs * frames.len();
         println!(
-            "| {label} | {:.2} | {:.2} | {full_ok}/{n} | {fast_ok}/{n} |",
+            "| {label} | {:.2} | {:.2} | {:.2} | {full_ok}/{n} | {fast_ok}/{n} |",
             median(&mut full),
+            median(&mut rxing),
             median(&mut fast)
         );
     }
     println!();
 
     // The loop's own cost per frame, by strategy, on on-demand sources (every frame decoded).
-    println!("Decode time per frame spent by the scanning loop (on-demand source, every frame decoded):");
+    println!(
+        "Decode time per 1280×720 frame spent by the scanning loop, by strategy (on-demand source: every \
+         frame decoded, none dropped). \"moving\": every frame a different view; \"still\": one view, \
+         fresh sensor noise on every frame."
+    );
     println!();
-    println!("| strategy | scene | frames | mean ms/frame | full runs | fast runs |");
-    println!("|---|---|---:|---:|---:|---:|");
-    let n_frames = if quick { 48 } else { 192 };
-    let strategies = [
-        ("full pipeline", Strategy::Full),
-        ("live (default)", Strategy::LIVE_DEFAULT),
-        (
-            "live, no still rule",
-            Strategy::Live {
-                full_every: 6,
-                full_when_still: false,
-            },
-        ),
+    println!("| strategy | scene | frames | mean ms/frame | full runs | fast runs | frames with the code read |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let n_frames = if quick { 48 } else { 120 };
+    let still = |scene: Scene| -> Vec<Shot> {
+        (0..8)
+            .map(|k| {
+                let image = compose(&modules, &Scene { noise_seed: k, ..scene.clone() }).unwrap();
+                Shot { image, text: None, frames: 1 }
+            })
+            .collect()
+    };
+    let moving = |frames: &[GrayImage]| -> Vec<Shot> {
+        frames
+            .iter()
+            .map(|img| Shot { image: img.clone(), text: None, frames: 1 })
+            .collect()
+    };
+    let scenes: Vec<(&str, Vec<Shot>)> = vec![
+        ("no code, moving", moving(&empty)),
+        ("no code, still", still(Scene::cluttered_720p_empty(800))),
+        ("code, moving", moving(&with_code)),
+        ("code, still", still(Scene::cluttered_720p(700))),
+        ("3 px code, still", still(Scene { module_px: 3.0, ..Scene::cluttered_720p(700) })),
     ];
-    let scenes: [(&str, Vec<Shot>); 3] = [
-        (
-            "no code, moving",
-            empty
-                .iter()
-                .map(|img| Shot {
-                    image: img.clone(),
-                    text: None,
-                    frames: 1,
-                })
-                .collect(),
-        ),
-        (
-            "no code, still",
-            vec![Shot {
-                image: empty[0].clone(),
-                text: None,
-                frames: 1,
-            }],
-        ),
-        (
-            "code in view",
-            with_code
-                .iter()
-                .map(|img| Shot {
-                    image: img.clone(),
-                    text: Some(SAMPLE_PAYLOAD.to_owned()),
-                    frames: 1,
-                })
-                .collect(),
-        ),
-    ];
-    for (sname, strategy) in strategies {
+    let mut strategies = vec![("full pipeline".to_owned(), Strategy::Full)];
+    for n in [3, 4, 6, 8] {
+        strategies.push((
+            format!("live, full every {n} frames + still"),
+            Strategy::Live { full_every: n, full_when_still: true },
+        ));
+    }
+    strategies.push((
+        "live, full every 4 frames, no still rule".to_owned(),
+        Strategy::Live { full_every: 4, full_when_still: false },
+    ));
+    for (sname, strategy) in &strategies {
+        let default = if *strategy == Strategy::LIVE_DEFAULT { " (default)" } else { "" };
         for (scene, shots) in &scenes {
             let cycles = n_frames / shots.len();
             let shots: Vec<Shot> = (0..cycles).flat_map(|_| shots.iter().cloned()).collect();
             let source = SyntheticSource::new(shots).unwrap();
             let config = ScanConfig {
-                strategy,
+                strategy: *strategy,
+                repeat_after: Duration::ZERO,
                 ..ScanConfig::default()
             };
             let (scanner, events) = Scanner::start(source, config).unwrap();
@@ -288,11 +289,12 @@ fn frames_720p(quick: bool) {
             drop(scanner);
             let s = finish.stats;
             println!(
-                "| {sname} | {scene} | {} | {:.2} | {} | {} |",
+                "| {sname}{default} | {scene} | {} | {:.2} | {} | {} | {} |",
                 s.frames_decoded,
                 ms(s.decode_busy) / s.frames_decoded.max(1) as f64,
                 s.full_passes,
-                s.fast_passes
+                s.fast_passes,
+                s.codes_read
             );
         }
     }
@@ -338,29 +340,34 @@ impl<S: FrameSource> FrameSource for Recording<S> {
 }
 
 fn loop_latency(quick: bool) {
-    let cycles = if quick { 12 } else { 60 };
-    let (empty_frames, code_frames) = (9u32, 9u32);
+    let cycles: u32 = if quick { 10 } else { 40 };
+    let empty_frames = 9u32;
     let fps = 30.0;
     println!("## Webcam frame to code, through the scanning loop");
     println!();
     println!(
         "Synthetic source at {fps} fps, 1280×720: {cycles} cycles of {empty_frames} moving frames \
-         without a code, then {code_frames} frames showing a new code (a different operation id each \
-         cycle). \"appear → result\" runs from the capture of the first frame showing the code to the \
-         result's arrival on the caller's side; \"frame → result\" from the capture of the frame \
-         it was read in."
+         without a code, then 9 frames showing a new code (a different operation id each cycle): 3 \
+         frames sliding in, then held still (fresh noise on each frame). \"appear → result\" runs \
+         from the capture of the first frame showing the code to the result's arrival on the caller's \
+         side; \"frame → result\" from the capture of the frame it was read in."
     );
     println!();
     println!(
-        "| scene | strategy | codes read | appear → result median ms | p99 ms | frame → result median ms | p99 ms | frames dropped | read by fast/full |"
+        "| code | strategy | codes read | appear → result median ms | p99 ms | frame → result median ms | p99 ms | frames dropped | read by fast/full |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let blank = code_modules("x").unwrap();
     let empties: Vec<GrayImage> = (0..3)
-        .map(|s| compose(&code_modules("x").unwrap(), &Scene::cluttered_720p_empty(900 + s)).unwrap())
+        .map(|s| compose(&blank, &Scene::cluttered_720p_empty(900 + s)).unwrap())
         .collect();
-    let scenes: [(&str, fn(u64) -> Scene); 2] = [
-        ("cluttered, clear code", Scene::cluttered_720p),
-        ("cluttered, low-contrast code", |seed| Scene {
+    let scenes: [(&str, fn(u64) -> Scene); 3] = [
+        ("clear, 4 px modules", Scene::cluttered_720p),
+        ("small, 3 px modules", |seed| Scene {
+            module_px: 3.0,
+            ..Scene::cluttered_720p(seed)
+        }),
+        ("low contrast (95/150)", |seed| Scene {
             dark: 95,
             light: 150,
             ..Scene::cluttered_720p(seed)
@@ -369,36 +376,50 @@ fn loop_latency(quick: bool) {
     for (scene_name, make_scene) in scenes {
         let mut shots = Vec::new();
         let mut texts = Vec::new();
+        let mut first_seq = Vec::new();
+        let mut seq = 0u64;
         for i in 0..cycles {
             for k in 0..empty_frames {
                 shots.push(Shot {
-                    image: empties[(k as usize + i) % empties.len()].clone(),
+                    image: empties[((k + i) % 3) as usize].clone(),
                     text: None,
                     frames: 1,
                 });
             }
+            seq += u64::from(empty_frames);
             let text = SAMPLE_PAYLOAD.replacen("48213307", &format!("{:08}", 10_000_000 + i), 1);
-            let image = compose(&code_modules(&text).unwrap(), &make_scene(1000 + i as u64)).unwrap();
-            shots.push(Shot {
-                image,
-                text: Some(text.clone()),
-                frames: code_frames,
-            });
+            let code = code_modules(&text).unwrap();
+            let base = make_scene(1000 + u64::from(i));
+            let frame = |dx: f64, noise_seed: u64| {
+                let scene = Scene {
+                    center: (base.center.0 + dx, base.center.1),
+                    noise_seed,
+                    ..base.clone()
+                };
+                compose(&code, &scene).unwrap()
+            };
+            // Sliding in: three frames, 2 % of the width apart.
+            for k in 0..3u32 {
+                shots.push(Shot {
+                    image: frame(0.02 * f64::from(3 - k), u64::from(k)),
+                    text: Some(text.clone()),
+                    frames: 1,
+                });
+            }
+            // Held still: three noise variants, each shown twice (six frames).
+            for k in 0..3u64 {
+                shots.push(Shot {
+                    image: frame(0.0, 10 + k),
+                    text: Some(text.clone()),
+                    frames: 2,
+                });
+            }
+            first_seq.push(seq);
+            seq += 9;
             texts.push(text);
         }
         for (sname, strategy) in [("live (default)", Strategy::LIVE_DEFAULT), ("full pipeline", Strategy::Full)] {
             let source = SyntheticSource::new(shots.clone()).unwrap().at_fps(fps).unwrap();
-            let first_seq: Vec<u64> = {
-                let mut v = Vec::new();
-                let mut seq = 0u64;
-                for s in source.shots() {
-                    if s.text.is_some() {
-                        v.push(seq);
-                    }
-                    seq += u64::from(s.frames);
-                }
-                v
-            };
             let captured = Arc::new(Mutex::new(Vec::new()));
             let rec = Recording {
                 inner: source,

@@ -85,6 +85,10 @@ pub enum ScanError {
         /// What is wrong with the value.
         reason: String,
     },
+    /// A frame source panicked while giving a frame (a bug in that source); the scanning loop
+    /// caught it and stopped reading the source.
+    #[error("the frame source panicked: {0}")]
+    SourcePanicked(String),
     /// The operating system refused to start the scanning threads.
     #[error("cannot start the scanning thread: {0}")]
     Spawn(String),

@@ -56,8 +56,11 @@ pub struct Scene {
     pub shading: f64,
     /// Amplitude of uniform sensor noise added to every pixel after blurring (±`noise` levels).
     pub noise: u8,
-    /// Seed of the generator that places clutter and draws noise.
+    /// Seed of the generator that places clutter (and of the noise, with `noise_seed`).
     pub seed: u64,
+    /// Seed of the sensor noise alone: frames of one scene that differ only here are what a
+    /// camera held still delivers.
+    pub noise_seed: u64,
 }
 
 impl Default for Scene {
@@ -77,6 +80,7 @@ impl Default for Scene {
             shading: 0.0,
             noise: 0,
             seed: 1,
+            noise_seed: 0,
         }
     }
 }
@@ -192,6 +196,7 @@ pub fn compose(modules: &GrayImage, scene: &Scene) -> Result<GrayImage, ScanErro
         box_blur3(&mut frame, scene.blur_sigma);
     }
     if scene.noise > 0 {
+        let mut rng = XorShift::new(scene.seed ^ scene.noise_seed.rotate_left(32) ^ 0xA5A5_A5A5);
         let amp = u32::from(scene.noise);
         for p in frame.pixels_mut() {
             let n = i32::try_from(rng.below(2 * amp + 1)).unwrap_or(0) - i32::try_from(amp).unwrap_or(0);
@@ -727,8 +732,12 @@ struct XorShift(u64);
 
 impl XorShift {
     fn new(seed: u64) -> Self {
-        // Never zero (xorshift's fixed point).
-        Self(seed ^ 0x9E37_79B9_7F4A_7C15 | 1)
+        // splitmix64 of the seed, so that nearby seeds give unrelated streams; never zero
+        // (xorshift's fixed point).
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Self((z ^ (z >> 31)) | 1)
     }
 
     fn below(&mut self, n: u32) -> u32 {
