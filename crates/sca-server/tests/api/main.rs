@@ -7,6 +7,7 @@
 
 mod support;
 
+mod edges;
 mod flows;
 mod input;
 mod kill9;
