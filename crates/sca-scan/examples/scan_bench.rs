@@ -19,7 +19,11 @@
 //! `--quick` runs fewer repetitions and a shorter latency run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 
 #[path = "../../sca-qr/tests/common/photos.rs"]
 mod photos;
@@ -30,8 +34,8 @@ use std::time::{Duration, Instant};
 use image::GrayImage;
 use sca_qr::{Decoder, decode_luma, decode_with, load_luma};
 use sca_scan::{
-    CATEGORIES, Frame, FrameSource, Pacing, SAMPLE_PAYLOAD, ScanConfig, ScanError, ScanEvent, ScanPass, Scanner,
-    Scene, Shot, Strategy, SyntheticSource, code_modules, compose, fast_decode, standard_set,
+    CATEGORIES, Frame, FrameSource, Pacing, SAMPLE_PAYLOAD, ScanConfig, ScanError, ScanEvent, ScanPass, Scanner, Scene,
+    Shot, Strategy, SyntheticSource, code_modules, compose, fast_decode, standard_set,
 };
 
 fn main() {
@@ -244,15 +248,30 @@ fn frames_720p(quick: bool) {
     let still = |scene: Scene| -> Vec<Shot> {
         (0..8)
             .map(|k| {
-                let image = compose(&modules, &Scene { noise_seed: k, ..scene.clone() }).unwrap();
-                Shot { image, text: None, frames: 1 }
+                let image = compose(
+                    &modules,
+                    &Scene {
+                        noise_seed: k,
+                        ..scene.clone()
+                    },
+                )
+                .unwrap();
+                Shot {
+                    image,
+                    text: None,
+                    frames: 1,
+                }
             })
             .collect()
     };
     let moving = |frames: &[GrayImage]| -> Vec<Shot> {
         frames
             .iter()
-            .map(|img| Shot { image: img.clone(), text: None, frames: 1 })
+            .map(|img| Shot {
+                image: img.clone(),
+                text: None,
+                frames: 1,
+            })
             .collect()
     };
     let scenes: Vec<(&str, Vec<Shot>)> = vec![
@@ -260,21 +279,37 @@ fn frames_720p(quick: bool) {
         ("no code, still", still(Scene::cluttered_720p_empty(800))),
         ("code, moving", moving(&with_code)),
         ("code, still", still(Scene::cluttered_720p(700))),
-        ("3 px code, still", still(Scene { module_px: 3.0, ..Scene::cluttered_720p(700) })),
+        (
+            "3 px code, still",
+            still(Scene {
+                module_px: 3.0,
+                ..Scene::cluttered_720p(700)
+            }),
+        ),
     ];
     let mut strategies = vec![("full pipeline".to_owned(), Strategy::Full)];
     for n in [3, 4, 6, 8] {
         strategies.push((
             format!("live, full every {n} frames + still"),
-            Strategy::Live { full_every: n, full_when_still: true },
+            Strategy::Live {
+                full_every: n,
+                full_when_still: true,
+            },
         ));
     }
     strategies.push((
         "live, full every 4 frames, no still rule".to_owned(),
-        Strategy::Live { full_every: 4, full_when_still: false },
+        Strategy::Live {
+            full_every: 4,
+            full_when_still: false,
+        },
     ));
     for (sname, strategy) in &strategies {
-        let default = if *strategy == Strategy::LIVE_DEFAULT { " (default)" } else { "" };
+        let default = if *strategy == Strategy::LIVE_DEFAULT {
+            " (default)"
+        } else {
+            ""
+        };
         for (scene, shots) in &scenes {
             let cycles = n_frames / shots.len();
             let shots: Vec<Shot> = (0..cycles).flat_map(|_| shots.iter().cloned()).collect();
@@ -339,6 +374,9 @@ impl<S: FrameSource> FrameSource for Recording<S> {
     }
 }
 
+/// A scene for a seed.
+type SceneFn = fn(u64) -> Scene;
+
 fn loop_latency(quick: bool) {
     let cycles: u32 = if quick { 10 } else { 40 };
     let empty_frames = 9u32;
@@ -361,7 +399,7 @@ fn loop_latency(quick: bool) {
     let empties: Vec<GrayImage> = (0..3)
         .map(|s| compose(&blank, &Scene::cluttered_720p_empty(900 + s)).unwrap())
         .collect();
-    let scenes: [(&str, fn(u64) -> Scene); 3] = [
+    let scenes: [(&str, SceneFn); 3] = [
         ("clear, 4 px modules", Scene::cluttered_720p),
         ("small, 3 px modules", |seed| Scene {
             module_px: 3.0,
@@ -418,7 +456,10 @@ fn loop_latency(quick: bool) {
             seq += 9;
             texts.push(text);
         }
-        for (sname, strategy) in [("live (default)", Strategy::LIVE_DEFAULT), ("full pipeline", Strategy::Full)] {
+        for (sname, strategy) in [
+            ("live (default)", Strategy::LIVE_DEFAULT),
+            ("full pipeline", Strategy::Full),
+        ] {
             let source = SyntheticSource::new(shots.clone()).unwrap().at_fps(fps).unwrap();
             let captured = Arc::new(Mutex::new(Vec::new()));
             let rec = Recording {

@@ -513,10 +513,16 @@ mod tests {
             mode(1920, 1080, 30, PixelFormat::Mjpeg),
         ];
         assert_eq!(choose_mode(&modes, req), Some(modes[2]));
-        let modes = [mode(1280, 720, 30, PixelFormat::Mjpeg), mode(1280, 720, 30, PixelFormat::Yuyv)];
+        let modes = [
+            mode(1280, 720, 30, PixelFormat::Mjpeg),
+            mode(1280, 720, 30, PixelFormat::Yuyv),
+        ];
         assert_eq!(choose_mode(&modes, req), Some(modes[1]));
         // 60 fps beats 15 fps for a 30 fps request.
-        let modes = [mode(1280, 720, 15, PixelFormat::Yuyv), mode(1280, 720, 60, PixelFormat::Yuyv)];
+        let modes = [
+            mode(1280, 720, 15, PixelFormat::Yuyv),
+            mode(1280, 720, 60, PixelFormat::Yuyv),
+        ];
         assert_eq!(choose_mode(&modes, req), Some(modes[1]));
         assert_eq!(choose_mode(&[], req), None);
     }
@@ -525,15 +531,29 @@ mod tests {
     fn frames_convert_to_luma() {
         // 2×1 frames.
         let yuyv = [10, 128, 20, 128];
-        assert_eq!(frame_to_luma(PixelFormat::Yuyv, 2, 1, &yuyv).unwrap().as_raw(), &[10, 20]);
+        assert_eq!(
+            frame_to_luma(PixelFormat::Yuyv, 2, 1, &yuyv).unwrap().as_raw(),
+            &[10, 20]
+        );
         let nv12 = [10, 20, 128, 128]; // Y plane, then CbCr for the 2×2 block (short is fine)
-        assert_eq!(frame_to_luma(PixelFormat::Nv12, 2, 1, &nv12).unwrap().as_raw(), &[10, 20]);
-        assert_eq!(frame_to_luma(PixelFormat::Gray, 2, 1, &[1, 2]).unwrap().as_raw(), &[1, 2]);
+        assert_eq!(
+            frame_to_luma(PixelFormat::Nv12, 2, 1, &nv12).unwrap().as_raw(),
+            &[10, 20]
+        );
+        assert_eq!(
+            frame_to_luma(PixelFormat::Gray, 2, 1, &[1, 2]).unwrap().as_raw(),
+            &[1, 2]
+        );
         let rgb = [255, 0, 0, 0, 0, 255];
         assert_eq!(frame_to_luma(PixelFormat::Rgb, 2, 1, &rgb).unwrap().as_raw(), &[77, 29]);
         assert_eq!(frame_to_luma(PixelFormat::Bgr, 2, 1, &rgb).unwrap().as_raw(), &[29, 77]);
         // Too short for its size: typed error, no panic.
-        for f in [PixelFormat::Yuyv, PixelFormat::Gray, PixelFormat::Rgb, PixelFormat::Nv12] {
+        for f in [
+            PixelFormat::Yuyv,
+            PixelFormat::Gray,
+            PixelFormat::Rgb,
+            PixelFormat::Nv12,
+        ] {
             assert!(matches!(
                 frame_to_luma(f, 640, 480, &[0; 10]),
                 Err(ScanError::CameraFrame(_))

@@ -123,15 +123,15 @@ mod tests {
         let headless = std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none();
         let result = clipboard_image();
         if headless || cfg!(not(feature = "clipboard")) {
-            assert!(
-                matches!(result, Err(ScanError::ClipboardUnavailable(_))),
-                "{result:?}"
-            );
+            assert!(matches!(result, Err(ScanError::ClipboardUnavailable(_))), "{result:?}");
         } else {
             assert!(
                 matches!(
                     result,
-                    Ok(_) | Err(ScanError::ClipboardEmpty | ScanError::ClipboardUnavailable(_) | ScanError::ClipboardImage(_))
+                    Ok(_)
+                        | Err(ScanError::ClipboardEmpty
+                            | ScanError::ClipboardUnavailable(_)
+                            | ScanError::ClipboardImage(_))
                 ),
                 "{result:?}"
             );

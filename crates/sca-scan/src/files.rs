@@ -121,15 +121,14 @@ impl FrameSource for ImageFiles {
         };
         // Advance first: a bad file is reported once and skipped, not retried forever.
         self.next += 1;
-        let captured_at = match self.pacer.as_mut() {
-            Some(pacer) => Some(pacer.wait()),
-            None => None,
-        };
         let image = load_file(&path)?;
+        // Loaded first, delivered when due: the frame rate is the one asked for, whatever the
+        // file's decoding time (as long as it is shorter than a frame interval).
+        let captured_at = self.pacer.as_mut().map_or_else(std::time::Instant::now, Pacer::wait);
         let frame = Frame {
             image,
             seq: self.seq,
-            captured_at: captured_at.unwrap_or_else(std::time::Instant::now),
+            captured_at,
         };
         self.seq += 1;
         Ok(Some(frame))
@@ -305,7 +304,10 @@ mod tests {
     fn natural_order() {
         let mut names = vec!["10.png", "2.png", "1.png", "b.png", "a10.jpg", "a9.jpg", "01.png"];
         names.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(names, ["01.png", "1.png", "2.png", "10.png", "a9.jpg", "a10.jpg", "b.png"]);
+        assert_eq!(
+            names,
+            ["01.png", "1.png", "2.png", "10.png", "a9.jpg", "a10.jpg", "b.png"]
+        );
         assert_eq!(natural_cmp("x", "x"), Ordering::Equal);
     }
 }

@@ -39,8 +39,8 @@ pub use clipboard::clipboard_image;
 pub use error::ScanError;
 pub use files::{IMAGE_EXTENSIONS, ImageFiles, StillImage};
 pub use scanner::{
-    EVENT_CAPACITY, FAST_HALF_ABOVE, Finish, FinishReason, ScanConfig, ScanEvent, ScanPass, ScanResult, ScanStats, Scanner, Strategy,
-    fast_decode,
+    EVENT_CAPACITY, FAST_HALF_ABOVE, Finish, FinishReason, ScanConfig, ScanEvent, ScanPass, ScanResult, ScanStats,
+    Scanner, Strategy, fast_decode,
 };
 pub use source::{Frame, FrameSource, MAX_FPS, Pacing};
 pub use synthetic::{

@@ -379,7 +379,11 @@ fn capture_loop(
             Ok(next) => next,
             Err(panic) => {
                 shared.count(|s| s.source_errors += 1);
-                send(shared, tx, ScanEvent::SourceError(ScanError::SourcePanicked(panic_message(&*panic))));
+                send(
+                    shared,
+                    tx,
+                    ScanEvent::SourceError(ScanError::SourcePanicked(panic_message(&*panic))),
+                );
                 break FinishReason::SourceFailed;
             }
         };

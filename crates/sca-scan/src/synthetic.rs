@@ -294,9 +294,17 @@ pub fn standard_set() -> Vec<Case> {
             },
         );
     }
-    for (i, (dark, light)) in [(90, 160), (100, 150), (110, 145), (120, 150), (60, 100), (170, 210), (115, 140)]
-        .into_iter()
-        .enumerate()
+    for (i, (dark, light)) in [
+        (90, 160),
+        (100, 150),
+        (110, 145),
+        (120, 150),
+        (60, 100),
+        (170, 210),
+        (115, 140),
+    ]
+    .into_iter()
+    .enumerate()
     {
         push(
             "low contrast",
@@ -311,9 +319,17 @@ pub fn standard_set() -> Vec<Case> {
             },
         );
     }
-    for (i, (tilt, deg)) in [(0.1, 0.0), (0.2, 10.0), (0.3, 0.0), (0.3, 45.0), (0.4, 20.0), (0.5, 0.0), (0.5, 60.0)]
-        .into_iter()
-        .enumerate()
+    for (i, (tilt, deg)) in [
+        (0.1, 0.0),
+        (0.2, 10.0),
+        (0.3, 0.0),
+        (0.3, 45.0),
+        (0.4, 20.0),
+        (0.5, 0.0),
+        (0.5, 60.0),
+    ]
+    .into_iter()
+    .enumerate()
     {
         push(
             "perspective",
@@ -767,7 +783,11 @@ mod tests {
         for my in 0..n {
             for mx in 0..n {
                 let want = if modules.get_pixel(mx, my).0[0] < 128 { 0 } else { 255 };
-                assert_eq!(frame.get_pixel(mx * 4 + 2, my * 4 + 2).0[0], want, "module ({mx}, {my})");
+                assert_eq!(
+                    frame.get_pixel(mx * 4 + 2, my * 4 + 2).0[0],
+                    want,
+                    "module ({mx}, {my})"
+                );
             }
         }
     }
@@ -778,10 +798,34 @@ mod tests {
         assert_eq!(frame.dimensions(), (1280, 720));
         assert!(sca_qr::decode_luma(&frame).is_none());
         for (scene, field) in [
-            (Scene { width: 0, ..Scene::default() }, "width/height"),
-            (Scene { tilt: 0.95, ..Scene::default() }, "tilt"),
-            (Scene { module_px: f64::NAN, ..Scene::default() }, "module_px"),
-            (Scene { blur_sigma: -1.0, ..Scene::default() }, "blur_sigma"),
+            (
+                Scene {
+                    width: 0,
+                    ..Scene::default()
+                },
+                "width/height",
+            ),
+            (
+                Scene {
+                    tilt: 0.95,
+                    ..Scene::default()
+                },
+                "tilt",
+            ),
+            (
+                Scene {
+                    module_px: f64::NAN,
+                    ..Scene::default()
+                },
+                "module_px",
+            ),
+            (
+                Scene {
+                    blur_sigma: -1.0,
+                    ..Scene::default()
+                },
+                "blur_sigma",
+            ),
         ] {
             match render_scene("x", &scene) {
                 Err(ScanError::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
