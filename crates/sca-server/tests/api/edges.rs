@@ -76,6 +76,18 @@ async fn activation_ids_expire_are_used_once_and_a_wrong_tag_voids_them() {
     assert_eq!(exchange(&server, &aid, &otp).await, StatusCode::GONE);
     // Used once: a second key exchange on the same id is refused.
     let aid = start_activation(&server, &c).await;
+    // A device key off the curve is refused before anything is spent.
+    let off_curve = sca_protocol::b64u_encode(&[4u8; 65]);
+    let r = server
+        .http
+        .post(server.url(&format!("/api/v1/activations/{aid}")))
+        .json(&json!({"sms_otp": "123456", "device_pub": off_curve, "ecdh_pub": off_curve, "name": "n"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["field"], "device_pub");
     let otp = server.last_otp(&c.phone).await;
     let wrong = if otp == "000000" { "000001" } else { "000000" };
     assert_eq!(exchange(&server, &aid, wrong).await, StatusCode::UNAUTHORIZED);
