@@ -1,7 +1,6 @@
 //! Extractors: JSON bodies that name the faulty field, web sessions with CSRF, the branch's
 //! bearer token, and device-signed requests (API.md `authorization: SCA1-Device …`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -302,6 +301,3 @@ impl FromRequest<AppState> for DeviceRequest {
         Ok(Self { device, customer, body })
     }
 }
-
-/// Query parameters as a map (for handlers that name a bad one).
-pub type Query = HashMap<String, String>;
