@@ -59,6 +59,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/recovery/password/{recovery_id}"),
     ("get", "/dev/outbox"),
     ("get", "/api/openapi.json"),
+    ("get", "/api/v1/health"),
 ];
 
 struct Security;
@@ -89,7 +90,7 @@ impl Modify for Security {
         devices::start_activation, devices::activation_keys, devices::activation_confirm, devices::start_device_activation,
         devices::device_events, devices::device_operation, devices::approve, devices::reject, devices::bank_key,
         recovery::recover_user_code, recovery::unblock_start, recovery::unblock_finish, recovery::password_start, recovery::password_finish,
-        dev::outbox, openapi_json,
+        dev::outbox, openapi_json, health,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
@@ -100,6 +101,32 @@ pub struct ApiDoc;
 #[utoipa::path(get, path = "/api/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 JSON")))]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+/// Liveness and durability.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// `true` when the database commits durably (WAL, synchronous=FULL) through the writer.
+    pub durable: bool,
+}
+
+/// Health: answers once the writer has run a job (so storage accepts writes) and says whether
+/// commits are durable.
+#[utoipa::path(get, path = "/api/v1/health", tag = "meta",
+    responses((status = 200, body = Health), (status = 500, body = Problem)))]
+pub async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> crate::error::ApiResult<Json<Health>> {
+    let (mode, sync) = state
+        .store()
+        .write(|w| Box::pin(async move { w.durability().await }))
+        .await?;
+    Ok(Json(Health {
+        status: "ok",
+        durable: mode == "wal" && sync >= 2,
+    }))
 }
 
 /// Routes that answer within the request timeout.
@@ -161,7 +188,8 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
             "/api/v1/recovery/password/{recovery_id}",
             post(recovery::password_finish),
         )
-        .route("/api/openapi.json", get(openapi_json));
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/v1/health", get(health));
     if sandbox {
         router = router.route("/dev/outbox", get(dev::outbox));
     }

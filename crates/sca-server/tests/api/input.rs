@@ -230,6 +230,16 @@ async fn openapi_describes_every_route() {
         .sum();
     assert_eq!(documented, sca_server::api::ROUTES.len());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    let health: Value = server
+        .http
+        .get(server.url("/api/v1/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, json!({"status": "ok", "durable": true}));
 }
 
 #[tokio::test]

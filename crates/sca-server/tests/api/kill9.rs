@@ -58,6 +58,19 @@ async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twi
     let c = api.admin_create("Kill Nine", "+393336660001").await;
     let device = Device::activate(&api, &c).await;
     let web = Arc::new(login_by_op_id(&api, &c, &device).await);
+    // A block acknowledged before the kill must survive it.
+    let blocked = api.admin_create("Kill Blocked", "+393336660002").await;
+    let mut other = Web::new(&api);
+    for _ in 0..5 {
+        assert_eq!(
+            other.login(&blocked.user_code, "99999999").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        other.login(&blocked.user_code, &blocked.password).await.0,
+        StatusCode::LOCKED
+    );
 
     // Pending transfers, each with its right OPERATION code.
     const N: usize = 400;
@@ -118,6 +131,12 @@ async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twi
         base: api.base.clone(),
         ..device
     };
+    let mut other = Web::new(&api);
+    assert_eq!(
+        other.login(&blocked.user_code, &blocked.password).await.0,
+        StatusCode::LOCKED,
+        "an acknowledged block was lost"
+    );
     let web = login_by_op_id(&api, &c, &device).await;
     let mut approved = 0usize;
     for (op_id, code) in &ops {
