@@ -30,11 +30,12 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+# Every test runs with a real, unlocked Secret Service (gnome-keyring) on a private D-Bus session.
 unit:
 ifeq ($(NEXTEST),yes)
-	$(CARGO) nextest run --workspace --locked --no-fail-fast
+	scripts/with-keyring.sh $(CARGO) nextest run --workspace --locked --no-fail-fast
 else
-	$(CARGO) test --workspace --locked --no-fail-fast --all-targets
+	scripts/with-keyring.sh $(CARGO) test --workspace --locked --no-fail-fast --all-targets
 endif
 
 doc-test:

@@ -7,11 +7,13 @@ set -euo pipefail
 have() { command -v "$1" >/dev/null 2>&1; }
 pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
-want=(build-essential pkg-config)
+# build: a C toolchain (ring), clang + libclang for the webcam crate's bindings (nokhwa/V4L2).
+# test:  a real Secret Service on a private D-Bus session for the keyring tests.
+want=()
 for profile in "$@"; do
   case "$profile" in
-    build) ;;
-    test) ;;
+    build) want+=(build-essential pkg-config clang libclang-dev) ;;
+    test) want+=(dbus gnome-keyring) ;;
     *) echo "ensure-deps: unknown profile '$profile'" >&2; exit 2 ;;
   esac
 done

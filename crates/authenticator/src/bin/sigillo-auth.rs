@@ -1,0 +1,546 @@
+//! `sigillo-auth` — the authenticator without a window, for developers, kiosks and tests.
+//!
+//! A thin shell over the `authenticator` crate. Secrets are asked for on the terminal without
+//! echo; with `--pin-stdin` every secret (password, SMS code, PIN, new PIN) is read instead from
+//! standard input, one line each, in the order the command asks for them.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use authenticator::{
+    Authenticator, Error, KeyringStore, OpIdLookup, Profile, PushEvent, TimeCodeKind, Vault, number_choices,
+    parse_op_id,
+};
+use clap::{Parser, Subcommand};
+use sca_protocol::{Kind, Pin, SignedPayload};
+
+/// The Sigillo authenticator on the command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sigillo-auth",
+    version,
+    about,
+    after_help = "\
+Examples (with `sca-server --demo` on http://127.0.0.1:8080):
+  sigillo-auth activate --server http://127.0.0.1:8080 --user 12345678
+  sigillo-auth otp login
+  sigillo-auth scan qr.png
+  sigillo-auth sign --op-id 57240000
+  sigillo-auth listen"
+)]
+struct Cli {
+    /// Where the profile index lives (secrets are in the OS keyring).
+    #[arg(long, env = "SIGILLO_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// The profile to use: its id or user; the main profile when absent.
+    #[arg(long, short, global = true)]
+    profile: Option<String>,
+    /// Read secrets from standard input, one per line, instead of prompting on the terminal.
+    #[arg(long, global = true)]
+    pin_stdin: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Activate this computer as a device: user code + password + SMS code, or a DEVICE QR code.
+    #[command(
+        after_help = "Examples:\n  sigillo-auth activate --server https://bank.example --user 12345678\n  \
+        sigillo-auth activate --server https://bank.example --user 12345678 --qr-image device-qr.png"
+    )]
+    Activate {
+        /// The bank's server.
+        #[arg(long)]
+        server: String,
+        /// Your user code or alias.
+        #[arg(long)]
+        user: String,
+        /// The SMS code, if you have it already (asked for otherwise).
+        #[arg(long)]
+        sms_otp: Option<String>,
+        /// A name for this device.
+        #[arg(long, default_value = "Sigillo CLI")]
+        name: String,
+        /// Activate from the text of a DEVICE QR code shown by an active device (no password).
+        #[arg(long, conflicts_with = "qr_image")]
+        qr: Option<String>,
+        /// … or from an image of it.
+        #[arg(long)]
+        qr_image: Option<PathBuf>,
+    },
+    /// From this active device: show a QR code that activates another one.
+    #[command(after_help = "Example:\n  sigillo-auth device-qr --out new-device.png")]
+    DeviceQr {
+        /// Also write the QR code as an image (.png or .svg).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the profiles on this computer.
+    Profiles {
+        /// Make this profile (id or user) the main one.
+        #[arg(long)]
+        set_main: Option<String>,
+    },
+    /// Change the PIN (the bank checks the old one first).
+    #[command(subcommand)]
+    Pin(PinCommand),
+    /// A time-based code: `login` ("OTP login") or `transaction` ("OTP dispositiva").
+    Otp {
+        /// login | transaction
+        #[arg(value_parser = ["login", "transaction"])]
+        kind: String,
+    },
+    /// Print the text of the QR code in an image, exactly (exit 1 if there is none).
+    Decode {
+        /// PNG or JPEG.
+        image: PathBuf,
+    },
+    /// Scan a QR code from an image: show the verified operation, ask the PIN, print the code.
+    #[command(after_help = "Example:\n  sigillo-auth scan qr.png\n  sigillo-auth scan qr.png --approve")]
+    Scan {
+        /// PNG or JPEG (`-` for a payload's text on standard input).
+        image: PathBuf,
+        /// Approve online instead of printing a code to type.
+        #[arg(long)]
+        approve: bool,
+    },
+    /// A code for an 8-digit operation identifier typed by hand.
+    Sign {
+        /// The operation identifier shown in Area Clienti.
+        #[arg(long)]
+        op_id: String,
+        /// Do not look the operation up online.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Operations waiting for this device's approval (one look, no waiting).
+    Pending,
+    /// Approve a pending operation online, by its identifier.
+    Approve {
+        /// The operation identifier.
+        op_id: String,
+        /// For a login: the number shown on the page.
+        #[arg(long)]
+        number: Option<u8>,
+    },
+    /// Reject a pending operation ("non sono io"); no PIN needed.
+    Reject {
+        /// The operation identifier.
+        op_id: String,
+    },
+    /// Wait for pushes to every profile; approve or reject each as it comes.
+    Listen,
+    /// Remove a profile: the device on the server, then its keys here.
+    Remove {
+        /// Only here (when the server is gone or the device was removed in Area Clienti).
+        #[arg(long)]
+        local_only: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PinCommand {
+    /// Change the PIN: asks the old one, then the new one twice.
+    Change,
+}
+
+struct Io {
+    stdin_secrets: bool,
+}
+
+impl Io {
+    fn line(&self, prompt: &str, secret: bool) -> Result<String, Error> {
+        if self.stdin_secrets {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| Error::input("stdin", e))?;
+            if line.is_empty() {
+                return Err(Error::input("stdin", format!("no line left for: {prompt}")));
+            }
+            return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::input(
+                "stdin",
+                format!("{prompt}: no terminal to ask on (use --pin-stdin)"),
+            ));
+        }
+        if secret {
+            rpassword::prompt_password(format!("{prompt}: ")).map_err(|e| Error::input("terminal", e))
+        } else {
+            eprint!("{prompt}: ");
+            let _ = std::io::stderr().flush();
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| Error::input("terminal", e))?;
+            Ok(line.trim().to_owned())
+        }
+    }
+
+    fn pin(&self, prompt: &str) -> Result<Pin, Error> {
+        Ok(Pin::parse(&self.line(prompt, true)?)?)
+    }
+
+    fn new_pin(&self) -> Result<Pin, Error> {
+        let pin = self.pin("New PIN (5 digits)")?;
+        let again = self.line("New PIN again", true)?;
+        if again.as_bytes() != pin.expose_secret() {
+            return Err(Error::input("pin", "the two PINs differ"));
+        }
+        Ok(pin)
+    }
+}
+
+fn data_dir(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("sigillo")
+    })
+}
+
+fn print_operation(payload: &SignedPayload) {
+    let op = payload.operation();
+    println!("Operation {} — {}", op.op_id, kind_label(op.kind));
+    for (key, value) in op.data.fields() {
+        println!(
+            "  {:<16} {}",
+            format!("{}:", key.label()),
+            value.replace('\n', "\n                   ")
+        );
+    }
+}
+
+fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Transfer => "transfer (bonifico)",
+        Kind::Login => "login (accesso)",
+        Kind::CardPayment => "card payment",
+        Kind::Device => "activate a new device",
+        Kind::Generic => "operation",
+    }
+}
+
+fn ask_number(io: &Io, number: Option<u8>) -> Result<Option<u8>, Error> {
+    let Some(n) = number else { return Ok(None) };
+    let choices: Vec<String> = number_choices(n).iter().map(u8::to_string).collect();
+    let answer = io.line(
+        &format!("Which number does the page show? {}", choices.join(" / ")),
+        false,
+    )?;
+    answer
+        .trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| Error::input("number", "type the two-digit number"))
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let io = Io {
+        stdin_secrets: cli.pin_stdin,
+    };
+    let dir = data_dir(cli.data_dir);
+    let vault = Vault::open(&dir, Box::new(KeyringStore::secret_service()?))?;
+    let auth = Authenticator::new(vault);
+    let profile = || auth.vault().profile(cli.profile.as_deref());
+    match cli.command {
+        Command::Activate {
+            server,
+            user,
+            sms_otp,
+            name,
+            qr,
+            qr_image,
+        } => {
+            let qr_text = match (qr, qr_image) {
+                (Some(text), _) => Some(text),
+                (None, Some(path)) => {
+                    let bytes = std::fs::read(&path).map_err(|e| Error::storage("read", &path, e))?;
+                    Some(sca_qr::decode_image_bytes(&bytes)?.text)
+                }
+                (None, None) => None,
+            };
+            let created = if let Some(text) = qr_text {
+                let pin = io.new_pin()?;
+                auth.activate_from_qr(&server, &text, &user, &pin, &name).await?
+            } else {
+                let password = io.line("Password", true)?;
+                let pending = auth.start_activation(&server, &user, &password).await?;
+                eprintln!("An SMS code was sent to your certified phone.");
+                let otp = match sms_otp {
+                    Some(otp) => otp,
+                    None => io.line("SMS code", true)?,
+                };
+                let pin = io.new_pin()?;
+                auth.finish_activation(pending, &otp, &pin, &name).await?
+            };
+            println!(
+                "activated: profile {} (device {}){}",
+                created.id,
+                created.device_id,
+                if created.main { ", main" } else { "" }
+            );
+        }
+        Command::DeviceQr { out } => {
+            let p = profile()?;
+            let started = auth.start_second_device(&p).await?;
+            let payload = auth.verify_payload(&p, &started.payload)?;
+            print_operation(&payload);
+            let pin = io.pin("PIN to approve activating a new device")?;
+            auth.approve(&p, &payload, &pin, None).await?;
+            println!(
+                "Show this to the new device (valid until unix time {}):",
+                started.expires
+            );
+            println!("{}", started.qr_text);
+            if let Some(out) = out {
+                let bytes = match out.extension().and_then(|e| e.to_str()) {
+                    Some("svg") => sca_qr::render_svg(&started.qr_text).map(String::into_bytes),
+                    _ => sca_qr::render_png(&started.qr_text, 8),
+                }
+                .map_err(|e| Error::input("out", e))?;
+                std::fs::write(&out, bytes).map_err(|e| Error::storage("write", &out, e))?;
+            }
+        }
+        Command::Profiles { set_main } => {
+            if let Some(id) = set_main {
+                let target = auth.vault().profile(Some(&id))?;
+                auth.vault().set_main(&target.id)?;
+            }
+            let profiles = auth.vault().profiles();
+            if profiles.is_empty() {
+                println!("no profile yet: run `sigillo-auth activate`");
+            }
+            for p in profiles {
+                println!(
+                    "{}{}  user {}  device {} \"{}\"  {}",
+                    if p.main { "* " } else { "  " },
+                    p.id,
+                    p.user,
+                    p.device_id,
+                    p.device_name,
+                    p.server_url
+                );
+            }
+        }
+        Command::Pin(PinCommand::Change) => {
+            let p = profile()?;
+            let old = io.pin("Current PIN")?;
+            let new = io.new_pin()?;
+            auth.change_pin(&p, &old, &new).await?;
+            println!("PIN changed");
+        }
+        Command::Otp { kind } => {
+            let p = profile()?;
+            let pin = io.pin("PIN")?;
+            let kind = if kind == "login" {
+                TimeCodeKind::Login
+            } else {
+                TimeCodeKind::Transaction
+            };
+            let code = auth.time_code(&p, &pin, kind)?;
+            println!("{}", code.code);
+            eprintln!("valid for {} more seconds", code.seconds_left);
+        }
+        Command::Decode { image } => {
+            let bytes = std::fs::read(&image).map_err(|e| Error::storage("read", &image, e))?;
+            let decoded = sca_qr::decode_image_bytes(&bytes)?;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(decoded.text.as_bytes()).and_then(|()| out.flush());
+        }
+        Command::Scan { image, approve } => {
+            let p = profile()?;
+            let payload = if image.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+                    .map_err(|e| Error::input("stdin", e))?;
+                auth.verify_payload(&p, &text)?
+            } else {
+                let bytes = std::fs::read(&image).map_err(|e| Error::storage("read", &image, e))?;
+                auth.scan_image(&p, &bytes)?
+            };
+            print_operation(&payload);
+            let pin = io.pin("PIN")?;
+            if approve {
+                println!("{}", auth.approve(&p, &payload, &pin, None).await?);
+            } else {
+                println!("{}", auth.operation_code(&p, &payload, &pin)?);
+            }
+        }
+        Command::Sign { op_id, offline } => {
+            let p = profile()?;
+            let op_id = parse_op_id(&op_id)?;
+            let lookup = if offline {
+                OpIdLookup::Offline("--offline".into())
+            } else {
+                auth.lookup_op_id(&p, &op_id).await?
+            };
+            match lookup {
+                OpIdLookup::Verified(payload) => print_operation(&payload),
+                OpIdLookup::Offline(reason) => {
+                    println!("Operation {op_id}: OFFLINE ({reason}).");
+                    println!(
+                        "The details cannot be shown: compare amount and payee with those in Area Clienti before you go on."
+                    );
+                }
+            }
+            let pin = io.pin("PIN")?;
+            println!("{}", auth.operation_id_code(&p, &op_id, &pin)?);
+        }
+        Command::Pending => {
+            let p = profile()?;
+            for (op_id, payload, number) in pending(&auth, &p).await? {
+                match auth.verify_payload(&p, &payload) {
+                    Ok(verified) => {
+                        print_operation(&verified);
+                        if number.is_some() {
+                            println!("  (login: pick the number shown on the page)");
+                        }
+                    }
+                    Err(e) => println!("Operation {op_id}: refused, not shown ({e})"),
+                }
+            }
+        }
+        Command::Approve { op_id, number } => {
+            let p = profile()?;
+            let op_id = parse_op_id(&op_id)?;
+            let payload = match auth.lookup_op_id(&p, &op_id).await? {
+                OpIdLookup::Verified(payload) => *payload,
+                OpIdLookup::Offline(reason) => return Err(Error::Offline(reason)),
+            };
+            print_operation(&payload);
+            let pin = io.pin("PIN")?;
+            println!("{}", auth.approve(&p, &payload, &pin, number).await?);
+        }
+        Command::Reject { op_id } => {
+            let p = profile()?;
+            let op_id = parse_op_id(&op_id)?;
+            let payload = match auth.lookup_op_id(&p, &op_id).await? {
+                OpIdLookup::Verified(payload) => *payload,
+                OpIdLookup::Offline(reason) => return Err(Error::Offline(reason)),
+            };
+            println!("{}", auth.reject(&p, &payload).await?);
+        }
+        Command::Listen => listen(&auth, &io).await?,
+        Command::Remove { local_only } => {
+            let p = profile()?;
+            auth.remove(&p, local_only).await?;
+            println!("removed profile {}", p.id);
+        }
+    }
+    Ok(())
+}
+
+/// One look at the push stream: the operations pending at connect.
+async fn pending(auth: &Authenticator, profile: &Profile) -> Result<Vec<(String, String, Option<u8>)>, Error> {
+    let mut events = auth.listen_all()?;
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut connected = false;
+    loop {
+        let wait = if connected {
+            std::time::Duration::from_millis(300)
+        } else {
+            deadline - tokio::time::Instant::now()
+        };
+        match tokio::time::timeout(wait, events.recv()).await {
+            Ok(Some(e)) if e.profile == profile.id => match e.event {
+                PushEvent::Connected => connected = true,
+                PushEvent::Operation { op_id, payload, number } => out.push((op_id, payload, number)),
+                PushEvent::Disconnected { reason, .. } => return Err(Error::Offline(reason)),
+                PushEvent::Status { .. } => {}
+            },
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return Ok(out),
+        }
+    }
+}
+
+async fn listen(auth: &Authenticator, io: &Io) -> Result<(), Error> {
+    let mut events = auth.listen_all()?;
+    eprintln!("listening for approvals (Ctrl-C to stop)");
+    let mut seen = std::collections::HashSet::new();
+    while let Some(e) = events.recv().await {
+        let p = auth.vault().profile(Some(&e.profile))?;
+        match e.event {
+            PushEvent::Connected => eprintln!("[{}] connected", p.user),
+            PushEvent::Disconnected { reason, retry_in } => {
+                eprintln!("[{}] offline ({reason}); retrying in {} s", p.user, retry_in.as_secs())
+            }
+            PushEvent::Status { op_id, status } => eprintln!("[{}] operation {op_id}: {status}", p.user),
+            PushEvent::Operation { op_id, payload, number } => {
+                if !seen.insert(op_id.clone()) {
+                    continue;
+                }
+                let verified = match auth.verify_payload(&p, &payload) {
+                    Ok(v) => v,
+                    Err(err) => {
+                        eprintln!("[{}] operation {op_id} refused, not shown: {err}", p.user);
+                        continue;
+                    }
+                };
+                println!("[{}] new request:", p.user);
+                print_operation(&verified);
+                let answer = io.line("Approve (a), reject (r) or skip (s)?", false)?;
+                let result = match answer.trim() {
+                    "a" | "approve" | "y" => match ask_number(io, number) {
+                        Ok(picked) => match io.pin("PIN") {
+                            Ok(pin) => auth.approve(&p, &verified, &pin, picked).await,
+                            Err(e) => Err(e),
+                        },
+                        Err(e) => Err(e),
+                    },
+                    "r" | "reject" => auth.reject(&p, &verified).await,
+                    _ => continue,
+                };
+                match result {
+                    Ok(status) => println!("{status}"),
+                    Err(err) => eprintln!("sigillo-auth: {err}{}", attempts(&err)),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn attempts(err: &Error) -> String {
+    match err {
+        Error::Server {
+            attempts_left: Some(n), ..
+        } => format!(" ({n} attempts left)"),
+        _ => String::new(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sigillo-auth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sigillo-auth: {err}{} [{}]", attempts(&err), err.code());
+            ExitCode::from(match err {
+                Error::Input { .. } | Error::Pin(_) | Error::Storage { .. } => 2,
+                _ => 1,
+            })
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! Talking to the bank's server (API.md): activation, device-signed requests, operations, push.
+//!
+//! Written from PROTOCOL.md and API.md alone: every answer is checked as the protocol says (the
+//! bank's signature over the activation, payloads verified before they are shown), and every
+//! refusal arrives as [`Error::Server`] with the server's stable code and attempts left.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+use ring::rand::SystemRandom;
+use sca_protocol::{
+    ActivationId, Code, DeviceAuthorization, EphemeralEcdh, PublicKey, Signature, SigningKey, activation_message,
+    confirm_tag, derive_keys, request_message,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::vault::NewSecrets;
+
+/// The clock that dates signed requests (the same one that steps the codes).
+pub type Clock = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// An HTTP client for one bank server.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Client({})", self.base)
+    }
+}
+
+/// A device's identity for signed requests.
+#[derive(Debug)]
+pub struct DeviceIdentity<'a> {
+    /// The server's device id.
+    pub device_id: &'a str,
+    /// The device key.
+    pub key: &'a SigningKey,
+}
+
+/// What the server sends on a device's push stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushEvent {
+    /// A pending operation to show: its signed payload, and for logins the matching number.
+    Operation {
+        /// The operation identifier.
+        op_id: String,
+        /// The signed payload (verify before showing).
+        payload: String,
+        /// The number the login page shows (never shown alone: the customer must pick it).
+        number: Option<u8>,
+    },
+    /// An operation changed state (approved elsewhere, expired, …).
+    Status {
+        /// The operation identifier.
+        op_id: String,
+        /// Its new status.
+        status: String,
+    },
+    /// The stream is connected (again).
+    Connected,
+    /// The stream dropped; it reconnects by itself after `retry_in`.
+    Disconnected {
+        /// Why.
+        reason: String,
+        /// When the next attempt is made.
+        retry_in: Duration,
+    },
+}
+
+#[derive(Deserialize)]
+struct Problem {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    detail: String,
+    #[serde(default)]
+    attempts_left: Option<u32>,
+}
+
+/// The result of the key exchange, before the PIN is set.
+#[derive(Debug)]
+pub struct Activated {
+    /// The server's device id.
+    pub device_id: String,
+    /// The bank key, whose signature over the exchange was checked.
+    pub bank_pub: PublicKey,
+    /// The keys to store.
+    pub secrets: NewSecrets,
+}
+
+pub(crate) fn system_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Client {
+    /// A client for `server_url` (`http://` only for loopback and tests; banks use `https://`).
+    pub fn new(server_url: &str) -> Result<Self> {
+        Self::with_clock(server_url, std::sync::Arc::new(system_now))
+    }
+
+    /// A client whose signed requests are dated by `clock`.
+    pub fn with_clock(server_url: &str, clock: Clock) -> Result<Self> {
+        let base = server_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(Error::input(
+                "server",
+                "must start with https:// (or http:// for a local server)",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .user_agent(concat!("sigillo-authenticator/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Offline(e.to_string()))?;
+        Ok(Self { http, base, clock })
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T> {
+        let response = request.send().await.map_err(|e| Error::Offline(without_url(&e)))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| Error::Offline(without_url(&e)))?;
+        if !status.is_success() {
+            let problem: Problem = serde_json::from_slice(&bytes).unwrap_or(Problem {
+                code: format!("http_{}", status.as_u16()),
+                detail: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+                attempts_left: None,
+            });
+            return Err(Error::Server {
+                status: status.as_u16(),
+                code: problem.code,
+                detail: problem.detail,
+                attempts_left: problem.attempts_left,
+            });
+        }
+        let body = if bytes.is_empty() || status == StatusCode::NO_CONTENT {
+            b"null".as_slice()
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(body).map_err(|e| Error::BadAnswer(e.to_string()))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request signed by the device key (`authorization: SCA1-Device …`, API.md).
+    fn signed(
+        &self,
+        device: &DeviceIdentity<'_>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<reqwest::RequestBuilder> {
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let ts = (self.clock)();
+        let message = request_message(method.as_str(), path, ts, &bytes).map_err(|e| Error::input("path", e))?;
+        let sig = device
+            .key
+            .sign(&SystemRandom::new(), &message)
+            .map_err(|e| Error::Keyring(e.to_string()))?;
+        let auth = DeviceAuthorization {
+            device_id: device.device_id.to_owned(),
+            ts,
+            sig,
+        };
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .header("authorization", auth.to_string());
+        if body.is_some() {
+            request = request.header("content-type", "application/json").body(bytes);
+        }
+        Ok(request)
+    }
+
+    /// Step 1 of a first activation: user code (or alias) and password; the bank sends an SMS OTP.
+    pub async fn start_activation(&self, user: &str, password: &str) -> Result<ActivationId> {
+        #[derive(Deserialize)]
+        struct Started {
+            activation_id: String,
+        }
+        let started: Started = self
+            .send(
+                self.http
+                    .post(self.url("/api/v1/activations"))
+                    .json(&json!({"user": user, "password": password})),
+            )
+            .await?;
+        ActivationId::parse(&started.activation_id).map_err(|e| Error::BadAnswer(format!("activation_id: {e}")))
+    }
+
+    /// Steps 2–4 of PROTOCOL.md §3: key exchange, the bank's signature checked, keys derived, the
+    /// device confirmed. `sms_otp` is needed for a first device, not for one activated from a
+    /// DEVICE QR. `expected_bank_pub` pins the bank key when it is known already.
+    pub async fn activate(
+        &self,
+        activation: &ActivationId,
+        sms_otp: Option<&str>,
+        device_name: &str,
+        expected_bank_pub: Option<&PublicKey>,
+    ) -> Result<Activated> {
+        #[derive(Deserialize)]
+        struct Answer {
+            device_id: String,
+            server_ecdh_pub: String,
+            bank_pub: String,
+            signature: String,
+        }
+        let rng = SystemRandom::new();
+        let device_key = SigningKey::generate(&rng).map_err(|e| Error::Keyring(e.to_string()))?;
+        let ecdh = EphemeralEcdh::generate(&rng).map_err(|e| Error::Keyring(e.to_string()))?;
+        let ed_pub = ecdh.public_key();
+        let mut body = json!({
+            "device_pub": device_key.public_key().to_b64u(),
+            "ecdh_pub": ed_pub.to_b64u(),
+            "name": device_name,
+        });
+        if let Some(otp) = sms_otp {
+            body["sms_otp"] = json!(otp);
+        }
+        let answer: Answer = self
+            .send(
+                self.http
+                    .post(self.url(&format!("/api/v1/activations/{activation}")))
+                    .json(&body),
+            )
+            .await?;
+        let bank_pub =
+            PublicKey::from_b64u(&answer.bank_pub).map_err(|e| Error::BadAnswer(format!("bank_pub: {e}")))?;
+        if let Some(expected) = expected_bank_pub {
+            if expected != &bank_pub {
+                return Err(Error::BadAnswer("the server presented a different bank key".into()));
+            }
+        }
+        let es_pub = PublicKey::from_b64u(&answer.server_ecdh_pub)
+            .map_err(|e| Error::BadAnswer(format!("server_ecdh_pub: {e}")))?;
+        let signature =
+            Signature::from_b64u(&answer.signature).map_err(|e| Error::BadAnswer(format!("signature: {e}")))?;
+        if !bank_pub.verify(&activation_message(activation, &ed_pub, &es_pub), &signature) {
+            return Err(Error::BadAnswer(
+                "the bank's signature over the key exchange does not verify".into(),
+            ));
+        }
+        let z = ecdh
+            .agree(&es_pub)
+            .map_err(|e| Error::BadAnswer(format!("server_ecdh_pub: {e}")))?;
+        let keys = derive_keys(activation, &z);
+        let tag = confirm_tag(&keys.confirm, activation, &device_key.public_key());
+        let _: Value = self
+            .send(
+                self.http
+                    .post(self.url(&format!("/api/v1/activations/{activation}/confirm")))
+                    .json(&json!({"confirm": hex::encode(tag)})),
+            )
+            .await?;
+        Ok(Activated {
+            device_id: answer.device_id,
+            bank_pub,
+            secrets: NewSecrets {
+                possession: keys.possession,
+                knowledge: keys.knowledge,
+                device_key,
+            },
+        })
+    }
+
+    /// The signed payload of an operation, by its identifier (for a typed op id, online).
+    pub async fn operation_payload(&self, device: &DeviceIdentity<'_>, op_id: &str) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Payload {
+            payload: String,
+        }
+        let path = format!("/api/v1/devices/{}/operations/{op_id}", device.device_id);
+        let p: Payload = self.send(self.signed(device, Method::GET, &path, None)?).await?;
+        Ok(p.payload)
+    }
+
+    /// Approves an operation (PROTOCOL.md §7): the OPERATION code and the device's signature.
+    pub async fn approve(
+        &self,
+        device: &DeviceIdentity<'_>,
+        op_id: &str,
+        code: &Code,
+        signature: &Signature,
+        number: Option<u8>,
+    ) -> Result<String> {
+        let mut body = json!({"code": code.as_str(), "signature": signature.to_b64u()});
+        if let Some(n) = number {
+            body["number"] = json!(n);
+        }
+        let path = format!("/api/v1/devices/{}/operations/{op_id}/approve", device.device_id);
+        self.status(self.signed(device, Method::POST, &path, Some(&body))?)
+            .await
+    }
+
+    /// Rejects an operation ("non sono io"): no PIN, the device's signature only.
+    pub async fn reject(&self, device: &DeviceIdentity<'_>, op_id: &str, signature: &Signature) -> Result<String> {
+        let body = json!({"signature": signature.to_b64u()});
+        let path = format!("/api/v1/devices/{}/operations/{op_id}/reject", device.device_id);
+        self.status(self.signed(device, Method::POST, &path, Some(&body))?)
+            .await
+    }
+
+    /// Asks the server to check a TRANSACTION code made with the current PIN (before a PIN change).
+    pub async fn check_code(&self, device: &DeviceIdentity<'_>, code: &Code) -> Result<String> {
+        let body = json!({"code": code.as_str()});
+        let path = format!("/api/v1/devices/{}/check-code", device.device_id);
+        self.status(self.signed(device, Method::POST, &path, Some(&body))?)
+            .await
+    }
+
+    /// Removes this device on the server (it stops working there at once).
+    pub async fn remove_device(&self, device: &DeviceIdentity<'_>) -> Result<()> {
+        let path = format!("/api/v1/devices/{}", device.device_id);
+        let _: Value = self.send(self.signed(device, Method::DELETE, &path, None)?).await?;
+        Ok(())
+    }
+
+    /// From an active device: start activating another one. Returns the DEVICE operation's signed
+    /// payload (approve it here with the PIN) and the QR text to show to the new device.
+    pub async fn start_device_activation(&self, device: &DeviceIdentity<'_>) -> Result<DeviceActivation> {
+        let path = format!("/api/v1/devices/{}/activations", device.device_id);
+        self.send(self.signed(device, Method::POST, &path, Some(&json!({})))?)
+            .await
+    }
+
+    async fn status(&self, request: reqwest::RequestBuilder) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Status {
+            status: String,
+        }
+        let s: Status = self.send(request).await?;
+        Ok(s.status)
+    }
+
+    /// Listens to the device's push stream until `events` is closed, reconnecting with
+    /// exponential backoff (1 s doubling to 60 s, reset after a good connection).
+    pub async fn listen(&self, device_id: String, key: SigningKey, events: mpsc::Sender<PushEvent>) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let device = DeviceIdentity {
+                device_id: &device_id,
+                key: &key,
+            };
+            let reason = match self.stream_once(&device, &events).await {
+                Ok(()) => "the server closed the stream".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            if events.is_closed() {
+                return;
+            }
+            let retry_in = backoff;
+            if events.send(PushEvent::Disconnected { reason, retry_in }).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(retry_in).await;
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    async fn stream_once(&self, device: &DeviceIdentity<'_>, events: &mpsc::Sender<PushEvent>) -> Result<()> {
+        let path = format!("/api/v1/devices/{}/events", device.device_id);
+        // No overall timeout on a stream; heartbeats keep it alive, and a silent stream is dropped.
+        let response = self
+            .signed(device, Method::GET, &path, None)?
+            .header("accept", "text/event-stream")
+            .timeout(Duration::from_secs(60 * 60 * 24))
+            .send()
+            .await
+            .map_err(|e| Error::Offline(without_url(&e)))?;
+        if !response.status().is_success() {
+            let status = response.status().as_u16();
+            let problem: Problem = response.json().await.unwrap_or(Problem {
+                code: format!("http_{status}"),
+                detail: String::new(),
+                attempts_left: None,
+            });
+            return Err(Error::Server {
+                status,
+                code: problem.code,
+                detail: problem.detail,
+                attempts_left: None,
+            });
+        }
+        if events.send(PushEvent::Connected).await.is_err() {
+            return Ok(());
+        }
+        let mut parser = SseParser::default();
+        let mut body = response.bytes_stream();
+        loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(90), body.next())
+                .await
+                .map_err(|_| Error::Offline("no heartbeat for 90 s".into()))?;
+            let Some(chunk) = chunk else { return Ok(()) };
+            let chunk = chunk.map_err(|e| Error::Offline(without_url(&e)))?;
+            for (event, data) in parser.push(&chunk) {
+                if let Some(e) = to_push_event(&event, &data) {
+                    if events.send(e).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Another device's activation, started from an active one.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DeviceActivation {
+    /// For the new device.
+    pub activation_id: String,
+    /// The DEVICE operation to approve here first.
+    pub op_id: String,
+    /// Its signed payload.
+    pub payload: String,
+    /// What the QR code shown to the new device says: `SCA1-ACTIVATE:<activation_id>`.
+    pub qr_text: String,
+    /// Unix seconds.
+    pub expires: u64,
+}
+
+fn to_push_event(event: &str, data: &str) -> Option<PushEvent> {
+    let value: Value = serde_json::from_str(data).ok()?;
+    let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
+    match event {
+        "operation" => Some(PushEvent::Operation {
+            op_id: text("op_id")?,
+            payload: text("payload")?,
+            number: value
+                .get("number")
+                .and_then(Value::as_u64)
+                .and_then(|n| u8::try_from(n).ok()),
+        }),
+        "status" => Some(PushEvent::Status {
+            op_id: text("op_id")?,
+            status: text("status")?,
+        }),
+        _ => None,
+    }
+}
+
+/// A server-sent-events parser: bytes in, complete `(event, data)` pairs out.
+#[derive(Default, Debug)]
+struct SseParser {
+    buffer: Vec<u8>,
+}
+
+impl SseParser {
+    fn push(&mut self, chunk: &[u8]) -> Vec<(String, String)> {
+        self.buffer.extend_from_slice(chunk);
+        let mut out = Vec::new();
+        // Blocks are cut on bytes, so a UTF-8 character split between chunks stays whole.
+        while let Some((end, separator)) = block_end(&self.buffer) {
+            let block: Vec<u8> = self.buffer.drain(..end + separator).collect();
+            let text = String::from_utf8_lossy(&block[..end]).replace("\r\n", "\n");
+            let (mut event, mut data) = (String::from("message"), Vec::new());
+            for line in text.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim_start().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
+                }
+            }
+            if !data.is_empty() {
+                out.push((event, data.join("\n")));
+            }
+        }
+        // A bounded buffer: a hostile server cannot make us hold gigabytes.
+        if self.buffer.len() > 1 << 20 {
+            self.buffer.clear();
+        }
+        out
+    }
+}
+
+/// Where the first event block ends, and the length of its blank-line separator.
+fn block_end(bytes: &[u8]) -> Option<(usize, usize)> {
+    (0..bytes.len()).find_map(|i| {
+        if bytes[i..].starts_with(b"\n\n") {
+            Some((i, 2))
+        } else if bytes[i..].starts_with(b"\r\n\r\n") {
+            Some((i, 4))
+        } else {
+            None
+        }
+    })
+}
+
+/// reqwest errors print the URL; keep only the cause (the URL may hold an op id, harmless, but
+/// the message is for a person).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(&format!(" for url ({url})"), "");
+    }
+    if e.is_connect() {
+        "connection refused or no network".into()
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_parser_handles_split_chunks_comments_and_multiline_data() {
+        let mut p = SseParser::default();
+        assert!(p.push(b": heartbeat\n\nevent: operation\ndata: {\"op_id\":").is_empty());
+        let got = p.push(b"\"1\",\"payload\":\"x\"}\n\nevent: status\r\ndata: a\r\ndata: b\r\n\r\n");
+        assert_eq!(
+            got,
+            vec![
+                ("operation".to_owned(), "{\"op_id\":\"1\",\"payload\":\"x\"}".to_owned()),
+                ("status".to_owned(), "a\nb".to_owned()),
+            ]
+        );
+        assert_eq!(
+            to_push_event("operation", "{\"op_id\":\"1\",\"payload\":\"x\",\"number\":42}"),
+            Some(PushEvent::Operation {
+                op_id: "1".into(),
+                payload: "x".into(),
+                number: Some(42)
+            })
+        );
+        assert_eq!(to_push_event("operation", "not json"), None);
+        let euro = "event: status\ndata: {\"op_id\":\"€\",\"status\":\"x\"}\n\n".as_bytes();
+        let (a, b) = euro.split_at(euro.len() - 19); // inside the 3 bytes of €
+        assert!(p.push(a).is_empty());
+        assert_eq!(p.push(b)[0].1, "{\"op_id\":\"€\",\"status\":\"x\"}");
+    }
+
+    #[test]
+    fn a_server_url_must_be_http_or_https() {
+        assert!(Client::new("ftp://x").is_err());
+        assert_eq!(
+            Client::new("http://127.0.0.1:8080/").unwrap().base(),
+            "http://127.0.0.1:8080"
+        );
+    }
+}

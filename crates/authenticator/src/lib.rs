@@ -1,0 +1,433 @@
+//! # authenticator — the customer's side of Sigillo
+//!
+//! Profiles in a vault (OS keyring, or memory only in kiosk mode), activation against the bank's
+//! server, the PIN, offline codes (LOGIN, TRANSACTION, OPERATION from a QR code, OPERATION_ID from
+//! a typed identifier), push approvals, and QR decoding of images. The desktop app and the
+//! `sigillo-auth` CLI are thin shells over [`Authenticator`].
+//!
+//! It never shows an operation it has not verified: payloads become [`SignedPayload`] only through
+//! the bank key stored in the profile, and only then can a code or an approval be made from them.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod error;
+pub mod vault;
+
+use std::sync::Arc;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use sca_protocol::{
+    ActivationId, Code, CodeInput, OpId, Pin, SignedPayload, SigningKey, Step, approve_message, reject_message,
+};
+use tokio::sync::mpsc;
+
+pub use client::{Client, DeviceActivation, PushEvent};
+pub use error::{Error, Result};
+pub use vault::{KeyringStore, MemoryStore, Profile, SecretStore, Vault};
+
+/// The prefix of the QR code an active device shows to activate another one.
+pub const ACTIVATION_QR_PREFIX: &str = "SCA1-ACTIVATE:";
+
+/// A time-based code and how long it stays valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeCode {
+    /// The 6 digits.
+    pub code: Code,
+    /// Seconds until the step ends (the server also accepts the next step).
+    pub seconds_left: u64,
+}
+
+/// Which time-based code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeCodeKind {
+    /// "OTP login".
+    Login,
+    /// "OTP dispositiva".
+    Transaction,
+}
+
+/// A first activation waiting for the SMS OTP.
+#[derive(Debug)]
+pub struct PendingActivation {
+    client: Client,
+    activation: ActivationId,
+    user: String,
+}
+
+/// What a typed operation identifier turned out to be.
+#[derive(Debug)]
+pub enum OpIdLookup {
+    /// Online: the bank's signed payload, verified; show every field.
+    Verified(Box<SignedPayload>),
+    /// Offline: the details cannot be shown; the customer must compare them with Area Clienti.
+    Offline(String),
+}
+
+/// A push event with the profile it came for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileEvent {
+    /// The profile's id.
+    pub profile: String,
+    /// What happened.
+    pub event: PushEvent,
+}
+
+/// The authenticator: a vault and a clock.
+pub struct Authenticator {
+    vault: Vault,
+    clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// Over `vault`, with the system clock.
+    pub fn new(vault: Vault) -> Self {
+        Self {
+            vault,
+            clock: Arc::new(client::system_now),
+        }
+    }
+
+    /// With another clock (tests, or a device whose clock is known to be off).
+    pub fn with_clock(vault: Vault, clock: Arc<dyn Fn() -> u64 + Send + Sync>) -> Self {
+        Self { vault, clock }
+    }
+
+    /// The vault.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// Unix seconds now.
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    fn client(&self, server_url: &str) -> Result<Client> {
+        Client::with_clock(server_url, self.clock.clone())
+    }
+
+    fn device<'a>(profile: &'a Profile, key: &'a SigningKey) -> client::DeviceIdentity<'a> {
+        client::DeviceIdentity {
+            device_id: &profile.device_id,
+            key,
+        }
+    }
+
+    /// First device, step 1: user code (or alias) and password; the bank sends an SMS OTP.
+    pub async fn start_activation(&self, server_url: &str, user: &str, password: &str) -> Result<PendingActivation> {
+        if user.trim().is_empty() {
+            return Err(Error::input("user", "type your user code or alias"));
+        }
+        let client = self.client(server_url)?;
+        let activation = client.start_activation(user.trim(), password).await?;
+        Ok(PendingActivation {
+            client,
+            activation,
+            user: user.trim().to_owned(),
+        })
+    }
+
+    /// First device, step 2: the SMS OTP, the new PIN, a name for this device.
+    pub async fn finish_activation(
+        &self,
+        pending: PendingActivation,
+        sms_otp: &str,
+        pin: &Pin,
+        device_name: &str,
+    ) -> Result<Profile> {
+        let otp = sms_otp.trim();
+        if otp.len() != 6 || !otp.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::input("sms_otp", "the SMS code is 6 digits"));
+        }
+        let activated = pending
+            .client
+            .activate(&pending.activation, Some(otp), device_name, None)
+            .await?;
+        self.vault.add(
+            &pending.user,
+            device_name,
+            pending.client.base(),
+            &activated.device_id,
+            &activated.bank_pub,
+            activated.secrets,
+            pin,
+            self.now(),
+        )
+    }
+
+    /// A second device, from the QR code (`SCA1-ACTIVATE:<id>`) an active device shows once its
+    /// DEVICE operation is approved. `user` labels the profile.
+    pub async fn activate_from_qr(
+        &self,
+        server_url: &str,
+        qr_text: &str,
+        user: &str,
+        pin: &Pin,
+        device_name: &str,
+    ) -> Result<Profile> {
+        let activation = parse_activation_qr(qr_text)?;
+        let client = self.client(server_url)?;
+        let pinned = self
+            .vault
+            .profiles()
+            .into_iter()
+            .find(|p| p.server_url == client.base())
+            .map(|p| p.bank_key());
+        let pinned = pinned.transpose()?;
+        let activated = client.activate(&activation, None, device_name, pinned.as_ref()).await?;
+        self.vault.add(
+            user,
+            device_name,
+            client.base(),
+            &activated.device_id,
+            &activated.bank_pub,
+            activated.secrets,
+            pin,
+            self.now(),
+        )
+    }
+
+    /// From an active profile: start activating another device (approve the returned DEVICE
+    /// operation with [`approve`](Self::approve), then show `qr_text` to the new device).
+    pub async fn start_second_device(&self, profile: &Profile) -> Result<DeviceActivation> {
+        let key = self.vault.device_key(profile)?;
+        self.client(&profile.server_url)?
+            .start_device_activation(&Self::device(profile, &key))
+            .await
+    }
+
+    /// A LOGIN or TRANSACTION code, offline.
+    pub fn time_code(&self, profile: &Profile, pin: &Pin, kind: TimeCodeKind) -> Result<TimeCode> {
+        let keys = self.vault.unlock(profile, pin)?;
+        let now = self.now();
+        let step = Step::at(now);
+        let input = match kind {
+            TimeCodeKind::Login => CodeInput::Login(step),
+            TimeCodeKind::Transaction => CodeInput::Transaction(step),
+        };
+        Ok(TimeCode {
+            code: input.code(&keys.possession, &keys.knowledge),
+            seconds_left: Step::seconds_left(now),
+        })
+    }
+
+    /// Verifies a payload (from a QR code, a paste, or a push) against the profile's bank key.
+    pub fn verify_payload(&self, profile: &Profile, text: &str) -> Result<SignedPayload> {
+        Ok(SignedPayload::verify(text, &profile.bank_key()?, self.now())?)
+    }
+
+    /// Decodes a QR code from an image file's bytes and verifies the payload it holds.
+    pub fn scan_image(&self, profile: &Profile, image: &[u8]) -> Result<SignedPayload> {
+        let decoded = sca_qr::decode_image_bytes(image)?;
+        self.verify_payload(profile, &decoded.text)
+    }
+
+    /// The OPERATION code for a verified payload (dynamic linking), offline.
+    pub fn operation_code(&self, profile: &Profile, payload: &SignedPayload, pin: &Pin) -> Result<Code> {
+        let keys = self.vault.unlock(profile, pin)?;
+        let op = payload.operation();
+        let sha = op.data_sha();
+        Ok(CodeInput::Operation {
+            op_id: &op.op_id,
+            nonce: &op.nonce,
+            data_sha: &sha,
+        }
+        .code(&keys.possession, &keys.knowledge))
+    }
+
+    /// The OPERATION_ID code for a typed identifier, offline.
+    pub fn operation_id_code(&self, profile: &Profile, op_id: &OpId, pin: &Pin) -> Result<Code> {
+        let keys = self.vault.unlock(profile, pin)?;
+        Ok(CodeInput::OperationId(op_id).code(&keys.possession, &keys.knowledge))
+    }
+
+    /// Online, a typed identifier fetches its signed payload so every field can be shown;
+    /// offline, says so plainly.
+    pub async fn lookup_op_id(&self, profile: &Profile, op_id: &OpId) -> Result<OpIdLookup> {
+        let key = self.vault.device_key(profile)?;
+        let client = self.client(&profile.server_url)?;
+        match client
+            .operation_payload(&Self::device(profile, &key), op_id.as_str())
+            .await
+        {
+            Ok(text) => {
+                let payload = self.verify_payload(profile, &text)?;
+                if payload.operation().op_id != *op_id {
+                    return Err(Error::BadAnswer("the server sent another operation".into()));
+                }
+                Ok(OpIdLookup::Verified(Box::new(payload)))
+            }
+            Err(Error::Offline(reason)) => Ok(OpIdLookup::Offline(reason)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Approves a verified operation online: the OPERATION code and the device's signature.
+    /// For a login, `number` is the number the customer picked (never pre-filled).
+    pub async fn approve(
+        &self,
+        profile: &Profile,
+        payload: &SignedPayload,
+        pin: &Pin,
+        number: Option<u8>,
+    ) -> Result<String> {
+        let code = self.operation_code(profile, payload, pin)?;
+        let op = payload.operation();
+        let key = self.vault.device_key(profile)?;
+        let message = approve_message(&op.op_id, &op.nonce, &op.data_sha(), &code);
+        let signature = key
+            .sign(&SystemRandom::new(), &message)
+            .map_err(|e| Error::Keyring(e.to_string()))?;
+        self.client(&profile.server_url)?
+            .approve(
+                &Self::device(profile, &key),
+                op.op_id.as_str(),
+                &code,
+                &signature,
+                number,
+            )
+            .await
+    }
+
+    /// Rejects a verified operation online ("non sono io"): no PIN needed.
+    pub async fn reject(&self, profile: &Profile, payload: &SignedPayload) -> Result<String> {
+        let op = payload.operation();
+        let key = self.vault.device_key(profile)?;
+        let signature = key
+            .sign(&SystemRandom::new(), &reject_message(&op.op_id, &op.nonce))
+            .map_err(|e| Error::Keyring(e.to_string()))?;
+        self.client(&profile.server_url)?
+            .reject(&Self::device(profile, &key), op.op_id.as_str(), &signature)
+            .await
+    }
+
+    /// Changes the PIN: the server must first accept a TRANSACTION code made with the old PIN
+    /// (a wrong old PIN counts as a wrong answer there); only then is `K_know` re-wrapped.
+    pub async fn change_pin(&self, profile: &Profile, old: &Pin, new: &Pin) -> Result<()> {
+        if old.expose_secret() == new.expose_secret() {
+            return Err(Error::input("new_pin", "the new PIN must differ from the old one"));
+        }
+        let code = self.time_code(profile, old, TimeCodeKind::Transaction)?.code;
+        let key = self.vault.device_key(profile)?;
+        self.client(&profile.server_url)?
+            .check_code(&Self::device(profile, &key), &code)
+            .await?;
+        self.vault.rewrap(profile, old, new)
+    }
+
+    /// Removes a profile: the device on the server first, then its keys here. With `local_only`
+    /// (the server is gone, or the device was removed in Area Clienti) only the keys here.
+    pub async fn remove(&self, profile: &Profile, local_only: bool) -> Result<()> {
+        if !local_only {
+            let key = self.vault.device_key(profile)?;
+            match self
+                .client(&profile.server_url)?
+                .remove_device(&Self::device(profile, &key))
+                .await
+            {
+                Ok(()) => {}
+                // Already removed on the server (e.g. from Area Clienti): nothing left there.
+                Err(Error::Server { status: 401 | 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.vault.remove(&profile.id)
+    }
+
+    /// Listens for pushes to every profile at once; each reconnects on its own with backoff.
+    /// Must be called inside a tokio runtime. Drop the receiver to stop.
+    pub fn listen_all(&self) -> Result<mpsc::Receiver<ProfileEvent>> {
+        let (tx, rx) = mpsc::channel(64);
+        for profile in self.vault.profiles() {
+            let key = self.vault.device_key(&profile)?;
+            let client = self.client(&profile.server_url)?;
+            let (ptx, mut prx) = mpsc::channel(16);
+            let tx = tx.clone();
+            let id = profile.id.clone();
+            tokio::spawn(async move { client.listen(profile.device_id.clone(), key, ptx).await });
+            tokio::spawn(async move {
+                while let Some(event) = prx.recv().await {
+                    if tx
+                        .send(ProfileEvent {
+                            profile: id.clone(),
+                            event,
+                        })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+        Ok(rx)
+    }
+}
+
+/// Parses `SCA1-ACTIVATE:<activation_id>`.
+pub fn parse_activation_qr(text: &str) -> Result<ActivationId> {
+    let id = text
+        .trim()
+        .strip_prefix(ACTIVATION_QR_PREFIX)
+        .ok_or_else(|| Error::input("qr", "not a Sigillo activation QR code"))?;
+    ActivationId::parse(id).map_err(|e| Error::input("qr", e))
+}
+
+/// Parses a typed operation identifier, naming what is wrong (length, a non-digit, the check digit).
+pub fn parse_op_id(text: &str) -> Result<OpId> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    OpId::parse(&compact).map_err(|e| Error::input("op_id", e))
+}
+
+/// Three two-digit choices for number matching: the right one among two others, shuffled, so the
+/// customer has to look at the page instead of approving blindly.
+pub fn number_choices(number: u8) -> Vec<u8> {
+    let rng = SystemRandom::new();
+    let pick = || {
+        let mut b = [0u8; 1];
+        let _ = rng.fill(&mut b);
+        b[0]
+    };
+    let mut choices = vec![number];
+    while choices.len() < 3 {
+        let candidate = 10 + pick() % 90;
+        if !choices.contains(&candidate) {
+            choices.push(candidate);
+        }
+    }
+    let at = usize::from(pick() % 3);
+    choices.swap(0, at);
+    choices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_choices_hold_the_number_once_among_three() {
+        for n in [10u8, 42, 99] {
+            let c = number_choices(n);
+            assert_eq!(c.len(), 3);
+            assert_eq!(c.iter().filter(|&&x| x == n).count(), 1);
+            assert!(c.iter().all(|x| (10..=99).contains(x)));
+        }
+    }
+
+    #[test]
+    fn typed_ids_and_activation_qr_codes_are_parsed_with_named_errors() {
+        assert_eq!(parse_op_id("5724 0000").unwrap().as_str(), "57240000");
+        assert!(parse_op_id("57240001").unwrap_err().to_string().contains("check digit"));
+        assert!(parse_activation_qr("SCA1-ACTIVATE:AAAAAAAAAAAAAAAAAAAAAA").is_ok());
+        assert_eq!(parse_activation_qr("hello").unwrap_err().code(), "bad_input");
+    }
+}

@@ -1,0 +1,182 @@
+//! `sigillo-auth` as a developer uses it, as a real process, against a real server, with the real
+//! OS keyring (run inside `scripts/with-keyring.sh`, as `make test` does).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers, not only #[test] fns
+
+#[path = "flows/support.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use support::*;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn cmd(data: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sigillo-auth"));
+    c.arg("--data-dir").arg(data).arg("--pin-stdin").args(args);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c
+}
+
+async fn run(data: &Path, args: &[&str], stdin: &str) -> Out {
+    let mut child = cmd(data, args).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Activates with the CLI: the password first, then (once the bank sent it) the SMS code.
+async fn activate(bank: &Bank, customer: &Customer, data: &Path) {
+    let mut child = cmd(
+        data,
+        &["activate", "--server", &bank.base, "--user", &customer.user_code],
+    )
+    .spawn()
+    .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(format!("{}\n", customer.password).as_bytes())
+        .await
+        .unwrap();
+    let mut otp = None;
+    for _ in 0..100 {
+        let sms = bank.messages_to(&customer.phone).await;
+        if let Some(m) = sms.iter().find(|m| m["body"].as_str().unwrap().contains("activate")) {
+            otp = six_digits(m["body"].as_str().unwrap());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let otp = otp.expect("the activation SMS");
+    input
+        .write_all(format!("{otp}\n{PIN}\n{PIN}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("activated: profile "));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_developer_activates_logs_in_and_authorizes_a_transfer_by_qr_image_and_by_op_id() {
+    let bank = Bank::start().await;
+    let customer = bank.customer("Vera Cli").await;
+    let data = tempfile::tempdir().unwrap();
+    activate(&bank, &customer, data.path()).await;
+
+    let profiles = run(data.path(), &["profiles"], "").await;
+    assert!(profiles.stdout.starts_with("* "), "{}", profiles.stdout);
+
+    // Log in with an OTP from the CLI.
+    let otp = run(data.path(), &["otp", "login"], &format!("{PIN}\n")).await;
+    assert_eq!(otp.code, 0, "{}", otp.stderr);
+    let web = Web::login(&bank, &customer).await;
+    assert_eq!(web.send_code(otp.stdout.trim()).await.0, 200);
+
+    // A transfer, by QR image: the CLI shows every field, asks the PIN, prints the code.
+    let (op_id, payload) = web.transfer("321.00").await;
+    let png = data.path().join("qr.png");
+    std::fs::write(&png, sca_qr::render_png(&payload, 5).unwrap()).unwrap();
+    let decoded = run(data.path(), &["decode", png.to_str().unwrap()], "").await;
+    assert_eq!(decoded.stdout, payload, "decode prints the text exactly");
+    let scan = run(data.path(), &["scan", png.to_str().unwrap()], &format!("{PIN}\n")).await;
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    for shown in ["321.00EUR", "Mario Rossi", "IT60X0542811101000000123456", &op_id] {
+        assert!(scan.stdout.contains(shown), "{shown} not shown in {}", scan.stdout);
+    }
+    let code = scan.stdout.lines().last().unwrap().trim().to_owned();
+    let (status, v) = web
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            serde_json::json!({"code": code}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+
+    // Another, by op id typed by hand: online it is looked up and shown first.
+    let (op_id, _) = web.transfer("45.00").await;
+    let sign = run(data.path(), &["sign", "--op-id", &op_id], &format!("{PIN}\n")).await;
+    assert_eq!(sign.code, 0, "{}", sign.stderr);
+    assert!(sign.stdout.contains("45.00EUR"), "{}", sign.stdout);
+    let code = sign.stdout.lines().last().unwrap().trim().to_owned();
+    let (status, v) = web
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            serde_json::json!({"code": code}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(web.balance().await, "9634.00");
+
+    // And one approved online from the pending list.
+    let (op_id, _) = web.transfer("1.00").await;
+    let pending = run(data.path(), &["pending"], "").await;
+    assert!(pending.stdout.contains(&op_id), "{}{}", pending.stdout, pending.stderr);
+    let approve = run(data.path(), &["approve", &op_id], &format!("{PIN}\n")).await;
+    assert_eq!(approve.stdout.lines().last(), Some("approved"), "{}", approve.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clear_errors_for_a_tampered_payload_a_bad_check_digit_and_a_wrong_server() {
+    let bank = Bank::start().await;
+    let customer = bank.customer("Walter Cli").await;
+    let data = tempfile::tempdir().unwrap();
+    activate(&bank, &customer, data.path()).await;
+    let web = logged_in_cli(&bank, &customer, data.path()).await;
+    let (_, payload) = web.transfer("10.00").await;
+
+    let tampered = run(
+        data.path(),
+        &["scan", "-"],
+        &payload.replacen("10.00EUR", "90.00EUR", 1),
+    )
+    .await;
+    assert_eq!(tampered.code, 1);
+    assert!(tampered.stderr.contains("payload_signature"), "{}", tampered.stderr);
+
+    let bad_digit = run(data.path(), &["sign", "--op-id", "57240001"], "").await;
+    assert_eq!(bad_digit.code, 2);
+    assert!(bad_digit.stderr.contains("check digit"), "{}", bad_digit.stderr);
+
+    let weak = run(data.path(), &["otp", "login"], "12345\n").await;
+    assert_eq!(weak.code, 2);
+    assert!(weak.stderr.contains("consecutive"), "{}", weak.stderr);
+
+    let other = tempfile::tempdir().unwrap();
+    let wrong_server = run(
+        other.path(),
+        &["activate", "--server", "http://127.0.0.1:9", "--user", "x"],
+        "pw\n",
+    )
+    .await;
+    assert_eq!(wrong_server.code, 1);
+    assert!(wrong_server.stderr.contains("[offline]"), "{}", wrong_server.stderr);
+
+    let no_profile = run(other.path(), &["otp", "login"], "13579\n").await;
+    assert!(no_profile.stderr.contains("no_profile"), "{}", no_profile.stderr);
+
+    let no_qr = run(data.path(), &["decode", "Cargo.toml"], "").await;
+    assert_eq!(no_qr.code, 1);
+    assert!(!no_qr.stderr.contains("panicked"));
+}
+
+async fn logged_in_cli<'a>(bank: &'a Bank, customer: &Customer, data: &Path) -> Web<'a> {
+    let otp = run(data, &["otp", "login"], &format!("{PIN}\n")).await;
+    let web = Web::login(bank, customer).await;
+    assert_eq!(web.send_code(otp.stdout.trim()).await.0, 200);
+    web
+}
