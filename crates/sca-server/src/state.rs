@@ -270,6 +270,11 @@ pub enum HubEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         number: Option<i64>,
     },
+    /// A device was removed: its open event stream ends.
+    DeviceRemoved {
+        /// The device.
+        device_id: String,
+    },
     /// An operation changed status (to web pages).
     Status {
         /// Op id.

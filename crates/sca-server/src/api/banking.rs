@@ -453,6 +453,7 @@ pub async fn remove_device(
     web: WebSession,
     Path(device_id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    let removed = device_id.clone();
     let (cid, user_code, phone, email, now) = (
         web.customer.id,
         web.customer.user_code.clone(),
@@ -480,6 +481,10 @@ pub async fn remove_device(
     if !ok {
         return Err(AppError::not_found("device"));
     }
+    state
+        .0
+        .hub
+        .publish(cid, crate::state::HubEvent::DeviceRemoved { device_id: removed });
     state.messages_queued();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -440,7 +440,7 @@ pub async fn device_events(
     Path(_device_id): Path<String>,
     req: DeviceRequest,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    device_stream(&state, req.customer.id).await
+    device_stream(&state, req.customer.id, req.device.id.clone()).await
 }
 
 /// An operation as a device fetches it.

@@ -100,6 +100,7 @@ fn operation_event(op_id: &str, payload: &str, number: Option<i64>) -> Event {
 pub(crate) async fn device_stream(
     state: &AppState,
     customer_id: i64,
+    device_id: String,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, crate::error::AppError> {
     let rx = state.0.hub.subscribe(customer_id);
     let pending = state.store().pending_operations(customer_id, state.now()).await?;
@@ -109,17 +110,19 @@ pub(crate) async fn device_stream(
             .map(|op| operation_event(&op.op_id, &op.payload, op.number))
             .collect::<Vec<_>>(),
     );
-    let live = stream::unfold(rx, |mut rx| async move {
+    let live = stream::unfold((rx, device_id), |(mut rx, me)| async move {
         loop {
             match rx.recv().await {
                 Ok(ev) => {
                     let event = match &*ev {
+                        HubEvent::DeviceRemoved { device_id } if *device_id == me => return None,
+                        HubEvent::DeviceRemoved { .. } => continue,
                         HubEvent::Operation { op_id, payload, number } => operation_event(op_id, payload, *number),
                         HubEvent::Status { op_id, status } => Event::default()
                             .event("status")
                             .data(json!({ "op_id": op_id, "status": status }).to_string()),
                     };
-                    return Some((event, rx));
+                    return Some((event, (rx, me)));
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,

@@ -396,12 +396,19 @@ async fn reject_second_device_by_qr_and_device_management() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (_, list) = web.get("/api/v1/devices").await;
     assert!(list.as_array().unwrap().iter().any(|d| d["name"] == "Sportello"));
+    let mut second_events = second.events(server.clock.now_secs()).await;
     let r = web
         .request(reqwest::Method::DELETE, &format!("/api/v1/devices/{}", second.id))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // Its open push stream ends.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while second_events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the removed device's stream stayed open");
     let t = web.transfer("IT60X0542811101000000123456", "4.00").await;
     let op_id = t["op_id"].as_str().unwrap();
     let (status, _) = web
