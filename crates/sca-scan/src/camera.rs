@@ -461,6 +461,9 @@ mod imp {
         pub fn mode(&self) -> CameraMode {
             self.mode
         }
+
+        /// Releases the camera (nothing to release without the `camera` feature).
+        pub fn close(self) {}
     }
 
     impl FrameSource for CameraSource {
