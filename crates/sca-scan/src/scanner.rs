@@ -182,7 +182,8 @@ pub enum ScanEvent {
     /// The source failed to give a frame; the loop goes on (until
     /// [`ScanConfig::max_consecutive_errors`] in a row).
     SourceError(ScanError),
-    /// The loop has ended; always the last event.
+    /// The loop has ended; always the last event (lost, like any event, only when the caller
+    /// has left [`EVENT_CAPACITY`] events unread; [`Scanner::stop`] returns the same counters).
     Finished(Finish),
 }
 
