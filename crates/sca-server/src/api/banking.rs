@@ -444,21 +444,36 @@ pub async fn rename_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Removes a device: its secrets are wiped and its codes and signatures no longer count.
+/// Removes a device: its secrets are wiped and its codes and signatures no longer count. Either
+/// from Area Clienti (session cookie and `x-csrf-token`), or by the device itself when its
+/// profile is removed from the authenticator (`authorization: SCA1-Device …`, its own id only).
 #[utoipa::path(delete, path = "/api/v1/devices/{device_id}", tag = "devices",
-    params(("device_id" = String, Path), ("x-csrf-token" = String, Header)),
-    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    params(("device_id" = String, Path), ("x-csrf-token" = Option<String>, Header, description = "with a session"),
+        ("authorization" = Option<String>, Header, description = "SCA1-Device id=…,ts=…,sig=…: the device removes itself")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn remove_device(
     State(state): State<AppState>,
-    web: WebSession,
     Path(device_id): Path<String>,
+    req: axum::extract::Request,
 ) -> ApiResult<StatusCode> {
+    use axum::extract::{FromRequest as _, FromRequestParts as _};
+    let by_device = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("SCA1-Device "));
+    let customer = if by_device {
+        std::sync::Arc::new(super::extract::DeviceRequest::from_request(req, &state).await?.customer)
+    } else {
+        let (mut parts, _) = req.into_parts();
+        WebSession::from_request_parts(&mut parts, &state).await?.customer
+    };
     let removed = device_id.clone();
     let (cid, user_code, phone, email, now) = (
-        web.customer.id,
-        web.customer.user_code.clone(),
-        web.customer.phone.clone(),
-        web.customer.email.clone(),
+        customer.id,
+        customer.user_code.clone(),
+        customer.phone.clone(),
+        customer.email.clone(),
         state.now(),
     );
     let ok = state

@@ -644,3 +644,68 @@ pub async fn bank_key(State(state): State<AppState>) -> Json<BankKey> {
         key_id: key.key_id().to_string(),
     })
 }
+
+/// A code for the server to check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckCode {
+    /// A TRANSACTION code made by this device with its current PIN.
+    pub code: String,
+}
+
+/// Checks a TRANSACTION code made by this device before the authenticator changes its PIN
+/// (PROTOCOL.md §4: the device keeps no PIN verifier, so only the server can say the old PIN was
+/// right). Counted like any code: a wrong one costs an attempt and the fifth blocks; a right one
+/// spends its time step and resets the count. Device-signed.
+#[utoipa::path(post, path = "/api/v1/devices/{device_id}/check-code", tag = "devices", request_body = CheckCode,
+    params(("device_id" = String, Path), ("authorization" = String, Header, description = "SCA1-Device id=…,ts=…,sig=…")),
+    responses((status = 200, body = StatusResponse, description = "`ok`: the code fits"), (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "wrong_code + attempts_left"), (status = 423, body = Problem)))]
+pub async fn check_code(
+    State(state): State<AppState>,
+    Path(_device_id): Path<String>,
+    req: DeviceRequest,
+) -> ApiResult<Json<StatusResponse>> {
+    let body: CheckCode = req.json()?;
+    let code = Code::parse(&body.code).map_err(|e| AppError::bad_request("code", e))?;
+    let customer = &req.customer;
+    if state.store().failures(customer.id).await?.code >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
+    let keys = state.device_keys(customer.id).await?;
+    let now = state.now();
+    let allowed = Allowed {
+        transaction: true,
+        ..Allowed::default()
+    };
+    let step = sca::match_code(&keys, &code, None, allowed, now, Some(&req.device.id)).and_then(|m| m.step);
+    let Some((_, step)) = step else {
+        return Err(sca::wrong_answer(&state, customer, Credential::Code, "PIN change check", None).await);
+    };
+    let (device_id, cid, user_code) = (req.device.id.clone(), customer.id, customer.user_code.clone());
+    let spent = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let fresh = w.accept_step(&device_id, true, step).await?;
+                if fresh {
+                    w.reset_failures(cid, Credential::Code).await?;
+                    w.audit(now, "pin_change_checked", &user_code, &device_id).await?;
+                }
+                Ok(fresh)
+            })
+        })
+        .await?;
+    if !spent {
+        // A step already used: a replayed code.
+        return Err(sca::wrong_answer(
+            &state,
+            customer,
+            Credential::Code,
+            "PIN change check (replayed step)",
+            None,
+        )
+        .await);
+    }
+    Ok(Json(StatusResponse { status: "ok".into() }))
+}

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod device_self;
 mod edges;
 mod flows;
 mod input;

@@ -1,0 +1,83 @@
+//! What a device asks for itself: a code check before a PIN change, and its own removal.
+
+use reqwest::StatusCode;
+use sca_protocol::{CodeInput, Step};
+use serde_json::json;
+
+use sca_server::Clock as _;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn check_code_accepts_a_fresh_transaction_code_once_and_counts_wrong_ones() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Pia Check", "+393331110001").await;
+    let device = Device::activate(&server, &c).await;
+    let now = server.clock.now();
+    let path = format!("/api/v1/devices/{}/check-code", device.id);
+
+    let wrong = if device.code(CodeInput::Transaction(Step::at(now))) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let (status, v) = device.send("POST", &path, Some(json!({"code": wrong})), now).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
+    assert_eq!(v["attempts_left"], 4);
+
+    let right = device.code(CodeInput::Transaction(Step::at(now)));
+    let (status, v) = device.send("POST", &path, Some(json!({"code": right})), now).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "ok");
+    // The step is spent: the same code again is a replay (and the count was reset by the right one).
+    let (status, v) = device.send("POST", &path, Some(json!({"code": right})), now).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
+    assert_eq!(v["attempts_left"], 4);
+    // A LOGIN code is not a TRANSACTION code.
+    let login = device.code(CodeInput::Login(Step::at(now)));
+    let (status, _) = device.send("POST", &path, Some(json!({"code": login})), now).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, v) = device.send("POST", &path, Some(json!({"code": "12a"})), now).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("code"), "{v}");
+}
+
+#[tokio::test]
+async fn a_device_removes_itself_but_no_other() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Rino Self", "+393331110002").await;
+    let first = Device::activate(&server, &c).await;
+    let second = Device::activate(&server, &c).await;
+    let now = server.clock.now();
+
+    let (status, _) = first
+        .send("DELETE", &format!("/api/v1/devices/{}", second.id), None, now)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the path names another device");
+
+    let (status, v) = first
+        .send("DELETE", &format!("/api/v1/devices/{}", first.id), None, now)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+    let (status, _) = first
+        .send("GET", &format!("/api/v1/devices/{}/events", first.id), None, now)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a removed device is refused");
+    assert!(
+        server
+            .outbox(&c.phone)
+            .await
+            .iter()
+            .any(|m| m["body"].as_str().unwrap().contains("removed")),
+        "the customer is alerted"
+    );
+    let (status, _) = second
+        .send(
+            "GET",
+            &format!("/api/v1/devices/{}/operations/57240000", second.id),
+            None,
+            now,
+        )
+        .await;
+    assert_ne!(status, StatusCode::UNAUTHORIZED, "the other device still works");
+}
