@@ -25,6 +25,8 @@ pub enum MessagesConfig {
 pub struct Config {
     /// Directory of the SQLite database, the bank key and the secrets key.
     pub data_dir: PathBuf,
+    /// Serve the Area Clienti pages from this folder instead of the built-in ones.
+    pub ui_dir: Option<PathBuf>,
     /// `sqlite://…` (default `sqlite://<data_dir>/sca.db`).
     pub database_url: Option<String>,
     /// Sandbox: `/dev/outbox`, 10 000.00 EUR for each new customer.
@@ -94,6 +96,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            ui_dir: None,
             database_url: None,
             sandbox: false,
             admin_token: None,

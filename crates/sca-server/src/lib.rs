@@ -106,7 +106,7 @@ pub fn app(state: AppState) -> Router {
     ];
     let mut router = timed
         .merge(api::stream_routes())
-        .fallback(|| async { Error::not_found("route") })
+        .fallback(api::pages::page)
         .layer(middleware::from_fn(problem_for_everything))
         .layer(DefaultBodyLimit::max(cfg.body_limit));
     for (name, value) in security_headers {

@@ -44,6 +44,10 @@ struct RunArgs {
     /// Database URL (default sqlite://<data-dir>/sca.db).
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// Serve the Area Clienti pages from this folder (default: the pages built into the binary;
+    /// debug builds read ui/dist of the source tree).
+    #[arg(long, env = "SCA_UI_DIR")]
+    ui_dir: Option<PathBuf>,
     /// Sandbox mode: /dev/outbox, 10 000.00 EUR for each new customer.
     #[arg(long, env = "SCA_SANDBOX")]
     sandbox: bool,
@@ -102,6 +106,7 @@ impl RunArgs {
         let sandbox = self.sandbox || self.demo;
         let mut c = Config::new(&self.data_dir);
         c.database_url = self.database_url.clone();
+        c.ui_dir = self.ui_dir.clone();
         c.sandbox = sandbox;
         c.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
         c.secrets_key_hex = self.secrets_key.clone().filter(|k| !k.is_empty());

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod events;
 pub mod extract;
 pub mod login;
+pub mod pages;
 pub mod recovery;
 
 use axum::Json;

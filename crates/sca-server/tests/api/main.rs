@@ -15,4 +15,5 @@ mod kill9;
 mod lockout;
 mod messages;
 mod operations;
+mod pages;
 mod sessions;
