@@ -543,12 +543,13 @@ impl OtpPurpose {
         }
     }
 
-    fn text(self) -> &'static str {
+    /// What the code is for, in Italian and in English.
+    fn text(self) -> (&'static str, &'static str) {
         match self {
-            Self::Login => "to log in to Area Clienti",
-            Self::Activation => "to activate a new authenticator",
-            Self::Unblock => "to unblock your credentials",
-            Self::PasswordReset => "to reset your password",
+            Self::Login => ("per accedere all'Area Clienti", "to log in to Area Clienti"),
+            Self::Activation => ("per attivare un nuovo autenticatore", "to activate a new authenticator"),
+            Self::Unblock => ("per sbloccare le tue credenziali", "to unblock your credentials"),
+            Self::PasswordReset => ("per reimpostare la password", "to reset your password"),
         }
     }
 
@@ -576,11 +577,10 @@ pub(crate) async fn send_otp(
     };
     let otp = random::digits(&state.0.rng, 6).map_err(AppError::internal)?;
     let hash = otp_hash(&id, &otp);
+    let ((it, en), minutes, otp_text) = (purpose.text(), state.config().otp_ttl / 60, otp.as_str());
     let text = format!(
-        "Sigillo: {} is your code {}. It expires in {} minutes. Never give it to anyone, not even the bank.",
-        otp.as_str(),
-        purpose.text(),
-        state.config().otp_ttl / 60
+        "Sigillo: {otp_text} è il tuo codice {it}. Scade tra {minutes} minuti. Non darlo a nessuno, neanche alla banca. \
+         / {otp_text} is your code {en}. It expires in {minutes} minutes. Never give it to anyone, not even the bank."
     );
     let (cid, user_code, phone, reference, interval, ttl) = (
         customer.id,

@@ -483,7 +483,8 @@ pub async fn remove_device(
                 let ok = w.remove_device(now, cid, &device_id).await?;
                 if ok {
                     let text =
-                        "Sigillo: an authenticator was removed from your account. If it was not you, call your branch.";
+                        "Sigillo: un autenticatore è stato rimosso dal tuo profilo. Se non sei stato tu, chiama la tua filiale. / \
+                         An authenticator was removed from your account. If it was not you, call your branch.";
                     w.outbox(now, &phone, "sms", text).await?;
                     w.outbox(now, &email, "email", text).await?;
                     w.audit(now, "device_removed", &user_code, &device_id).await?;

@@ -338,7 +338,8 @@ pub async fn activation_confirm(
                 }
                 w.insert_device(now, &did, cid, &name, &device_pub, &device_sealed).await?;
                 let text = format!(
-                    "Sigillo: a new authenticator \"{name}\" was activated on your account. If it was not you, call your branch."
+                    "Sigillo: un nuovo autenticatore \"{name}\" è stato attivato sul tuo profilo. Se non sei stato tu, chiama la tua \
+                     filiale. / A new authenticator \"{name}\" was activated on your account. If it was not you, call your branch."
                 );
                 w.outbox(now, &phone, "sms", &text).await?;
                 w.outbox(now, &email, "email", &text).await?;
@@ -599,7 +600,8 @@ pub async fn reject(
                     return Ok(false);
                 }
                 let text = format!(
-                    "Sigillo: operation {oid} was rejected from your authenticator. If someone else started it, call your branch."
+                    "Sigillo: l'operazione {oid} è stata rifiutata dal tuo autenticatore. Se l'ha avviata qualcun altro, chiama la \
+                     tua filiale. / Operation {oid} was rejected from your authenticator. If someone else started it, call your branch."
                 );
                 w.outbox(now, &phone, "sms", &text).await?;
                 w.outbox(now, &email, "email", &text).await?;

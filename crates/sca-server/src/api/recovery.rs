@@ -40,7 +40,8 @@ pub async fn recover_user_code(
     }
     let now = state.now();
     let codes: Vec<String> = customers.iter().map(|c| c.user_code.clone()).collect();
-    let text = format!("Sigillo: your user code is {}.", codes.join(", "));
+    let list = codes.join(", ");
+    let text = format!("Sigillo: il tuo codice utente è {list}. / Your user code is {list}.");
     state
         .store()
         .write(move |w| {

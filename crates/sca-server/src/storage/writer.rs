@@ -451,15 +451,25 @@ impl WriteCtx {
         )
         .await?;
         if blocked {
-            let what = match credential {
-                Credential::Password => "your password",
-                Credential::Code => "your authenticator codes",
-                Credential::SmsOtp => "your SMS codes",
-                Credential::SecurityCode => "your security code",
+            let (it, en) = match credential {
+                Credential::Password => ("la tua password è stata bloccata", "your password has been blocked"),
+                Credential::Code => (
+                    "i codici del tuo autenticatore sono stati bloccati",
+                    "your authenticator codes have been blocked",
+                ),
+                Credential::SmsOtp => (
+                    "i tuoi codici SMS sono stati bloccati",
+                    "your SMS codes have been blocked",
+                ),
+                Credential::SecurityCode => (
+                    "il tuo codice di sicurezza è stato bloccato",
+                    "your security code has been blocked",
+                ),
             };
             let text = format!(
-                "Sigillo: {what} have been blocked after {max} wrong attempts. If it was not you, call your branch. \
-                 Unblock with your security code and an SMS code, or at the branch."
+                "Sigillo: {it} dopo {max} tentativi errati. Se non sei stato tu, chiama la tua filiale. Sblocca con il \
+                 codice di sicurezza e un codice SMS, o in filiale. / Sigillo: {en} after {max} wrong attempts. If it was \
+                 not you, call your branch. Unblock with your security code and an SMS code, or at the branch."
             );
             self.outbox(at, contact.0, "sms", &text).await?;
             self.outbox(at, contact.1, "email", &text).await?;

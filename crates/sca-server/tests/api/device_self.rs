@@ -64,12 +64,11 @@ async fn a_device_removes_itself_but_no_other() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a removed device is refused");
     assert!(
-        server
-            .outbox(&c.phone)
-            .await
-            .iter()
-            .any(|m| m["body"].as_str().unwrap().contains("removed")),
-        "the customer is alerted"
+        server.outbox(&c.phone).await.iter().any(|m| {
+            let body = m["body"].as_str().unwrap();
+            body.contains("rimosso") && body.contains("removed")
+        }),
+        "the customer is alerted, in Italian and in English"
     );
     let (status, _) = second
         .send(
