@@ -1,0 +1,440 @@
+// Area Clienti end to end, as a customer uses it: Chromium on the pages that sca-server serves,
+// the authenticator played by `sigillo-auth`. The steps run in order and build on each other
+// (one customer's day), so a failure early makes the later ones fail too; read the first one.
+//
+// Run through tests/e2e/run.sh (builds everything, starts a private keyring for sigillo-auth).
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  ARTIFACTS,
+  Authenticator,
+  PIN,
+  Server,
+  axe,
+  launchBrowser,
+  newPage,
+  shot,
+  sleep,
+  until,
+} from './harness.mjs';
+
+const NEW_PASSWORD = '97531864';
+const RESET_PASSWORD = '86420975';
+const ALIAS = 'mario.rossi';
+const PAYEE_IBAN = 'IT60 X054 2811 1010 0000 0123 456';
+
+let server;
+let auth;
+let browser;
+let page;
+let password; // the demo customer's current password
+
+/** A test whose failure leaves a screenshot of the page as it was. */
+function step(name, fn) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
+      await shot(page, `FAILED-${slug}`).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+/** No serious or critical axe violation on the page as it is now. */
+async function accessible(name) {
+  const v = await axe(page, name);
+  assert.deepEqual(v, [], `axe on ${name}: ${JSON.stringify(v, null, 2)}`);
+}
+
+async function heading(p, name, timeout = 10_000) {
+  await p.getByRole('heading', { level: 1, name }).waitFor({ timeout });
+}
+
+async function open(p, srv, hash) {
+  await p.goto(`${srv.base}/#/${hash}`);
+}
+
+async function passwordStep(p, srv, user, pw) {
+  await open(p, srv, 'login');
+  await heading(p, 'Accedi all’Area Clienti');
+  await p.getByLabel('Codice utente o alias').fill(user);
+  await p.getByLabel('Password', { exact: true }).fill(pw);
+  await p.getByRole('button', { name: 'Accedi' }).click();
+}
+
+async function scaShown(p) {
+  await heading(p, 'Conferma l’accesso');
+  const number = Number((await p.getByTestId('login-number').textContent()).trim());
+  const opId = await p.getByTestId('op-id').getAttribute('data-op-id');
+  assert.ok(number >= 0 && number <= 99, `number ${number}`);
+  assert.match(opId, /^\d{8}$/);
+  return { number, opId };
+}
+
+async function firstBalance(p) {
+  const el = p.getByTestId('balance').first();
+  await el.waitFor();
+  return Number(await el.getAttribute('data-balance'));
+}
+
+async function logout(p) {
+  await p.getByTestId('logout').click();
+  await heading(p, 'Accedi all’Area Clienti');
+  await p.getByTestId('notice').waitFor();
+}
+
+async function startTransfer(p, amountText, payee = 'Luigi Bianchi') {
+  await p.getByRole('link', { name: 'Bonifico', exact: true }).click();
+  await heading(p, 'Nuovo bonifico');
+  await p.getByLabel('Beneficiario', { exact: true }).fill(payee);
+  await p.getByLabel('IBAN del beneficiario').fill(PAYEE_IBAN);
+  await p.getByLabel('Importo (EUR)').fill(amountText);
+  await p.getByLabel('Causale').fill('Prova e2e');
+  await p.getByRole('button', { name: 'Prosegui' }).click();
+  await heading(p, 'Autorizza il bonifico');
+  await p.getByTestId('op-id').waitFor();
+  return p.getByTestId('op-id').getAttribute('data-op-id');
+}
+
+async function qrImage(p, name) {
+  const qr = p.getByTestId('qr');
+  await until(
+    () =>
+      qr.evaluate((el) => {
+        const img = el.querySelector('img');
+        return (img && img.complete && img.naturalWidth > 0) || !!el.querySelector('svg path');
+      }),
+    10_000,
+    'the QR code to render',
+  );
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await qr.screenshot({ path: file });
+  return file;
+}
+
+before(async () => {
+  server = await Server.start({ name: 'main' });
+  password = server.creds.password;
+  auth = new Authenticator('main');
+  await auth.activate(server);
+  browser = await launchBrowser();
+  page = await newPage(browser);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  auth?.cleanup();
+});
+
+describe('Area Clienti', () => {
+  step('the pages come from the server origin (or the test proxy) under a strict CSP', async () => {
+    const res = await page.goto(`${server.base}/`);
+    assert.equal(res.status(), 200);
+    const csp = res.headers()['content-security-policy'] ?? '';
+    console.log(`pages served by ${server.servesUi ? 'sca-server (SCA_UI_DIR)' : 'the test proxy'}; CSP: ${csp}`);
+    await heading(page, 'Accedi all’Area Clienti');
+  });
+
+  step('login page: a wrong password says attempts left, never which element', async () => {
+    await passwordStep(page, server, server.creds.alias, '11112222');
+    const err = page.getByTestId('error');
+    await err.waitFor();
+    const text = await err.textContent();
+    assert.match(text, /Credenziali non valide\. Tentativi rimasti prima del blocco: 4\./);
+    assert.doesNotMatch(text, /password|codice utente|alias/i);
+    await shot(page, 'login-wrong-password');
+    await accessible('login');
+  });
+
+  step('login by push: the page shows the number, the authenticator picks it, the page moves on', async () => {
+    await passwordStep(page, server, server.creds.alias, password);
+    const { number, opId } = await scaShown(page);
+    await qrImage(page, 'login-qr');
+    await shot(page, 'login-sca');
+    await accessible('login-sca');
+    const out = await auth.ok(['approve', opId, '--number', String(number)], [PIN]);
+    assert.match(out, /approved/);
+    await heading(page, 'I tuoi conti', 10_000);
+  });
+
+  step('home: accounts, balances, latest movements', async () => {
+    const accounts = page.getByTestId('account');
+    await until(async () => (await accounts.count()) === 2, 10_000, 'two accounts');
+    assert.ok(Number.isFinite(await firstBalance(page)));
+    await page.getByRole('table').first().waitFor();
+    assert.ok((await page.getByRole('row').count()) > 3);
+    await page.getByText('Stipendio novembre').waitFor();
+    await shot(page, 'home');
+    await accessible('home');
+  });
+
+  step('English on request, Italian back', async () => {
+    await page.getByRole('button', { name: 'English' }).click();
+    await heading(page, 'Your accounts');
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    await shot(page, 'home-en');
+    await accessible('home-en');
+    await page.getByRole('button', { name: 'Italiano' }).click();
+    await heading(page, 'I tuoi conti');
+  });
+
+  step('transfer: the IBAN is checked as typed; authorized by a code from the scanned QR', async () => {
+    const before = await firstBalance(page);
+    await page.getByRole('link', { name: 'Bonifico', exact: true }).click();
+    await heading(page, 'Nuovo bonifico');
+    const iban = page.getByLabel('IBAN del beneficiario');
+    const check = page.getByTestId('iban-check');
+    await iban.pressSequentially('IT60 X054 2811 1010 0000 0123 457');
+    assert.equal(await check.getAttribute('data-state'), 'checksum');
+    assert.match(await check.textContent(), /non è valido/);
+    assert.equal(await iban.getAttribute('aria-invalid'), 'true');
+    await iban.fill('');
+    await iban.pressSequentially('IT60 X054 2811');
+    assert.equal(await check.getAttribute('data-state'), 'incomplete');
+    await iban.pressSequentially(' 1010 0000 0123 456');
+    assert.equal(await check.getAttribute('data-state'), 'ok');
+    assert.match(await check.textContent(), /IBAN corretto/);
+    await page.getByLabel('Beneficiario', { exact: true }).fill('Luigi Bianchi');
+    await page.getByLabel('Importo (EUR)').fill('125,5');
+    await page.getByText('Importo: 125,50').waitFor();
+    await page.getByLabel('Causale').fill('Cena di sabato');
+    await shot(page, 'transfer');
+    await accessible('transfer');
+    await page.getByRole('button', { name: 'Prosegui' }).click();
+
+    await heading(page, 'Autorizza il bonifico');
+    await page.getByTestId('op-status').waitFor();
+    assert.equal(await page.getByTestId('op-status').getAttribute('data-status'), 'pending');
+    assert.equal((await page.getByTestId('payee').textContent()).trim(), 'Luigi Bianchi');
+    const qr = await qrImage(page, 'transfer-qr');
+    await shot(page, 'authorize');
+    await accessible('authorize');
+
+    const scanned = await auth.ok(['scan', qr], [PIN]);
+    assert.match(scanned, /Luigi Bianchi/);
+    assert.match(scanned, /125\.50/);
+    const code = Authenticator.code(scanned);
+    await page.getByLabel('Codice dell’autenticatore (6 cifre)').fill(code);
+    await page.getByRole('button', { name: 'Autorizza' }).click();
+    await heading(page, 'Bonifico eseguito');
+    await page.getByTestId('result').waitFor();
+    assert.equal(await firstBalance(page), Math.round((before - 125.5) * 100) / 100);
+    await shot(page, 'result');
+    await accessible('result');
+  });
+
+  step('transfer by push: approved in the authenticator, the page updates by itself', async () => {
+    const before = await firstBalance(page);
+    const opId = await startTransfer(page, '40');
+    const t0 = Date.now();
+    await auth.ok(['approve', opId], [PIN]);
+    await heading(page, 'Bonifico eseguito', 5_000);
+    const lag = Date.now() - t0;
+    console.log(`push approval → result page in ${lag} ms (sigillo-auth included)`);
+    assert.equal(await firstBalance(page), Math.round((before - 40) * 100) / 100);
+  });
+
+  step('devices: list, rename, remove asks first', async () => {
+    await page.getByRole('link', { name: 'Dispositivi' }).click();
+    await heading(page, 'I tuoi dispositivi');
+    const device = page.getByTestId('device');
+    await device.first().waitFor();
+    assert.equal(await device.count(), 1);
+    await page.getByRole('heading', { level: 2, name: 'Sigillo CLI' }).waitFor();
+    await page.getByRole('button', { name: 'Rinomina Sigillo CLI' }).click();
+    const field = page.getByLabel('Nuovo nome per Sigillo CLI');
+    await field.fill('Portatile di Mario');
+    await page.getByRole('button', { name: 'Salva nome' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Portatile di Mario' }).waitFor();
+    await page.getByRole('button', { name: 'Rimuovi Portatile di Mario' }).click();
+    await page.getByText('Rimuovere «Portatile di Mario»?').waitFor();
+    await shot(page, 'devices-remove-confirm');
+    await page.getByRole('button', { name: 'No, mantieni' }).click();
+    await page.getByTestId('add-device').waitFor();
+    await shot(page, 'devices');
+    await accessible('devices');
+    const profiles = await auth.ok(['profiles']);
+    assert.match(profiles, /Sigillo CLI/); // the local name stays; the bank's list has the new one
+  });
+
+  step('security: alias and password change', async () => {
+    await page.getByRole('link', { name: 'Sicurezza' }).click();
+    await heading(page, 'Sicurezza');
+    await page.getByRole('textbox', { name: 'Alias' }).fill(ALIAS);
+    await page.getByRole('button', { name: 'Salva alias' }).click();
+    await page.getByText('Alias salvato.').waitFor();
+    await page.getByLabel('Password attuale').fill(password);
+    await page.getByLabel('Nuova password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('Ripeti la nuova password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Cambia password' }).click();
+    await page.getByText('Password cambiata.').waitFor();
+    password = NEW_PASSWORD;
+    await shot(page, 'security');
+    await accessible('security');
+  });
+
+  step('a narrow window: no sideways scrolling, everything reachable', async () => {
+    await page.setViewportSize({ width: 360, height: 740 });
+    for (const [hash, title, name] of [
+      ['home', 'I tuoi conti', 'narrow-home'],
+      ['transfer', 'Nuovo bonifico', 'narrow-transfer'],
+      ['devices', 'I tuoi dispositivi', 'narrow-devices'],
+    ]) {
+      await open(page, server, hash);
+      await heading(page, title);
+      await sleep(300);
+      const overflow = await page.evaluate(() => {
+        const wide = [...document.querySelectorAll('body *')]
+          .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && !el.closest('.table-wrap'))
+          .map((el) => `${el.tagName.toLowerCase()}.${el.className}`)
+          .slice(0, 5);
+        return { px: document.documentElement.scrollWidth - window.innerWidth, wide };
+      });
+      assert.ok(overflow.px <= 0, `${hash}: ${overflow.px}px of sideways scroll: ${overflow.wide.join(', ')}`);
+      await shot(page, name);
+    }
+    await accessible('narrow-devices');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  step('keyboard only: tab order reaches the transfer form in reading order', async () => {
+    await open(page, server, 'transfer');
+    await heading(page, 'Nuovo bonifico');
+    await page.getByLabel('Beneficiario', { exact: true }).focus();
+    const order = [];
+    for (let i = 0; i < 5; i++) {
+      order.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName));
+      await page.keyboard.press('Tab');
+    }
+    assert.deepEqual(order, ['payee', 'iban', 'amount', 'description', 'BUTTON']);
+  });
+
+  step('wrong code 5 times on a transfer: attempts left, then the blocked message', async () => {
+    const opId = await startTransfer(page, '10');
+    const codeField = page.getByLabel('Codice dell’autenticatore (6 cifre)');
+    for (let left = 4; left >= 1; left--) {
+      await codeField.fill('000000');
+      await page.getByRole('button', { name: 'Autorizza' }).click();
+      await page.getByText(`Codice non valido. Tentativi rimasti prima del blocco: ${left}.`).waitFor();
+    }
+    // The 5th wrong code uses up the attempts (401, attempts_left 0): blocked, said at once.
+    await codeField.fill('000000');
+    await page.getByRole('button', { name: 'Autorizza' }).click();
+    await page.getByText('Hai esaurito i tentativi: l’utenza è bloccata.').waitFor();
+    await page.getByRole('link', { name: 'Sblocca l’utenza' }).waitFor();
+    // Any further code, even a right one, gets 423 blocked.
+    await codeField.fill(Authenticator.code(await auth.ok(['sign', '--op-id', opId], [PIN])));
+    await page.getByRole('button', { name: 'Autorizza' }).click();
+    await page.getByText('Utenza bloccata dopo troppi tentativi errati').waitFor();
+    await shot(page, 'authorize-blocked');
+    await accessible('authorize-blocked');
+    await logout(page);
+  });
+
+  step('unblock with the security code and an SMS code', async () => {
+    await open(page, server, 'recovery/unblock');
+    await heading(page, 'Recupero credenziali');
+    await page.getByLabel('Codice utente o alias').fill(ALIAS);
+    await page.getByLabel('Codice di sicurezza (20 caratteri)').fill(server.creds.security_code);
+    const before = await server.outboxCount();
+    await page.getByRole('button', { name: 'Invia il codice SMS' }).click();
+    const otp = await server.nextOtp(before);
+    await page.getByLabel('Codice ricevuto via SMS (6 cifre)').fill(otp);
+    await page.getByRole('button', { name: 'Sblocca' }).click();
+    await page.getByText('Utenza sbloccata. Ora puoi accedere.').waitFor();
+    await shot(page, 'recovery-unblock');
+    await accessible('recovery-unblock');
+  });
+
+  step('login by LOGIN code (after the unblock, with the alias and the new password)', async () => {
+    await passwordStep(page, server, ALIAS, password);
+    await scaShown(page);
+    const code = Authenticator.code(await auth.ok(['otp', 'login'], [PIN]));
+    await page.getByLabel('Codice dell’autenticatore (6 cifre)').fill(code);
+    await page.getByRole('button', { name: 'Conferma', exact: true }).click();
+    await heading(page, 'I tuoi conti');
+    await logout(page);
+  });
+
+  step('login by the login QR scanned offline (drawn on the page when qr.svg is refused)', async () => {
+    await passwordStep(page, server, server.creds.user_code, password);
+    await scaShown(page);
+    const qr = await qrImage(page, 'login-qr-scan');
+    const code = Authenticator.code(await auth.ok(['scan', qr], [PIN]));
+    await page.getByLabel('Codice dell’autenticatore (6 cifre)').fill(code);
+    await page.getByRole('button', { name: 'Conferma', exact: true }).click();
+    await heading(page, 'I tuoi conti');
+    await logout(page);
+    await shot(page, 'logged-out');
+  });
+
+  step('recover the user code by SMS', async () => {
+    await open(page, server, 'recovery/user-code');
+    await page.getByRole('heading', { level: 2, name: 'Recupera il codice utente' }).waitFor();
+    const before = await server.outboxCount();
+    await page.getByLabel('Numero di cellulare').fill(server.creds.phone);
+    await page.getByRole('button', { name: 'Inviami il codice utente' }).click();
+    await page.getByText('Se il numero è registrato').waitFor();
+    const sms = await until(async () => {
+      const list = await server.outbox();
+      return list.length > before ? list[0].body : null;
+    });
+    assert.match(sms, new RegExp(server.creds.user_code));
+    await shot(page, 'recovery-user-code');
+    await accessible('recovery-user-code');
+  });
+
+  step('a blocked user: five wrong passwords, then the blocked message at login', async () => {
+    for (let left = 4; left >= 1; left--) {
+      await passwordStep(page, server, ALIAS, '12121212');
+      await page.getByText(`Tentativi rimasti prima del blocco: ${left}.`).waitFor();
+    }
+    await passwordStep(page, server, ALIAS, '12121212');
+    await page.getByText('Hai esaurito i tentativi: l’utenza è bloccata.').waitFor();
+    // Even the right password now gets the same answer.
+    await passwordStep(page, server, ALIAS, password);
+    await page.getByText('Utenza bloccata dopo troppi tentativi errati').waitFor();
+    await shot(page, 'login-blocked');
+    await accessible('login-blocked');
+  });
+
+  step('reset the password (security code + SMS), then log in with an SMS code', async () => {
+    await open(page, server, 'recovery/password');
+    await page.getByRole('heading', { level: 2, name: 'Reimposta la password' }).waitFor();
+    await page.getByLabel('Codice utente o alias').fill(server.creds.user_code);
+    await page.getByLabel('Codice di sicurezza (20 caratteri)').fill(server.creds.security_code);
+    let before = await server.outboxCount();
+    await page.getByRole('button', { name: 'Invia il codice SMS' }).click();
+    const otp = await server.nextOtp(before);
+    await page.getByLabel('Codice ricevuto via SMS (6 cifre)').fill(otp);
+    await page.getByLabel('Nuova password', { exact: true }).fill(RESET_PASSWORD);
+    await page.getByLabel('Ripeti la nuova password').fill(RESET_PASSWORD);
+    await page.getByRole('button', { name: 'Imposta la nuova password' }).click();
+    await page.getByText('Password reimpostata.').waitFor();
+    password = RESET_PASSWORD;
+    await shot(page, 'recovery-password');
+    await accessible('recovery-password');
+
+    await passwordStep(page, server, ALIAS, password);
+    await scaShown(page);
+    before = await server.outboxCount();
+    await page.getByRole('button', { name: 'Inviami un SMS' }).click();
+    const loginOtp = await server.nextOtp(before);
+    await page.getByLabel('Codice ricevuto via SMS (6 cifre)').fill(loginOtp);
+    await shot(page, 'login-sms');
+    await accessible('login-sms');
+    await page.getByRole('button', { name: 'Conferma con SMS' }).click();
+    await heading(page, 'I tuoi conti');
+    await logout(page);
+  });
+
+  step('no script or style was refused by the CSP, no page error', async () => {
+    const bad = page.problems.filter((p) => /Content Security Policy|pageerror/i.test(p));
+    assert.deepEqual(bad, []);
+  });
+});

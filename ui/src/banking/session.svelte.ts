@@ -1,0 +1,144 @@
+// The web-banking session as the page knows it: anonymous, waiting for SCA, or authenticated.
+// The server holds the truth (HttpOnly cookie, 5 minutes idle); the page keeps only what it needs
+// to go on after a reload — the phase, the pending login and the CSRF token — in sessionStorage,
+// which the browser drops with the tab, and which logout clears.
+import { api, setCsrfToken, setHooks, type ApiError, type LoginStarted } from '../lib/api';
+import { IdleTimer, idleSettings } from '../lib/idle';
+import { navigate } from '../lib/router.svelte';
+
+export type Phase = 'anonymous' | 'sca' | 'authenticated';
+export type Notice = '' | 'logged_out' | 'idle' | 'ended';
+
+interface Saved {
+  phase: Phase;
+  login: LoginStarted | null;
+  passwordChangeRequired: boolean;
+}
+
+const STORAGE_KEY = 'sigillo.session';
+
+function load(): Saved {
+  try {
+    const raw = sessionStorage.getItem(STORAGE_KEY);
+    if (raw) {
+      const s = JSON.parse(raw) as Saved;
+      if (s && (s.phase === 'sca' || s.phase === 'authenticated') && s.login?.csrf_token) {
+        setCsrfToken(s.login.csrf_token);
+        return s;
+      }
+    }
+  } catch {
+    /* storage disabled or garbage: start anonymous */
+  }
+  return { phase: 'anonymous', login: null, passwordChangeRequired: false };
+}
+
+export const session = $state<Saved & { notice: Notice; idleWarning: boolean }>({
+  ...load(),
+  notice: '',
+  idleWarning: false,
+});
+
+function save(): void {
+  try {
+    if (session.phase === 'anonymous') {
+      sessionStorage.removeItem(STORAGE_KEY);
+    } else {
+      const saved: Saved = {
+        phase: session.phase,
+        login: session.login,
+        passwordChangeRequired: session.passwordChangeRequired,
+      };
+      sessionStorage.setItem(STORAGE_KEY, JSON.stringify(saved));
+    }
+  } catch {
+    /* storage disabled: the session lives until reload */
+  }
+}
+
+function storedIdle(): string | null {
+  try {
+    return localStorage.getItem('sigillo.sessionIdle');
+  } catch {
+    return null;
+  }
+}
+
+export const idleConfig = idleSettings(storedIdle());
+
+export const idle = new IdleTimer({
+  ...idleConfig,
+  onWarn: () => {
+    session.idleWarning = true;
+  },
+  onResume: () => {
+    session.idleWarning = false;
+  },
+  onExpire: () => {
+    session.idleWarning = false;
+    void api.logout().catch(() => {});
+    end('idle');
+  },
+  keepalive: () => {
+    void api.accounts().catch(() => {});
+  },
+});
+
+setHooks({
+  onServerTouch: () => idle.touched(),
+  onSessionEnded: (e: ApiError) => {
+    if (session.phase !== 'anonymous') end(e.code === 'session_expired' ? 'idle' : 'ended');
+  },
+});
+
+if (session.phase === 'authenticated') idle.start();
+
+/** The password step passed: SCA is pending. */
+export function beginSca(login: LoginStarted): void {
+  setCsrfToken(login.csrf_token);
+  session.login = login;
+  session.phase = 'sca';
+  session.notice = '';
+  session.passwordChangeRequired = !!login.password_change_required;
+  save();
+}
+
+/** SCA completed. */
+export function authenticated(): void {
+  session.phase = 'authenticated';
+  save();
+  idle.start();
+  navigate('#/home');
+}
+
+/** The session is over, for `notice`'s reason; back to the login page. */
+export function end(notice: Notice): void {
+  idle.stop();
+  setCsrfToken(null);
+  session.phase = 'anonymous';
+  session.login = null;
+  session.passwordChangeRequired = false;
+  session.idleWarning = false;
+  session.notice = notice;
+  save();
+  navigate('#/login');
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await api.logout();
+  } catch {
+    /* the session may be gone already: the page forgets it either way */
+  }
+  end('logged_out');
+}
+
+export function passwordChanged(): void {
+  session.passwordChangeRequired = false;
+  save();
+}
+
+/** Page activity (keys, pointer) counts as the customer being there. */
+export function activity(): void {
+  idle.activity();
+}

@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { api, ApiError, codeForStatus, errorFromResponse, setCsrfToken, setHooks } from './api';
+
+const problem = (status: number, body: Record<string, unknown>) =>
+  new Response(JSON.stringify({ type: 'about:blank', title: 'x', status, ...body }), {
+    status,
+    headers: { 'content-type': 'application/problem+json' },
+  });
+
+let fetchMock: ReturnType<typeof vi.fn>;
+
+beforeEach(() => {
+  fetchMock = vi.fn();
+  vi.stubGlobal('fetch', fetchMock);
+  setCsrfToken(null);
+  setHooks({});
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+async function caught(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ApiError);
+    return e as ApiError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('api.ts error mapping', () => {
+  it('reads a counted wrong answer: code and attempts left', async () => {
+    fetchMock.mockResolvedValue(
+      problem(401, { code: 'invalid_credentials', detail: 'the credentials are not valid', attempts_left: 4 }),
+    );
+    const e = await caught(api.login('demo', '1'));
+    expect(e.status).toBe(401);
+    expect(e.code).toBe('invalid_credentials');
+    expect(e.attemptsLeft).toBe(4);
+    expect(e.detail).toBe('the credentials are not valid');
+  });
+
+  it('reads blocked, the field of a 400, and attempts_left 0', async () => {
+    fetchMock.mockResolvedValueOnce(problem(423, { code: 'blocked', detail: 'blocked' }));
+    expect((await caught(api.login('demo', '1'))).code).toBe('blocked');
+    fetchMock.mockResolvedValueOnce(problem(400, { code: 'invalid_input', detail: 'payee_iban: checksum', field: 'payee_iban' }));
+    const bad = await caught(api.createTransfer({ payee_name: 'a', payee_iban: 'x', amount: '1.00', currency: 'EUR' }));
+    expect(bad.code).toBe('invalid_input');
+    expect(bad.field).toBe('payee_iban');
+    fetchMock.mockResolvedValueOnce(problem(401, { code: 'wrong_code', detail: 'x', attempts_left: 0 }));
+    expect((await caught(api.authorize('57240006', '123456'))).attemptsLeft).toBe(0);
+  });
+
+  it('maps an error that is not a problem document by its status', async () => {
+    fetchMock.mockResolvedValue(new Response('<html>bad gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } }));
+    const e = await caught(api.accounts());
+    expect(e.code).toBe('internal');
+    expect(e.status).toBe(502);
+    expect(codeForStatus(404)).toBe('not_found');
+    expect(codeForStatus(423)).toBe('blocked');
+    expect(codeForStatus(429)).toBe('too_many_requests');
+    expect(codeForStatus(410)).toBe('expired');
+    expect(codeForStatus(418)).toBe('bad_response');
+  });
+
+  it('keeps unknown codes from the server out of the type, by status', async () => {
+    const e = await errorFromResponse(problem(409, { code: 'something_new', detail: 'x' }));
+    expect(e.code).toBe('conflict');
+    const negative = await errorFromResponse(problem(401, { code: 'wrong_code', detail: 'x', attempts_left: -1 }));
+    expect(negative.attemptsLeft).toBeUndefined();
+  });
+
+  it('turns a network failure into code network, status 0', async () => {
+    fetchMock.mockRejectedValue(new TypeError('Failed to fetch'));
+    const e = await caught(api.accounts());
+    expect(e.status).toBe(0);
+    expect(e.code).toBe('network');
+  });
+
+  it('turns a 2xx answer that is not JSON into bad_response', async () => {
+    fetchMock.mockResolvedValue(new Response('not json', { status: 200 }));
+    expect((await caught(api.accounts())).code).toBe('bad_response');
+  });
+
+  it('reports an ended session to the hook, for session calls only', async () => {
+    const ended = vi.fn();
+    const touched = vi.fn();
+    setHooks({ onSessionEnded: ended, onServerTouch: touched });
+    fetchMock.mockResolvedValue(problem(401, { code: 'session_expired', detail: 'the session has ended' }));
+    const e = await caught(api.accounts());
+    expect(e.sessionEnded).toBe(true);
+    expect(ended).toHaveBeenCalledTimes(1);
+    expect(touched).not.toHaveBeenCalled();
+    fetchMock.mockResolvedValue(problem(401, { code: 'invalid_credentials', detail: 'x', attempts_left: 2 }));
+    await caught(api.login('demo', '1'));
+    expect(ended).toHaveBeenCalledTimes(1);
+  });
+
+  it('tells the idle clock about every answer of a session call, errors included', async () => {
+    const touched = vi.fn();
+    setHooks({ onServerTouch: touched });
+    fetchMock.mockResolvedValueOnce(new Response('[]', { status: 200, headers: { 'content-type': 'application/json' } }));
+    await api.accounts();
+    fetchMock.mockResolvedValueOnce(problem(400, { code: 'invalid_input', detail: 'x', field: 'amount' }));
+    await caught(api.createTransfer({ payee_name: 'a', payee_iban: 'x', amount: '1', currency: 'EUR' }));
+    expect(touched).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('api.ts requests', () => {
+  it('sends the CSRF token on state-changing calls only, JSON bodies, relative URLs', async () => {
+    setCsrfToken('tok');
+    fetchMock.mockImplementation(async () => new Response(null, { status: 204 }));
+    await api.setAlias('mario');
+    let [url, init] = fetchMock.mock.calls[0] as [string, RequestInit];
+    expect(url).toBe('/api/v1/alias');
+    expect(init.method).toBe('PUT');
+    expect((init.headers as Record<string, string>)['x-csrf-token']).toBe('tok');
+    expect((init.headers as Record<string, string>)['content-type']).toBe('application/json');
+    expect(init.body).toBe('{"alias":"mario"}');
+    expect(init.credentials).toBe('same-origin');
+
+    fetchMock.mockImplementation(async () => new Response('[]', { status: 200 }));
+    await api.devices();
+    [url, init] = fetchMock.mock.calls[1] as [string, RequestInit];
+    expect(url).toBe('/api/v1/devices');
+    expect((init.headers as Record<string, string>)['x-csrf-token']).toBeUndefined();
+  });
+
+  it('escapes path parameters', async () => {
+    fetchMock.mockImplementation(async () => new Response('[]', { status: 200 }));
+    await api.movements('IT60 X/../');
+    expect(fetchMock.mock.calls[0][0]).toBe('/api/v1/accounts/IT60%20X%2F..%2F/movements');
+    expect(api.qrSvgUrl('57240006')).toBe('/api/v1/operations/57240006/qr.svg');
+  });
+
+  it('sends the login SCA answers in the contract shape', async () => {
+    setCsrfToken('tok');
+    fetchMock.mockImplementation(async () => new Response('{"status":"authenticated"}', { status: 200 }));
+    await api.loginCode('L1', '123456');
+    await api.loginSmsOtp('L1', '654321');
+    expect(fetchMock.mock.calls[0][1].body).toBe('{"code":"123456"}');
+    expect(fetchMock.mock.calls[1][1].body).toBe('{"sms_otp":"654321"}');
+    expect(fetchMock.mock.calls[1][0]).toBe('/api/v1/login/L1/code');
+  });
+});

@@ -1,0 +1,409 @@
+// The one module through which the pages talk to sca-server over HTTP (STYLE.md habit 7).
+//
+// Every call is same-origin with a relative URL (`/api/v1/...`), so the pages need nothing but
+// `default-src 'self'`. Every failure — a problem+json answer, another HTTP error, a network
+// fault, an answer that is not what the contract says — becomes one typed `ApiError`, so a page
+// only ever switches on `error.code`. The session cookie is HttpOnly and sent by the browser;
+// this module keeps the CSRF token given at login and sends it on every state-changing call.
+
+/** Stable codes of the server (API.md, `error.rs`) plus the two this module adds. */
+export type ErrorCode =
+  | 'invalid_input'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'invalid_credentials'
+  | 'wrong_code'
+  | 'wrong_otp'
+  | 'invalid_signature'
+  | 'unauthenticated'
+  | 'session_expired'
+  | 'forbidden'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'not_pending'
+  | 'conflict'
+  | 'insufficient_funds'
+  | 'expired'
+  | 'blocked'
+  | 'too_many_requests'
+  | 'internal'
+  /** The server could not be reached (or the request was aborted). */
+  | 'network'
+  /** The server answered something the contract does not allow. */
+  | 'bad_response';
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'invalid_input',
+  'payload_too_large',
+  'unsupported_media_type',
+  'invalid_credentials',
+  'wrong_code',
+  'wrong_otp',
+  'invalid_signature',
+  'unauthenticated',
+  'session_expired',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'not_pending',
+  'conflict',
+  'insufficient_funds',
+  'expired',
+  'blocked',
+  'too_many_requests',
+  'internal',
+  'network',
+  'bad_response',
+]);
+
+/** The one error type of every call. */
+export class ApiError extends Error {
+  /** HTTP status; 0 when the server was not reached. */
+  readonly status: number;
+  readonly code: ErrorCode;
+  /** The server's `detail` (English, for logs and developers; pages show their own text). */
+  readonly detail: string;
+  /** The input field at fault (400). */
+  readonly field?: string;
+  /** Attempts left before the credential is blocked, where an attempt was counted. */
+  readonly attemptsLeft?: number;
+
+  constructor(status: number, code: ErrorCode, detail: string, field?: string, attemptsLeft?: number) {
+    super(`${code}: ${detail}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.field = field;
+    this.attemptsLeft = attemptsLeft;
+  }
+
+  /** The session is gone (never made, idle timeout, absolute lifetime, server restart). */
+  get sessionEnded(): boolean {
+    return this.code === 'unauthenticated' || this.code === 'session_expired';
+  }
+}
+
+/** The code for an HTTP error whose body is not a problem document. */
+export function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+      return 'invalid_input';
+    case 401:
+      return 'unauthenticated';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not_found';
+    case 405:
+      return 'method_not_allowed';
+    case 409:
+      return 'conflict';
+    case 410:
+      return 'expired';
+    case 413:
+      return 'payload_too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 423:
+      return 'blocked';
+    case 408:
+    case 429:
+      return 'too_many_requests';
+    default:
+      return status >= 500 ? 'internal' : 'bad_response';
+  }
+}
+
+/** Turns a non-2xx answer into an `ApiError`, reading the problem document when there is one. */
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+  let body: unknown = undefined;
+  const type = res.headers.get('content-type') ?? '';
+  if (type.includes('json')) {
+    try {
+      body = await res.json();
+    } catch {
+      body = undefined;
+    }
+  }
+  if (body && typeof body === 'object') {
+    const p = body as Record<string, unknown>;
+    const code =
+      typeof p.code === 'string' && KNOWN_CODES.has(p.code) ? (p.code as ErrorCode) : codeForStatus(res.status);
+    const detail = typeof p.detail === 'string' ? p.detail : res.statusText || `HTTP ${res.status}`;
+    const field = typeof p.field === 'string' ? p.field : undefined;
+    const left =
+      typeof p.attempts_left === 'number' && Number.isInteger(p.attempts_left) && p.attempts_left >= 0
+        ? p.attempts_left
+        : undefined;
+    return new ApiError(res.status, code, detail, field, left);
+  }
+  return new ApiError(res.status, codeForStatus(res.status), res.statusText || `HTTP ${res.status}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes of the contract (API.md; sca-server src/api/*.rs)
+
+export interface PendingOperation {
+  op_id: string;
+  payload: string;
+  expires: number;
+}
+export interface LoginStarted {
+  login_id: string;
+  csrf_token: string;
+  number: number;
+  operation: PendingOperation;
+  password_change_required?: boolean;
+}
+export type LoginStatus = 'pending' | 'authenticated' | 'rejected' | 'expired' | 'failed';
+export type OperationStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
+export interface Account {
+  iban: string;
+  name: string;
+  balance: string;
+  currency: string;
+}
+export interface Movement {
+  at: number;
+  amount: string;
+  counterparty: string;
+  description: string;
+}
+export interface TransferRequest {
+  payee_name: string;
+  payee_iban: string;
+  amount: string;
+  currency: string;
+  description?: string;
+}
+export interface Operation {
+  op_id: string;
+  kind: string;
+  status: OperationStatus;
+  payload: string;
+  expires: number;
+}
+export interface Device {
+  device_id: string;
+  name: string;
+  key_id: string;
+  created_at: number;
+}
+export interface RecoveryStarted {
+  recovery_id: string;
+  expires: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transport
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface Hooks {
+  /** Every answer from the server (even an error) touched the session's idle clock. */
+  onServerTouch?: () => void;
+  /** A call that needed a session found none. */
+  onSessionEnded?: (e: ApiError) => void;
+}
+
+let csrfToken: string | null = null;
+let hooks: Hooks = {};
+
+/** The CSRF token of this session (from the login answer), or null after logout. */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+export function getCsrfToken(): string | null {
+  return csrfToken;
+}
+
+/** What the app does when a call touches or loses the session. */
+export function setHooks(h: Hooks): void {
+  hooks = h;
+}
+
+interface CallOptions {
+  body?: unknown;
+  /** The call needs a session: losing it is reported to `onSessionEnded`. */
+  session?: boolean;
+}
+
+async function call(method: Method, path: string, opts: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+  }
+  if (opts.session && res.status !== 401) hooks.onServerTouch?.();
+  if (!res.ok) {
+    const err = await errorFromResponse(res);
+    if (opts.session && err.sessionEnded) hooks.onSessionEnded?.(err);
+    throw err;
+  }
+  return res;
+}
+
+async function json<T>(method: Method, path: string, opts: CallOptions = {}): Promise<T> {
+  const res = await call(method, path, opts);
+  try {
+    return (await res.json()) as T;
+  } catch {
+    throw new ApiError(res.status, 'bad_response', 'the answer is not JSON');
+  }
+}
+
+async function empty(method: Method, path: string, opts: CallOptions = {}): Promise<void> {
+  await call(method, path, opts);
+}
+
+const enc = encodeURIComponent;
+
+// ---------------------------------------------------------------------------------------------
+// Endpoints
+
+export const api = {
+  // Login
+  login: (user: string, password: string) => json<LoginStarted>('POST', '/api/v1/login', { body: { user, password } }),
+  loginStatus: (loginId: string) =>
+    json<{ status: LoginStatus }>('GET', `/api/v1/login/${enc(loginId)}`, { session: true }),
+  loginCode: (loginId: string, code: string) =>
+    json<{ status: LoginStatus }>('POST', `/api/v1/login/${enc(loginId)}/code`, { body: { code }, session: true }),
+  loginSmsOtp: (loginId: string, smsOtp: string) =>
+    json<{ status: LoginStatus }>('POST', `/api/v1/login/${enc(loginId)}/code`, {
+      body: { sms_otp: smsOtp },
+      session: true,
+    }),
+  loginSendSms: (loginId: string) => empty('POST', `/api/v1/login/${enc(loginId)}/sms`, { session: true }),
+  logout: () => empty('POST', '/api/v1/logout'),
+
+  // Banking
+  accounts: () => json<Account[]>('GET', '/api/v1/accounts', { session: true }),
+  movements: (iban: string) => json<Movement[]>('GET', `/api/v1/accounts/${enc(iban)}/movements`, { session: true }),
+  createTransfer: (t: TransferRequest) =>
+    json<PendingOperation>('POST', '/api/v1/transfers', { body: t, session: true }),
+  operation: (opId: string) => json<Operation>('GET', `/api/v1/operations/${enc(opId)}`, { session: true }),
+  authorize: (opId: string, code: string) =>
+    json<{ status: OperationStatus }>('POST', `/api/v1/operations/${enc(opId)}/authorize`, {
+      body: { code },
+      session: true,
+    }),
+  /** For an `<img src>`: the browser fetches it with the session cookie. */
+  qrSvgUrl: (opId: string) => `/api/v1/operations/${enc(opId)}/qr.svg`,
+
+  // Devices
+  devices: () => json<Device[]>('GET', '/api/v1/devices', { session: true }),
+  renameDevice: (id: string, name: string) =>
+    empty('PATCH', `/api/v1/devices/${enc(id)}`, { body: { name }, session: true }),
+  removeDevice: (id: string) => empty('DELETE', `/api/v1/devices/${enc(id)}`, { session: true }),
+
+  // Security
+  setAlias: (alias: string | null) => empty('PUT', '/api/v1/alias', { body: { alias }, session: true }),
+  changePassword: (current: string, next: string) =>
+    empty('POST', '/api/v1/password', {
+      body: { current_password: current, new_password: next },
+      session: true,
+    }),
+
+  // Recovery (no session)
+  recoverUserCode: (phone: string) => empty('POST', '/api/v1/recovery/user-code', { body: { phone } }),
+  unblockStart: (user: string, securityCode: string) =>
+    json<RecoveryStarted>('POST', '/api/v1/recovery/unblock', { body: { user, security_code: securityCode } }),
+  unblockFinish: (id: string, smsOtp: string) =>
+    empty('POST', `/api/v1/recovery/unblock/${enc(id)}`, { body: { sms_otp: smsOtp } }),
+  passwordResetStart: (user: string, securityCode: string) =>
+    json<RecoveryStarted>('POST', '/api/v1/recovery/password', { body: { user, security_code: securityCode } }),
+  passwordResetFinish: (id: string, smsOtp: string, newPassword: string) =>
+    empty('POST', `/api/v1/recovery/password/${enc(id)}`, {
+      body: { sms_otp: smsOtp, new_password: newPassword },
+    }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Live status: server-sent events, with polling when the stream cannot be held
+
+const FINAL = new Set(['authenticated', 'approved', 'rejected', 'expired', 'failed']);
+
+export interface StatusWatch {
+  stop(): void;
+}
+
+/**
+ * Follows the status of a login or an operation: `GET …/events` (`status` events) while it works,
+ * polling `GET …` every `pollMs` when it does not (a proxy that buffers, a dropped connection).
+ * Calls `onStatus` for each new status and stops by itself at a final one. `onError` gets the
+ * ApiError of a failed poll (for example the session ended).
+ */
+export function watchStatus(
+  what: { login: string } | { operation: string },
+  onStatus: (status: string) => void,
+  onError: (e: ApiError) => void = () => {},
+  pollMs = 2000,
+): StatusWatch {
+  const base = 'login' in what ? `/api/v1/login/${enc(what.login)}` : `/api/v1/operations/${enc(what.operation)}`;
+  const read = 'login' in what ? () => api.loginStatus(what.login) : () => api.operation(what.operation);
+  let stopped = false;
+  let last = '';
+  let es: EventSource | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  const stop = () => {
+    stopped = true;
+    es?.close();
+    es = null;
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
+  const seen = (status: string) => {
+    if (stopped || status === last) return;
+    last = status;
+    if (FINAL.has(status)) stop();
+    onStatus(status);
+  };
+  const poll = async () => {
+    timer = null;
+    if (stopped) return;
+    try {
+      seen((await read()).status);
+    } catch (e) {
+      if (e instanceof ApiError) {
+        onError(e);
+        if (e.sessionEnded || e.code === 'not_found') return stop();
+      }
+    }
+    if (!stopped) timer = setTimeout(poll, pollMs);
+  };
+
+  if (typeof EventSource === 'function') {
+    es = new EventSource(`${base}/events`);
+    es.addEventListener('status', (ev) => {
+      try {
+        const data = JSON.parse((ev as MessageEvent<string>).data) as { status?: unknown };
+        if (typeof data.status === 'string') seen(data.status);
+      } catch {
+        /* a malformed event is ignored; polling catches up */
+      }
+    });
+    es.onerror = () => {
+      // The stream ended (a final status closes it) or failed. Either way, one read says where
+      // things stand; if still pending, keep polling instead of a stream that does not hold.
+      es?.close();
+      es = null;
+      if (!stopped && !timer) void poll();
+    };
+  } else {
+    void poll();
+  }
+  return { stop };
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from './api';
+import { errorMessage, isBlocking } from './errors';
+
+describe('what the customer reads', () => {
+  it('says the credentials are wrong and how many attempts are left, never which one', () => {
+    const text = errorMessage(new ApiError(401, 'invalid_credentials', 'x', undefined, 3), 'it');
+    expect(text).toBe('Credenziali non valide. Tentativi rimasti prima del blocco: 3.');
+    expect(text.toLowerCase()).not.toMatch(/password|codice utente|alias/);
+    const en = errorMessage(new ApiError(401, 'invalid_credentials', 'x', undefined, 3), 'en');
+    expect(en.toLowerCase()).not.toMatch(/password|user code|alias/);
+  });
+
+  it('says blocked plainly, with the way out', () => {
+    expect(errorMessage(new ApiError(423, 'blocked', 'x'), 'it')).toContain('codice di sicurezza');
+    expect(errorMessage(new ApiError(423, 'blocked', 'x'), 'en')).toContain('security code');
+  });
+
+  it('says blocked at once when the answer used up the last attempt', () => {
+    const e = new ApiError(401, 'wrong_code', 'x', undefined, 0);
+    expect(errorMessage(e, 'it')).toBe(
+      'Codice non valido. Hai esaurito i tentativi: l’utenza è bloccata. Sbloccala con il codice di sicurezza e un SMS, oppure rivolgiti alla tua filiale.',
+    );
+    expect(isBlocking(e)).toBe(true);
+    expect(isBlocking(new ApiError(423, 'blocked', 'x'))).toBe(true);
+    expect(isBlocking(new ApiError(401, 'wrong_code', 'x', undefined, 1))).toBe(false);
+  });
+
+  it('names the field of a 400 in the page language', () => {
+    expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'payee_iban'), 'it')).toBe('Dato non valido: IBAN.');
+    expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'amount'), 'en')).toBe('Invalid data: amount.');
+  });
+
+  it('covers network and server failures without leaking details', () => {
+    expect(errorMessage(new ApiError(0, 'network', 'Failed to fetch'), 'en')).toMatch(/cannot be reached/);
+    expect(errorMessage(new ApiError(500, 'internal', 'database: disk I/O error'), 'en')).not.toMatch(/database/);
+    expect(errorMessage(new Error('boom'), 'en')).not.toMatch(/boom/);
+  });
+});

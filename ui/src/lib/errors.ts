@@ -1,0 +1,74 @@
+// What the customer reads for a failure. Every page goes through here, so the same error reads
+// the same everywhere, and a refused credential never says which element was wrong (the server
+// does not say either).
+import { ApiError } from './api';
+import { translate, type Key, type Lang } from './i18n/index';
+
+const FIELD_KEYS: Record<string, Key> = {
+  user: 'field.user',
+  password: 'field.password',
+  code: 'field.code',
+  sms_otp: 'field.sms_otp',
+  payee_name: 'field.payee_name',
+  payee_iban: 'field.payee_iban',
+  amount: 'field.amount',
+  description: 'field.description',
+  currency: 'field.currency',
+  alias: 'field.alias',
+  name: 'field.name',
+  new_password: 'field.new_password',
+  current_password: 'field.current_password',
+  security_code: 'field.security_code',
+  phone: 'field.phone',
+};
+
+/** The failure blocked the credential, or found it blocked: the page offers the way to unblock. */
+export function isBlocking(e: unknown): boolean {
+  return e instanceof ApiError && (e.code === 'blocked' || e.attemptsLeft === 0);
+}
+
+export function errorMessage(e: unknown, lang: Lang): string {
+  const t = (k: Key, p?: Record<string, string | number>) => translate(lang, k, p);
+  if (!(e instanceof ApiError)) return t('err.generic', { code: 'client' });
+  const n = e.attemptsLeft;
+  // The answer that uses up the last attempt is still a 401 (attempts_left 0); the next one is
+  // 423. Say "blocked" at once.
+  if (n === 0 && (e.code === 'invalid_credentials' || e.code === 'wrong_code' || e.code === 'wrong_otp')) {
+    const plain = { invalid_credentials: 'err.invalid_credentials_plain', wrong_code: 'err.wrong_code_plain', wrong_otp: 'err.wrong_otp_plain' } as const;
+    return `${t(plain[e.code])} ${t('err.blocked_now')}`;
+  }
+  switch (e.code) {
+    case 'invalid_credentials':
+      return n === undefined ? t('err.invalid_credentials_plain') : t('err.invalid_credentials', { n });
+    case 'wrong_code':
+      return n === undefined ? t('err.wrong_code_plain') : t('err.wrong_code', { n });
+    case 'wrong_otp':
+      return n === undefined ? t('err.wrong_otp_plain') : t('err.wrong_otp', { n });
+    case 'blocked':
+      return t('err.blocked');
+    case 'too_many_requests':
+      return t('err.too_many_requests');
+    case 'expired':
+      return t('err.expired');
+    case 'not_pending':
+      return t('err.not_pending');
+    case 'insufficient_funds':
+      return t('err.insufficient_funds');
+    case 'not_found':
+      return t('err.not_found');
+    case 'network':
+      return t('err.network');
+    case 'internal':
+    case 'bad_response':
+      return t('err.internal');
+    case 'unauthenticated':
+    case 'session_expired':
+      return t('err.session');
+    case 'invalid_input': {
+      const key = e.field ? FIELD_KEYS[e.field] : undefined;
+      return t('err.invalid_input', { field: key ? t(key) : (e.field ?? '?') });
+    }
+    default:
+      return t('err.generic', { code: e.code });
+  }
+}
