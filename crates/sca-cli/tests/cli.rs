@@ -1,4 +1,5 @@
 //! The `sca` binary as a developer uses it: real processes, real files in a temp dir.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers, not only #[test] fns
 
 use std::path::{Path, PathBuf};
 
