@@ -19,6 +19,12 @@ export default defineConfig({
         banking: 'index.html',
         authenticator: 'authenticator.html',
       },
+      // The code both pages share (Svelte's runtime, src/lib) gets a name that says so.
+      output: {
+        chunkFileNames: 'assets/shared-[hash].js',
+        assetFileNames: (asset) =>
+          asset.names.some((n) => n.endsWith('.css')) ? 'assets/style-[hash][extname]' : 'assets/[name]-[hash][extname]',
+      },
     },
   },
   server: {

@@ -169,6 +169,10 @@ describe('Area Clienti', () => {
     await page.getByRole('table').first().waitFor();
     assert.ok((await page.getByRole('row').count()) > 3);
     await page.getByText('Stipendio novembre').waitFor();
+    // A reload keeps the session (cookie + the CSRF token in sessionStorage).
+    await page.reload();
+    await heading(page, 'I tuoi conti');
+    await page.getByText('Stipendio novembre').waitFor();
     await shot(page, 'home');
     await accessible('home');
   });
@@ -297,8 +301,8 @@ describe('Area Clienti', () => {
       });
       assert.ok(overflow.px <= 0, `${hash}: ${overflow.px}px of sideways scroll: ${overflow.wide.join(', ')}`);
       await shot(page, name);
+      await accessible(name);
     }
-    await accessible('narrow-devices');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
@@ -351,13 +355,49 @@ describe('Area Clienti', () => {
     await accessible('recovery-unblock');
   });
 
-  step('login by LOGIN code (after the unblock, with the alias and the new password)', async () => {
+  step('login rejected in the authenticator ("non sono io"): the page says so', async () => {
     await passwordStep(page, server, ALIAS, password);
-    await scaShown(page);
+    const { opId } = await scaShown(page);
+    await auth.ok(['reject', opId]);
+    await page.getByText('Hai rifiutato l’accesso nell’autenticatore.').waitFor();
+    await heading(page, 'Accedi all’Area Clienti');
+  });
+
+  step('number matching: another number picked in the authenticator cancels the login', async () => {
+    await passwordStep(page, server, ALIAS, password);
+    const { number, opId } = await scaShown(page);
+    const r = await auth.run(['approve', opId, '--number', String((number + 1) % 100)], [PIN]);
+    assert.notEqual(r.code, 0, r.stdout);
+    await page.getByText('Accesso annullato: nell’autenticatore è stato scelto un numero diverso').waitFor();
+    await shot(page, 'login-number-mismatch');
+  });
+
+  step('keyboard only: log in by LOGIN code with Tab, typing and Enter', async () => {
+    await open(page, server, 'login');
+    await heading(page, 'Accedi all’Area Clienti');
+    await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    const active = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+    const seen = [];
+    for (let i = 0; i < 10 && (await active()) !== 'user'; i++) {
+      await page.keyboard.press('Tab');
+      seen.push(await active());
+    }
+    assert.equal(await active(), 'user', `tab order from the top: ${seen.join(' → ')}`);
+    await page.keyboard.type(ALIAS);
+    await page.keyboard.press('Tab');
+    assert.equal(await active(), 'password');
+    await page.keyboard.type(password);
+    await page.keyboard.press('Enter');
+    await heading(page, 'Conferma l’accesso');
+    // The SCA step's heading has the focus; the code field is the next stop.
+    assert.equal(await active(), 'sca-title');
+    await page.keyboard.press('Tab');
+    assert.equal(await active(), 'login-code');
     const code = Authenticator.code(await auth.ok(['otp', 'login'], [PIN]));
-    await page.getByLabel('Codice dell’autenticatore (6 cifre)').fill(code);
-    await page.getByRole('button', { name: 'Conferma', exact: true }).click();
+    await page.keyboard.type(code);
+    await page.keyboard.press('Enter');
     await heading(page, 'I tuoi conti');
+    assert.equal(await active(), 'page-title');
     await logout(page);
   });
 
