@@ -405,6 +405,8 @@ describe('Area Clienti', () => {
     await passwordStep(page, server, server.creds.user_code, password);
     await scaShown(page);
     const qr = await qrImage(page, 'login-qr-scan');
+    const drawn = await page.getByTestId('qr').locator('svg path').count();
+    console.log(`login QR: ${drawn ? 'drawn in the page from the payload (qr.svg refused)' : 'the server’s qr.svg'}`);
     const code = Authenticator.code(await auth.ok(['scan', qr], [PIN]));
     await page.getByLabel('Codice dell’autenticatore (6 cifre)').fill(code);
     await page.getByRole('button', { name: 'Conferma', exact: true }).click();
@@ -470,6 +472,17 @@ describe('Area Clienti', () => {
     await accessible('login-sms');
     await page.getByRole('button', { name: 'Conferma con SMS' }).click();
     await heading(page, 'I tuoi conti');
+  });
+
+  step('devices: remove the authenticator; it no longer counts', async () => {
+    await page.getByRole('link', { name: 'Dispositivi' }).click();
+    await heading(page, 'I tuoi dispositivi');
+    await page.getByRole('button', { name: 'Rimuovi Portatile di Mario' }).click();
+    await page.getByRole('button', { name: 'Sì, rimuovi' }).click();
+    await page.getByText('Dispositivo rimosso.').waitFor();
+    await page.getByText('Nessun autenticatore attivo.').waitFor();
+    const r = await auth.run(['pending']);
+    assert.notEqual(r.code, 0, `a removed device still reads its pushes: ${r.stdout}`);
     await logout(page);
   });
 
