@@ -243,6 +243,19 @@ describe('Area Clienti', () => {
     assert.equal(await firstBalance(page), Math.round((before - 40) * 100) / 100);
   });
 
+  step('transfer rejected in the authenticator: the page says so at once, no money moves', async () => {
+    const before = await firstBalance(page);
+    const opId = await startTransfer(page, '15');
+    await auth.ok(['reject', opId]);
+    const status = page.getByTestId('op-status');
+    await until(async () => (await status.getAttribute('data-status')) === 'rejected', 5_000, 'rejected status');
+    await page.getByText('Rifiutato nell’autenticatore. Il bonifico non è stato eseguito.').waitFor();
+    await shot(page, 'authorize-rejected');
+    await page.getByRole('link', { name: 'Torna ai conti' }).click();
+    await heading(page, 'I tuoi conti');
+    assert.equal(await firstBalance(page), before);
+  });
+
   step('devices: list, rename, remove asks first', async () => {
     await page.getByRole('link', { name: 'Dispositivi' }).click();
     await heading(page, 'I tuoi dispositivi');

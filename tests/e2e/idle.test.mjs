@@ -1,4 +1,4 @@
-// The 5-minute idle timeout, without waiting 5 minutes: a second sca-server runs with
+// Time-outs without waiting for them. The 5-minute idle timeout: a second sca-server runs with
 // SCA_SESSION_IDLE=10, and the page is told the same length through localStorage
 // `sigillo.sessionIdle` (its only knob; the server's own clock always decides). The customer logs
 // in with an SMS code, so this server needs no authenticator.
@@ -8,11 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import { Server, axe, launchBrowser, newPage, shot, sleep } from './harness.mjs';
 
 const IDLE_SECONDS = 10;
+// Operations expire quickly here too, to see an expiry arrive live on the authorization page.
+const OPERATION_TTL = 8;
 let server;
 let browser;
 
 before(async () => {
-  server = await Server.start({ name: 'idle', env: { SCA_SESSION_IDLE: String(IDLE_SECONDS) } });
+  server = await Server.start({ name: 'idle', env: { SCA_SESSION_IDLE: String(IDLE_SECONDS), SCA_OPERATION_TTL: String(OPERATION_TTL) } });
   browser = await launchBrowser();
 });
 
@@ -79,6 +81,22 @@ describe('idle timeout', () => {
     await page.getByRole('link', { name: 'Bonifico', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Accedi all’Area Clienti' }).waitFor({ timeout: 10_000 });
     await page.getByText('La sessione è terminata dopo 5 minuti di inattività').waitFor();
+    await page.context().close();
+  });
+
+  test('an operation that expires while the page waits: the status says so, live', async () => {
+    const page = await pageWithIdle(120);
+    await loginBySms(page);
+    await page.getByRole('link', { name: 'Bonifico', exact: true }).click();
+    await page.getByLabel('Beneficiario', { exact: true }).fill('Luigi Bianchi');
+    await page.getByLabel('IBAN del beneficiario').fill('IT60X0542811101000000123456');
+    await page.getByLabel('Importo (EUR)').fill('5');
+    await page.getByRole('button', { name: 'Prosegui' }).click();
+    const status = page.getByTestId('op-status');
+    await status.waitFor();
+    await page.getByText('Tempo scaduto. Il bonifico non è stato eseguito').waitFor({ timeout: (OPERATION_TTL + 4) * 1000 });
+    assert.equal(await status.getAttribute('data-status'), 'expired');
+    await shot(page, 'authorize-expired');
     await page.context().close();
   });
 });
