@@ -43,6 +43,12 @@ pub enum Error {
     /// No QR code in the image, or the image could not be read.
     #[error("{0}")]
     Qr(#[from] sca_qr::DecodeError),
+    /// The camera or another frame source failed ("no camera found" is one of these).
+    #[error("{0}")]
+    Scan(#[from] sca_scan::ScanError),
+    /// No QR code came into view before the time ran out or the source ended.
+    #[error("no QR code found: hold the code steady in the frame, in good light")]
+    NoCode,
     /// The server answered with a problem (wrong code, blocked, expired…).
     #[error("{detail}")]
     Server {
@@ -76,6 +82,9 @@ impl Error {
             Self::Payload(e) => format!("payload_{}", e.code()),
             Self::Qr(sca_qr::DecodeError::NotFound) => "no_qr_code".into(),
             Self::Qr(_) => "bad_image".into(),
+            Self::Scan(sca_scan::ScanError::NoSuchCamera { .. }) => "no_camera".into(),
+            Self::Scan(_) => "camera".into(),
+            Self::NoCode => "no_qr_code".into(),
             Self::Server { code, .. } => code.clone(),
             Self::Offline(_) => "offline".into(),
             Self::BadAnswer(_) => "bad_server_answer".into(),

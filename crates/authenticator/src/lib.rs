@@ -24,6 +24,8 @@ use tokio::sync::mpsc;
 
 pub use client::{Client, DeviceActivation, PushEvent};
 pub use error::{Error, Result};
+/// Frame sources (webcam, image folders, clipboard, synthetic) and the scanning loop.
+pub use sca_scan as scan;
 pub use vault::{KeyringStore, MemoryStore, Profile, SecretStore, Vault};
 
 /// The prefix of the QR code an active device shows to activate another one.
@@ -229,6 +231,35 @@ impl Authenticator {
     pub fn scan_image(&self, profile: &Profile, image: &[u8]) -> Result<SignedPayload> {
         let decoded = sca_qr::decode_image_bytes(image)?;
         self.verify_payload(profile, &decoded.text)
+    }
+
+    /// Scans frames from `source` (a webcam, say) until a QR code is read or `timeout` passes, and
+    /// verifies the payload it holds. Blocks the calling thread: a window runs
+    /// [`scan::Scanner`] itself and shows its events instead.
+    pub fn scan_frames(
+        &self,
+        profile: &Profile,
+        source: Box<dyn scan::FrameSource>,
+        timeout: std::time::Duration,
+    ) -> Result<SignedPayload> {
+        let (scanner, events) = scan::Scanner::start_boxed(source, scan::ScanConfig::default())?;
+        let deadline = std::time::Instant::now() + timeout;
+        let mut last_refusal = None;
+        let outcome = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match events.recv_timeout(left) {
+                // A QR code that is not a valid payload for this profile: keep looking, but say
+                // why if nothing better turns up.
+                Ok(scan::ScanEvent::Code(read)) => match self.verify_payload(profile, &read.text) {
+                    Ok(payload) => break Ok(payload),
+                    Err(e) => last_refusal = Some(e),
+                },
+                Ok(scan::ScanEvent::SourceError(_)) => {}
+                Ok(scan::ScanEvent::Finished(_)) | Err(_) => break Err(last_refusal.unwrap_or(Error::NoCode)),
+            }
+        };
+        scanner.stop();
+        outcome
     }
 
     /// The OPERATION code for a verified payload (dynamic linking), offline.

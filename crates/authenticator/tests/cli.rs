@@ -169,6 +169,14 @@ async fn clear_errors_for_a_tampered_payload_a_bad_check_digit_and_a_wrong_serve
     let no_profile = run(other.path(), &["otp", "login"], "13579\n").await;
     assert!(no_profile.stderr.contains("no_profile"), "{}", no_profile.stderr);
 
+    // This machine has no camera: a normal state, said plainly.
+    let cameras = run(data.path(), &["cameras"], "").await;
+    assert_eq!(cameras.code, 0, "{}", cameras.stderr);
+    assert!(cameras.stdout.contains("no camera found"), "{}", cameras.stdout);
+    let camera = run(data.path(), &["scan", "--camera", "0"], "").await;
+    assert_eq!(camera.code, 1);
+    assert!(camera.stderr.contains("[no_camera]"), "{}", camera.stderr);
+
     let no_qr = run(data.path(), &["decode", "Cargo.toml"], "").await;
     assert_eq!(no_qr.code, 1);
     assert!(!no_qr.stderr.contains("panicked"));

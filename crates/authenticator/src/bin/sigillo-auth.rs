@@ -97,11 +97,20 @@ enum Command {
         /// PNG or JPEG.
         image: PathBuf,
     },
-    /// Scan a QR code from an image: show the verified operation, ask the PIN, print the code.
-    #[command(after_help = "Example:\n  sigillo-auth scan qr.png\n  sigillo-auth scan qr.png --approve")]
+    /// List the cameras that can scan QR codes.
+    Cameras,
+    /// Scan a QR code from an image or the camera: show the verified operation, ask the PIN,
+    /// print the code.
+    #[command(
+        after_help = "Example:\n  sigillo-auth scan qr.png\n  sigillo-auth scan qr.png --approve\n  sigillo-auth scan --camera 0"
+    )]
     Scan {
         /// PNG or JPEG (`-` for a payload's text on standard input).
-        image: PathBuf,
+        #[arg(required_unless_present = "camera")]
+        image: Option<PathBuf>,
+        /// Scan with this camera instead (see `sigillo-auth cameras`); gives up after 60 s.
+        #[arg(long, conflicts_with = "image")]
+        camera: Option<u32>,
         /// Approve online instead of printing a code to type.
         #[arg(long)]
         approve: bool,
@@ -356,16 +365,30 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(decoded.text.as_bytes()).and_then(|()| out.flush());
         }
-        Command::Scan { image, approve } => {
+        Command::Cameras => {
+            let cameras = authenticator::scan::list_cameras()?;
+            if cameras.is_empty() {
+                println!("no camera found: scan from an image file instead (sigillo-auth scan FILE)");
+            }
+            for c in cameras {
+                println!("{}  {}", c.index, c.name);
+            }
+        }
+        Command::Scan { image, camera, approve } => {
             let p = profile()?;
-            let payload = if image.as_os_str() == "-" {
+            let payload = if let Some(index) = camera {
+                let source =
+                    authenticator::scan::CameraSource::open(index, authenticator::scan::CameraRequest::default())?;
+                eprintln!("Hold the QR code in front of the camera…");
+                auth.scan_frames(&p, Box::new(source), std::time::Duration::from_secs(60))?
+            } else if let Some(image) = image.filter(|i| i.as_os_str() != "-") {
+                let bytes = std::fs::read(&image).map_err(|e| Error::storage("read", &image, e))?;
+                auth.scan_image(&p, &bytes)?
+            } else {
                 let mut text = String::new();
                 std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
                     .map_err(|e| Error::input("stdin", e))?;
                 auth.verify_payload(&p, &text)?
-            } else {
-                let bytes = std::fs::read(&image).map_err(|e| Error::storage("read", &image, e))?;
-                auth.scan_image(&p, &bytes)?
             };
             print_operation(&payload);
             let pin = io.pin("PIN")?;

@@ -443,3 +443,44 @@ async fn pushes_for_several_profiles_arrive_on_one_stream() {
     .await
     .expect("both pushes arrive");
 }
+
+#[tokio::test]
+async fn a_payload_is_scanned_from_camera_frames_and_a_blank_feed_finds_nothing() {
+    use authenticator::scan::{Scene, SyntheticSource};
+    let bank = Bank::start().await;
+    let customer = bank.customer("Zeno Camera").await;
+    let auth = bank.kiosk();
+    let profile = bank.activate(&auth, &customer).await;
+    let web = logged_in(&bank, &customer, &auth, &profile).await;
+    let (op_id, payload) = web.transfer("77.00").await;
+
+    // A 1280×720 cluttered frame with the page's QR code in it, as a webcam would give.
+    let camera = SyntheticSource::still(&payload, &Scene::cluttered_720p(7), 30.0).unwrap();
+    let scanned = auth
+        .scan_frames(&profile, Box::new(camera), Duration::from_secs(20))
+        .unwrap();
+    assert_eq!(scanned.operation().op_id.as_str(), op_id);
+    let code = auth.operation_code(&profile, &scanned, &pin(PIN)).unwrap();
+    let (status, v) = web
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            serde_json::json!({"code": code.as_str()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+
+    let empty = SyntheticSource::still("x", &Scene::cluttered_720p_empty(7), 30.0)
+        .unwrap()
+        .looping(true);
+    let err = auth
+        .scan_frames(&profile, Box::new(empty), Duration::from_millis(800))
+        .unwrap_err();
+    assert_eq!(err.code(), "no_qr_code");
+    // A QR code that is not a payload of this bank is not shown; the refusal says why.
+    let other =
+        SyntheticSource::still("https://example.invalid/not-a-payload", &Scene::cluttered_720p(8), 30.0).unwrap();
+    let err = auth
+        .scan_frames(&profile, Box::new(other), Duration::from_millis(1500))
+        .unwrap_err();
+    assert_eq!(err.code(), "payload_form", "{err}");
+}
