@@ -288,6 +288,9 @@ describe('Area Clienti', () => {
     await page.getByLabel('Password attuale').fill(password);
     await page.getByLabel('Nuova password', { exact: true }).fill(NEW_PASSWORD);
     await page.getByLabel('Ripeti la nuova password').fill(NEW_PASSWORD);
+    // Strong authentication of the change: an «OTP dispositiva» from the authenticator.
+    const otp = Authenticator.code(await auth.ok(['otp', 'transaction'], [PIN]));
+    await page.getByLabel('Codice «OTP dispositiva» dell’autenticatore (6 cifre)').fill(otp);
     await page.getByRole('button', { name: 'Cambia password' }).click();
     await page.getByText('Password cambiata.').waitFor();
     password = NEW_PASSWORD;

@@ -89,6 +89,55 @@ pub(crate) fn match_code(
     found
 }
 
+/// Checks a TRANSACTION code ("OTP dispositiva": a change that needs no dynamic linking) against
+/// the customer's devices, or one device: a right code spends its step and resets the count; a
+/// wrong or replayed one is a wrong answer. `what` names the change in the audit log.
+pub(crate) async fn check_transaction_code(
+    state: &AppState,
+    customer: &Customer,
+    code: &Code,
+    only_device: Option<&str>,
+    what: &'static str,
+) -> ApiResult<()> {
+    if state.store().failures(customer.id).await?.code >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
+    let keys = state.device_keys(customer.id).await?;
+    let now = state.now();
+    let allowed = Allowed {
+        transaction: true,
+        ..Allowed::default()
+    };
+    let found = match_code(&keys, code, None, allowed, now, only_device);
+    let Some((device_id, Some((_, step)))) = found.map(|m| (m.device_id, m.step)) else {
+        return Err(wrong_answer(state, customer, Credential::Code, what, None).await);
+    };
+    let (cid, user_code) = (customer.id, customer.user_code.clone());
+    let fresh = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let fresh = w.accept_step(&device_id, true, step).await?;
+                if fresh {
+                    w.reset_failures(cid, Credential::Code).await?;
+                    w.audit(
+                        now,
+                        "transaction_code_accepted",
+                        &user_code,
+                        &format!("{what}, device {device_id}"),
+                    )
+                    .await?;
+                }
+                Ok(fresh)
+            })
+        })
+        .await?;
+    if !fresh {
+        return Err(wrong_answer(state, customer, Credential::Code, "replayed step", None).await);
+    }
+    Ok(())
+}
+
 /// The operation a stored payload describes (the server signed it; no signature check needed).
 pub(crate) fn stored_operation(row: &OperationRow) -> ApiResult<Operation> {
     UncheckedPayload::parse(&row.payload)
@@ -531,6 +580,7 @@ pub(crate) enum OtpPurpose {
     Activation,
     Unblock,
     PasswordReset,
+    PasswordChange,
 }
 
 impl OtpPurpose {
@@ -540,6 +590,7 @@ impl OtpPurpose {
             Self::Activation => "activation",
             Self::Unblock => "unblock",
             Self::PasswordReset => "password_reset",
+            Self::PasswordChange => "password_change",
         }
     }
 
@@ -550,6 +601,7 @@ impl OtpPurpose {
             Self::Activation => ("per attivare un nuovo autenticatore", "to activate a new authenticator"),
             Self::Unblock => ("per sbloccare le tue credenziali", "to unblock your credentials"),
             Self::PasswordReset => ("per reimpostare la password", "to reset your password"),
+            Self::PasswordChange => ("per cambiare la password", "to change your password"),
         }
     }
 

@@ -310,11 +310,13 @@ export const api = {
 
   // Security
   setAlias: (alias: string | null) => empty('PUT', '/api/v1/alias', { body: { alias }, session: true }),
-  changePassword: (current: string, next: string) =>
+  /** Strong authentication of the change: an «OTP dispositiva» from the authenticator, or an SMS code. */
+  changePassword: (current: string, next: string, proof: { code: string } | { sms_otp: string }) =>
     empty('POST', '/api/v1/password', {
-      body: { current_password: current, new_password: next },
+      body: { current_password: current, new_password: next, ...proof },
       session: true,
     }),
+  passwordSms: () => empty('POST', '/api/v1/password/sms', { session: true }),
 
   // Recovery (no session)
   recoverUserCode: (phone: string) => empty('POST', '/api/v1/recovery/user-code', { body: { phone } }),

@@ -670,44 +670,6 @@ pub async fn check_code(
 ) -> ApiResult<Json<StatusResponse>> {
     let body: CheckCode = req.json()?;
     let code = Code::parse(&body.code).map_err(|e| AppError::bad_request("code", e))?;
-    let customer = &req.customer;
-    if state.store().failures(customer.id).await?.code >= state.config().max_attempts {
-        return Err(AppError::blocked());
-    }
-    let keys = state.device_keys(customer.id).await?;
-    let now = state.now();
-    let allowed = Allowed {
-        transaction: true,
-        ..Allowed::default()
-    };
-    let step = sca::match_code(&keys, &code, None, allowed, now, Some(&req.device.id)).and_then(|m| m.step);
-    let Some((_, step)) = step else {
-        return Err(sca::wrong_answer(&state, customer, Credential::Code, "PIN change check", None).await);
-    };
-    let (device_id, cid, user_code) = (req.device.id.clone(), customer.id, customer.user_code.clone());
-    let spent = state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                let fresh = w.accept_step(&device_id, true, step).await?;
-                if fresh {
-                    w.reset_failures(cid, Credential::Code).await?;
-                    w.audit(now, "pin_change_checked", &user_code, &device_id).await?;
-                }
-                Ok(fresh)
-            })
-        })
-        .await?;
-    if !spent {
-        // A step already used: a replayed code.
-        return Err(sca::wrong_answer(
-            &state,
-            customer,
-            Credential::Code,
-            "PIN change check (replayed step)",
-            None,
-        )
-        .await);
-    }
+    sca::check_transaction_code(&state, &req.customer, &code, Some(&req.device.id), "PIN change check").await?;
     Ok(Json(StatusResponse { status: "ok".into() }))
 }

@@ -347,19 +347,61 @@ pub struct ChangePassword {
     pub current_password: String,
     /// 8 to 32 digits.
     pub new_password: String,
+    /// Strong authentication of the change: a TRANSACTION code ("OTP dispositiva") from the
+    /// authenticator …
+    #[serde(default)]
+    pub code: Option<String>,
+    /// … or the SMS code sent by `POST /api/v1/password/sms` (for customers with no device yet).
+    #[serde(default)]
+    pub sms_otp: Option<String>,
 }
 
-/// Changes the password (needs the current one; a wrong one is counted).
+/// The reference of a customer's password-change SMS codes.
+fn password_change_ref(customer: &Customer) -> String {
+    format!("password-change:{}", customer.user_code)
+}
+
+/// Changes the password, with strong authentication: the current password (knowledge) and a
+/// TRANSACTION code from the authenticator, or an SMS code to the certified phone (possession).
+/// A wrong password, code or SMS code is counted like any other.
 #[utoipa::path(post, path = "/api/v1/password", tag = "login", request_body = ChangePassword,
     params(("x-csrf-token" = String, Header)),
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 423, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem, description = "bad form, or neither/both of code and sms_otp"),
+        (status = 401, body = Problem, description = "invalid_credentials or wrong_code/wrong_otp + attempts_left"),
+        (status = 423, body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
     web: WebSession,
     Body(body): Body<ChangePassword>,
 ) -> ApiResult<StatusCode> {
     check_new_password("new_password", &body.new_password)?;
+    let proof = match (body.code.as_deref(), body.sms_otp.as_deref()) {
+        (Some(code), None) => Ok(Code::parse(code).map_err(|e| AppError::bad_request("code", e))?),
+        (None, Some(otp)) => Err(otp.to_owned()),
+        _ => {
+            return Err(AppError::bad_request(
+                "code",
+                "confirm with a TRANSACTION code from your authenticator, or with sms_otp",
+            ));
+        }
+    };
     let customer = check_password(&state, &web.customer.user_code, &body.current_password).await?;
+    let used_otp = match proof {
+        Ok(code) => {
+            sca::check_transaction_code(&state, &customer, &code, None, "password change").await?;
+            None
+        }
+        Err(otp) => Some(
+            sca::check_otp(
+                &state,
+                &customer,
+                OtpPurpose::PasswordChange,
+                &password_change_ref(&customer),
+                &otp,
+            )
+            .await?,
+        ),
+    };
     let pw = body.new_password.clone();
     let hash = state.hashing(move |h| h.hash(&pw)).await?.map_err(AppError::internal)?;
     let (cid, user_code, now) = (customer.id, customer.user_code.clone(), state.now());
@@ -367,6 +409,10 @@ pub async fn change_password(
         .store()
         .write(move |w| {
             Box::pin(async move {
+                if let Some(id) = &used_otp {
+                    w.use_otp(id, now).await?;
+                    w.reset_failures(cid, Credential::SmsOtp).await?;
+                }
                 w.set_password(cid, &hash, false).await?;
                 w.reset_failures(cid, Credential::Password).await?;
                 w.audit(now, "password_changed", &user_code, "by the customer").await
@@ -374,6 +420,20 @@ pub async fn change_password(
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends an SMS code to confirm a password change (for customers without an authenticator).
+#[utoipa::path(post, path = "/api/v1/password/sms", tag = "login",
+    params(("x-csrf-token" = String, Header)),
+    responses((status = 202), (status = 401, body = Problem), (status = 423, body = Problem), (status = 429, body = Problem)))]
+pub async fn password_sms(State(state): State<AppState>, web: WebSession) -> ApiResult<StatusCode> {
+    if state.store().failures(web.customer.id).await?.sms_otp >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
+    let reference = password_change_ref(&web.customer);
+    sca::send_otp(&state, &web.customer, OtpPurpose::PasswordChange, &reference, None).await?;
+    state.messages_queued();
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// Alias change.

@@ -32,6 +32,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/login/{login_id}/events"),
     ("post", "/api/v1/logout"),
     ("post", "/api/v1/password"),
+    ("post", "/api/v1/password/sms"),
     ("put", "/api/v1/alias"),
     ("get", "/api/v1/accounts"),
     ("get", "/api/v1/accounts/{iban}/movements"),
@@ -86,7 +87,7 @@ impl Modify for Security {
     paths(
         admin::create_customer, admin::unblock_customer, admin::audit,
         login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
-        login::change_password, login::set_alias,
+        login::change_password, login::password_sms, login::set_alias,
         banking::accounts, banking::movements, banking::create_transfer, banking::operation, banking::operation_events,
         banking::qr_svg, banking::qr_png, banking::authorize, banking::list_devices, banking::rename_device, banking::remove_device,
         devices::start_activation, devices::activation_keys, devices::activation_confirm, devices::start_device_activation, devices::check_code,
@@ -146,6 +147,7 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
         .route("/api/v1/login/{login_id}/sms", post(login::login_sms))
         .route("/api/v1/logout", post(login::logout))
         .route("/api/v1/password", post(login::change_password))
+        .route("/api/v1/password/sms", post(login::password_sms))
         .route("/api/v1/alias", axum::routing::put(login::set_alias))
         .route("/api/v1/accounts", get(banking::accounts))
         .route("/api/v1/accounts/{iban}/movements", get(banking::movements))

@@ -16,4 +16,5 @@ mod lockout;
 mod messages;
 mod operations;
 mod pages;
+mod password;
 mod sessions;
