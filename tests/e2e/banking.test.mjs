@@ -100,8 +100,8 @@ async function startTransfer(p, amountText, payee = 'Luigi Bianchi') {
   return p.getByTestId('op-id').getAttribute('data-op-id');
 }
 
-async function qrImage(p, name) {
-  const qr = p.getByTestId('qr');
+async function qrImage(p, name, testid = 'qr') {
+  const qr = p.getByTestId(testid);
   await until(
     () =>
       qr.evaluate((el) => {
@@ -277,6 +277,35 @@ describe('Area Clienti', () => {
     await accessible('devices');
     const profiles = await auth.ok(['profiles']);
     assert.match(profiles, /Sigillo CLI/); // the local name stays; the bank's list has the new one
+  });
+
+  step('devices: a second device from the QR shown here, once the active one approves', async () => {
+    await page.getByRole('button', { name: 'Mostra il codice QR per un nuovo dispositivo' }).click();
+    const pending = page.getByTestId('add-pending');
+    await pending.waitFor();
+    const opId = await pending.getAttribute('data-op-id');
+    await shot(page, 'devices-add-pending');
+    // The active authenticator sees the DEVICE operation and approves it with its PIN.
+    const approved = await auth.ok(['approve', opId], [PIN]);
+    assert.match(approved, /activate a new device/);
+    const file = await qrImage(page, 'device-qr', 'device-qr');
+    await shot(page, 'devices-add-qr');
+    await accessible('devices-add-qr');
+    const tablet = new Authenticator('tablet');
+    const out = await tablet.ok(
+      ['activate', '--server', server.api, '--user', server.creds.user_code, '--qr-image', file, '--name', 'Tablet'],
+      [PIN, PIN],
+    );
+    assert.match(out, /^activated: profile /);
+    await page.reload();
+    await heading(page, 'I tuoi dispositivi');
+    await page.getByRole('heading', { level: 2, name: 'Tablet' }).waitFor();
+    // Removing the profile in the new authenticator removes the device at the bank too.
+    await tablet.ok(['remove']);
+    await page.reload();
+    await heading(page, 'I tuoi dispositivi');
+    await page.getByRole('heading', { level: 2, name: 'Portatile di Mario' }).waitFor();
+    assert.equal(await page.getByTestId('device').count(), 1);
   });
 
   step('security: alias and password change', async () => {

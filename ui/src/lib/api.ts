@@ -144,6 +144,16 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
 // ---------------------------------------------------------------------------------------------
 // Shapes of the contract (API.md; sca-server src/api/*.rs)
 
+/** `POST /api/v1/devices/activations`. */
+export interface DeviceActivationStarted {
+  activation_id: string;
+  expires: number;
+  op_id: string;
+  payload: string;
+  /** `SCA1-ACTIVATE:<activation_id>`: what the new device scans, once the operation is approved. */
+  qr_text: string;
+}
+
 export interface PendingOperation {
   op_id: string;
   payload: string;
@@ -307,6 +317,9 @@ export const api = {
   renameDevice: (id: string, name: string) =>
     empty('PATCH', `/api/v1/devices/${enc(id)}`, { body: { name }, session: true }),
   removeDevice: (id: string) => empty('DELETE', `/api/v1/devices/${enc(id)}`, { session: true }),
+  /** A second device: a DEVICE operation to approve on an active one, then the QR to show. */
+  startDeviceActivation: () =>
+    json<DeviceActivationStarted>('POST', '/api/v1/devices/activations', { body: {}, session: true }),
 
   // Security
   setAlias: (alias: string | null) => empty('PUT', '/api/v1/alias', { body: { alias }, session: true }),

@@ -385,49 +385,68 @@ pub async fn start_device_activation(
     Path(_device_id): Path<String>,
     req: DeviceRequest,
 ) -> ApiResult<(StatusCode, Json<DeviceActivationStarted>)> {
+    let started = start_second_device(&state, &req.customer, Some(&req.device.id)).await?;
+    Ok((StatusCode::CREATED, Json(started)))
+}
+
+/// Starts activating another device from Area Clienti: the same DEVICE operation, approved on an
+/// active device (push, or a code typed here); once approved, the page shows the activation QR.
+#[utoipa::path(post, path = "/api/v1/devices/activations", tag = "devices",
+    params(("x-csrf-token" = String, Header)),
+    responses((status = 201, body = DeviceActivationStarted), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn start_device_activation_web(
+    State(state): State<AppState>,
+    web: super::extract::WebSession,
+) -> ApiResult<(StatusCode, Json<DeviceActivationStarted>)> {
+    let started = start_second_device(&state, &web.customer, None).await?;
+    Ok((StatusCode::CREATED, Json(started)))
+}
+
+/// A DEVICE operation for `customer` and an activation id bound to it; `from` is the device that
+/// asked, or `None` for Area Clienti.
+async fn start_second_device(
+    state: &AppState,
+    customer: &crate::storage::Customer,
+    from: Option<&str>,
+) -> ApiResult<DeviceActivationStarted> {
     let mut data = OperationData::default();
     data.set(
         FieldKey::Description,
         "Attivazione di un nuovo dispositivo / activate a new authenticator",
     )
     .map_err(AppError::internal)?;
-    let created = sca::create_operation(&state, &req.customer, Kind::Device, data, None, None).await?;
+    let created = sca::create_operation(state, customer, Kind::Device, data, None, None).await?;
     let id = ActivationId::random(&state.0.rng)?;
     let now = state.now();
     let expires = (now + state.config().activation_ttl).min(created.expires);
     let (aid, cid, user_code, source, op_row) = (
         id.to_string(),
-        req.customer.id,
-        req.customer.user_code.clone(),
-        req.device.id.clone(),
+        customer.id,
+        customer.user_code.clone(),
+        from.map(str::to_owned),
         created.row_id,
     );
     state
         .store()
         .write(move |w| {
             Box::pin(async move {
-                w.insert_activation(now, &aid, cid, "device", Some(&source), Some(op_row), expires)
+                w.insert_activation(now, &aid, cid, "device", source.as_deref(), Some(op_row), expires)
                     .await?;
-                w.audit(
-                    now,
-                    "device_activation_started",
-                    &user_code,
-                    &format!("from device {source}"),
-                )
-                .await
+                let detail = match &source {
+                    Some(device) => format!("from device {device}"),
+                    None => "from Area Clienti".to_owned(),
+                };
+                w.audit(now, "device_activation_started", &user_code, &detail).await
             })
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(DeviceActivationStarted {
-            qr_text: format!("SCA1-ACTIVATE:{id}"),
-            activation_id: id.to_string(),
-            expires,
-            op_id: created.op_id,
-            payload: created.payload,
-        }),
-    ))
+    Ok(DeviceActivationStarted {
+        qr_text: format!("SCA1-ACTIVATE:{id}"),
+        activation_id: id.to_string(),
+        expires,
+        op_id: created.op_id,
+        payload: created.payload,
+    })
 }
 
 /// The push stream of a device. Device-signed (a fresh signature per connection).

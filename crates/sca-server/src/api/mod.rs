@@ -49,6 +49,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/activations/{activation_id}"),
     ("post", "/api/v1/activations/{activation_id}/confirm"),
     ("post", "/api/v1/devices/{device_id}/activations"),
+    ("post", "/api/v1/devices/activations"),
     ("post", "/api/v1/devices/{device_id}/check-code"),
     ("get", "/api/v1/devices/{device_id}/events"),
     ("get", "/api/v1/devices/{device_id}/operations/{op_id}"),
@@ -90,7 +91,7 @@ impl Modify for Security {
         login::change_password, login::password_sms, login::set_alias,
         banking::accounts, banking::movements, banking::create_transfer, banking::operation, banking::operation_events,
         banking::qr_svg, banking::qr_png, banking::authorize, banking::list_devices, banking::rename_device, banking::remove_device,
-        devices::start_activation, devices::activation_keys, devices::activation_confirm, devices::start_device_activation, devices::check_code,
+        devices::start_activation, devices::activation_keys, devices::activation_confirm, devices::start_device_activation, devices::start_device_activation_web, devices::check_code,
         devices::device_events, devices::device_operation, devices::approve, devices::reject, devices::bank_key,
         recovery::recover_user_code, recovery::unblock_start, recovery::unblock_finish, recovery::password_start, recovery::password_finish,
         dev::outbox, openapi_json, health,
@@ -172,6 +173,10 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
             post(devices::start_device_activation),
         )
         .route("/api/v1/devices/{device_id}/check-code", post(devices::check_code))
+        .route(
+            "/api/v1/devices/activations",
+            post(devices::start_device_activation_web),
+        )
         .route(
             "/api/v1/devices/{device_id}/operations/{op_id}",
             get(devices::device_operation),

@@ -80,3 +80,57 @@ async fn a_device_removes_itself_but_no_other() {
         .await;
     assert_ne!(status, StatusCode::UNAUTHORIZED, "the other device still works");
 }
+
+#[tokio::test]
+async fn area_clienti_starts_a_second_device_that_an_active_one_approves() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Sofia Web", "+393331110004").await;
+    let first = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &first).await;
+
+    let (status, started) = web.post("/api/v1/devices/activations", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let qr = started["qr_text"].as_str().unwrap();
+    let activation_id = qr.strip_prefix("SCA1-ACTIVATE:").unwrap().to_owned();
+    assert_eq!(activation_id, started["activation_id"].as_str().unwrap());
+
+    // Not before the active device approves the DEVICE operation.
+    let rng = sca_protocol::SystemRandom::new();
+    let key = sca_protocol::SigningKey::generate(&rng).unwrap();
+    let ecdh = sca_protocol::EphemeralEcdh::generate(&rng).unwrap();
+    let early = server
+        .http
+        .post(server.url(&format!("/api/v1/activations/{activation_id}")))
+        .json(&json!({"device_pub": key.public_key().to_b64u(), "ecdh_pub": ecdh.public_key().to_b64u(), "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(early.status(), StatusCode::FORBIDDEN);
+
+    let now = server.clock.now();
+    let op_id = started["op_id"].as_str().unwrap();
+    let body = first.approve_body(started["payload"].as_str().unwrap(), now, None);
+    let (status, v) = first
+        .send(
+            "POST",
+            &format!("/api/v1/devices/{}/operations/{op_id}/approve", first.id),
+            Some(body),
+            now,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    let second = finish_activation(&server, &activation_id, None, "Tablet").await;
+    assert_ne!(second.id, first.id);
+    let (status, devices) = web.get("/api/v1/devices").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(devices.as_array().unwrap().len(), 2, "{devices}");
+    let again = server
+        .http
+        .post(server.url(&format!("/api/v1/activations/{activation_id}")))
+        .json(&json!({"device_pub": key.public_key().to_b64u(), "ecdh_pub": ecdh.public_key().to_b64u(), "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(again.status(), StatusCode::OK, "an activation id works once");
+}
