@@ -9,21 +9,26 @@ VECTORS := crates/sca-protocol/tests/vectors/sca1.json
 # Use cargo-nextest when it is there (faster, one process per test); plain cargo test otherwise.
 NEXTEST := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo yes)
 
-.PHONY: run test deps lint unit doc-test vectors bench fmt clean-demo help
+.PHONY: run demo test deps lint unit doc-test vectors e2e bench fmt help
 
 help:
-	@echo "make run    run Sigillo (for now: the sca developer tool's dynamic-linking demo)"
+	@echo "make run    run Sigillo: a demo bank with Area Clienti on http://127.0.0.1:8080/"
+	@echo "make demo   dynamic linking step by step with the sca developer tool"
 	@echo "make test   every test: format, lints, unit + integration tests, published vectors"
 	@echo "make bench  the benchmarks of docs/benchmarks.md"
 
 deps:
 	@scripts/ensure-deps.sh build test
 
+# Both run the demo bank in the foreground; the pages need Node.js for their first build.
 run: deps
+	@scripts/run.sh
+
+demo: deps
 	@$(CARGO) build --locked -q -p sca-cli
 	@scripts/demo.sh target/debug/sca
 
-test: deps lint unit doc-test vectors
+test: deps lint unit doc-test vectors e2e
 	@echo "make test: all green"
 
 lint:
@@ -44,6 +49,11 @@ doc-test:
 vectors:
 	$(CARGO) build --locked -q -p sca-cli
 	target/debug/sca vectors check $(VECTORS)
+
+# Area Clienti: Vitest, the build of ui/dist, and the browser tests in Chromium against a real
+# sca-server --demo with sigillo-auth as the customer's authenticator.
+e2e:
+	tests/e2e/run.sh
 
 bench:
 	$(CARGO) bench --locked -p sca-protocol --bench protocol

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run` until the desktop app exists: dynamic linking end to end with the `sca` tool, in a
-# temporary folder that is removed afterwards.
+# `make demo`: dynamic linking end to end with the `sca` tool, in a temporary folder that is
+# removed afterwards.
 set -euo pipefail
 sca=$(realpath "$1")
 work=$(mktemp -d)
@@ -38,7 +38,6 @@ step "7. The code the customer types back (here from demo keys; the authenticato
 
 cat <<'MSG'
 
-This is the developer's view of Sigillo's protocol. The bank server (sca-server), the
-authenticator and the desktop app are being built; once they exist, `make run` opens the
-desktop app with a demo bank. Try `sca --help` (target/debug/sca) for everything else.
+This is the developer's view of Sigillo's protocol. `make run` starts a demo bank with its
+Area Clienti pages; `sca --help` (target/debug/sca) shows everything else this tool does.
 MSG

@@ -8,12 +8,13 @@ have() { command -v "$1" >/dev/null 2>&1; }
 pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # build: a C toolchain (ring), clang + libclang for the webcam crate's bindings (nokhwa/V4L2).
-# test:  a real Secret Service on a private D-Bus session for the keyring tests.
+# test:  a real Secret Service on a private D-Bus session for the keyring tests; Chromium for the
+#        browser tests of Area Clienti.
 want=()
 for profile in "$@"; do
   case "$profile" in
     build) want+=(build-essential pkg-config clang libclang-dev) ;;
-    test) want+=(dbus gnome-keyring) ;;
+    test) want+=(dbus gnome-keyring chromium) ;;
     *) echo "ensure-deps: unknown profile '$profile'" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +42,16 @@ if ((${#missing[@]})); then
   echo "ensure-deps: installing ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The web pages build with Vite, which needs Node.js 20 or newer (Debian 12 ships 18).
+if [[ " $* " == *" test "* ]]; then
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if ! have npm || [ "$node_major" -lt 20 ]; then
+    echo "Sigillo's web pages need Node.js 20 or newer with npm (found: ${node_major/#0/none})." >&2
+    echo "Install it from https://nodejs.org or your distribution's backports, then run this again." >&2
+    exit 1
+  fi
 fi
 
 if ! have cargo; then

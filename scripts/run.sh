@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make run` until the desktop app exists: a demo bank (sca-server --demo) serving Area Clienti,
+# with the headless authenticator (sigillo-auth) to approve its logins and transfers.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+port=${SIGILLO_PORT:-8080}
+data=${SIGILLO_DEMO_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/sigillo/demo-bank}
+
+if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html -newer ui/dist/index.html -print -quit 2>/dev/null)" ]; then
+  echo "== building the Area Clienti pages (ui/dist)"
+  if [ ! -d ui/node_modules ]; then (cd ui && npm ci --no-audit --no-fund --loglevel=error); fi
+  (cd ui && npm run --silent build)
+fi
+echo "== building sca-server and sigillo-auth"
+cargo build --locked -q -p sca-server -p authenticator
+
+cat <<MSG
+
+Sigillo demo bank
+  Area Clienti:   http://127.0.0.1:$port/     (open it in a browser)
+  Its data:       $data   (delete it to start afresh)
+  Authenticator:  target/debug/sigillo-auth activate --server http://127.0.0.1:$port --user <user code below>
+                  (password and SMS code below; then: sigillo-auth otp login | listen | scan FILE)
+                  Without a desktop keyring: scripts/with-keyring.sh bash, then the same commands.
+  Stop with Ctrl-C.
+
+MSG
+mkdir -p "$data"
+exec target/debug/sca-server --listen "127.0.0.1:$port" --data-dir "$data" --demo
