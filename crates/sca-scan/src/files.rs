@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use image::GrayImage;
 
 use crate::error::ScanError;
-use crate::source::{Frame, FrameSource, Pacer, Pacing, interval_for};
+use crate::source::{Frame, FrameClock, FrameSource, Pacing};
 
 /// File name extensions taken from a folder (compared without case).
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
@@ -27,8 +27,7 @@ pub struct ImageFiles {
     origin: String,
     next: usize,
     looping: bool,
-    pacer: Option<Pacer>,
-    seq: u64,
+    clock: FrameClock,
 }
 
 impl ImageFiles {
@@ -80,8 +79,7 @@ impl ImageFiles {
             origin,
             next: 0,
             looping: false,
-            pacer: None,
-            seq: 0,
+            clock: FrameClock::default(),
         }
     }
 
@@ -97,7 +95,7 @@ impl ImageFiles {
     /// # Errors
     /// [`ScanError::InvalidConfig`] (`fps`) unless `0 < fps <= MAX_FPS`.
     pub fn at_fps(mut self, fps: f64) -> Result<Self, ScanError> {
-        self.pacer = Some(Pacer::new(interval_for(fps)?));
+        self.clock.set_fps(fps)?;
         Ok(self)
     }
 
@@ -124,22 +122,11 @@ impl FrameSource for ImageFiles {
         let image = load_file(&path)?;
         // Loaded first, delivered when due: the frame rate is the one asked for, whatever the
         // file's decoding time (as long as it is shorter than a frame interval).
-        let captured_at = self.pacer.as_mut().map_or_else(std::time::Instant::now, Pacer::wait);
-        let frame = Frame {
-            image,
-            seq: self.seq,
-            captured_at,
-        };
-        self.seq += 1;
-        Ok(Some(frame))
+        Ok(Some(self.clock.frame(image)))
     }
 
     fn pacing(&self) -> Pacing {
-        if self.pacer.is_some() {
-            Pacing::Live
-        } else {
-            Pacing::OnDemand
-        }
+        self.clock.pacing()
     }
 
     fn describe(&self) -> String {
@@ -153,9 +140,8 @@ impl FrameSource for ImageFiles {
 pub struct StillImage {
     image: GrayImage,
     origin: String,
-    pacer: Option<Pacer>,
     done: bool,
-    seq: u64,
+    clock: FrameClock,
 }
 
 impl StillImage {
@@ -166,9 +152,8 @@ impl StillImage {
         Self {
             image,
             origin: origin.into(),
-            pacer: None,
             done: false,
-            seq: 0,
+            clock: FrameClock::default(),
         }
     }
 
@@ -195,7 +180,7 @@ impl StillImage {
     /// # Errors
     /// [`ScanError::InvalidConfig`] (`fps`) unless `0 < fps <= MAX_FPS`.
     pub fn repeating(mut self, fps: f64) -> Result<Self, ScanError> {
-        self.pacer = Some(Pacer::new(interval_for(fps)?));
+        self.clock.set_fps(fps)?;
         Ok(self)
     }
 
@@ -208,27 +193,16 @@ impl StillImage {
 
 impl FrameSource for StillImage {
     fn next_frame(&mut self) -> Result<Option<Frame>, ScanError> {
-        let captured_at = match self.pacer.as_mut() {
-            Some(pacer) => pacer.wait(),
-            None if self.done => return Ok(None),
-            None => std::time::Instant::now(),
-        };
+        // Unpaced, a still image is one frame; paced, it repeats at its rate.
+        if self.done && matches!(self.clock.pacing(), Pacing::OnDemand) {
+            return Ok(None);
+        }
         self.done = true;
-        let frame = Frame {
-            image: self.image.clone(),
-            seq: self.seq,
-            captured_at,
-        };
-        self.seq += 1;
-        Ok(Some(frame))
+        Ok(Some(self.clock.frame(self.image.clone())))
     }
 
     fn pacing(&self) -> Pacing {
-        if self.pacer.is_some() {
-            Pacing::Live
-        } else {
-            Pacing::OnDemand
-        }
+        self.clock.pacing()
     }
 
     fn describe(&self) -> String {

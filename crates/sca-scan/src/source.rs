@@ -118,6 +118,44 @@ impl Pacer {
     }
 }
 
+/// What every file and synthetic source does alike: number its frames and, when paced, deliver
+/// each at its due time ([`Pacing::Live`]); unpaced, frames come as fast as they are asked for
+/// ([`Pacing::OnDemand`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FrameClock {
+    seq: u64,
+    pacer: Option<Pacer>,
+}
+
+impl FrameClock {
+    /// Paces frames at `fps` from now on.
+    pub(crate) fn set_fps(&mut self, fps: f64) -> Result<(), ScanError> {
+        self.pacer = Some(Pacer::new(interval_for(fps)?));
+        Ok(())
+    }
+
+    /// The next frame of `image`, once it is due.
+    pub(crate) fn frame(&mut self, image: GrayImage) -> Frame {
+        let captured_at = self.pacer.as_mut().map_or_else(Instant::now, Pacer::wait);
+        let frame = Frame {
+            image,
+            seq: self.seq,
+            captured_at,
+        };
+        self.seq += 1;
+        frame
+    }
+
+    /// Live when paced, on demand otherwise.
+    pub(crate) fn pacing(&self) -> Pacing {
+        if self.pacer.is_some() {
+            Pacing::Live
+        } else {
+            Pacing::OnDemand
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

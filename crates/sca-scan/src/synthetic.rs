@@ -10,7 +10,7 @@
 use image::{GrayImage, Luma};
 
 use crate::error::ScanError;
-use crate::source::{Frame, FrameSource, Pacer, Pacing, interval_for};
+use crate::source::{Frame, FrameClock, FrameSource, Pacing};
 
 /// A payload shaped like a real signed operation payload (PROTOCOL.md §6: a TRANSFER with a
 /// non-ASCII payee, so the code is in byte mode behind an ECI header; 250-odd bytes, a version-12
@@ -388,8 +388,7 @@ pub struct SyntheticSource {
     shot: usize,
     shown: u32,
     looping: bool,
-    pacer: Option<Pacer>,
-    seq: u64,
+    clock: FrameClock,
 }
 
 impl SyntheticSource {
@@ -409,8 +408,7 @@ impl SyntheticSource {
             shot: 0,
             shown: 0,
             looping: false,
-            pacer: None,
-            seq: 0,
+            clock: FrameClock::default(),
         })
     }
 
@@ -441,7 +439,7 @@ impl SyntheticSource {
     /// # Errors
     /// [`ScanError::InvalidConfig`] (`fps`) unless `0 < fps <= MAX_FPS`.
     pub fn at_fps(mut self, fps: f64) -> Result<Self, ScanError> {
-        self.pacer = Some(Pacer::new(interval_for(fps)?));
+        self.clock.set_fps(fps)?;
         Ok(self)
     }
 
@@ -487,25 +485,11 @@ impl FrameSource for SyntheticSource {
             self.shown = 0;
             self.shot += 1;
         }
-        let captured_at = match self.pacer.as_mut() {
-            Some(p) => p.wait(),
-            None => std::time::Instant::now(),
-        };
-        let frame = Frame {
-            image,
-            seq: self.seq,
-            captured_at,
-        };
-        self.seq += 1;
-        Ok(Some(frame))
+        Ok(Some(self.clock.frame(image)))
     }
 
     fn pacing(&self) -> Pacing {
-        if self.pacer.is_some() {
-            Pacing::Live
-        } else {
-            Pacing::OnDemand
-        }
+        self.clock.pacing()
     }
 
     fn describe(&self) -> String {
