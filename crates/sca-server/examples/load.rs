@@ -271,14 +271,7 @@ async fn pending(http: &Client, base: &str, s: &Arc<Session>, device: &Arc<Devic
             left.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            while left
-                .fetch_update(
-                    std::sync::atomic::Ordering::SeqCst,
-                    std::sync::atomic::Ordering::SeqCst,
-                    |v| v.checked_sub(1),
-                )
-                .is_ok()
-            {
+            while take_one(&left) {
                 let t = transfer(&http, &base, &s).await;
                 let code = device.operation_code(t["payload"].as_str().unwrap());
                 out.lock().await.push((t["op_id"].as_str().unwrap().to_owned(), code));
@@ -418,14 +411,7 @@ async fn logins(http: &Client, a: &Args, c: Arc<Customer>, device: Arc<Device>) 
             lat.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            while left
-                .fetch_update(
-                    std::sync::atomic::Ordering::SeqCst,
-                    std::sync::atomic::Ordering::SeqCst,
-                    |v| v.checked_sub(1),
-                )
-                .is_ok()
-            {
+            while take_one(&left) {
                 let t0 = Instant::now();
                 let r = http
                     .post(format!("{base}/api/v1/login"))
@@ -541,4 +527,10 @@ async fn main() {
         let s = Arc::new(login(&http, &a.base, &c, &device).await);
         push(&http, &a, s, device).await;
     }
+}
+
+/// Takes one request from a budget shared by the client tasks; false once it is spent.
+fn take_one(left: &std::sync::atomic::AtomicUsize) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    left.fetch_update(SeqCst, SeqCst, |v| v.checked_sub(1)).is_ok()
 }
