@@ -138,10 +138,11 @@ impl Authenticator {
         })
     }
 
-    /// First device, step 2: the SMS OTP, the new PIN, a name for this device.
+    /// First device, step 2: the SMS OTP, the new PIN, a name for this device. A wrong SMS code
+    /// leaves `pending` usable: the customer types it again (the bank counts the attempts).
     pub async fn finish_activation(
         &self,
-        pending: PendingActivation,
+        pending: &PendingActivation,
         sms_otp: &str,
         pin: &Pin,
         device_name: &str,

@@ -289,7 +289,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     None => io.line("SMS code", true)?,
                 };
                 let pin = io.new_pin()?;
-                auth.finish_activation(pending, &otp, &pin, &name).await?
+                auth.finish_activation(&pending, &otp, &pin, &name).await?
             };
             println!(
                 "activated: profile {} (device {}){}",

@@ -79,11 +79,14 @@ async fn a_wrong_sms_code_or_password_at_activation_is_refused_and_nothing_is_st
     let good = bank.last_sms_code(&customer.phone).await;
     let wrong = if good == "000000" { "111111" } else { "000000" };
     let err = auth
-        .finish_activation(pending, wrong, &pin(PIN), "x")
+        .finish_activation(&pending, wrong, &pin(PIN), "x")
         .await
         .unwrap_err();
     assert_eq!(err.code(), "wrong_otp", "{err:?}");
     assert!(auth.vault().profiles().is_empty());
+    // A mistyped SMS code loses nothing: the same activation goes on with the right one.
+    let profile = auth.finish_activation(&pending, &good, &pin(PIN), "x").await.unwrap();
+    assert_eq!(auth.vault().profiles(), vec![profile]);
     let err = auth.start_activation("http://127.0.0.1:9", "x", "y").await.unwrap_err();
     assert_eq!(err.code(), "offline");
 }

@@ -139,7 +139,7 @@ impl Bank {
             .await
             .unwrap();
         let otp = self.last_sms_code(&customer.phone).await;
-        auth.finish_activation(pending, &otp, &pin(PIN), "test laptop")
+        auth.finish_activation(&pending, &otp, &pin(PIN), "test laptop")
             .await
             .unwrap()
     }
