@@ -1,0 +1,306 @@
+//! The app's shared state (`app.manage`): the authenticator over its vault, the bank it talks
+//! to, pushes waiting for the customer, the scan in progress, and the kiosk clock.
+//!
+//! It owns no protocol logic (that is the `authenticator` crate) and no window layout (that is
+//! `lib.rs`); it turns pushes into events and notifications, and keeps what a command needs
+//! between two calls (an activation waiting for its SMS code, a DEVICE operation to approve).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use authenticator::{Authenticator, DeviceActivation, PendingActivation, Profile, ProfileEvent, PushEvent, Vault};
+use sca_server::DemoCredentials;
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::error::{CommandError, CommandResult};
+use crate::options::Options;
+use crate::views::{ConnectionView, OpenApproval, OperationView, PendingView, ResolvedView, events};
+
+/// Which bank the app talks to.
+#[derive(Debug)]
+pub enum Bank {
+    /// The app's own demo bank on loopback.
+    Demo {
+        /// Its demo customer.
+        credentials: DemoCredentials,
+        /// In kiosk mode the demo bank's data lives here and is deleted at exit.
+        scratch: Option<PathBuf>,
+    },
+    /// A real bank's server.
+    Remote,
+}
+
+/// Everything the commands share.
+pub struct Shared {
+    pub options: Options,
+    /// The bank's base URL (no trailing slash).
+    pub server_url: String,
+    pub bank: Bank,
+    /// Where the vault's index lives (`None` in kiosk mode: memory only).
+    pub data_dir: Option<PathBuf>,
+    auth: RwLock<Arc<Authenticator>>,
+    activations: Mutex<HashMap<String, Arc<PendingActivation>>>,
+    pending: Mutex<BTreeMap<(String, String), PendingView>>,
+    notified: Mutex<HashSet<String>>,
+    connections: Mutex<BTreeMap<String, ConnectionView>>,
+    device_qr: Mutex<HashMap<String, DeviceActivation>>,
+    listener: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    pub scan: Mutex<Option<crate::scan::ActiveScan>>,
+    last_activity: Mutex<Instant>,
+    banking_idle_since: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("server_url", &self.server_url)
+            .field("kiosk", &self.options.kiosk)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A poisoned lock only means another command panicked mid-way; the data is still usable.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub fn new(options: Options, server_url: String, bank: Bank, data_dir: Option<PathBuf>, vault: Vault) -> Self {
+        Self {
+            options,
+            server_url,
+            bank,
+            data_dir,
+            auth: RwLock::new(Arc::new(Authenticator::new(vault))),
+            activations: Mutex::default(),
+            pending: Mutex::default(),
+            notified: Mutex::default(),
+            connections: Mutex::default(),
+            device_qr: Mutex::default(),
+            listener: Mutex::default(),
+            scan: Mutex::default(),
+            last_activity: Mutex::new(Instant::now()),
+            banking_idle_since: Mutex::default(),
+        }
+    }
+
+    /// The authenticator (replaced whole when a kiosk session ends).
+    pub fn auth(&self) -> Arc<Authenticator> {
+        self.auth
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn profile(&self, id: &str) -> CommandResult<Profile> {
+        if id.is_empty() {
+            return Err(CommandError::input("profile_id", "choose a profile"));
+        }
+        Ok(self.auth().vault().profile(Some(id))?)
+    }
+
+    pub fn put_activation(&self, pending: PendingActivation) -> String {
+        let id = random_id();
+        lock(&self.activations).insert(id.clone(), Arc::new(pending));
+        id
+    }
+
+    pub fn activation(&self, id: &str) -> CommandResult<Arc<PendingActivation>> {
+        lock(&self.activations).get(id).cloned().ok_or_else(|| {
+            CommandError::new(
+                "no_activation",
+                "this activation is no longer open: start again with user code and password",
+            )
+        })
+    }
+
+    pub fn drop_activation(&self, id: &str) {
+        lock(&self.activations).remove(id);
+    }
+
+    pub fn put_device_qr(&self, profile: &str, activation: DeviceActivation) {
+        lock(&self.device_qr).insert(profile.to_owned(), activation);
+    }
+
+    pub fn device_qr(&self, profile: &str) -> CommandResult<DeviceActivation> {
+        lock(&self.device_qr).get(profile).cloned().ok_or_else(|| {
+            CommandError::new(
+                "no_device_activation",
+                "no activation of another device is open: start it again",
+            )
+        })
+    }
+
+    pub fn drop_device_qr(&self, profile: &str) {
+        lock(&self.device_qr).remove(profile);
+    }
+
+    pub fn pending(&self) -> Vec<PendingView> {
+        lock(&self.pending).values().cloned().collect()
+    }
+
+    pub fn connections(&self) -> Vec<ConnectionView> {
+        lock(&self.connections).values().cloned().collect()
+    }
+
+    /// An operation is done (approved or rejected here): off the list at once, without waiting
+    /// for the bank's status push.
+    pub fn resolve(&self, app: &AppHandle, profile_id: &str, op_id: &str, status: &str) {
+        let removed = lock(&self.pending).remove(&(profile_id.to_owned(), op_id.to_owned()));
+        if removed.is_some() {
+            let _ = app.emit_to(
+                crate::AUTHENTICATOR,
+                events::RESOLVED,
+                ResolvedView {
+                    profile_id: profile_id.to_owned(),
+                    op_id: op_id.to_owned(),
+                    status: status.to_owned(),
+                },
+            );
+        }
+    }
+
+    /// (Re)starts listening for pushes to every profile: at start, and whenever profiles change.
+    pub fn restart_listener(self: &Arc<Self>, app: &AppHandle) {
+        let shared = self.clone();
+        let app = app.clone();
+        let task = tauri::async_runtime::spawn(async move {
+            let auth = shared.auth();
+            let mut rx = match auth.listen_all() {
+                Ok(rx) => rx,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for pushes");
+                    return;
+                }
+            };
+            while let Some(event) = rx.recv().await {
+                shared.on_push(&app, &auth, event);
+            }
+        });
+        if let Some(old) = lock(&self.listener).replace(task) {
+            old.abort();
+        }
+        // Forget streams and pushes of profiles that are gone.
+        let ids: HashSet<String> = self.auth().vault().profiles().into_iter().map(|p| p.id).collect();
+        lock(&self.connections).retain(|id, _| ids.contains(id));
+        lock(&self.pending).retain(|(id, _), _| ids.contains(id));
+    }
+
+    fn on_push(&self, app: &AppHandle, auth: &Authenticator, event: ProfileEvent) {
+        let profile_id = event.profile;
+        match event.event {
+            PushEvent::Operation { op_id, payload, number } => {
+                let Ok(profile) = auth.vault().profile(Some(&profile_id)) else {
+                    return;
+                };
+                // Never show what the bank's key did not sign.
+                let verified = match auth.verify_payload(&profile, &payload) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(%op_id, error = %e, "push refused");
+                        return;
+                    }
+                };
+                let view = PendingView {
+                    profile_id: profile_id.clone(),
+                    profile_name: profile.user.clone(),
+                    operation: OperationView::from(&verified),
+                    number_choices: number.map(authenticator::number_choices),
+                    received_at: auth.now(),
+                };
+                let key = (profile_id.clone(), op_id.clone());
+                let fresh = lock(&self.pending).insert(key, view.clone()).is_none();
+                if fresh {
+                    let _ = app.emit_to(crate::AUTHENTICATOR, events::PENDING, &view);
+                    // The stream sends every pending operation again at each reconnect: one
+                    // notification per operation.
+                    if lock(&self.notified).insert(format!("{profile_id}/{op_id}")) {
+                        crate::notify::operation(app, &view);
+                    }
+                }
+            }
+            PushEvent::Status { op_id, status } => self.resolve(app, &profile_id, &op_id, &status),
+            PushEvent::Connected => self.set_connection(app, profile_id, true, None),
+            PushEvent::Disconnected { reason, .. } => self.set_connection(app, profile_id, false, Some(reason)),
+        }
+    }
+
+    fn set_connection(&self, app: &AppHandle, profile_id: String, online: bool, reason: Option<String>) {
+        let view = ConnectionView {
+            profile_id: profile_id.clone(),
+            online,
+            reason,
+        };
+        lock(&self.connections).insert(profile_id, view.clone());
+        let _ = app.emit_to(crate::AUTHENTICATOR, events::CONNECTION, view);
+    }
+
+    /// Brings the authenticator window up on the approval of `op_id` (a notification was clicked).
+    pub fn open_approval(app: &AppHandle, target: OpenApproval) {
+        if let Some(w) = app.get_webview_window(crate::AUTHENTICATOR) {
+            let _ = w.unminimize();
+            let _ = w.show();
+            let _ = w.set_focus();
+        }
+        let _ = app.emit_to(crate::AUTHENTICATOR, events::OPEN_APPROVAL, target);
+    }
+
+    // ---- kiosk ----
+
+    /// The customer did something in the authenticator window.
+    pub fn touch(&self) {
+        *lock(&self.last_activity) = Instant::now();
+    }
+
+    /// The banking window reported itself idle (`Some`) or active again (`None`).
+    pub fn banking_idle(&self, idle: bool) {
+        let mut since = lock(&self.banking_idle_since);
+        if idle {
+            since.get_or_insert_with(Instant::now);
+        } else {
+            *since = None;
+            drop(since);
+            self.touch();
+        }
+    }
+
+    /// Whether both windows have been idle for the kiosk's idle time.
+    pub fn kiosk_idle(&self) -> bool {
+        let limit = std::time::Duration::from_secs(self.options.kiosk_idle.max(10));
+        let auth_idle = lock(&self.last_activity).elapsed() >= limit;
+        let banking_idle = lock(&self.banking_idle_since).is_some();
+        auth_idle && banking_idle
+    }
+
+    /// Ends a kiosk session: every profile forgotten (a new, empty memory vault), pushes and
+    /// open activations dropped, both windows back at their start pages with no cookie left.
+    pub fn kiosk_reset(self: &Arc<Self>, app: &AppHandle) {
+        crate::scan::stop(self);
+        *self.auth.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Arc::new(Authenticator::new(Vault::in_memory()));
+        lock(&self.activations).clear();
+        lock(&self.device_qr).clear();
+        lock(&self.pending).clear();
+        lock(&self.notified).clear();
+        self.restart_listener(app);
+        *lock(&self.banking_idle_since) = None;
+        self.touch();
+        if let Some(w) = app.get_webview_window(crate::BANKING) {
+            let _ = w.clear_all_browsing_data();
+            if let Ok(url) = self.server_url.parse() {
+                let _ = w.navigate(url);
+            }
+        }
+        let _ = app.emit_to(crate::AUTHENTICATOR, events::KIOSK_RESET, ());
+        tracing::info!("kiosk session reset");
+    }
+}
+
+fn random_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 12];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    hex::encode(b)
+}
