@@ -9,26 +9,35 @@ VECTORS := crates/sca-protocol/tests/vectors/sca1.json
 # Use cargo-nextest when it is there (faster, one process per test); plain cargo test otherwise.
 NEXTEST := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo yes)
 
-.PHONY: run demo test deps lint unit doc-test vectors e2e bench fmt help
+.PHONY: run server demo test deps ui lint unit doc-test vectors e2e desktop bench bundle fmt help
 
 help:
-	@echo "make run    run Sigillo: a demo bank with Area Clienti on http://127.0.0.1:8080/"
+	@echo "make run    run Sigillo: the desktop app with its own demo bank"
+	@echo "make server the demo bank alone (Area Clienti on http://127.0.0.1:8080/, no desktop needed)"
+	@echo "make bundle the .deb package of the desktop app (target/release/bundle/deb/)"
 	@echo "make demo   dynamic linking step by step with the sca developer tool"
 	@echo "make test   every test: format, lints, unit + integration tests, published vectors"
 	@echo "make bench  the benchmarks of docs/benchmarks.md"
 
 deps:
-	@scripts/ensure-deps.sh build test
+	@scripts/ensure-deps.sh build desktop test desktop-test
 
-# Both run the demo bank in the foreground; the pages need Node.js for their first build.
+# The desktop app (Area Clienti + authenticator, demo bank in-process); with no display it says
+# so and suggests `make server`. The pages need Node.js for their first build.
 run: deps
 	@scripts/run.sh
+
+server: deps
+	@scripts/run-server.sh
+
+ui:
+	@scripts/build-ui.sh
 
 demo: deps
 	@$(CARGO) build --locked -q -p sca-cli
 	@scripts/demo.sh target/debug/sca
 
-test: deps lint unit doc-test vectors e2e
+test: deps ui lint unit doc-test vectors e2e desktop
 	@echo "make test: all green"
 
 lint:
@@ -55,9 +64,18 @@ vectors:
 e2e:
 	tests/e2e/run.sh
 
+# The real desktop app under Xvfb, driven through tauri-driver (tests/desktop/).
+desktop:
+	tests/desktop/run.sh
+
+bundle: deps ui
+	cd src-tauri && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npx tauri build --bundles deb
+	@ls -1 target/release/bundle/deb/*.deb
+
 bench:
 	$(CARGO) bench --locked -p sca-protocol --bench protocol
 	$(CARGO) run --locked --release -p sca-qr --example decode_rate
+	tests/desktop/bench.sh
 
 fmt:
 	$(CARGO) fmt --all

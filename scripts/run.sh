@@ -1,30 +1,38 @@
 #!/usr/bin/env bash
-# `make run` until the desktop app exists: a demo bank (sca-server --demo) serving Area Clienti,
-# with the headless authenticator (sigillo-auth) to approve its logins and transfers.
+# `make run`: the Sigillo desktop app — Area Clienti and the authenticator in two windows, with
+# its own demo bank on loopback (its SMS codes appear in the authenticator's simulated phone).
+# Extra arguments go to the app: scripts/run.sh --server https://bank.example | --kiosk
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-port=${SIGILLO_PORT:-8080}
-data=${SIGILLO_DEMO_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/sigillo/demo-bank}
-
-if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html -newer ui/dist/index.html -print -quit 2>/dev/null)" ]; then
-  echo "== building the Area Clienti pages (ui/dist)"
-  if [ ! -d ui/node_modules ]; then (cd ui && npm ci --no-audit --no-fund --loglevel=error); fi
-  (cd ui && npm run --silent build)
-fi
-echo "== building sca-server and sigillo-auth"
-cargo build --locked -q -p sca-server -p authenticator
-
-cat <<MSG
-
-Sigillo demo bank
-  Area Clienti:   http://127.0.0.1:$port/     (open it in a browser)
-  Its data:       $data   (delete it to start afresh)
-  Authenticator:  target/debug/sigillo-auth activate --server http://127.0.0.1:$port --user <user code below>
-                  (password and SMS code below; then: sigillo-auth otp login | listen | scan FILE)
-                  Without a desktop keyring: scripts/with-keyring.sh bash, then the same commands.
-  Stop with Ctrl-C.
-
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  cat >&2 <<'MSG'
+Sigillo is a desktop app and this session has no display (DISPLAY and WAYLAND_DISPLAY are unset).
+  On a machine without a desktop, run the demo bank alone and use Area Clienti from a browser:
+    make server          (sca-server --demo on http://127.0.0.1:8080/, with sigillo-auth as the authenticator)
+  Or give it a virtual display:  Xvfb :99 & DISPLAY=:99 make run
 MSG
-mkdir -p "$data"
-exec target/debug/sca-server --listen "127.0.0.1:$port" --data-dir "$data" --demo
+  exit 2
+fi
+scripts/build-ui.sh
+echo "== building the desktop app"
+cargo build --locked -q -p sigillo-desktop
+args=("$@")
+
+# Keys live in the desktop keyring (Secret Service). Without one (a bare X session), use a
+# private, throwaway one for this run.
+has_secrets() {
+  [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || return 1
+  local m
+  for m in ListNames ListActivatableNames; do
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+      "org.freedesktop.DBus.$m" 2>/dev/null | grep -q '"org.freedesktop.secrets"' && return 0
+  done
+  return 1
+}
+if [[ " ${args[*]:-} " != *" --kiosk "* ]] && ! has_secrets && [ -z "${SIGILLO_KEYRING_SESSION:-}" ]; then
+  echo "== no desktop keyring is running: using a private, throwaway one for this run"
+  echo "   (profiles and the demo bank made now are forgotten at exit; on a desktop they are kept)"
+  exec scripts/with-keyring.sh target/debug/sigillo "${args[@]}"
+fi
+exec target/debug/sigillo "${args[@]}"

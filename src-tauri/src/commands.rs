@@ -98,7 +98,7 @@ pub struct AppInfo {
 #[tauri::command]
 pub fn app_info(shared: S<'_>) -> AppInfo {
     let demo = match &shared.bank {
-        Bank::Demo { credentials: c, .. } => Some(DemoInfo {
+        Bank::Demo { credentials: c } => Some(DemoInfo {
             user_code: c.user_code.clone(),
             alias: c.alias.clone(),
             password: c.password.clone(),
@@ -484,7 +484,7 @@ pub struct OutboxMessage {
 /// The demo bank's SMS and e-mails to its demo customer: the "simulated phone".
 #[tauri::command]
 pub async fn demo_outbox(shared: S<'_>) -> CommandResult<Vec<OutboxMessage>> {
-    let Bank::Demo { credentials, .. } = &shared.bank else {
+    let Bank::Demo { credentials } = &shared.bank else {
         return Err(CommandError::new(
             "not_demo",
             "there is no simulated phone with a real bank",

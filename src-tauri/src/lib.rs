@@ -107,6 +107,55 @@ async fn start_demo_bank(options: &Options, data_dir: &Path) -> Result<(String, 
     Ok((format!("http://{addr}"), credentials))
 }
 
+const KIOSK_SCRATCH_PREFIX: &str = "sigillo-kiosk-";
+const KIOSK_SCRATCH_ENV: &str = "SIGILLO_KIOSK_SCRATCH";
+
+/// A kiosk runs with every per-user cache of the libraries under it (GTK, WebKit, Mesa's shader
+/// cache, GSettings) pointed into its scratch folder or kept in memory. The environment must be
+/// set before those libraries start, so the process re-executes itself once with it.
+#[cfg(unix)]
+fn kiosk_reexec() -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os(KIOSK_SCRATCH_ENV).is_some() {
+        return Ok(());
+    }
+    let scratch = kiosk_scratch()?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the program: {e}"))?;
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(KIOSK_SCRATCH_ENV, &scratch)
+        .env("XDG_CACHE_HOME", scratch.join("cache"))
+        .env("XDG_DATA_HOME", scratch.join("data"))
+        .env("MESA_SHADER_CACHE_DISABLE", "true")
+        .env("GSETTINGS_BACKEND", "memory")
+        .exec();
+    let _ = std::fs::remove_dir_all(&scratch);
+    Err(format!("cannot restart in kiosk mode: {err}"))
+}
+
+#[cfg(not(unix))]
+fn kiosk_reexec() -> Result<(), String> {
+    Ok(())
+}
+
+/// A kiosk's one folder on disk, in the temporary directory. Folders of earlier kiosk runs that
+/// did not end cleanly (power cut, kill) are deleted first: a branch machine runs one kiosk.
+fn kiosk_scratch() -> Result<PathBuf, String> {
+    let tmp = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(KIOSK_SCRATCH_PREFIX) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(KIOSK_SCRATCH_PREFIX)
+        .tempdir()
+        .map(tempfile::TempDir::keep)
+        .map_err(|e| format!("cannot make a scratch folder in {}: {e}", tmp.display()))
+}
+
 /// Everything before the windows: the bank, the vault. Errors are for the customer.
 fn prepare(options: Options) -> Result<Shared, String> {
     let config_dir = platform_dir("XDG_CONFIG_HOME", ".config").ok_or("no home folder (HOME is not set)")?;
@@ -116,20 +165,19 @@ fn prepare(options: Options) -> Result<Shared, String> {
         (None, false) => Some(platform_dir("XDG_DATA_HOME", ".local/share").ok_or("no home folder (HOME is not set)")?),
     };
     let remote = options.server_from(&config_dir).map_err(|e| format!("--server: {e}"))?;
+    let scratch = match (options.kiosk, std::env::var_os(KIOSK_SCRATCH_ENV)) {
+        (false, _) => None,
+        (true, Some(dir)) => Some(PathBuf::from(dir)),
+        (true, None) => Some(kiosk_scratch()?),
+    };
     let (server_url, bank) = match remote {
         Some(url) => (url, Bank::Remote),
         None => {
-            // The demo bank's data: beside the vault, or (kiosk) in a scratch folder deleted at exit.
-            let (dir, scratch) = match &data_dir {
-                Some(d) => (d.join("demo-bank"), None),
-                None => {
-                    let t = tempfile::Builder::new()
-                        .prefix("sigillo-kiosk-bank-")
-                        .tempdir()
-                        .map_err(|e| format!("cannot make a scratch folder: {e}"))?
-                        .keep();
-                    (t.clone(), Some(t))
-                }
+            // The demo bank's data: beside the vault, or (kiosk) in the scratch folder.
+            let dir = match (&data_dir, &scratch) {
+                (_, Some(s)) => s.join("bank"),
+                (Some(d), None) => d.join("demo-bank"),
+                (None, None) => return Err("no data folder".into()),
             };
             std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let (url, credentials) = tauri::async_runtime::block_on(start_demo_bank(&options, &dir))?;
@@ -138,7 +186,7 @@ fn prepare(options: Options) -> Result<Shared, String> {
                 "  demo customer: user code {} (alias {}), password {}; SMS codes appear in the app",
                 credentials.user_code, credentials.alias, credentials.password
             );
-            (url, Bank::Demo { credentials, scratch })
+            (url, Bank::Demo { credentials })
         }
     };
     let vault = match &data_dir {
@@ -150,7 +198,7 @@ fn prepare(options: Options) -> Result<Shared, String> {
             Vault::open(dir, Box::new(store)).map_err(|e| e.to_string())?
         }
     };
-    Ok(Shared::new(options, server_url, bank, data_dir, vault))
+    Ok(Shared::new(options, server_url, bank, data_dir, scratch, vault))
 }
 
 fn build_windows(app: &tauri::App, shared: &Arc<Shared>) -> tauri::Result<()> {
@@ -161,10 +209,16 @@ fn build_windows(app: &tauri::App, shared: &Arc<Shared>) -> tauri::Result<()> {
         .map_err(|e: url::ParseError| tauri::Error::Anyhow(e.into()))?;
     let allowed = origin.origin();
     let nav_shared = shared.clone();
+    let started = shared.started;
     let mut banking = WebviewWindowBuilder::new(app, BANKING, WebviewUrl::External(origin.clone()))
         .title("Sigillo — Area Clienti")
         .inner_size(1100.0, 820.0)
         .min_inner_size(360.0, 480.0)
+        .on_page_load(move |_, load| {
+            if matches!(load.event(), tauri::webview::PageLoadEvent::Finished) {
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "banking window ready");
+            }
+        })
         .on_navigation(move |url| {
             match url.as_str() {
                 KIOSK_IDLE_URL => {
@@ -186,17 +240,30 @@ fn build_windows(app: &tauri::App, shared: &Arc<Shared>) -> tauri::Result<()> {
             ok
         });
     let mut auth = WebviewWindowBuilder::new(app, AUTHENTICATOR, WebviewUrl::App("authenticator.html".into()))
+        .on_page_load(move |_, load| {
+            // What the start-up benchmark waits for (tests/desktop/bench.sh).
+            if matches!(load.event(), tauri::webview::PageLoadEvent::Finished) {
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "authenticator window ready");
+            }
+        })
         .title("Sigillo — Autenticatore")
         .inner_size(440.0, 780.0)
         .min_inner_size(360.0, 520.0)
         // An image dropped on the scanner's drop zone goes to the page, not to Tauri.
         .disable_drag_drop_handler();
     if kiosk {
+        // Both webviews keep their data (cookies, caches) in the scratch folder, one context for
+        // the two; the session reset clears it and the exit deletes it. (Incognito webviews
+        // would get contexts of their own, which WebDriver cannot drive.)
+        let webview_dir = shared.scratch.as_ref().map(|s| s.join("webview"));
+        if let Some(dir) = &webview_dir {
+            banking = banking.data_directory(dir.clone());
+            auth = auth.data_directory(dir.clone());
+        }
         banking = banking
             .decorations(false)
-            .incognito(true)
             .initialization_script(kiosk_script(shared.options.kiosk_idle));
-        auth = auth.decorations(false).incognito(true).always_on_top(true);
+        auth = auth.decorations(false).always_on_top(true);
     }
     let banking = banking.build()?;
     let auth = auth.build()?;
@@ -230,10 +297,23 @@ fn kiosk_clock(app: tauri::AppHandle, shared: Arc<Shared>) {
     });
 }
 
-/// Deletes what a kiosk session left: the scratch folder of its demo bank.
+/// SIGTERM and SIGINT end the app the normal way, so that a kiosk deletes its scratch folder.
+fn exit_on_signals(app: tauri::AppHandle) {
+    #[cfg(unix)]
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        app.exit(0);
+    });
+}
+
+/// Deletes what a kiosk session left: its scratch folder.
 fn cleanup(shared: &Shared) {
     crate::scan::stop(shared);
-    if let Bank::Demo { scratch: Some(dir), .. } = &shared.bank {
+    if let Some(dir) = &shared.scratch {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -254,6 +334,12 @@ pub fn run() -> ExitCode {
              On a machine without one, run the demo bank alone and use Area Clienti from a browser:\n  \
              target/debug/sca-server --demo --listen 127.0.0.1:8080"
         );
+        return ExitCode::from(2);
+    }
+    if options.kiosk
+        && let Err(e) = kiosk_reexec()
+    {
+        eprintln!("Sigillo cannot start: {e}");
         return ExitCode::from(2);
     }
     let shared = match prepare(options) {
@@ -298,6 +384,7 @@ pub fn run() -> ExitCode {
         .setup(move |app| {
             build_windows(app, &setup_shared)?;
             setup_shared.restart_listener(app.handle());
+            exit_on_signals(app.handle().clone());
             if setup_shared.options.kiosk {
                 kiosk_clock(app.handle().clone(), setup_shared.clone());
             }

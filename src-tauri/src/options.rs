@@ -14,7 +14,8 @@ pub struct Options {
     pub server: Option<String>,
     /// Kiosk mode (bank branches): full screen, no window decorations, profiles in memory only,
     /// reset after 2 minutes without activity, nothing left on disk.
-    #[arg(long, env = "SIGILLO_KIOSK")]
+    #[arg(long, env = "SIGILLO_KIOSK", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub kiosk: bool,
     /// Port of the embedded demo bank (0: any free port).
     #[arg(long, env = "SIGILLO_PORT", default_value_t = 0)]

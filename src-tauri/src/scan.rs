@@ -32,13 +32,14 @@ pub struct ActiveScan {
     scanner: Scanner,
 }
 
+/// A small JPEG of a frame, for the window to show while the customer aims.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PreviewFrame {
-    data_url: String,
-    width: u32,
-    height: u32,
-    seq: u64,
+pub struct PreviewFrame {
+    pub data_url: String,
+    pub width: u32,
+    pub height: u32,
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,15 +60,32 @@ struct ActivationQr {
     qr_text: String,
 }
 
-/// A source that hands every frame on unchanged and, now and then, a small JPEG of it to the
-/// window.
-struct Preview<S> {
+/// A source that hands every frame on unchanged and, at most every 100 ms, a small JPEG of it
+/// to `sink` (the window, in the app).
+pub struct Preview<S, F> {
     inner: S,
-    app: AppHandle,
+    sink: F,
     last: Option<Instant>,
 }
 
-impl<S: FrameSource> FrameSource for Preview<S> {
+impl<S: FrameSource, F> std::fmt::Debug for Preview<S, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Preview({})", self.inner.describe())
+    }
+}
+
+impl<S, F> Preview<S, F> {
+    /// Wraps `inner`.
+    pub fn new(inner: S, sink: F) -> Self {
+        Self {
+            inner,
+            sink,
+            last: None,
+        }
+    }
+}
+
+impl<S: FrameSource, F: FnMut(PreviewFrame) + Send> FrameSource for Preview<S, F> {
     fn next_frame(&mut self) -> Result<Option<Frame>, ScanError> {
         let frame = self.inner.next_frame()?;
         if let Some(f) = &frame
@@ -75,7 +93,7 @@ impl<S: FrameSource> FrameSource for Preview<S> {
         {
             self.last = Some(Instant::now());
             if let Some(preview) = preview(&f.image, f.seq) {
-                let _ = self.app.emit_to(crate::AUTHENTICATOR, events::SCAN_PREVIEW, preview);
+                (self.sink)(preview);
             }
         }
         Ok(frame)
@@ -90,7 +108,8 @@ impl<S: FrameSource> FrameSource for Preview<S> {
     }
 }
 
-fn preview(image: &GrayImage, seq: u64) -> Option<PreviewFrame> {
+/// The preview of one frame: at most 480 pixels wide, JPEG quality 70, as a data: URL.
+pub fn preview(image: &GrayImage, seq: u64) -> Option<PreviewFrame> {
     let small = if image.width() > PREVIEW_WIDTH {
         let h = (u64::from(image.height()) * u64::from(PREVIEW_WIDTH) / u64::from(image.width().max(1))).max(1);
         image::imageops::resize(
@@ -127,20 +146,21 @@ pub fn start(
 ) -> CommandResult<String> {
     stop(shared);
     let profile = profile_id.as_deref().map(|id| shared.profile(id)).transpose()?;
+    let window = app.clone();
+    let sink = move |p: PreviewFrame| {
+        let _ = window.emit_to(crate::AUTHENTICATOR, events::SCAN_PREVIEW, p);
+    };
     let source: Box<dyn FrameSource> = match &shared.options.camera_frames {
-        Some(dir) => Box::new(Preview {
-            inner: ImageFiles::from_dir(dir)
+        Some(dir) => Box::new(Preview::new(
+            ImageFiles::from_dir(dir)
                 .and_then(|f| f.looping(true).at_fps(10.0))
                 .map_err(authenticator::Error::from)?,
-            app: app.clone(),
-            last: None,
-        }),
-        None => Box::new(Preview {
-            inner: CameraSource::open(camera.unwrap_or(0), CameraRequest::default())
-                .map_err(authenticator::Error::from)?,
-            app: app.clone(),
-            last: None,
-        }),
+            sink,
+        )),
+        None => Box::new(Preview::new(
+            CameraSource::open(camera.unwrap_or(0), CameraRequest::default()).map_err(authenticator::Error::from)?,
+            sink,
+        )),
     };
     let description = source.describe();
     let (scanner, rx) = Scanner::start_boxed(source, ScanConfig::default()).map_err(authenticator::Error::from)?;

@@ -25,8 +25,6 @@ pub enum Bank {
     Demo {
         /// Its demo customer.
         credentials: DemoCredentials,
-        /// In kiosk mode the demo bank's data lives here and is deleted at exit.
-        scratch: Option<PathBuf>,
     },
     /// A real bank's server.
     Remote,
@@ -40,6 +38,11 @@ pub struct Shared {
     pub bank: Bank,
     /// Where the vault's index lives (`None` in kiosk mode: memory only).
     pub data_dir: Option<PathBuf>,
+    /// Kiosk mode: the one folder the app writes to (the webviews' data, the demo bank's), deleted
+    /// when a session ends the app.
+    pub scratch: Option<PathBuf>,
+    /// When the process started preparing (start-up is measured from here).
+    pub started: Instant,
     auth: RwLock<Arc<Authenticator>>,
     activations: Mutex<HashMap<String, Arc<PendingActivation>>>,
     pending: Mutex<BTreeMap<(String, String), PendingView>>,
@@ -67,12 +70,21 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(options: Options, server_url: String, bank: Bank, data_dir: Option<PathBuf>, vault: Vault) -> Self {
+    pub fn new(
+        options: Options,
+        server_url: String,
+        bank: Bank,
+        data_dir: Option<PathBuf>,
+        scratch: Option<PathBuf>,
+        vault: Vault,
+    ) -> Self {
         Self {
             options,
             server_url,
             bank,
             data_dir,
+            scratch,
+            started: Instant::now(),
             auth: RwLock::new(Arc::new(Authenticator::new(vault))),
             activations: Mutex::default(),
             pending: Mutex::default(),

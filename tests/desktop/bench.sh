@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Desktop benchmarks of docs/benchmarks.md (issue 6), on the release build under Xvfb:
+#   1. cold start to a usable window: from the process's spawn to the authenticator page's load
+#      event (the app logs "authenticator window ready"), median of 5 fresh starts, each with a
+#      new data folder (so the demo bank is created from scratch, as on a first run);
+#   2. resident memory with both windows loaded: RSS and PSS (shared pages divided among the
+#      processes that share them) of the app and its WebKit processes, 3 s after both pages loaded;
+#   3. webcam frame to code with the synthetic camera (src-tauri/examples/frame_to_code.rs).
+# Usage: tests/desktop/bench.sh [runs]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+runs=${1:-5}
+scripts/build-ui.sh
+cargo build --locked -q --release -p sigillo-desktop --bin sigillo --example frame_to_code
+app=target/release/sigillo
+
+if [ -z "${SIGILLO_BENCH_INNER:-}" ]; then
+  display=90
+  while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
+  Xvfb ":$display" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
+  xvfb=$!
+  trap 'kill $xvfb 2>/dev/null || true' EXIT
+  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+  DISPLAY=":$display" NO_AT_BRIDGE=1 SIGILLO_BENCH_INNER=1 scripts/with-keyring.sh "$0" "$runs"
+  exit
+fi
+
+descendants() { local p=$1; echo "$p"; for c in $(ps -o pid= --ppid "$p"); do descendants "$c"; done; }
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+starts=() rss=() pss=()
+for i in $(seq "$runs"); do
+  log="$scratch/run$i.log"
+  t0=$(date +%s%N)
+  RUST_LOG=warn,sigillo_desktop=info SIGILLO_DATA_DIR="$scratch/data$i" "$app" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do grep -q 'authenticator window ready' "$log" && break; sleep 0.01; done
+  t1=$(date +%s%N)
+  grep -q 'authenticator window ready' "$log" || { echo "run $i: no window in 6 s"; cat "$log"; kill $pid; exit 1; }
+  starts+=($(( (t1 - t0) / 1000000 )))
+  for _ in $(seq 300); do grep -q 'banking window ready' "$log" && break; sleep 0.02; done
+  sleep 3
+  r=0 p=0
+  for q in $(descendants "$pid"); do
+    r=$(( r + $(awk '/^VmRSS/ {print $2}' "/proc/$q/status" 2>/dev/null || echo 0) ))
+    p=$(( p + $(awk '/^Pss:/ {print $2}' "/proc/$q/smaps_rollup" 2>/dev/null || echo 0) ))
+  done
+  rss+=($(( r / 1024 ))) pss+=($(( p / 1024 )))
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+echo "| desktop app (release, Xvfb) | median of $runs | runs | target |"
+echo "|---|---:|---|---|"
+echo "| cold start to a usable window | $(median "${starts[@]}") ms | ${starts[*]} ms | ≤ 1500 ms |"
+echo "| resident memory, both windows (RSS, app + WebKit processes) | $(median "${rss[@]}") MB | ${rss[*]} MB | ≤ 200 MB |"
+echo "| the same as PSS (shared pages counted once) | $(median "${pss[@]}") MB | ${pss[*]} MB | |"
+echo
+target/release/examples/frame_to_code --runs 30

@@ -1,0 +1,306 @@
+// The desktop app as its users meet it: the real `sigillo` binary under Xvfb, driven through
+// tauri-driver + WebKitWebDriver, inside a private D-Bus session with a real gnome-keyring and
+// a notification daemon (dunst), whose Notify calls dbus-monitor writes to $SIGILLO_NOTIFY_LOG.
+// Started by tests/desktop/run.sh. Screenshots of each screen go to artifacts/desktop/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Session } from './webdriver.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(here, '../..');
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
+const APP = process.env.SIGILLO_BIN ?? path.join(TARGET, 'debug/sigillo');
+const ARTIFACTS = path.join(ROOT, 'artifacts/desktop');
+const NOTIFY_LOG = process.env.SIGILLO_NOTIFY_LOG;
+const PIN = '24680';
+const PAYEE_IBAN = 'IT60X0542811101000000123456';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** One run of the app behind its own tauri-driver, with `env` on top of ours. */
+async function launch(name, env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const log = fs.openSync(path.join(ARTIFACTS, `${name}.log`), 'w');
+  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+    env: { ...process.env, NO_AT_BRIDGE: '1', ...env },
+    stdio: ['ignore', log, log],
+  });
+  let session;
+  try {
+    session = await Session.create(`http://127.0.0.1:${port}`, {
+      browserName: 'wry',
+      'tauri:options': { application: APP },
+    });
+  } catch (e) {
+    driver.kill('SIGTERM');
+    fs.closeSync(log);
+    throw new Error(`${e.message} (see artifacts/desktop/${name}.log)`);
+  }
+  let shot = 0;
+  return {
+    session,
+    driver,
+    async screenshot(what) {
+      shot += 1;
+      const file = path.join(ARTIFACTS, `${name}-${String(shot).padStart(2, '0')}-${what}.png`);
+      fs.writeFileSync(file, await session.screenshot());
+    },
+    auth: () => session.window((u) => u.includes('authenticator.html'), 'authenticator'),
+    bank: () => session.window((u) => u.startsWith('http://127.0.0.1:'), 'Area Clienti'),
+    async stop() {
+      await session.delete();
+      driver.kill('SIGTERM');
+      await Promise.race([once(driver, 'exit'), sleep(5000)]);
+      fs.closeSync(log);
+    },
+  };
+}
+
+/** Calls an authenticator command from the authenticator window (where IPC is allowed). */
+async function invoke(session, command, args = {}) {
+  const r = await session.executeAsync(
+    `const done = arguments[arguments.length - 1];
+     window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+       .then((v) => done({ ok: true, v }), (e) => done({ ok: false, e }));`,
+    [command, args],
+  );
+  if (!r.ok) throw new Error(`${command}: ${JSON.stringify(r.e)}`);
+  return r.v;
+}
+
+async function notifications() {
+  return NOTIFY_LOG && fs.existsSync(NOTIFY_LOG) ? fs.readFileSync(NOTIFY_LOG, 'utf8') : '';
+}
+
+/** Activates the demo customer in the authenticator window, reading the SMS on the simulated phone. */
+async function activate(app) {
+  const s = app.session;
+  await app.auth();
+  const info = await invoke(s, 'app_info');
+  assert.equal(info.mode, 'demo');
+  await s.find('[data-testid="demo-phone"]');
+  await app.screenshot('activation');
+  await s.type('[data-testid="activate-user"]', info.demo.userCode);
+  await s.type('[data-testid="activate-password"]', info.demo.password);
+  await s.click('[data-testid="activate-start"]');
+  // The SMS arrives on the simulated phone of the demo bank.
+  const otp = await s.until(async () => {
+    for (const el of await s.findAll('[data-testid="demo-sms"]')) {
+      const m = /\b(\d{6})\b/.exec(await el.text());
+      if (m) return m[1];
+    }
+    return null;
+  }, 'the activation SMS on the simulated phone');
+  await s.type('[data-testid="activate-sms"]', otp);
+  await s.type('[data-testid="activate-pin"]', PIN);
+  await s.type('[data-testid="activate-pin2"]', PIN);
+  await s.click('[data-testid="activate-finish"]');
+  await s.find('[data-testid="nav-pending"]', 20_000);
+  const profiles = await invoke(s, 'profiles_list');
+  assert.equal(profiles.length, 1);
+  assert.equal(profiles[0].user, info.demo.userCode);
+  await s.until(async () => (await (await s.find('[data-testid="online-indicator"]')).attr('data-online')) === 'true', 'online');
+  await app.screenshot('activated');
+  return info;
+}
+
+async function balance(s) {
+  const el = await s.find('[data-testid="balance"]', 20_000);
+  return Number(await el.attr('data-balance'));
+}
+
+let scratch;
+before(() => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sigillo-desktop-'));
+});
+after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+test('activate, log in by push approval, pay by operation identifier, see the balance change', async () => {
+  const app = await launch('flow', { SIGILLO_DATA_DIR: path.join(scratch, 'flow') });
+  const s = app.session;
+  try {
+    const info = await activate(app);
+
+    // Login in Area Clienti: the push reaches the authenticator and the desktop.
+    await app.bank();
+    await app.screenshot('bank-login');
+    await s.type('#user', info.demo.userCode);
+    await s.type('#password', info.demo.password);
+    await s.click('form button[type="submit"]');
+    const number = Number((await s.text('[data-testid="login-number"]', 20_000)).trim());
+    assert.ok(number >= 10 && number <= 99, `number ${number}`);
+    await app.screenshot('bank-login-number');
+    const notify = await s.until(async () => {
+      const log = await notifications();
+      return /member=Notify/.test(log) && log.includes("conferma l'accesso") ? log : null;
+    }, 'the login notification on D-Bus');
+    assert.ok(!notify.includes(String(number).padStart(2, '0') + ' '), 'the notification never shows the number');
+
+    await app.auth();
+    await s.click('[data-testid="nav-pending"]');
+    const item = await s.find('[data-testid="pending-item"]', 20_000);
+    assert.ok((await item.text()).length > 0);
+    await app.screenshot('pending-login');
+    const choices = await s.findAll('[data-testid="number-choice"]');
+    assert.equal(choices.length, 3);
+    let right;
+    for (const c of choices) if (Number(await c.attr('data-number')) === number) right = c;
+    assert.ok(right, 'the number of the page is among the choices');
+    assert.equal(await (await s.find('[data-testid="approve-button"]')).enabled(), false, 'no approval before a number is picked');
+    await right.click();
+    await s.type('[data-testid="approve-pin"]', PIN);
+    await s.click('[data-testid="approve-button"]');
+    await s.until(async () => /approv|autorizz|confermat/i.test(await s.text('[data-testid="approval-result"]')), 'approval result');
+    await app.screenshot('login-approved');
+
+    await app.bank();
+    const before = await balance(s);
+    await app.screenshot('bank-home');
+
+    // A transfer, authorized by typing its identifier in the authenticator.
+    await s.execute(`location.hash = '#/transfer'`);
+    await s.type('#payee', 'Luigi Bianchi');
+    await s.type('#iban', PAYEE_IBAN);
+    await s.type('#amount', '25,50');
+    await s.type('#description', 'Prova desktop');
+    await s.click('[data-testid="transfer-form"] button[type="submit"]');
+    const opId = await (await s.find('[data-testid="op-id"]', 20_000)).attr('data-op-id');
+    assert.match(opId, /^\d{8}$/);
+    await app.screenshot('bank-authorize');
+
+    await app.auth();
+    await s.click('[data-testid="nav-opid"]');
+    await s.type('[data-testid="opid-input"]', `${opId.slice(0, 4)} ${opId.slice(4)}`);
+    await s.until(async () => (await s.text('[data-testid="opid-feedback"]')).length > 0, 'check-digit feedback');
+    await s.click('[data-testid="opid-lookup"]');
+    const fields = await s.text('[data-testid="opid-fields"]', 20_000);
+    assert.ok(fields.includes('Luigi Bianchi'), fields);
+    assert.ok(fields.includes('25'), fields);
+    await s.type('[data-testid="opid-pin"]', PIN);
+    await s.click('[data-testid="opid-make-code"]');
+    const code = await s.until(async () => (await (await s.find('[data-testid="opid-code"]')).attr('data-code')) || null, 'the code');
+    assert.match(code, /^\d{6}$/);
+    await app.screenshot('opid-code');
+
+    await app.bank();
+    await s.type('form input.code', code);
+    await s.click('form:has(input.code) button[type="submit"]');
+    await s.find('[data-testid="result"]', 20_000);
+    await app.screenshot('bank-result');
+    await s.execute(`location.hash = '#/home'`);
+    const afterBalance = await s.until(async () => {
+      const b = await balance(s);
+      return b !== before ? b : null;
+    }, 'the new balance');
+    assert.equal(Math.round((before - afterBalance) * 100), 2550);
+    await app.screenshot('bank-balance');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('the banking window cannot reach any authenticator command', async () => {
+  const app = await launch('ipc', { SIGILLO_DATA_DIR: path.join(scratch, 'ipc') });
+  const s = app.session;
+  try {
+    await app.auth();
+    // The authenticator window may.
+    assert.ok(Array.isArray(await invoke(s, 'profiles_list')));
+    await app.bank();
+    const tries = await s.executeAsync(`
+      const done = arguments[arguments.length - 1];
+      const i = window.__TAURI_INTERNALS__;
+      if (!i || typeof i.invoke !== 'function') { done({ internals: false }); return; }
+      const commands = ${JSON.stringify(['profiles_list', 'app_info', 'time_code', 'approve', 'demo_outbox', 'plugin:event|listen'])};
+      Promise.all(commands.map((c) => i.invoke(c, { profileId: 'x', pin: '13579', kind: 'login', payload: '', event: 'push:pending', target: { kind: 'Any' }, handler: 0 })
+        .then((v) => ({ c, ok: true, v }), (e) => ({ c, ok: false, e: String(e) }))))
+        .then((r) => done({ internals: true, r }));`);
+    if (tries.internals) {
+      for (const t of tries.r) {
+        assert.equal(t.ok, false, `${t.c} answered the banking window: ${JSON.stringify(t.v)}`);
+        assert.match(t.e, /not allowed|not found|denied/i, `${t.c}: ${t.e}`);
+      }
+    }
+    await app.screenshot('bank-no-ipc');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('kiosk mode keeps nothing on disk after a session', async () => {
+  const home = path.join(scratch, 'kiosk-home');
+  const tmp = path.join(scratch, 'kiosk-tmp');
+  for (const d of [home, tmp]) fs.mkdirSync(d, { recursive: true });
+  const app = await launch('kiosk', {
+    SIGILLO_KIOSK: '1',
+    HOME: home,
+    XDG_DATA_HOME: path.join(home, '.local/share'),
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    // WebKitWebDriver itself (GLib) writes dconf's cache: that is the test rig, not the app,
+    // which points XDG_CACHE_HOME into its scratch folder on its own.
+    XDG_CACHE_HOME: path.join(scratch, 'driver-cache'),
+    TMPDIR: tmp,
+  });
+  const s = app.session;
+  try {
+    await activate(app);
+    assert.equal((await invoke(s, 'app_info')).kiosk, true);
+    await s.find('[data-testid="kiosk-badge"]');
+    // A code works, from memory only.
+    await s.click('[data-testid="nav-codes"]');
+    await s.type('[data-testid="code-pin"]', PIN);
+    await s.click('[data-testid="code-login-btn"]');
+    const code = await s.until(async () => (await (await s.find('[data-testid="code-value"]')).attr('data-code')) || null, 'a LOGIN code');
+    assert.match(code, /^\d{6}$/);
+    await app.screenshot('kiosk-code');
+    // Ending the session forgets the profile.
+    await s.click('[data-testid="kiosk-end"]');
+    await s.until(async () => (await invoke(s, 'profiles_list')).length === 0, 'profiles forgotten');
+    await s.find('[data-testid="activate-user"]');
+    await app.screenshot('kiosk-after-reset');
+    // The branch's staff close the app (SIGTERM, as a session manager does): it ends the normal
+    // way and deletes its scratch folder.
+    const pid = Number(execFileSync('pgrep', ['-n', '-x', 'sigillo']).toString().trim());
+    process.kill(pid, 'SIGTERM');
+    await s.until(async () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 'the app to exit');
+  } finally {
+    await app.stop();
+  }
+  await sleep(1000);
+  const left = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else left.push(path.relative(scratch, p));
+    }
+  };
+  walk(home);
+  walk(tmp);
+  assert.deepEqual(left, [], `kiosk mode left files behind: ${left.join(', ')}`);
+});

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The desktop tests (called by `make test`): the real `sigillo` app under Xvfb, driven through
+# tauri-driver + WebKitWebDriver, in a private D-Bus session with an unlocked gnome-keyring and
+# the dunst notification daemon; dbus-monitor records every desktop notification for the tests.
+# Needs ui/dist (tests/e2e/run.sh or `make ui` builds it). Artifacts: artifacts/desktop/.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+for tool in Xvfb dbus-run-session dbus-monitor dunst WebKitWebDriver node cargo; do
+  command -v "$tool" >/dev/null || { echo "desktop tests: $tool is missing (scripts/ensure-deps.sh desktop)" >&2; exit 1; }
+done
+if ! command -v tauri-driver >/dev/null; then
+  echo "== installing tauri-driver (cargo install --locked)"
+  cargo install --locked -q tauri-driver
+fi
+[ -f ui/dist/authenticator.html ] && grep -q 'assets/' ui/dist/authenticator.html || {
+  echo "== building the pages (ui/dist)"
+  (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build)
+}
+
+echo "== cargo build -p sigillo-desktop"
+cargo build --locked -q -p sigillo-desktop
+
+# A display of our own: the first free number from 90.
+display=90
+while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
+Xvfb ":$display" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+export DISPLAY=":$display" NO_AT_BRIDGE=1
+
+rm -rf artifacts/desktop && mkdir -p artifacts/desktop
+export SIGILLO_NOTIFY_LOG="$root/artifacts/desktop/notifications.log"
+start=$(date +%s)
+scripts/with-keyring.sh bash -c '
+  dbus-monitor --session "interface='"'"'org.freedesktop.Notifications'"'"'" >"$SIGILLO_NOTIFY_LOG" 2>&1 &
+  monitor=$!
+  trap "kill $monitor 2>/dev/null || true" EXIT
+  node --test --test-concurrency=1 --test-reporter=spec tests/desktop/desktop.test.mjs
+'
+echo "desktop: $(( $(date +%s) - start )) s; screenshots in artifacts/desktop/"
