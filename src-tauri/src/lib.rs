@@ -110,31 +110,49 @@ async fn start_demo_bank(options: &Options, data_dir: &Path) -> Result<(String, 
 const KIOSK_SCRATCH_PREFIX: &str = "sigillo-kiosk-";
 const KIOSK_SCRATCH_ENV: &str = "SIGILLO_KIOSK_SCRATCH";
 
-/// A kiosk runs with every per-user cache of the libraries under it (GTK, WebKit, Mesa's shader
-/// cache, GSettings) pointed into its scratch folder or kept in memory. The environment must be
-/// set before those libraries start, so the process re-executes itself once with it.
+/// Set in the environment of the process once it has re-executed itself.
+const REEXEC_ENV: &str = "SIGILLO_REEXEC";
+
+/// Some settings of the libraries under the app are read from the environment once, when they
+/// start, so the process re-executes itself once with them before anything else:
+/// * always: no GPU compositing in the webviews (`WEBKIT_DISABLE_COMPOSITING_MODE=1`, unless
+///   `SIGILLO_GPU=1` or the variable is set already): for these simple pages it halves the
+///   memory of each web process (docs/benchmarks.md) at no visible cost;
+/// * in kiosk mode: every per-user cache (GTK, WebKit, Mesa's shader cache, GSettings) pointed
+///   into the kiosk's scratch folder or kept in memory.
 #[cfg(unix)]
-fn kiosk_reexec() -> Result<(), String> {
+fn reexec(kiosk: bool) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
-    if std::env::var_os(KIOSK_SCRATCH_ENV).is_some() {
+    if std::env::var_os(REEXEC_ENV).is_some() {
         return Ok(());
     }
-    let scratch = kiosk_scratch()?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the program: {e}"))?;
-    let err = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env(KIOSK_SCRATCH_ENV, &scratch)
-        .env("XDG_CACHE_HOME", scratch.join("cache"))
-        .env("XDG_DATA_HOME", scratch.join("data"))
-        .env("MESA_SHADER_CACHE_DISABLE", "true")
-        .env("GSETTINGS_BACKEND", "memory")
-        .exec();
-    let _ = std::fs::remove_dir_all(&scratch);
-    Err(format!("cannot restart in kiosk mode: {err}"))
+    let mut command = std::process::Command::new(exe);
+    command.args(std::env::args_os().skip(1)).env(REEXEC_ENV, "1");
+    let gpu = std::env::var_os("SIGILLO_GPU").is_some_and(|v| v == "1");
+    if !gpu && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        command.env("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+    let mut scratch = None;
+    if kiosk {
+        let dir = kiosk_scratch()?;
+        command
+            .env(KIOSK_SCRATCH_ENV, &dir)
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("MESA_SHADER_CACHE_DISABLE", "true")
+            .env("GSETTINGS_BACKEND", "memory");
+        scratch = Some(dir);
+    }
+    let err = command.exec();
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Err(format!("cannot start the app: {err}"))
 }
 
 #[cfg(not(unix))]
-fn kiosk_reexec() -> Result<(), String> {
+fn reexec(_kiosk: bool) -> Result<(), String> {
     Ok(())
 }
 
@@ -267,22 +285,33 @@ fn build_windows(app: &tauri::App, shared: &Arc<Shared>) -> tauri::Result<()> {
     }
     let banking = banking.build()?;
     let auth = auth.build()?;
-    if kiosk {
-        // The pair fills the screen: Area Clienti on the left, the authenticator on the right.
-        if let Ok(Some(monitor)) = banking.primary_monitor() {
-            let size = monitor.size();
-            let scale = monitor.scale_factor();
-            let side = (440.0 * scale) as u32;
-            let _ = banking.set_position(tauri::PhysicalPosition::new(0, 0));
-            let _ = banking.set_size(tauri::PhysicalSize::new(size.width.saturating_sub(side), size.height));
-            let _ = auth.set_position(tauri::PhysicalPosition::new(
-                i32::try_from(size.width.saturating_sub(side)).unwrap_or(0),
-                0,
-            ));
-            let _ = auth.set_size(tauri::PhysicalSize::new(side, size.height));
-        }
-    }
+    tile(&banking, &auth, kiosk);
     Ok(())
+}
+
+/// Puts the two windows side by side, Area Clienti on the left and the authenticator on the
+/// right, so that neither hides the other (a window manager may move them; a kiosk has none).
+/// In kiosk mode the pair fills the screen.
+fn tile(banking: &tauri::WebviewWindow, auth: &tauri::WebviewWindow, fill: bool) {
+    let Ok(Some(monitor)) = banking.primary_monitor() else {
+        return;
+    };
+    let screen = monitor.size();
+    let origin = monitor.position();
+    let scale = monitor.scale_factor();
+    let side = ((440.0 * scale) as u32).min(screen.width / 2);
+    let (bank_w, bank_h, auth_h) = if fill {
+        (screen.width.saturating_sub(side), screen.height, screen.height)
+    } else {
+        let w = ((1100.0 * scale) as u32).min(screen.width.saturating_sub(side));
+        let h = ((820.0 * scale) as u32).min(screen.height);
+        (w, h, ((780.0 * scale) as u32).min(screen.height))
+    };
+    let auth_x = origin.x + i32::try_from(screen.width.saturating_sub(side)).unwrap_or(0);
+    let _ = banking.set_size(tauri::PhysicalSize::new(bank_w, bank_h));
+    let _ = banking.set_position(tauri::PhysicalPosition::new(origin.x, origin.y));
+    let _ = auth.set_size(tauri::PhysicalSize::new(side, auth_h));
+    let _ = auth.set_position(tauri::PhysicalPosition::new(auth_x, origin.y));
 }
 
 fn kiosk_clock(app: tauri::AppHandle, shared: Arc<Shared>) {
@@ -336,9 +365,7 @@ pub fn run() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    if options.kiosk
-        && let Err(e) = kiosk_reexec()
-    {
+    if let Err(e) = reexec(options.kiosk) {
         eprintln!("Sigillo cannot start: {e}");
         return ExitCode::from(2);
     }

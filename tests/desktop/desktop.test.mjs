@@ -57,10 +57,12 @@ async function launch(name, env) {
   return {
     session,
     driver,
+    // The whole X screen, both windows as the customer sees them. (WebDriver's own screenshot
+    // never returns for a webview painted without GPU compositing, as the app's are.)
     async screenshot(what) {
       shot += 1;
       const file = path.join(ARTIFACTS, `${name}-${String(shot).padStart(2, '0')}-${what}.png`);
-      fs.writeFileSync(file, await session.screenshot());
+      execFileSync('import', ['-display', process.env.DISPLAY, '-window', 'root', file]);
     },
     auth: () => session.window((u) => u.includes('authenticator.html'), 'authenticator'),
     bank: () => session.window((u) => u.startsWith('http://127.0.0.1:'), 'Area Clienti'),
@@ -133,8 +135,30 @@ before(() => {
 });
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-test('activate, log in by push approval, pay by operation identifier, see the balance change', async () => {
-  const app = await launch('flow', { SIGILLO_DATA_DIR: path.join(scratch, 'flow') });
+/** Fills the transfer form in Area Clienti; returns the operation identifier shown. */
+async function transfer(s, payee, amount) {
+  await s.execute(`location.hash = '#/transfer'`);
+  await s.type('#payee', payee);
+  await s.type('#iban', PAYEE_IBAN);
+  await s.type('#amount', amount);
+  await s.type('#description', 'Prova desktop');
+  await s.click('[data-testid="transfer-form"] button[type="submit"]');
+  const opId = await (await s.find('[data-testid="op-id"]', 20_000)).attr('data-op-id');
+  assert.match(opId, /^\d{8}$/);
+  return opId;
+}
+
+/** Types the authenticator's code into the authorization page and waits for the result. */
+async function authorize(s, code) {
+  await s.type('form input.code', code);
+  await s.click('form:has(input.code) button[type="submit"]');
+  await s.find('[data-testid="result"]', 20_000);
+}
+
+test('activate, log in by push approval, pay by operation identifier and by webcam QR, see the balance change', async () => {
+  const frames = path.join(scratch, 'frames');
+  fs.mkdirSync(frames, { recursive: true });
+  const app = await launch('flow', { SIGILLO_DATA_DIR: path.join(scratch, 'flow'), SIGILLO_CAMERA_FRAMES: frames });
   const s = app.session;
   try {
     const info = await activate(app);
@@ -176,14 +200,7 @@ test('activate, log in by push approval, pay by operation identifier, see the ba
     await app.screenshot('bank-home');
 
     // A transfer, authorized by typing its identifier in the authenticator.
-    await s.execute(`location.hash = '#/transfer'`);
-    await s.type('#payee', 'Luigi Bianchi');
-    await s.type('#iban', PAYEE_IBAN);
-    await s.type('#amount', '25,50');
-    await s.type('#description', 'Prova desktop');
-    await s.click('[data-testid="transfer-form"] button[type="submit"]');
-    const opId = await (await s.find('[data-testid="op-id"]', 20_000)).attr('data-op-id');
-    assert.match(opId, /^\d{8}$/);
+    const opId = await transfer(s, 'Luigi Bianchi', '25,50');
     await app.screenshot('bank-authorize');
 
     await app.auth();
@@ -201,16 +218,39 @@ test('activate, log in by push approval, pay by operation identifier, see the ba
     await app.screenshot('opid-code');
 
     await app.bank();
-    await s.type('form input.code', code);
-    await s.click('form:has(input.code) button[type="submit"]');
-    await s.find('[data-testid="result"]', 20_000);
+    await authorize(s, code);
     await app.screenshot('bank-result');
+
+    // A second transfer, its QR code held up to the "webcam" (a folder of frames).
+    const qrOpId = await transfer(s, 'Anna Verdi', '10,00');
+    const png = await s.executeAsync(
+      `const done = arguments[arguments.length - 1];
+       fetch('/api/v1/operations/' + arguments[0] + '/qr.png', { credentials: 'same-origin' })
+         .then((r) => r.arrayBuffer())
+         .then((b) => { let t = ''; for (const x of new Uint8Array(b)) t += String.fromCharCode(x); done(btoa(t)); })
+         .catch((e) => done('ERR ' + e));`,
+      [qrOpId],
+    );
+    assert.ok(!png.startsWith('ERR'), png);
+    fs.writeFileSync(path.join(frames, 'frame-0001.png'), Buffer.from(png, 'base64'));
+    await app.auth();
+    // The scanner starts the only camera by itself.
+    await s.click('[data-testid="nav-scan"]');
+    const scanned = await s.text('[data-testid="scan-fields"]', 20_000);
+    assert.ok(scanned.includes('Anna Verdi'), scanned);
+    await app.screenshot('scan-verified');
+    await s.type('[data-testid="scan-pin"]', PIN);
+    await s.click('[data-testid="scan-make-code"]');
+    const qrCode = await s.until(async () => (await (await s.find('[data-testid="scan-code"]')).attr('data-code')) || null, 'the QR code\'s code');
+    await app.bank();
+    await authorize(s, qrCode);
+
     await s.execute(`location.hash = '#/home'`);
     const afterBalance = await s.until(async () => {
       const b = await balance(s);
-      return b !== before ? b : null;
-    }, 'the new balance');
-    assert.equal(Math.round((before - afterBalance) * 100), 2550);
+      return Math.round((before - b) * 100) === 3550 ? b : null;
+    }, 'the balance less both transfers');
+    assert.ok(afterBalance < before);
     await app.screenshot('bank-balance');
   } finally {
     await app.stop();
