@@ -19,7 +19,7 @@ for profile in "$@"; do
     test) want+=(dbus gnome-keyring chromium) ;;
     desktop) want+=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
                     libsoup-3.0-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev) ;;
-    desktop-test) want+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 dunst gnome-keyring) ;;
+    desktop-test) want+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 dunst gnome-keyring imagemagick) ;;
     *) echo "ensure-deps: unknown profile '$profile'" >&2; exit 2 ;;
   esac
 done
@@ -65,6 +65,6 @@ if [[ " $* " == *" desktop-test "* ]] && ! have tauri-driver && have cargo; then
 fi
 
 if ! have cargo; then
-  echo "Sigillo needs Rust 1.85 or newer (cargo). Install it from https://rustup.rs and run this again." >&2
+  echo "Sigillo needs Rust 1.90 or newer (cargo). Install it from https://rustup.rs and run this again." >&2
   exit 1
 fi

@@ -101,14 +101,14 @@ async function activate(app) {
   await app.screenshot('activation');
   await s.type('[data-testid="activate-user"]', info.demo.userCode);
   await s.type('[data-testid="activate-password"]', info.demo.password);
+  const earlier = (await s.findAll('[data-testid="demo-sms"]')).length;
   await s.click('[data-testid="activate-start"]');
-  // The SMS arrives on the simulated phone of the demo bank.
+  // The SMS arrives on the simulated phone of the demo bank, newest first.
   const otp = await s.until(async () => {
-    for (const el of await s.findAll('[data-testid="demo-sms"]')) {
-      const m = /\b(\d{6})\b/.exec(await el.text());
-      if (m) return m[1];
-    }
-    return null;
+    const sms = await s.findAll('[data-testid="demo-sms"]');
+    if (sms.length <= earlier) return null;
+    const m = /\b(\d{6})\b/.exec(await sms[0].text());
+    return m ? m[1] : null;
   }, 'the activation SMS on the simulated phone');
   await s.type('[data-testid="activate-sms"]', otp);
   await s.type('[data-testid="activate-pin"]', PIN);
@@ -178,8 +178,11 @@ test('activate, log in by push approval, pay by operation identifier and by webc
     }, 'the login notification on D-Bus');
     assert.ok(!notify.includes(String(number).padStart(2, '0') + ' '), 'the notification never shows the number');
 
+    // A click on the notification (dunst's default action) brings up the approval, from
+    // whichever screen the authenticator was on (Codes, after the activation).
     await app.auth();
-    await s.click('[data-testid="nav-pending"]');
+    assert.equal((await s.findAll('[data-testid="pending-item"]')).length, 0);
+    execFileSync('dunstctl', ['action', '0']);
     const item = await s.find('[data-testid="pending-item"]', 20_000);
     assert.ok((await item.text()).length > 0);
     await app.screenshot('pending-login');
@@ -291,6 +294,7 @@ test('kiosk mode keeps nothing on disk after a session', async () => {
   for (const d of [home, tmp]) fs.mkdirSync(d, { recursive: true });
   const app = await launch('kiosk', {
     SIGILLO_KIOSK: '1',
+    SIGILLO_KIOSK_IDLE: '20',
     HOME: home,
     XDG_DATA_HOME: path.join(home, '.local/share'),
     XDG_CONFIG_HOME: path.join(home, '.config'),
@@ -316,6 +320,17 @@ test('kiosk mode keeps nothing on disk after a session', async () => {
     await s.until(async () => (await invoke(s, 'profiles_list')).length === 0, 'profiles forgotten');
     await s.find('[data-testid="activate-user"]');
     await app.screenshot('kiosk-after-reset');
+    // The next customer walks away after activating: with both windows idle for the kiosk's
+    // idle time, the session is reset by itself and Area Clienti is back at its start page.
+    await activate(app);
+    await app.bank();
+    await s.execute(`location.hash = '#/recovery/unblock'`);
+    await app.auth();
+    await s.until(async () => (await invoke(s, 'profiles_list')).length === 0, 'the idle reset', 60_000);
+    await app.bank();
+    await s.until(async () => !(await s.url()).includes('recovery'), 'Area Clienti back at its start page');
+    await app.auth();
+    await s.find('[data-testid="activate-user"]');
     // The branch's staff close the app (SIGTERM, as a session manager does): it ends the normal
     // way and deletes its scratch folder.
     const pid = Number(execFileSync('pgrep', ['-n', '-x', 'sigillo']).toString().trim());

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
 
-for tool in Xvfb dbus-run-session dbus-monitor dunst WebKitWebDriver node cargo; do
+for tool in Xvfb dbus-run-session dbus-monitor dunst WebKitWebDriver import node cargo; do
   command -v "$tool" >/dev/null || { echo "desktop tests: $tool is missing (scripts/ensure-deps.sh desktop)" >&2; exit 1; }
 done
 if ! command -v tauri-driver >/dev/null; then
