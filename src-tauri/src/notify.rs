@@ -86,7 +86,7 @@ pub fn operation(app: &AppHandle, view: &PendingView) {
             .appname("Sigillo")
             .summary(&summary)
             .body(&body)
-            .icon("it.sigillo.desktop")
+            .icon("sigillo")
             .action("default", open)
             .urgency(notify_rust::Urgency::Critical)
             .show();

@@ -260,6 +260,65 @@ test('activate, log in by push approval, pay by operation identifier and by webc
   }
 });
 
+test('change the PIN, log in with a code made with the new one, reject a transfer, show a QR for another device', async () => {
+  const app = await launch('profile', { SIGILLO_DATA_DIR: path.join(scratch, 'profile') });
+  const s = app.session;
+  const NEW_PIN = '13579';
+  try {
+    const info = await activate(app);
+    // The bank checks a code made with the old PIN before the new one is set.
+    await s.click('[data-testid="nav-profiles"]');
+    await s.find('[data-testid="profile-item"]');
+    await s.type('[data-testid="pin-old"]', PIN);
+    await s.type('[data-testid="pin-new"]', NEW_PIN);
+    await s.type('[data-testid="pin-new2"]', NEW_PIN);
+    await s.click('[data-testid="pin-change-submit"]');
+    await s.until(async () => (await s.text('[data-testid="pin-change-result"]')).length > 0, 'the PIN change result');
+    await app.screenshot('pin-changed');
+    await s.click('[data-testid="nav-codes"]');
+    await s.type('[data-testid="code-pin"]', NEW_PIN);
+    await s.click('[data-testid="code-login-btn"]');
+    const code = await s.until(async () => (await (await s.find('[data-testid="code-value"]')).attr('data-code')) || null, 'a LOGIN code');
+
+    // Area Clienti takes it: the new PIN is the one the bank knows.
+    await app.bank();
+    await s.type('#user', info.demo.userCode);
+    await s.type('#password', info.demo.password);
+    await s.click('form button[type="submit"]');
+    await s.type('#login-code', code);
+    await s.click('form:has(#login-code) button[type="submit"]');
+    const before = await balance(s);
+
+    // "Non sono io": the transfer pushed to the authenticator is rejected; no money moves.
+    await transfer(s, 'Truffatore', '99,00');
+    await app.auth();
+    await s.click('[data-testid="nav-pending"]');
+    await s.until(async () => {
+      for (const el of await s.findAll('[data-testid="pending-item"]')) if ((await el.text()).includes('Truffatore')) return true;
+      return false;
+    }, 'the transfer among the pending');
+    await s.click('[data-testid="reject-button"]');
+    await app.screenshot('rejected');
+    await app.bank();
+    await s.until(async () => (await (await s.find('[data-testid="op-status"]')).attr('data-status')) === 'rejected', 'rejected on the page');
+    await s.execute(`location.hash = '#/home'`);
+    await s.until(async () => (await balance(s)) === before, 'the balance unchanged');
+
+    // Another device: the DEVICE operation is approved here with the PIN, then the QR is shown.
+    await app.auth();
+    await s.click('[data-testid="nav-profiles"]');
+    await s.click('[data-testid="device-qr-start"]');
+    await s.find('[data-testid="device-qr-fields"]', 20_000);
+    await s.type('[data-testid="device-qr-pin"]', NEW_PIN);
+    await s.click('[data-testid="device-qr-approve"]');
+    await s.find('[data-testid="device-qr-img"]', 20_000);
+    assert.match(await s.text('[data-testid="device-qr-text"]'), /^SCA1-ACTIVATE:[A-Za-z0-9_-]{22}$/);
+    await app.screenshot('device-qr');
+  } finally {
+    await app.stop();
+  }
+});
+
 test('the banking window cannot reach any authenticator command', async () => {
   const app = await launch('ipc', { SIGILLO_DATA_DIR: path.join(scratch, 'ipc') });
   const s = app.session;
