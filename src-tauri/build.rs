@@ -14,38 +14,29 @@ fn main() {
     println!("cargo:rerun-if-changed=../ui/dist");
     // Each command is listed in the app manifest, so that a window gets only the commands its
     // capability allows (capabilities/): the authenticator window all of them, the banking
-    // window none. Keep in step with `commands::ALL` (a unit test checks).
-    let manifest = tauri_build::AppManifest::new().commands(&[
-        "app_info",
-        "profiles_list",
-        "profile_set_main",
-        "profile_remove",
-        "activation_start",
-        "activation_finish",
-        "activation_from_qr",
-        "pin_change",
-        "time_code",
-        "payload_verify",
-        "image_scan",
-        "op_id_parse",
-        "op_id_lookup",
-        "operation_code",
-        "op_id_code",
-        "approve",
-        "reject",
-        "pending_list",
-        "cameras_list",
-        "scan_start",
-        "scan_stop",
-        "device_qr_start",
-        "device_qr_approve",
-        "demo_outbox",
-        "kiosk_activity",
-        "kiosk_end_session",
-        "connection_status",
-    ]);
+    // window none. The list is `commands::ALL`, read from the source.
+    println!("cargo:rerun-if-changed=src/commands.rs");
+    let source = std::fs::read_to_string("src/commands.rs").unwrap_or_default();
+    let commands = command_names(&source);
+    if commands.is_empty() {
+        println!("cargo:warning=no `pub const ALL` list of commands in src/commands.rs");
+        std::process::exit(1);
+    }
+    // The manifest wants a 'static list; a build script runs once, so leaking it is fine.
+    let names: Vec<&'static str> = commands.into_iter().map(|c| &*Box::leak(c.into_boxed_str())).collect();
+    let manifest = tauri_build::AppManifest::new().commands(Box::leak(names.into_boxed_slice()));
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         println!("cargo:warning=tauri build failed: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// The strings of `pub const ALL: &[&str] = &[ … ];`.
+fn command_names(source: &str) -> Vec<String> {
+    let Some(start) = source.find("pub const ALL: &[&str] = &[") else {
+        return Vec::new();
+    };
+    let rest = &source[start..];
+    let body = &rest[..rest.find("];").unwrap_or(rest.len())];
+    body.split('"').skip(1).step_by(2).map(str::to_owned).collect()
 }

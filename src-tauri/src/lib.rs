@@ -439,11 +439,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_command_is_in_the_app_manifest() {
-        let manifest = include_str!("../build.rs");
-        for c in commands::ALL {
-            assert!(manifest.contains(&format!("\"{c}\"")), "{c} missing from build.rs");
-        }
+    fn every_command_is_in_the_permission_set() {
         let permissions = include_str!("../permissions/authenticator.toml");
         for c in commands::ALL {
             assert!(

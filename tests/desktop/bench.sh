@@ -16,14 +16,7 @@ cargo build --locked -q --release -p sigillo-desktop --bin sigillo --example fra
 app=target/release/sigillo
 
 if [ -z "${SIGILLO_BENCH_INNER:-}" ]; then
-  display=90
-  while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
-  Xvfb ":$display" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
-  xvfb=$!
-  trap 'kill $xvfb 2>/dev/null || true' EXIT
-  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
-  DISPLAY=":$display" NO_AT_BRIDGE=1 SIGILLO_BENCH_INNER=1 scripts/with-keyring.sh "$0" "$runs"
-  exit
+  SIGILLO_BENCH_INNER=1 exec scripts/with-xvfb.sh scripts/with-keyring.sh "$0" "$runs"
 fi
 
 descendants() { local p=$1; echo "$p"; for c in $(ps -o pid= --ppid "$p"); do descendants "$c"; done; }

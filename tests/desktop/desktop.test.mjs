@@ -7,12 +7,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Session } from './webdriver.mjs';
+import { freePort, sleep } from '../support.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '../..');
@@ -22,16 +22,6 @@ const ARTIFACTS = path.join(ROOT, 'artifacts/desktop');
 const NOTIFY_LOG = process.env.SIGILLO_NOTIFY_LOG;
 const PIN = '24680';
 const PAYEE_IBAN = 'IT60X0542811101000000123456';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort() {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** One run of the app behind its own tauri-driver, with `env` on top of ours. */
 async function launch(name, env) {

@@ -15,27 +15,15 @@ if ! command -v tauri-driver >/dev/null; then
   echo "== installing tauri-driver (cargo install --locked)"
   cargo install --locked -q tauri-driver
 fi
-[ -f ui/dist/authenticator.html ] && grep -q 'assets/' ui/dist/authenticator.html || {
-  echo "== building the pages (ui/dist)"
-  (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build)
-}
+scripts/build-ui.sh
 
 echo "== cargo build -p sigillo-desktop"
 cargo build --locked -q -p sigillo-desktop
 
-# A display of our own: the first free number from 90.
-display=90
-while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
-Xvfb ":$display" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
-xvfb=$!
-trap 'kill $xvfb 2>/dev/null || true' EXIT
-for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
-export DISPLAY=":$display" NO_AT_BRIDGE=1
-
 rm -rf artifacts/desktop && mkdir -p artifacts/desktop
 export SIGILLO_NOTIFY_LOG="$root/artifacts/desktop/notifications.log"
 start=$(date +%s)
-scripts/with-keyring.sh bash -c '
+scripts/with-xvfb.sh scripts/with-keyring.sh bash -c '
   dbus-monitor --session "interface='"'"'org.freedesktop.Notifications'"'"'" >"$SIGILLO_NOTIFY_LOG" 2>&1 &
   monitor=$!
   trap "kill $monitor 2>/dev/null || true" EXIT

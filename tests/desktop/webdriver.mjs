@@ -2,7 +2,7 @@
 // desktop tests use. tauri-driver drops connections now and then ("connection reset by peer"),
 // so every request is retried on a network error — never on a WebDriver error answer.
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { sleep, until } from '../support.mjs';
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 export class WebDriverError extends Error {
@@ -124,20 +124,9 @@ export class Session {
     return v.map((e) => new Element(this, e[ELEMENT]));
   }
 
-  /** Polls `fn` (async) until it returns a truthy value. */
-  async until(fn, what, timeout = 20_000) {
-    const end = Date.now() + timeout;
-    let last;
-    while (Date.now() < end) {
-      try {
-        const v = await fn();
-        if (v) return v;
-      } catch (e) {
-        last = e;
-      }
-      await sleep(250);
-    }
-    throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+  /** Polls `fn` (async) until it returns a truthy value (20 s unless told). */
+  until(fn, what, timeout = 20_000) {
+    return until(fn, timeout, what);
   }
 
   /** Clicks the first visible element matching `css`. */

@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,32 +26,8 @@ export const AUTH_BIN = process.env.SIGILLO_AUTH_BIN ?? path.join(TARGET, 'debug
 export const PIN = '24680';
 const require = createRequire(import.meta.url);
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-export async function freePort() {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** Polls `fn` until it returns a truthy value or `ms` pass. */
-export async function until(fn, ms = 10_000, what = 'condition') {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-}
+export { sleep, freePort, until } from '../support.mjs';
+import { freePort, sleep, until } from '../support.mjs';
 
 // ------------------------------------------------------------------------------------------
 // sca-server
