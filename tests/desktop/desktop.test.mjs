@@ -294,6 +294,26 @@ test('change the PIN, log in with a code made with the new one, reject a transfe
     await s.execute(`location.hash = '#/home'`);
     await s.until(async () => (await balance(s)) === before, 'the balance unchanged');
 
+    // No webcam on this machine: the scanner says so, and reads the QR code from an image file.
+    const fileOpId = await transfer(s, 'Carla Neri', '5,00');
+    const png = await s.executeAsync(
+      `const done = arguments[arguments.length - 1];
+       fetch('/api/v1/operations/' + arguments[0] + '/qr.png', { credentials: 'same-origin' })
+         .then((r) => r.arrayBuffer())
+         .then((b) => { let t = ''; for (const x of new Uint8Array(b)) t += String.fromCharCode(x); done(btoa(t)); })
+         .catch((e) => done('ERR ' + e));`,
+      [fileOpId],
+    );
+    const image = path.join(scratch, 'transfer-qr.png');
+    fs.writeFileSync(image, Buffer.from(png, 'base64'));
+    await app.auth();
+    await s.click('[data-testid="nav-scan"]');
+    await s.find('[data-testid="no-camera"]');
+    await (await s.find('[data-testid="scan-file"]')).type(image);
+    const fromFile = await s.text('[data-testid="scan-fields"]', 20_000);
+    assert.ok(fromFile.includes('Carla Neri'), fromFile);
+    await app.screenshot('scan-from-file');
+
     // Another device: the DEVICE operation is approved here with the PIN, then the QR is shown.
     await app.auth();
     await s.click('[data-testid="nav-profiles"]');

@@ -80,10 +80,19 @@ export async function refreshPending(): Promise<void> {
   app.pending = sortPending(list);
 }
 
+// How many push:connection events each profile has had: an event that arrives while
+// refreshConnections waits for its answer is newer than that answer, and must not be undone by it.
+const connectionEvents: Record<string, number> = {};
+
 export async function refreshConnections(): Promise<void> {
+  const seen = { ...connectionEvents };
   const list = await ipc.connectionStatus();
   const next: Record<string, ConnectionEvent> = {};
   for (const c of list) next[c.profileId] = c;
+  for (const [id, n] of Object.entries(connectionEvents)) {
+    const current = app.connections[id];
+    if (n !== seen[id] && current) next[id] = current;
+  }
   app.connections = next;
 }
 
@@ -156,6 +165,7 @@ function listen(): void {
   subscribe<PendingView>(EVENTS.pending, (p) => upsertPending(p));
   subscribe<ResolvedEvent>(EVENTS.resolved, (r) => removePending(r.profileId, r.opId));
   subscribe<ConnectionEvent>(EVENTS.connection, (c) => {
+    connectionEvents[c.profileId] = (connectionEvents[c.profileId] ?? 0) + 1;
     app.connections = { ...app.connections, [c.profileId]: c };
   });
   subscribe<OpenApproval>(EVENTS.openApproval, (o) => {
