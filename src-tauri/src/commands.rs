@@ -238,7 +238,7 @@ pub struct TimeCodeView {
 }
 
 #[tauri::command]
-pub fn time_code(
+pub async fn time_code(
     shared: S<'_>,
     profile_id: String,
     pin: Zeroizing<String>,
@@ -259,16 +259,19 @@ pub fn time_code(
 }
 
 #[tauri::command]
-pub fn payload_verify(shared: S<'_>, profile_id: String, text: String) -> CommandResult<OperationView> {
+pub async fn payload_verify(shared: S<'_>, profile_id: String, text: String) -> CommandResult<OperationView> {
     let p = shared.profile(&profile_id)?;
     Ok(OperationView::from(&shared.auth().verify_payload(&p, &text)?))
 }
+
+// PBKDF2 (the PIN) and QR decoding take tens to hundreds of milliseconds: the commands that do
+// them are async, so they run on the async runtime and never hold up the windows' main thread.
 
 /// The largest image accepted from a file or a drop (a phone photo is a few MB).
 const MAX_IMAGE: usize = 30 * 1024 * 1024;
 
 #[tauri::command]
-pub fn image_scan(shared: S<'_>, profile_id: String, image_base64: String) -> CommandResult<OperationView> {
+pub async fn image_scan(shared: S<'_>, profile_id: String, image_base64: String) -> CommandResult<OperationView> {
     let p = shared.profile(&profile_id)?;
     if image_base64.len() > MAX_IMAGE * 4 / 3 + 4 {
         return Err(CommandError::input("image", "the image is larger than 30 MB"));
@@ -321,7 +324,7 @@ pub struct CodeView {
 }
 
 #[tauri::command]
-pub fn operation_code(
+pub async fn operation_code(
     shared: S<'_>,
     profile_id: String,
     payload: String,
@@ -337,7 +340,12 @@ pub fn operation_code(
 }
 
 #[tauri::command]
-pub fn op_id_code(shared: S<'_>, profile_id: String, op_id: String, pin: Zeroizing<String>) -> CommandResult<CodeView> {
+pub async fn op_id_code(
+    shared: S<'_>,
+    profile_id: String,
+    op_id: String,
+    pin: Zeroizing<String>,
+) -> CommandResult<CodeView> {
     let p = shared.profile(&profile_id)?;
     let op_id = authenticator::parse_op_id(&op_id)?;
     let code = shared.auth().operation_id_code(&p, &op_id, &self::pin(&pin, "pin")?)?;
