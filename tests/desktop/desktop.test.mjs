@@ -138,6 +138,20 @@ async function transfer(s, payee, amount) {
   return opId;
 }
 
+/** The QR code Area Clienti shows for `opId`, as PNG bytes (fetched with the page's session). */
+async function qrPng(s, opId) {
+  const b64 = await s.executeAsync(
+    `const done = arguments[arguments.length - 1];
+     fetch('/api/v1/operations/' + arguments[0] + '/qr.png', { credentials: 'same-origin' })
+       .then((r) => r.arrayBuffer())
+       .then((b) => { let t = ''; for (const x of new Uint8Array(b)) t += String.fromCharCode(x); done(btoa(t)); })
+       .catch((e) => done('ERR ' + e));`,
+    [opId],
+  );
+  assert.ok(!b64.startsWith('ERR'), b64);
+  return Buffer.from(b64, 'base64');
+}
+
 /** Types the authenticator's code into the authorization page and waits for the result. */
 async function authorize(s, code) {
   await s.type('form input.code', code);
@@ -216,16 +230,7 @@ test('activate, log in by push approval, pay by operation identifier and by webc
 
     // A second transfer, its QR code held up to the "webcam" (a folder of frames).
     const qrOpId = await transfer(s, 'Anna Verdi', '10,00');
-    const png = await s.executeAsync(
-      `const done = arguments[arguments.length - 1];
-       fetch('/api/v1/operations/' + arguments[0] + '/qr.png', { credentials: 'same-origin' })
-         .then((r) => r.arrayBuffer())
-         .then((b) => { let t = ''; for (const x of new Uint8Array(b)) t += String.fromCharCode(x); done(btoa(t)); })
-         .catch((e) => done('ERR ' + e));`,
-      [qrOpId],
-    );
-    assert.ok(!png.startsWith('ERR'), png);
-    fs.writeFileSync(path.join(frames, 'frame-0001.png'), Buffer.from(png, 'base64'));
+    fs.writeFileSync(path.join(frames, 'frame-0001.png'), await qrPng(s, qrOpId));
     await app.auth();
     // The scanner starts the only camera by itself.
     await s.click('[data-testid="nav-scan"]');
@@ -296,16 +301,8 @@ test('change the PIN, log in with a code made with the new one, reject a transfe
 
     // No webcam on this machine: the scanner says so, and reads the QR code from an image file.
     const fileOpId = await transfer(s, 'Carla Neri', '5,00');
-    const png = await s.executeAsync(
-      `const done = arguments[arguments.length - 1];
-       fetch('/api/v1/operations/' + arguments[0] + '/qr.png', { credentials: 'same-origin' })
-         .then((r) => r.arrayBuffer())
-         .then((b) => { let t = ''; for (const x of new Uint8Array(b)) t += String.fromCharCode(x); done(btoa(t)); })
-         .catch((e) => done('ERR ' + e));`,
-      [fileOpId],
-    );
     const image = path.join(scratch, 'transfer-qr.png');
-    fs.writeFileSync(image, Buffer.from(png, 'base64'));
+    fs.writeFileSync(image, await qrPng(s, fileOpId));
     await app.auth();
     await s.click('[data-testid="nav-scan"]');
     await s.find('[data-testid="no-camera"]');
