@@ -216,7 +216,7 @@ fn prepare(options: Options) -> Result<Shared, String> {
             Vault::open(dir, Box::new(store)).map_err(|e| e.to_string())?
         }
     };
-    Ok(Shared::new(options, server_url, bank, data_dir, scratch, vault))
+    Ok(Shared::new(options, server_url, bank, scratch, vault))
 }
 
 fn build_windows(app: &tauri::App, shared: &Arc<Shared>) -> tauri::Result<()> {

@@ -36,8 +36,6 @@ pub struct Shared {
     /// The bank's base URL (no trailing slash).
     pub server_url: String,
     pub bank: Bank,
-    /// Where the vault's index lives (`None` in kiosk mode: memory only).
-    pub data_dir: Option<PathBuf>,
     /// Kiosk mode: the one folder the app writes to (the webviews' data, the demo bank's), deleted
     /// when a session ends the app.
     pub scratch: Option<PathBuf>,
@@ -70,19 +68,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(
-        options: Options,
-        server_url: String,
-        bank: Bank,
-        data_dir: Option<PathBuf>,
-        scratch: Option<PathBuf>,
-        vault: Vault,
-    ) -> Self {
+    pub fn new(options: Options, server_url: String, bank: Bank, scratch: Option<PathBuf>, vault: Vault) -> Self {
         Self {
             options,
             server_url,
             bank,
-            data_dir,
             scratch,
             started: Instant::now(),
             auth: RwLock::new(Arc::new(Authenticator::new(vault))),
