@@ -118,6 +118,14 @@ const REEXEC_ENV: &str = "SIGILLO_REEXEC";
 /// * always: no GPU compositing in the webviews (`WEBKIT_DISABLE_COMPOSITING_MODE=1`, unless
 ///   `SIGILLO_GPU=1` or the variable is set already): for these simple pages it halves the
 ///   memory of each web process (docs/benchmarks.md) at no visible cost;
+/// * always: no JavaScript JIT in the web processes (`JSC_useJIT=0`, unless `SIGILLO_JIT=1` or
+///   the variable is set already). JIT compilers are where most engine exploits live, which is
+///   why Safari's Lockdown Mode turns them off too; the pages of a bank stay quick enough without
+///   one, and each web process needs about 5 MB less;
+/// * always: allocations of 1 MiB or more go straight to `mmap` (`MALLOC_MMAP_THRESHOLD_`).
+///   Otherwise glibc raises that threshold after the first large free, and the 19 MiB blocks of
+///   the demo bank's argon2id hashes stay in a malloc arena for good: 38 MB after the demo
+///   customer is created;
 /// * in kiosk mode: every per-user cache (GTK, WebKit, Mesa's shader cache, GSettings) pointed
 ///   into the kiosk's scratch folder or kept in memory.
 #[cfg(unix)]
@@ -132,6 +140,13 @@ fn reexec(kiosk: bool) -> Result<(), String> {
     let gpu = std::env::var_os("SIGILLO_GPU").is_some_and(|v| v == "1");
     if !gpu && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
         command.env("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+    let jit = std::env::var_os("SIGILLO_JIT").is_some_and(|v| v == "1");
+    if !jit && std::env::var_os("JSC_useJIT").is_none() {
+        command.env("JSC_useJIT", "0");
+    }
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+        command.env("MALLOC_MMAP_THRESHOLD_", "1048576");
     }
     let mut scratch = None;
     if kiosk {
