@@ -5,6 +5,9 @@
 #      new data folder (so the demo bank is created from scratch, as on a first run);
 #   2. resident memory with both windows loaded: RSS and PSS (shared pages divided among the
 #      processes that share them) of the app and its WebKit processes, 3 s after both pages loaded;
+#      then, from the last run, where that memory goes (libraries by kind, our binary, heaps), and
+#      the floor under it: WebKitGTK's own MiniBrowser with two blank webviews (so two web
+#      processes, as the app has) under the app's settings (no compositing, no JIT);
 #   3. webcam frame to code with the synthetic camera (src-tauri/examples/frame_to_code.rs).
 # Usage: tests/desktop/bench.sh [runs]
 set -euo pipefail
@@ -40,13 +43,43 @@ for i in $(seq "$runs"); do
     p=$(( p + $(awk '/^Pss:/ {print $2}' "/proc/$q/smaps_rollup" 2>/dev/null || echo 0) ))
   done
   rss+=($(( r / 1024 ))) pss+=($(( p / 1024 )))
+  [ "$i" = "$runs" ] && for q in $(descendants "$pid"); do cat "/proc/$q/smaps" 2>/dev/null; done >"$scratch/smaps"
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 done
+# PSS of the smaps on stdin by kind of mapping, largest first.
+by_kind() {
+  awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$6}
+    /^Pss:/{ c="other libraries and files"
+      if (name=="" || name~/^\[/) c="heaps, stacks, anonymous memory (JS heaps, DOM, caches)"
+      else if (name~/LLVM|swrast|libz3|libEGL|libGL|libgbm|libglapi|libdrm|libepoxy|libvulkan|libsensors|libelf|libedit/) c="GL stack (Mesa llvmpipe with LLVM), loaded by WebKitGTK even without compositing"
+      else if (name~/webkit2gtk|javascriptcore|WebKit/) c="WebKitGTK and JavaScriptCore code and relocations"
+      else if (name~/flite/) c="flite voices, linked by WebKitGTK for speech synthesis"
+      else if (name~/sigillo$/) c="the sigillo binary"
+      else if (name~/SYSV|memfd/) c="shared memory (X images, frames)"
+      t[c]+=$2 }
+    END {for (c in t) printf "| %s | %.0f MB |\n", c, t[c]/1024}' | sort -t'|' -k3 -rn
+}
+floor=""
+mini=$(ls /usr/lib/*/webkit2gtk-4.1/MiniBrowser 2>/dev/null | head -1 || true)
+if [ -n "$mini" ]; then
+  WEBKIT_DISABLE_COMPOSITING_MODE=1 JSC_useJIT=0 "$mini" about:blank about:blank >"$scratch/mini.log" 2>&1 &
+  pid=$!
+  sleep 6
+  p=0
+  for q in $(descendants "$pid"); do p=$(( p + $(awk '/^Pss:/ {print $2}' "/proc/$q/smaps_rollup" 2>/dev/null || echo 0) )); done
+  floor=$(( p / 1024 ))
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+fi
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 echo "| desktop app (release, Xvfb) | median of $runs | runs | target |"
 echo "|---|---:|---|---|"
 echo "| cold start to a usable window | $(median "${starts[@]}") ms | ${starts[*]} ms | ≤ 1500 ms |"
 echo "| resident memory, both windows (RSS, app + WebKit processes) | $(median "${rss[@]}") MB | ${rss[*]} MB | ≤ 200 MB |"
 echo "| the same as PSS (shared pages counted once) | $(median "${pss[@]}") MB | ${pss[*]} MB | |"
+[ -n "$floor" ] && echo "| floor: WebKitGTK MiniBrowser, two blank webviews, PSS | $floor MB | 1 run | |"
+echo
+echo "| where the PSS of run $runs goes | |"
+echo "|---|---:|"
+by_kind <"$scratch/smaps"
 echo
 target/release/examples/frame_to_code --runs 30
