@@ -330,14 +330,42 @@ test('change the PIN, log in with a code made with the new one, reject a transfe
   }
 });
 
-test('the banking window cannot reach any authenticator command', async () => {
-  const app = await launch('ipc', { SIGILLO_DATA_DIR: path.join(scratch, 'ipc') });
+/** The environments of the WebKit web processes started with this SIGILLO_DATA_DIR. */
+function webProcessEnvs(dataDir) {
+  const envs = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('WebKitWebProcess')) continue;
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (env.includes(`SIGILLO_DATA_DIR=${dataDir}`)) envs.push(env);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return envs;
+}
+
+test('the banking window cannot reach any authenticator command; both web processes run without JIT', async () => {
+  const dataDir = path.join(scratch, 'ipc');
+  const app = await launch('ipc', { SIGILLO_DATA_DIR: dataDir });
   const s = app.session;
   try {
     await app.auth();
     // The authenticator window may.
     assert.ok(Array.isArray(await invoke(s, 'profiles_list')));
     await app.bank();
+    // One web process per window, each with the hardening the app re-executed itself with.
+    let envs = webProcessEnvs(dataDir);
+    for (let i = 0; i < 50 && envs.length < 2; i++) {
+      await sleep(100);
+      envs = webProcessEnvs(dataDir);
+    }
+    assert.equal(envs.length, 2, 'one web process per window');
+    for (const env of envs) {
+      for (const v of ['JSC_useJIT=0', 'WEBKIT_DISABLE_COMPOSITING_MODE=1', 'MALLOC_MMAP_THRESHOLD_=1048576']) {
+        assert.ok(env.includes(v), `web process without ${v}`);
+      }
+    }
     const tries = await s.executeAsync(`
       const done = arguments[arguments.length - 1];
       const i = window.__TAURI_INTERNALS__;
