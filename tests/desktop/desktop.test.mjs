@@ -88,6 +88,8 @@ async function activate(app) {
   const info = await invoke(s, 'app_info');
   assert.equal(info.mode, 'demo');
   await s.find('[data-testid="demo-phone"]');
+  // No profile yet, so no bank to be online or offline with.
+  assert.equal((await s.findAll('[data-testid="online-indicator"]')).length, 0, 'online indicator before any profile');
   await app.screenshot('activation');
   await s.type('[data-testid="activate-user"]', info.demo.userCode);
   await s.type('[data-testid="activate-password"]', info.demo.password);
@@ -259,7 +261,7 @@ test('activate, log in by push approval, pay by operation identifier and by webc
   }
 });
 
-test('change the PIN, log in with a code made with the new one, reject a transfer, show a QR for another device', async () => {
+test('change the PIN, log in with a code made with the new one, reject a transfer, activate a second app from the DEVICE QR', async () => {
   const app = await launch('profile', { SIGILLO_DATA_DIR: path.join(scratch, 'profile') });
   const s = app.session;
   const NEW_PIN = '13579';
@@ -323,8 +325,44 @@ test('change the PIN, log in with a code made with the new one, reject a transfe
     await s.type('[data-testid="device-qr-pin"]', NEW_PIN);
     await s.click('[data-testid="device-qr-approve"]');
     await s.find('[data-testid="device-qr-img"]', 20_000);
-    assert.match(await s.text('[data-testid="device-qr-text"]'), /^SCA1-ACTIVATE:[A-Za-z0-9_-]{22}$/);
+    const deviceQr = await s.text('[data-testid="device-qr-text"]');
+    assert.match(deviceQr, /^SCA1-ACTIVATE:[A-Za-z0-9_-]{22}$/);
     await app.screenshot('device-qr');
+
+    // The second device: another app, a client of this one's bank, activated from that QR (pasted,
+    // as a customer does who has no camera), then logging in to Area Clienti with its own code.
+    const second = await launch('second', { SIGILLO_DATA_DIR: path.join(scratch, 'second'), SIGILLO_SERVER: info.serverUrl });
+    const b = second.session;
+    try {
+      await second.auth();
+      assert.equal((await invoke(b, 'app_info')).mode, 'remote');
+      await b.click('[data-testid="activate-method-qr"]');
+      assert.equal(await (await b.find('[data-testid="activate-server"]')).prop('value'), info.serverUrl);
+      await b.type('[data-testid="activate-qr-text"]', deviceQr);
+      await b.type('[data-testid="activate-user"]', info.demo.userCode);
+      await b.type('[data-testid="activate-pin"]', PIN);
+      await b.type('[data-testid="activate-pin2"]', PIN);
+      await second.screenshot('activation-from-qr');
+      await b.click('[data-testid="activate-finish"]');
+      await b.find('[data-testid="nav-pending"]', 20_000);
+      const [profile] = await invoke(b, 'profiles_list');
+      assert.equal(profile.user, info.demo.userCode);
+      await b.click('[data-testid="nav-codes"]');
+      await b.type('[data-testid="code-pin"]', PIN);
+      await b.click('[data-testid="code-login-btn"]');
+      const secondCode = await b.until(async () => (await (await b.find('[data-testid="code-value"]')).attr('data-code')) || null, 'a LOGIN code on the second app');
+      await second.bank();
+      await b.type('#user', info.demo.userCode);
+      await b.type('#password', info.demo.password);
+      await b.click('form button[type="submit"]');
+      await b.type('#login-code', secondCode);
+      await b.click('form:has(#login-code) button[type="submit"]');
+      // The same account, seen from the second app: the transfer read from the image was not authorized.
+      assert.equal(await balance(b), before);
+      await second.screenshot('second-device-logged-in');
+    } finally {
+      await second.stop();
+    }
   } finally {
     await app.stop();
   }

@@ -169,6 +169,10 @@ export class Element {
   attr(name) {
     return this.s.cmd('GET', `/element/${this.id}/attribute/${name}`);
   }
+  /** A DOM property (an input's current `value`, not its attribute). */
+  prop(name) {
+    return this.s.cmd('GET', `/element/${this.id}/property/${name}`);
+  }
   enabled() {
     return this.s.cmd('GET', `/element/${this.id}/enabled`);
   }
