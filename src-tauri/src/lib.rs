@@ -354,9 +354,12 @@ fn exit_on_signals(app: tauri::AppHandle) {
     });
 }
 
-/// Deletes what a kiosk session left: its scratch folder.
+/// Ends what the app leaves on the desktop: the camera, its notifications (their payees and
+/// amounts do not outlive it), and a kiosk's scratch folder.
 fn cleanup(shared: &Shared) {
+    tracing::info!("closing");
     crate::scan::stop(shared);
+    shared.notifications.withdraw_all();
     if let Some(dir) = &shared.scratch {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -3,8 +3,18 @@
 //!
 //! notify-rust directly rather than tauri-plugin-notification: the plugin is notify-rust too on
 //! Linux, but it gives no way to learn that a notification was clicked.
+//!
+//! A notification lives only as long as its operation is waiting: once the operation is approved,
+//! rejected or expired, its profile removed, the kiosk session ended or the app closed, it is
+//! withdrawn. A payee and an amount must not stay on a branch kiosk's screen for the next
+//! customer, and a stale notification would open an approval that no longer exists.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use tauri::AppHandle;
+
+use crate::state::lock;
 
 use crate::state::Shared;
 use crate::views::{OpenApproval, PendingView};
@@ -71,18 +81,163 @@ pub fn texts(view: &PendingView, en: bool) -> (String, String) {
     }
 }
 
+/// Where the notification of one operation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Asked for: the notification server has not answered yet.
+    Showing,
+    /// Withdrawn while it was being shown: it is closed as soon as it is up.
+    Withdrawn,
+    /// On screen, with the server's id.
+    Shown(u32),
+}
+
+/// The notifications on screen, by profile and operation identifier.
+#[derive(Clone, Debug, Default)]
+pub struct Shown(Arc<Mutex<HashMap<(String, String), Slot>>>);
+
+impl Shown {
+    /// Marks `key` as being shown.
+    fn showing(&self, key: (String, String)) {
+        lock(&self.0).insert(key, Slot::Showing);
+    }
+
+    /// The server answered with `id`: false if the operation was withdrawn meanwhile (the caller
+    /// then closes it).
+    fn up(&self, key: &(String, String), id: u32) -> bool {
+        let mut slots = lock(&self.0);
+        if slots.get(key) == Some(&Slot::Showing) {
+            slots.insert(key.clone(), Slot::Shown(id));
+            true
+        } else {
+            slots.remove(key);
+            false
+        }
+    }
+
+    /// The notification `id` is gone (clicked or closed): forget it.
+    fn gone(&self, key: &(String, String), id: Option<u32>) {
+        let mut slots = lock(&self.0);
+        if id.is_none_or(|id| slots.get(key) == Some(&Slot::Shown(id))) {
+            slots.remove(key);
+        }
+    }
+
+    /// Marks `key` withdrawn; the server's id if it is on screen.
+    fn take(slots: &mut HashMap<(String, String), Slot>, key: &(String, String)) -> Option<u32> {
+        match slots.get(key).copied() {
+            Some(Slot::Shown(id)) => {
+                slots.remove(key);
+                Some(id)
+            }
+            Some(Slot::Showing) => {
+                slots.insert(key.clone(), Slot::Withdrawn);
+                None
+            }
+            Some(Slot::Withdrawn) | None => None,
+        }
+    }
+
+    /// Takes the notification of `op_id` off the screen, if it has one (off the caller's thread).
+    pub fn withdraw(&self, profile_id: &str, op_id: &str) {
+        let id = Self::take(&mut lock(&self.0), &(profile_id.to_owned(), op_id.to_owned()));
+        if let Some(id) = id {
+            close_in_background(vec![id]);
+        }
+    }
+
+    /// Takes the notifications of profiles not in `keep` off the screen (profiles removed).
+    pub fn withdraw_others(&self, keep: &std::collections::HashSet<String>) {
+        let ids = {
+            let mut slots = lock(&self.0);
+            let gone: Vec<_> = slots.keys().filter(|(p, _)| !keep.contains(p)).cloned().collect();
+            gone.iter()
+                .filter_map(|k| Self::take(&mut slots, k))
+                .collect::<Vec<_>>()
+        };
+        close_in_background(ids);
+    }
+
+    /// Takes every notification off the screen (a kiosk session ends, the app exits), waiting
+    /// for the notification server so that none outlives the app.
+    pub fn withdraw_all(&self) {
+        let ids = {
+            let mut slots = lock(&self.0);
+            let keys: Vec<_> = slots.keys().cloned().collect();
+            keys.iter()
+                .filter_map(|k| Self::take(&mut slots, k))
+                .collect::<Vec<_>>()
+        };
+        close(&ids);
+    }
+
+    /// The ids on screen.
+    #[cfg(test)]
+    fn on_screen(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = lock(&self.0)
+            .values()
+            .filter_map(|s| match s {
+                Slot::Shown(id) => Some(*id),
+                Slot::Showing | Slot::Withdrawn => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// `CloseNotification` for each id, on the session bus (any connection may close any id).
+fn close(ids: &[u32]) {
+    if ids.is_empty() {
+        return;
+    }
+    let closed = zbus::blocking::Connection::session().and_then(|bus| {
+        for id in ids {
+            bus.call_method(
+                Some("org.freedesktop.Notifications"),
+                "/org/freedesktop/Notifications",
+                Some("org.freedesktop.Notifications"),
+                "CloseNotification",
+                id,
+            )?;
+        }
+        Ok(())
+    });
+    if let Err(e) = closed {
+        tracing::warn!(error = %e, "cannot withdraw a notification");
+    }
+}
+
+fn close_in_background(ids: Vec<u32>) {
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) = std::thread::Builder::new()
+        .name("notification-close".into())
+        .spawn(move || close(&ids))
+    {
+        tracing::warn!(error = %e, "cannot withdraw a notification");
+    }
+}
+
 /// Shows the notification of a new pending operation, on its own thread (the D-Bus call and the
-/// wait for a click both block).
-pub fn operation(app: &AppHandle, view: &PendingView) {
+/// wait for a click both block). The thread ends when the notification is clicked or closed.
+pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView) {
     let (summary, body) = texts(view, english());
     let app = app.clone();
     let target = OpenApproval {
         profile_id: view.profile_id.clone(),
         op_id: view.operation.op_id.clone(),
     };
+    let key = (target.profile_id.clone(), target.op_id.clone());
+    shown.showing(key.clone());
+    let shown = shown.clone();
     let open = if english() { "Open" } else { "Apri" };
+    let thread_shown = shown.clone();
+    let thread_key = key.clone();
     let spawned = std::thread::Builder::new().name("notification".into()).spawn(move || {
-        let shown = notify_rust::Notification::new()
+        let (shown, key) = (thread_shown, thread_key);
+        let handle = notify_rust::Notification::new()
             .appname("Sigillo")
             .summary(&summary)
             .body(&body)
@@ -90,17 +245,31 @@ pub fn operation(app: &AppHandle, view: &PendingView) {
             .action("default", open)
             .urgency(notify_rust::Urgency::Critical)
             .show();
-        match shown {
-            Ok(handle) => handle.wait_for_action(|action| {
-                if action == "default" {
-                    Shared::open_approval(&app, target);
-                }
-            }),
+        let handle = match handle {
+            Ok(handle) => handle,
             // No notification server (a bare session): the window still shows the push.
-            Err(e) => tracing::info!(error = %e, "no desktop notification"),
+            Err(e) => {
+                shown.gone(&key, None);
+                tracing::info!(error = %e, "no desktop notification");
+                return;
+            }
+        };
+        let id = handle.id();
+        if !shown.up(&key, id) {
+            // Resolved, or the session ended, before the server answered.
+            handle.close();
+            return;
         }
+        // The server sends the click to this connection only, so the wait is on the handle's.
+        handle.wait_for_action(|action| {
+            if action == "default" {
+                Shared::open_approval(&app, target);
+            }
+        });
+        shown.gone(&key, Some(id));
     });
     if let Err(e) = spawned {
+        shown.gone(&key, None);
         tracing::warn!(error = %e, "cannot show a notification");
     }
 }
@@ -144,6 +313,43 @@ mod tests {
         let (title, body) = texts(&v, true);
         assert!(title.contains("transfer"));
         assert!(body.starts_with("1250.00 EUR to Mario Rossi"));
+    }
+
+    fn key(op: &str) -> (String, String) {
+        ("p".into(), op.into())
+    }
+
+    #[test]
+    fn a_notification_withdrawn_before_the_server_answers_is_closed_once_it_is_up() {
+        let shown = Shown::default();
+        shown.showing(key("1"));
+        shown.withdraw("p", "1");
+        // The server's answer comes after the withdrawal: the thread must close it.
+        assert!(!shown.up(&key("1"), 7));
+        assert!(shown.on_screen().is_empty());
+        assert!(lock(&shown.0).is_empty());
+    }
+
+    #[test]
+    fn withdrawing_others_keeps_the_notifications_of_the_profiles_kept() {
+        let shown = Shown::default();
+        for (p, op, id) in [("a", "1", 1), ("b", "2", 2), ("c", "3", 3)] {
+            shown.showing((p.into(), op.into()));
+            assert!(shown.up(&(p.into(), op.into()), id));
+        }
+        shown.withdraw_others(&["b".to_owned()].into_iter().collect());
+        assert_eq!(shown.on_screen(), vec![2]);
+    }
+
+    #[test]
+    fn a_closed_notification_is_forgotten_but_not_a_newer_one_for_the_same_operation() {
+        let shown = Shown::default();
+        shown.showing(key("1"));
+        assert!(shown.up(&key("1"), 5));
+        shown.gone(&key("1"), Some(4));
+        assert_eq!(shown.on_screen(), vec![5]);
+        shown.gone(&key("1"), Some(5));
+        assert!(shown.on_screen().is_empty());
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Shared {
     activations: Mutex<HashMap<String, Arc<PendingActivation>>>,
     pending: Mutex<BTreeMap<(String, String), PendingView>>,
     notified: Mutex<HashSet<String>>,
+    /// The desktop notifications of the pending operations.
+    pub notifications: crate::notify::Shown,
     connections: Mutex<BTreeMap<String, ConnectionView>>,
     device_qr: Mutex<HashMap<String, DeviceActivation>>,
     listener: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
@@ -79,6 +81,7 @@ impl Shared {
             activations: Mutex::default(),
             pending: Mutex::default(),
             notified: Mutex::default(),
+            notifications: crate::notify::Shown::default(),
             connections: Mutex::default(),
             device_qr: Mutex::default(),
             listener: Mutex::default(),
@@ -150,6 +153,7 @@ impl Shared {
     /// An operation is done (approved or rejected here): off the list at once, without waiting
     /// for the bank's status push.
     pub fn resolve(&self, app: &AppHandle, profile_id: &str, op_id: &str, status: &str) {
+        self.notifications.withdraw(profile_id, op_id);
         let removed = lock(&self.pending).remove(&(profile_id.to_owned(), op_id.to_owned()));
         if removed.is_some() {
             let _ = app.emit_to(
@@ -188,6 +192,7 @@ impl Shared {
         let ids: HashSet<String> = self.auth().vault().profiles().into_iter().map(|p| p.id).collect();
         lock(&self.connections).retain(|id, _| ids.contains(id));
         lock(&self.pending).retain(|(id, _), _| ids.contains(id));
+        self.notifications.withdraw_others(&ids);
     }
 
     fn on_push(&self, app: &AppHandle, auth: &Authenticator, event: ProfileEvent) {
@@ -219,7 +224,7 @@ impl Shared {
                     // The stream sends every pending operation again at each reconnect: one
                     // notification per operation.
                     if lock(&self.notified).insert(format!("{profile_id}/{op_id}")) {
-                        crate::notify::operation(app, &view);
+                        crate::notify::operation(app, &self.notifications, &view);
                     }
                 }
             }
@@ -286,6 +291,7 @@ impl Shared {
         lock(&self.device_qr).clear();
         lock(&self.pending).clear();
         lock(&self.notified).clear();
+        self.notifications.withdraw_all();
         self.restart_listener(app);
         *lock(&self.banking_idle_since) = None;
         self.touch();

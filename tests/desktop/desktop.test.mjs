@@ -56,6 +56,15 @@ async function launch(name, env) {
     },
     auth: () => session.window((u) => u.includes('authenticator.html'), 'authenticator'),
     bank: () => session.window((u) => u.startsWith('http://127.0.0.1:'), 'Area Clienti'),
+    /** Ends the app as the desktop does at logout (SIGTERM), then the session. */
+    async quit() {
+      for (const pid of appPids(env.SIGILLO_DATA_DIR)) {
+        process.kill(pid, 'SIGTERM');
+        for (let i = 0; i < 100 && !exited(pid); i++) await sleep(100);
+      }
+      // WebKitWebDriver may answer that its browser is gone.
+      await this.stop().catch(() => {});
+    },
     async stop() {
       await session.delete();
       driver.kill('SIGTERM');
@@ -79,6 +88,26 @@ async function invoke(session, command, args = {}) {
 
 async function notifications() {
   return NOTIFY_LOG && fs.existsSync(NOTIFY_LOG) ? fs.readFileSync(NOTIFY_LOG, 'utf8') : '';
+}
+
+/**
+ * Whether the notifications whose texts include `text` are off the screen, the last one
+ * withdrawn by the app, as dbus-monitor saw them: for each Notify call, the id the server gave
+ * it, then a NotificationClosed of that id; for the last, reason 3 (a CloseNotification call).
+ * (dunst itself closes an earlier identical notification, reason 1, when a second app shows
+ * the same one.)
+ */
+async function withdrawn(text) {
+  const messages = (await notifications()).split(/\n(?=\S)/);
+  const calls = messages.filter((m) => m.includes('member=Notify') && m.includes(text));
+  if (calls.length === 0) return false;
+  return calls.every((call, i) => {
+    const [, sender, serial] = /sender=(\S+) .*? serial=(\d+)/.exec(call);
+    const reply = messages.find((m) => m.startsWith('method return') && m.includes(`destination=${sender} `) && m.includes(`reply_serial=${serial}`));
+    const id = reply && /uint32 (\d+)/.exec(reply)?.[1];
+    const reason = i === calls.length - 1 ? '3' : '\\d+';
+    return id && messages.some((m) => m.includes('member=NotificationClosed') && new RegExp(`uint32 ${id}\\s+uint32 ${reason}\\b`).test(m));
+  });
 }
 
 /** Activates the demo customer in the authenticator window, reading the SMS on the simulated phone. */
@@ -233,6 +262,8 @@ test('activate, log in by push approval, pay by operation identifier and by webc
     await app.bank();
     await authorize(s, code);
     await app.screenshot('bank-result');
+    // Authorized, so its notification is taken off the desktop.
+    await s.until(() => withdrawn('Luigi Bianchi'), 'the notification of the authorized transfer withdrawn');
 
     // A second transfer, its QR code held up to the "webcam" (a folder of frames).
     const qrOpId = await transfer(s, 'Anna Verdi', '10,00');
@@ -302,6 +333,7 @@ test('change the PIN, log in with a code made with the new one, reject a transfe
     await app.screenshot('rejected');
     await app.bank();
     await s.until(async () => (await (await s.find('[data-testid="op-status"]')).attr('data-status')) === 'rejected', 'rejected on the page');
+    await s.until(() => withdrawn('Truffatore'), 'the notification of the rejected transfer withdrawn');
     await s.execute(`location.hash = '#/home'`);
     await s.until(async () => (await balance(s)) === before, 'the balance unchanged');
 
@@ -361,26 +393,49 @@ test('change the PIN, log in with a code made with the new one, reject a transfe
       assert.equal(await balance(b), before);
       await second.screenshot('second-device-logged-in');
     } finally {
-      await second.stop();
+      await second.quit();
     }
   } finally {
-    await app.stop();
+    await app.quit();
   }
+  // The transfer read from the image was still waiting when the apps closed: its notifications
+  // (payee, amount; one from each app) went with them.
+  for (let i = 0; i < 50 && !(await withdrawn('Carla Neri')); i++) await sleep(100);
+  assert.ok(await withdrawn('Carla Neri'), 'a notification outlived the app');
 });
 
-/** The environments of the WebKit web processes started with this SIGILLO_DATA_DIR. */
-function webProcessEnvs(dataDir) {
-  const envs = [];
+/** The processes whose environment has SIGILLO_DATA_DIR=`dataDir` and `name` in their command line. */
+function processesWith(dataDir, name) {
+  const found = [];
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('WebKitWebProcess')) continue;
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0].includes(name)) continue;
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (env.includes(`SIGILLO_DATA_DIR=${dataDir}`)) envs.push(env);
+      if (env.includes(`SIGILLO_DATA_DIR=${dataDir}`)) found.push({ pid: Number(pid), env });
     } catch {
       // gone meanwhile
     }
   }
-  return envs;
+  return found;
+}
+
+/** The app's own process (not its WebKit helpers). */
+function appPids(dataDir) {
+  return processesWith(dataDir, path.basename(APP)).map((p) => p.pid);
+}
+
+/** Gone, or a zombie waiting for its parent. */
+function exited(pid) {
+  try {
+    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** The environments of the WebKit web processes started with this SIGILLO_DATA_DIR. */
+function webProcessEnvs(dataDir) {
+  return processesWith(dataDir, 'WebKitWebProcess').map((p) => p.env);
 }
 
 test('the banking window cannot reach any authenticator command; both web processes run without JIT', async () => {

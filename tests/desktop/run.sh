@@ -24,7 +24,9 @@ rm -rf artifacts/desktop && mkdir -p artifacts/desktop
 export SIGILLO_NOTIFY_LOG="$root/artifacts/desktop/notifications.log"
 start=$(date +%s)
 scripts/with-xvfb.sh scripts/with-keyring.sh bash -c '
-  dbus-monitor --session "interface='"'"'org.freedesktop.Notifications'"'"'" >"$SIGILLO_NOTIFY_LOG" 2>&1 &
+  # The notification calls and signals, and the server'"'"'s answers (the ids it gives).
+  dbus-monitor --session "interface='"'"'org.freedesktop.Notifications'"'"'" \
+    "type='"'"'method_return'"'"',sender='"'"'org.freedesktop.Notifications'"'"'" >"$SIGILLO_NOTIFY_LOG" 2>&1 &
   monitor=$!
   trap "kill $monitor 2>/dev/null || true" EXIT
   node --test --test-concurrency=1 --test-reporter=spec tests/desktop/desktop.test.mjs
