@@ -493,7 +493,7 @@ test('the banking window cannot reach any authenticator command; both web proces
   }
 });
 
-test('kiosk mode keeps nothing on disk after a session', async () => {
+test('kiosk mode keeps nothing on disk, nor a notification on screen, after a session', async () => {
   const home = path.join(scratch, 'kiosk-home');
   const tmp = path.join(scratch, 'kiosk-tmp');
   for (const d of [home, tmp]) fs.mkdirSync(d, { recursive: true });
@@ -510,7 +510,7 @@ test('kiosk mode keeps nothing on disk after a session', async () => {
   });
   const s = app.session;
   try {
-    await activate(app);
+    const info = await activate(app);
     assert.equal((await invoke(s, 'app_info')).kiosk, true);
     await s.find('[data-testid="kiosk-badge"]');
     // A code works, from memory only.
@@ -520,9 +520,20 @@ test('kiosk mode keeps nothing on disk after a session', async () => {
     const code = await s.until(async () => (await (await s.find('[data-testid="code-value"]')).attr('data-code')) || null, 'a LOGIN code');
     assert.match(code, /^\d{6}$/);
     await app.screenshot('kiosk-code');
-    // Ending the session forgets the profile.
+    // A login started in Area Clienti pushes a notification that names the customer.
+    await app.bank();
+    await s.type('#user', info.demo.userCode);
+    await s.type('#password', info.demo.password);
+    await s.click('form button[type="submit"]');
+    await s.text('[data-testid="login-number"]', 20_000);
+    const pushText = `Area Clienti di ${info.demo.userCode}`;
+    await s.until(async () => (await notifications()).includes(pushText), 'the kiosk login notification');
+    // Ending the session forgets the profile, and takes the notification off the screen
+    // before the next customer comes.
+    await app.auth();
     await s.click('[data-testid="kiosk-end"]');
     await s.until(async () => (await invoke(s, 'profiles_list')).length === 0, 'profiles forgotten');
+    await s.until(() => withdrawn(pushText), "the kiosk's notification withdrawn");
     await s.find('[data-testid="activate-user"]');
     await app.screenshot('kiosk-after-reset');
     // The next customer walks away after activating: with both windows idle for the kiosk's
