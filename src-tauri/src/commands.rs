@@ -46,6 +46,7 @@ pub const ALL: &[&str] = &[
     "kiosk_activity",
     "kiosk_end_session",
     "connection_status",
+    "language_set",
 ];
 
 fn pin(text: &str, field: &str) -> CommandResult<Pin> {
@@ -522,6 +523,19 @@ pub async fn demo_outbox(shared: S<'_>) -> CommandResult<Vec<OutboxMessage>> {
 #[tauri::command]
 pub fn kiosk_activity(shared: S<'_>) {
     shared.touch();
+}
+
+/// The language the customer picked in the authenticator window (`it` or `en`): the desktop
+/// notifications follow it.
+#[tauri::command]
+pub fn language_set(shared: S<'_>, lang: &str) -> CommandResult<()> {
+    let english = match lang {
+        "it" => false,
+        "en" => true,
+        _ => return Err(CommandError::input("lang", "the language is `it` or `en`")),
+    };
+    shared.english.store(english, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
 }
 
 #[tauri::command]

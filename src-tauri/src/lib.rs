@@ -425,6 +425,7 @@ pub fn run() -> ExitCode {
             commands::kiosk_activity,
             commands::kiosk_end_session,
             commands::connection_status,
+            commands::language_set,
         ])
         .setup(move |app| {
             build_windows(app, &setup_shared)?;

@@ -19,8 +19,9 @@ use crate::state::lock;
 use crate::state::Shared;
 use crate::views::{OpenApproval, PendingView};
 
-/// Italian unless the desktop's language is English.
-fn english() -> bool {
+/// The desktop's language, until the authenticator window says which one the customer picked:
+/// Italian unless it is English.
+pub fn desktop_is_english() -> bool {
     ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
@@ -222,8 +223,8 @@ fn close_in_background(ids: Vec<u32>) {
 
 /// Shows the notification of a new pending operation, on its own thread (the D-Bus call and the
 /// wait for a click both block). The thread ends when the notification is clicked or closed.
-pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView) {
-    let (summary, body) = texts(view, english());
+pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView, en: bool) {
+    let (summary, body) = texts(view, en);
     let app = app.clone();
     let target = OpenApproval {
         profile_id: view.profile_id.clone(),
@@ -232,7 +233,7 @@ pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView) {
     let key = (target.profile_id.clone(), target.op_id.clone());
     shown.showing(key.clone());
     let shown = shown.clone();
-    let open = if english() { "Open" } else { "Apri" };
+    let open = if en { "Open" } else { "Apri" };
     let thread_shown = shown.clone();
     let thread_key = key.clone();
     let spawned = std::thread::Builder::new().name("notification".into()).spawn(move || {

@@ -47,6 +47,8 @@ pub struct Shared {
     notified: Mutex<HashSet<String>>,
     /// The desktop notifications of the pending operations.
     pub notifications: crate::notify::Shown,
+    /// The notifications' language: the authenticator window's (`language_set`).
+    pub english: std::sync::atomic::AtomicBool,
     connections: Mutex<BTreeMap<String, ConnectionView>>,
     device_qr: Mutex<HashMap<String, DeviceActivation>>,
     listener: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
@@ -82,6 +84,7 @@ impl Shared {
             pending: Mutex::default(),
             notified: Mutex::default(),
             notifications: crate::notify::Shown::default(),
+            english: std::sync::atomic::AtomicBool::new(crate::notify::desktop_is_english()),
             connections: Mutex::default(),
             device_qr: Mutex::default(),
             listener: Mutex::default(),
@@ -224,7 +227,8 @@ impl Shared {
                     // The stream sends every pending operation again at each reconnect: one
                     // notification per operation.
                     if lock(&self.notified).insert(format!("{profile_id}/{op_id}")) {
-                        crate::notify::operation(app, &self.notifications, &view);
+                        let en = self.english.load(std::sync::atomic::Ordering::Relaxed);
+                        crate::notify::operation(app, &self.notifications, &view, en);
                     }
                 }
             }

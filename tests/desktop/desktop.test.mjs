@@ -321,8 +321,13 @@ test('change the PIN, log in with a code made with the new one, reject a transfe
     await s.click('form:has(#login-code) button[type="submit"]');
     const before = await balance(s);
 
+    // The customer switches the authenticator to English: the notifications follow.
+    await app.auth();
+    await s.click('[data-testid="lang-en"]');
+    await app.bank();
     // "Non sono io": the transfer pushed to the authenticator is rejected; no money moves.
     await transfer(s, 'Truffatore', '99,00');
+    await s.until(async () => (await notifications()).includes('99.00 EUR to Truffatore — check the details'), 'the notification in English');
     await app.auth();
     await s.click('[data-testid="nav-pending"]');
     await s.until(async () => {
@@ -460,6 +465,8 @@ test('the banking window cannot reach any authenticator command; both web proces
     await app.auth();
     // The authenticator window may.
     assert.ok(Array.isArray(await invoke(s, 'profiles_list')));
+    // A language the app does not speak is refused, naming the field.
+    await assert.rejects(invoke(s, 'language_set', { lang: 'fr' }), /"code":"bad_input".*"field":"lang"|"field":"lang".*"code":"bad_input"/);
     await app.bank();
     // One web process per window, each with the hardening the app re-executed itself with.
     let envs = webProcessEnvs(dataDir);

@@ -254,4 +254,6 @@ export const ipc = {
   /** Kiosk mode: end the session now (forget every profile, reset both windows). */
   kioskEndSession: () => call<void>('kiosk_end_session'),
   connectionStatus: () => call<ConnectionEvent[]>('connection_status'),
+  /** The language picked in this window, which the desktop notifications follow. */
+  languageSet: (lang: 'it' | 'en') => call<void>('language_set', { lang }),
 };
