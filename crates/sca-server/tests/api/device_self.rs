@@ -109,14 +109,8 @@ async fn area_clienti_starts_a_second_device_that_an_active_one_approves() {
 
     let now = server.clock.now();
     let op_id = started["op_id"].as_str().unwrap();
-    let body = first.approve_body(started["payload"].as_str().unwrap(), now, None);
     let (status, v) = first
-        .send(
-            "POST",
-            &format!("/api/v1/devices/{}/operations/{op_id}/approve", first.id),
-            Some(body),
-            now,
-        )
+        .approve(op_id, started["payload"].as_str().unwrap(), now, None)
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
 

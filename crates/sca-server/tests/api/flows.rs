@@ -99,15 +99,7 @@ async fn independent_client_full_flow() {
         }
     };
     let payload = pushed["payload"].as_str().unwrap();
-    let body = device.approve_body(payload, server.clock.now_secs(), None);
-    let (status, body) = device
-        .send(
-            "POST",
-            &format!("/api/v1/devices/{}/operations/{op3}/approve", device.id),
-            Some(body),
-            server.clock.now_secs(),
-        )
-        .await;
+    let (status, body) = device.approve(&op3, payload, server.clock.now_secs(), None).await;
     assert_eq!(
         (status, body["status"].as_str()),
         (StatusCode::OK, Some("approved")),
@@ -190,17 +182,12 @@ async fn login_by_push_with_number_matching_and_by_sms() {
     assert_eq!(pushed["op_id"], login["operation"]["op_id"]);
     let op_id = pushed["op_id"].as_str().unwrap();
     let wrong_pick = if number == 99 { 98 } else { number + 1 };
-    let body = device.approve_body(
-        pushed["payload"].as_str().unwrap(),
-        server.clock.now_secs(),
-        Some(wrong_pick),
-    );
     let (status, problem) = device
-        .send(
-            "POST",
-            &format!("/api/v1/devices/{}/operations/{op_id}/approve", device.id),
-            Some(body),
+        .approve(
+            op_id,
+            pushed["payload"].as_str().unwrap(),
             server.clock.now_secs(),
+            Some(wrong_pick),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -228,17 +215,12 @@ async fn login_by_push_with_number_matching_and_by_sms() {
         .unwrap();
     let mut page = sse_events(stream);
     assert_eq!(page.recv().await.unwrap().1["status"], "pending");
-    let body = device.approve_body(
-        pushed["payload"].as_str().unwrap(),
-        server.clock.now_secs(),
-        Some(number),
-    );
     let (status, _) = device
-        .send(
-            "POST",
-            &format!("/api/v1/devices/{}/operations/{op_id}/approve", device.id),
-            Some(body),
+        .approve(
+            op_id,
+            pushed["payload"].as_str().unwrap(),
             server.clock.now_secs(),
+            Some(number),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -361,13 +343,12 @@ async fn reject_second_device_by_qr_and_device_management() {
     )
     .unwrap();
     assert_eq!(shown.operation().kind.as_str(), "DEVICE");
-    let body = first.approve_body(started["payload"].as_str().unwrap(), server.clock.now_secs(), None);
     let (status, _) = first
-        .send(
-            "POST",
-            &format!("/api/v1/devices/{}/operations/{dev_op}/approve", first.id),
-            Some(body),
+        .approve(
+            dev_op,
+            started["payload"].as_str().unwrap(),
             server.clock.now_secs(),
+            None,
         )
         .await;
     assert_eq!(status, StatusCode::OK);

@@ -400,6 +400,14 @@ impl Device {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Approves `op_id` (its signed `payload`) at `now` with a code made then, picking `number`
+    /// for a login with number matching: the bank's status and answer.
+    pub async fn approve(&self, op_id: &str, payload: &str, now: u64, number: Option<i64>) -> (StatusCode, Value) {
+        let body = self.approve_body(payload, now, number);
+        let path = format!("/api/v1/devices/{}/operations/{op_id}/approve", self.id);
+        self.send("POST", &path, Some(body), now).await
+    }
+
     pub fn approve_body(&self, payload: &str, now: u64, number: Option<i64>) -> Value {
         let signed = SignedPayload::verify(payload, &self.bank_pub, now).unwrap();
         let op = signed.operation();
