@@ -11,6 +11,15 @@ use authenticator::{Error, OpIdLookup, PushEvent, TimeCodeKind, number_choices, 
 use sca_protocol::{Kind, OpId};
 use support::*;
 
+/// A refusal that counted as a wrong answer (401), with `left` attempts left.
+#[track_caller]
+fn assert_wrong_answer(err: &Error, left: u32) {
+    assert!(
+        matches!(err, Error::Server { status: 401, attempts_left: Some(l), .. } if *l == left),
+        "{err:?}"
+    );
+}
+
 async fn next_operation(
     events: &mut tokio::sync::mpsc::Receiver<authenticator::ProfileEvent>,
     op_id: &str,
@@ -61,17 +70,7 @@ async fn a_wrong_sms_code_or_password_at_activation_is_refused_and_nothing_is_st
         .start_activation(&bank.base, &customer.user_code, "00000000")
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Server {
-                status: 401,
-                attempts_left: Some(4),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_wrong_answer(&err, 4);
     let pending = auth
         .start_activation(&bank.base, &customer.user_code, &customer.password)
         .await
@@ -117,17 +116,7 @@ async fn login_by_push_needs_the_number_shown_on_the_page() {
         .approve(&profile, &verified, &pin(PIN), Some(wrong_pick))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Server {
-                status: 401,
-                attempts_left: Some(4),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_wrong_answer(&err, 4);
     assert_eq!(web.login_status().await, "failed");
 
     let web = Web::login(&bank, &customer).await;
@@ -290,17 +279,7 @@ async fn the_pin_changes_only_after_the_bank_accepts_the_old_one() {
         .change_pin(&profile, &pin("24680"), &pin("86420"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Server {
-                status: 401,
-                attempts_left: Some(4),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_wrong_answer(&err, 4);
     assert!(
         auth.change_pin(&profile, &pin(PIN), &pin(PIN)).await.is_err(),
         "same PIN"
