@@ -247,11 +247,7 @@ fn build_windows(app: &tauri::App, shared: &Arc<Shared>) -> tauri::Result<()> {
         .title("Sigillo — Area Clienti")
         .inner_size(1100.0, 820.0)
         .min_inner_size(360.0, 480.0)
-        .on_page_load(move |_, load| {
-            if matches!(load.event(), tauri::webview::PageLoadEvent::Finished) {
-                tracing::info!(ms = started.elapsed().as_millis() as u64, "banking window ready");
-            }
-        })
+        .on_page_load(log_when_loaded(started, "banking window ready"))
         .on_navigation(move |url| {
             match url.as_str() {
                 KIOSK_IDLE_URL => {
@@ -273,12 +269,7 @@ fn build_windows(app: &tauri::App, shared: &Arc<Shared>) -> tauri::Result<()> {
             ok
         });
     let mut auth = WebviewWindowBuilder::new(app, AUTHENTICATOR, WebviewUrl::App("authenticator.html".into()))
-        .on_page_load(move |_, load| {
-            // What the start-up benchmark waits for (tests/desktop/bench.sh).
-            if matches!(load.event(), tauri::webview::PageLoadEvent::Finished) {
-                tracing::info!(ms = started.elapsed().as_millis() as u64, "authenticator window ready");
-            }
-        })
+        .on_page_load(log_when_loaded(started, "authenticator window ready"))
         .title("Sigillo — Autenticatore")
         .inner_size(440.0, 780.0)
         .min_inner_size(360.0, 520.0)
@@ -302,6 +293,19 @@ fn build_windows(app: &tauri::App, shared: &Arc<Shared>) -> tauri::Result<()> {
     let auth = auth.build()?;
     tile(&banking, &auth, kiosk);
     Ok(())
+}
+
+/// Logs `what` each time the window's page has loaded, with the time since the app started: what
+/// the start-up benchmark and the desktop tests wait for (tests/desktop/bench.sh).
+fn log_when_loaded(
+    started: std::time::Instant,
+    what: &'static str,
+) -> impl Fn(tauri::WebviewWindow, tauri::webview::PageLoadPayload<'_>) + Send + Sync + 'static {
+    move |_, load| {
+        if matches!(load.event(), tauri::webview::PageLoadEvent::Finished) {
+            tracing::info!(ms = started.elapsed().as_millis() as u64, "{what}");
+        }
+    }
 }
 
 /// Puts the two windows side by side, Area Clienti on the left and the authenticator on the

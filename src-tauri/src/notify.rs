@@ -14,9 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use tauri::AppHandle;
 
-use crate::state::lock;
-
-use crate::state::Shared;
+use crate::state::{Shared, lock};
 use crate::views::{OpenApproval, PendingView};
 
 /// The desktop's language, until the authenticator window says which one the customer picked:
@@ -124,52 +122,38 @@ impl Shown {
         }
     }
 
-    /// Marks `key` withdrawn; the server's id if it is on screen.
-    fn take(slots: &mut HashMap<(String, String), Slot>, key: &(String, String)) -> Option<u32> {
-        match slots.get(key).copied() {
-            Some(Slot::Shown(id)) => {
-                slots.remove(key);
-                Some(id)
+    /// Marks withdrawn every operation `which` picks: the ids of those on screen (to close),
+    /// and those still being shown are closed as soon as they are up.
+    fn take(&self, which: impl Fn(&(String, String)) -> bool) -> Vec<u32> {
+        let mut ids = Vec::new();
+        lock(&self.0).retain(|key, slot| match *slot {
+            _ if !which(key) => true,
+            Slot::Shown(id) => {
+                ids.push(id);
+                false
             }
-            Some(Slot::Showing) => {
-                slots.insert(key.clone(), Slot::Withdrawn);
-                None
+            Slot::Showing | Slot::Withdrawn => {
+                *slot = Slot::Withdrawn;
+                true
             }
-            Some(Slot::Withdrawn) | None => None,
-        }
+        });
+        ids
     }
 
     /// Takes the notification of `op_id` off the screen, if it has one (off the caller's thread).
     pub fn withdraw(&self, profile_id: &str, op_id: &str) {
-        let id = Self::take(&mut lock(&self.0), &(profile_id.to_owned(), op_id.to_owned()));
-        if let Some(id) = id {
-            close_in_background(vec![id]);
-        }
+        close_in_background(self.take(|(p, op)| p == profile_id && op == op_id));
     }
 
     /// Takes the notifications of profiles not in `keep` off the screen (profiles removed).
     pub fn withdraw_others(&self, keep: &std::collections::HashSet<String>) {
-        let ids = {
-            let mut slots = lock(&self.0);
-            let gone: Vec<_> = slots.keys().filter(|(p, _)| !keep.contains(p)).cloned().collect();
-            gone.iter()
-                .filter_map(|k| Self::take(&mut slots, k))
-                .collect::<Vec<_>>()
-        };
-        close_in_background(ids);
+        close_in_background(self.take(|(p, _)| !keep.contains(p)));
     }
 
     /// Takes every notification off the screen (a kiosk session ends, the app exits), waiting
     /// for the notification server so that none outlives the app.
     pub fn withdraw_all(&self) {
-        let ids = {
-            let mut slots = lock(&self.0);
-            let keys: Vec<_> = slots.keys().cloned().collect();
-            keys.iter()
-                .filter_map(|k| Self::take(&mut slots, k))
-                .collect::<Vec<_>>()
-        };
-        close(&ids);
+        close(&self.take(|_| true));
     }
 
     /// The ids on screen.
@@ -232,10 +216,8 @@ pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView, en: bool) {
     };
     let key = (target.profile_id.clone(), target.op_id.clone());
     shown.showing(key.clone());
-    let shown = shown.clone();
     let open = if en { "Open" } else { "Apri" };
-    let thread_shown = shown.clone();
-    let thread_key = key.clone();
+    let (thread_shown, thread_key) = (shown.clone(), key.clone());
     let spawned = std::thread::Builder::new().name("notification".into()).spawn(move || {
         let (shown, key) = (thread_shown, thread_key);
         let handle = notify_rust::Notification::new()
