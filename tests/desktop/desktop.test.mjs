@@ -25,6 +25,8 @@ const PAYEE_IBAN = 'IT60X0542811101000000123456';
 
 /** One run of the app behind its own tauri-driver, with `env` on top of ours. */
 async function launch(name, env) {
+  // Marks the app and its WebKit processes (they inherit it) as this launch's.
+  env = { ...env, SIGILLO_TEST_LAUNCH: name };
   const port = await freePort();
   const nativePort = await freePort();
   const log = fs.openSync(path.join(ARTIFACTS, `${name}.log`), 'w');
@@ -56,20 +58,29 @@ async function launch(name, env) {
     },
     auth: () => session.window((u) => u.includes('authenticator.html'), 'authenticator'),
     bank: () => session.window((u) => u.startsWith('http://127.0.0.1:'), 'Area Clienti'),
-    /** Ends the app as the desktop does at logout (SIGTERM), then the session. */
+    /**
+     * Ends the app as the desktop does at logout (SIGTERM), then the session. Whether the app
+     * exited on its own within 10 s.
+     */
     async quit() {
-      for (const pid of appPids(env.SIGILLO_DATA_DIR)) {
+      let ended = true;
+      for (const pid of appPids(name)) {
         process.kill(pid, 'SIGTERM');
         for (let i = 0; i < 100 && !exited(pid); i++) await sleep(100);
+        ended &&= exited(pid);
       }
       // WebKitWebDriver may answer that its browser is gone.
       await this.stop().catch(() => {});
+      return ended;
     },
     async stop() {
-      await session.delete();
-      driver.kill('SIGTERM');
-      await Promise.race([once(driver, 'exit'), sleep(5000)]);
-      fs.closeSync(log);
+      try {
+        await session.delete();
+      } finally {
+        driver.kill('SIGTERM');
+        await Promise.race([once(driver, 'exit'), sleep(5000)]);
+        fs.closeSync(log);
+      }
     },
   };
 }
@@ -423,14 +434,14 @@ test('change the PIN, log in with a code made with the new one, reject a transfe
   assert.ok(await withdrawn('Carla Neri'), 'a notification outlived the app');
 });
 
-/** The processes whose environment has SIGILLO_DATA_DIR=`dataDir` and `name` in their command line. */
-function processesWith(dataDir, name) {
+/** The processes of the launch `launch` whose program's path holds `name`. */
+function processesWith(launch, name) {
   const found = [];
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0].includes(name)) continue;
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (env.includes(`SIGILLO_DATA_DIR=${dataDir}`)) found.push({ pid: Number(pid), env });
+      if (env.includes(`SIGILLO_TEST_LAUNCH=${launch}`)) found.push({ pid: Number(pid), env });
     } catch {
       // gone meanwhile
     }
@@ -439,8 +450,8 @@ function processesWith(dataDir, name) {
 }
 
 /** The app's own process (not its WebKit helpers). */
-function appPids(dataDir) {
-  return processesWith(dataDir, path.basename(APP)).map((p) => p.pid);
+function appPids(launch) {
+  return processesWith(launch, path.basename(APP)).map((p) => p.pid);
 }
 
 /** Gone, or a zombie waiting for its parent. */
@@ -452,9 +463,9 @@ function exited(pid) {
   }
 }
 
-/** The environments of the WebKit web processes started with this SIGILLO_DATA_DIR. */
-function webProcessEnvs(dataDir) {
-  return processesWith(dataDir, 'WebKitWebProcess').map((p) => p.env);
+/** The environments of the WebKit web processes of the launch `launch`. */
+function webProcessEnvs(launch) {
+  return processesWith(launch, 'WebKitWebProcess').map((p) => p.env);
 }
 
 test('the banking window cannot reach any authenticator command; both web processes run without JIT', async () => {
@@ -469,10 +480,10 @@ test('the banking window cannot reach any authenticator command; both web proces
     await assert.rejects(invoke(s, 'language_set', { lang: 'fr' }), /"code":"bad_input".*"field":"lang"|"field":"lang".*"code":"bad_input"/);
     await app.bank();
     // One web process per window, each with the hardening the app re-executed itself with.
-    let envs = webProcessEnvs(dataDir);
+    let envs = webProcessEnvs('ipc');
     for (let i = 0; i < 50 && envs.length < 2; i++) {
       await sleep(100);
-      envs = webProcessEnvs(dataDir);
+      envs = webProcessEnvs('ipc');
     }
     assert.equal(envs.length, 2, 'one web process per window');
     for (const env of envs) {
@@ -516,6 +527,7 @@ test('kiosk mode keeps nothing on disk, nor a notification on screen, after a se
     TMPDIR: tmp,
   });
   const s = app.session;
+  let ended;
   try {
     const info = await activate(app);
     assert.equal((await invoke(s, 'app_info')).kiosk, true);
@@ -554,21 +566,12 @@ test('kiosk mode keeps nothing on disk, nor a notification on screen, after a se
     await s.until(async () => !(await s.url()).includes('recovery'), 'Area Clienti back at its start page');
     await app.auth();
     await s.find('[data-testid="activate-user"]');
+  } finally {
     // The branch's staff close the app (SIGTERM, as a session manager does): it ends the normal
     // way and deletes its scratch folder.
-    const pid = Number(execFileSync('pgrep', ['-n', '-x', 'sigillo']).toString().trim());
-    process.kill(pid, 'SIGTERM');
-    await s.until(async () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 'the app to exit');
-  } finally {
-    await app.stop();
+    ended = await app.quit();
   }
+  assert.ok(ended, 'the app to exit on SIGTERM');
   await sleep(1000);
   const left = [];
   const walk = (d) => {
