@@ -10,6 +10,8 @@
 #      processes, as the app has) under the app's settings (no compositing, no JIT);
 #   3. webcam frame to code with the synthetic camera (src-tauri/examples/frame_to_code.rs).
 # Usage: tests/desktop/bench.sh [runs]
+# Environment passes to the app: SIGILLO_SERVER=URL measures it as a bank's client (start one
+# with `target/debug/sca-server --demo --listen 127.0.0.1:18555`), SIGILLO_JIT=1 with the JIT.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -43,7 +45,13 @@ for i in $(seq "$runs"); do
     p=$(( p + $(awk '/^Pss:/ {print $2}' "/proc/$q/smaps_rollup" 2>/dev/null || echo 0) ))
   done
   rss+=($(( r / 1024 ))) pss+=($(( p / 1024 )))
-  [ "$i" = "$runs" ] && for q in $(descendants "$pid"); do cat "/proc/$q/smaps" 2>/dev/null; done >"$scratch/smaps"
+  if [ "$i" = "$runs" ]; then
+    for q in $(descendants "$pid"); do cat "/proc/$q/smaps" 2>/dev/null; done >"$scratch/smaps"
+    for q in $(descendants "$pid"); do
+      printf '| %s (pid %s) | %s MB |\n' "$(basename "$(tr '\0' '\n' <"/proc/$q/cmdline" | head -1)")" "$q" \
+        "$(( $(awk '/^Pss:/ {print $2}' "/proc/$q/smaps_rollup" 2>/dev/null || echo 0) / 1024 ))"
+    done >"$scratch/procs"
+  fi
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 done
 # PSS of the smaps on stdin by kind of mapping, largest first.
@@ -81,5 +89,9 @@ echo
 echo "| where the PSS of run $runs goes | |"
 echo "|---|---:|"
 by_kind <"$scratch/smaps"
+echo
+echo "| process of run $runs, in the order they started | PSS |"
+echo "|---|---:|"
+cat "$scratch/procs"
 echo
 target/release/examples/frame_to_code --runs 30
