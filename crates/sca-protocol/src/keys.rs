@@ -119,7 +119,36 @@ impl Signature {
     pub fn to_b64u(&self) -> String {
         b64u_encode(&self.0)
     }
+
+    /// The low-S form `(r, min(s, n - s))`. ECDSA signatures are malleable: whoever holds
+    /// `(r, s)` can write `(r, n - s)`, which verifies too, so a signature is never a key as sent
+    /// (a replay cache keyed on the bytes would take the twin for a new request). Both forms of
+    /// a signature have the same low-S form; two signatures of one message made with different
+    /// nonces do not.
+    pub fn low_s(&self) -> [u8; 64] {
+        let mut out = self.0;
+        let s: [u8; 32] = out[32..].try_into().unwrap_or([0; 32]);
+        let mut twin = [0u8; 32];
+        let mut borrow = 0u16;
+        for i in (0..32).rev() {
+            let d = u16::from(P256_ORDER[i])
+                .wrapping_sub(u16::from(s[i]))
+                .wrapping_sub(borrow);
+            borrow = u16::from(d > 0xff);
+            twin[i] = (d & 0xff) as u8;
+        }
+        if twin < s {
+            out[32..].copy_from_slice(&twin);
+        }
+        out
+    }
 }
+
+/// The order n of the P-256 group, big-endian.
+const P256_ORDER: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa,
+    0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -286,6 +315,37 @@ mod tests {
         assert!(!key.public_key().verify(b"hellp", &sig));
         let other = SigningKey::generate(&rng).unwrap();
         assert!(!other.public_key().verify(b"hello", &sig));
+    }
+
+    #[test]
+    fn a_signature_and_its_twin_have_one_low_s_form() {
+        let rng = SystemRandom::new();
+        let key = SigningKey::generate(&rng).unwrap();
+        let mut seen_high = false;
+        for i in 0..64u8 {
+            let msg = [i; 8];
+            let sig = key.sign(&rng, &msg).unwrap();
+            let low = Signature::from_bytes(&sig.low_s()).unwrap();
+            // The twin of the low form: n - s, with s below n/2, is above it.
+            let s = &low.as_bytes()[32..];
+            let mut twin = *low.as_bytes();
+            let mut borrow = 0i32;
+            for j in (0..32).rev() {
+                let d = i32::from(P256_ORDER[j]) - i32::from(s[j]) - borrow;
+                borrow = i32::from(d < 0);
+                twin[32 + j] = (d + 256 * borrow) as u8;
+            }
+            let twin = Signature::from_bytes(&twin).unwrap();
+            assert!(key.public_key().verify(&msg, &low), "the low form verifies");
+            assert!(key.public_key().verify(&msg, &twin), "the twin verifies too");
+            assert_eq!(twin.low_s(), sig.low_s());
+            assert_eq!(low.low_s(), sig.low_s());
+            assert!(twin.as_bytes()[32..] > low.as_bytes()[32..]);
+            seen_high |= sig.as_bytes() != low.as_bytes();
+            // Another signature of the same message (another nonce) has another form.
+            assert_ne!(key.sign(&rng, &msg).unwrap().low_s(), sig.low_s());
+        }
+        assert!(seen_high, "ring signs with a high s about half the time");
     }
 
     #[test]
