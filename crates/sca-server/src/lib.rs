@@ -23,6 +23,7 @@ pub mod messages;
 pub(crate) mod sca;
 pub mod state;
 pub mod storage;
+pub(crate) mod texts;
 
 use axum::Router;
 use axum::body::Body;

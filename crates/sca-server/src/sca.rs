@@ -12,7 +12,9 @@ use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::{AppState, DeviceKeys, HubEvent};
 use crate::storage::writer::{Approval, Booking, NewOperation};
-use crate::storage::{Counted, Credential, Customer, OperationRow};
+use std::sync::Arc;
+
+use crate::storage::{Counted, Credential, Customer, Holder, OperationRow, Settle, Subject};
 
 /// Which kinds of code an answer may be.
 #[derive(Debug, Clone, Copy, Default)]
@@ -99,6 +101,33 @@ pub(crate) async fn check_transaction_code(
     only_device: Option<&str>,
     what: &'static str,
 ) -> ApiResult<()> {
+    let right = match_transaction_code(state, customer, code, only_device, what).await?;
+    let (cid, user_code, max) = (customer.id, customer.user_code.clone(), state.config().max_attempts);
+    let spent = state
+        .store()
+        .write(move |w| Box::pin(async move { right.spend(w, cid, &user_code, max).await }))
+        .await?;
+    right_code_spent(state, customer, spent).await
+}
+
+/// A TRANSACTION code found right, not yet spent: its device, step and what it confirms.
+#[derive(Debug, Clone)]
+pub(crate) struct RightCode {
+    device_id: String,
+    step: u64,
+    now: u64,
+    what: &'static str,
+}
+
+/// Finds which device's TRANSACTION code `code` is; a wrong one is counted. The step is spent
+/// later, by [`RightCode::spend`] in the write that acts on it.
+pub(crate) async fn match_transaction_code(
+    state: &AppState,
+    customer: &Customer,
+    code: &Code,
+    only_device: Option<&str>,
+    what: &'static str,
+) -> ApiResult<RightCode> {
     if state.store().failures(customer.id).await?.code >= state.config().max_attempts {
         return Err(AppError::blocked());
     }
@@ -112,30 +141,159 @@ pub(crate) async fn check_transaction_code(
     let Some((device_id, Some((_, step)))) = found.map(|m| (m.device_id, m.step)) else {
         return Err(wrong_answer(state, customer, Credential::Code, what, None).await);
     };
-    let (cid, user_code) = (customer.id, customer.user_code.clone());
-    let fresh = state
+    Ok(RightCode {
+        device_id,
+        step,
+        now,
+        what,
+    })
+}
+
+impl RightCode {
+    /// Spends the code's step inside a write job: refused when the codes got blocked since the
+    /// code was matched (wrong answers that arrived at the same time are counted in the same
+    /// batch order), `Gone` when the step was already spent (a replay). A right code resets the
+    /// count of wrong ones.
+    pub(crate) async fn spend(
+        &self,
+        w: &mut crate::storage::WriteCtx,
+        customer_id: i64,
+        user_code: &str,
+        max: u32,
+    ) -> Result<Spent, crate::storage::StoreError> {
+        if w.is_blocked(customer_id, Credential::Code, max).await? {
+            return Ok(Spent::Blocked);
+        }
+        if !w.accept_step(&self.device_id, true, self.step).await? {
+            return Ok(Spent::Gone);
+        }
+        w.reset_failures(customer_id, Credential::Code).await?;
+        w.audit(
+            self.now,
+            "transaction_code_accepted",
+            user_code,
+            &format!("{}, device {}", self.what, self.device_id),
+        )
+        .await?;
+        Ok(Spent::Now)
+    }
+}
+
+/// The answer to a TRANSACTION code once [`RightCode::spend`] ran: a replayed step is a wrong
+/// answer.
+pub(crate) async fn right_code_spent(state: &AppState, customer: &Customer, spent: Spent) -> ApiResult<()> {
+    match spent {
+        Spent::Gone => Err(wrong_answer(state, customer, Credential::Code, "replayed step", None).await),
+        other => other.ok(),
+    }
+}
+
+/// Checks a password or a security code by count-then-verify (PSD2 RTS art. 4(3)(b): at most
+/// `max_attempts` wrong answers, however many arrive at once): one write takes an attempt —
+/// refused (423) when the credential is blocked or every attempt left is already being
+/// evaluated —, then the argon2id hash is evaluated, then a second write settles the attempt: a
+/// right answer resets the count when `reset_on_right`, a wrong one is counted and on the last
+/// one blocks. A user name that is no customer's takes the very same steps against a dummy hash
+/// and counters of its own, so statuses, `attempts_left` and work tell nobody which it is.
+///
+/// The three steps run in a task of their own: a client that hangs up mid-hash cannot leave its
+/// attempt taken and never settled.
+pub(crate) async fn check_secret(
+    state: &AppState,
+    user: &str,
+    secret: &str,
+    credential: Credential,
+    reset_on_right: bool,
+    detail: &'static str,
+) -> ApiResult<Customer> {
+    let (state, user, secret) = (
+        state.clone(),
+        user.to_owned(),
+        zeroize::Zeroizing::new(secret.to_owned()),
+    );
+    tokio::spawn(async move { check_secret_now(&state, &user, secret, credential, reset_on_right, detail).await })
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// The owned parts of a [`Subject`], to move into a write job.
+enum Whose {
+    Customer(i64, String, String, String),
+    Unknown(String),
+}
+
+impl Whose {
+    fn subject(&self) -> Subject<'_> {
+        match self {
+            Self::Customer(id, user_code, phone, email) => Subject::Customer(Holder {
+                id: *id,
+                user_code,
+                phone,
+                email,
+            }),
+            Self::Unknown(user) => Subject::Unknown(user),
+        }
+    }
+}
+
+async fn check_secret_now(
+    state: &AppState,
+    user: &str,
+    secret: zeroize::Zeroizing<String>,
+    credential: Credential,
+    reset_on_right: bool,
+    detail: &'static str,
+) -> ApiResult<Customer> {
+    let max = state.config().max_attempts;
+    let customer = state.store().customer_by_user(user).await?;
+    let whose = Arc::new(match &customer {
+        Some(c) => Whose::Customer(c.id, c.user_code.clone(), c.phone.clone(), c.email.clone()),
+        None => Whose::Unknown(user.to_ascii_lowercase()),
+    });
+    let now = state.now();
+    let w2 = whose.clone();
+    let taken = state
+        .store()
+        .write(move |w| Box::pin(async move { w.take_attempt(now, &w2.subject(), credential, max).await }))
+        .await?;
+    if !taken {
+        return Err(AppError::blocked());
+    }
+    let phc = customer.as_ref().map(|c| match credential {
+        Credential::SecurityCode => c.security_code_hash.clone(),
+        _ => c.password_hash.clone(),
+    });
+    let verdict = state
+        .hashing(move |h| match phc {
+            Some(phc) => h.verify(&secret, &phc),
+            None => {
+                h.verify_dummy(&secret);
+                false
+            }
+        })
+        .await;
+    let settle = match &verdict {
+        Ok(true) => Settle::Right { reset: reset_on_right },
+        Ok(false) => Settle::Wrong,
+        Err(_) => Settle::NotEvaluated,
+    };
+    let now = state.now();
+    let counted = state
         .store()
         .write(move |w| {
             Box::pin(async move {
-                let fresh = w.accept_step(&device_id, true, step).await?;
-                if fresh {
-                    w.reset_failures(cid, Credential::Code).await?;
-                    w.audit(
-                        now,
-                        "transaction_code_accepted",
-                        &user_code,
-                        &format!("{what}, device {device_id}"),
-                    )
-                    .await?;
-                }
-                Ok(fresh)
+                w.settle_attempt(now, &whose.subject(), credential, settle, max, detail)
+                    .await
             })
         })
         .await?;
-    if !fresh {
-        return Err(wrong_answer(state, customer, Credential::Code, "replayed step", None).await);
+    match (verdict?, customer) {
+        (true, Some(customer)) => Ok(customer),
+        _ => {
+            state.messages_queued();
+            Err(counted_error(counted, ErrorKind::InvalidCredentials))
+        }
     }
-    Ok(())
 }
 
 /// The operation a stored payload describes (the server signed it; no signature check needed).
@@ -331,7 +489,7 @@ async fn approve_in_writer(
             return Ok(Outcome::Wrong(counted));
         }
         if let Via::Sms(otp_id) = &via2
-            && !w.use_otp(otp_id, now).await?
+            && !w.use_otp(otp_id, now, i64::MAX).await?
         {
             return Ok(Outcome::Expired);
         }
@@ -690,8 +848,11 @@ pub(crate) async fn check_otp(
     let Some(otp) = state.store().latest_otp(reference, purpose.as_str()).await? else {
         return Err(AppError::new(ErrorKind::Conflict, "no SMS code was sent for this"));
     };
-    if otp.used_at.is_some() || limit.is_some_and(|l| otp.failures >= l) {
+    if otp.used_at.is_some() {
         return Err(AppError::not_pending());
+    }
+    if limit.is_some_and(|l| otp.failures >= l) {
+        return Err(otp_spent_error());
     }
     if now >= otp.expires_at as u64 {
         return Err(AppError::expired());
@@ -703,11 +864,15 @@ pub(crate) async fn check_otp(
         None => Err(wrong_answer(state, customer, Credential::SmsOtp, purpose.as_str(), None).await),
         Some(limit) => {
             let (id, user_code) = (otp.id.clone(), customer.user_code.clone());
+            // Counted only below the limit, in the one statement that counts: of answers that
+            // arrive at once, no more than the limit are ever answered "wrong".
             let failures = state
                 .store()
                 .write(move |w| {
                     Box::pin(async move {
-                        let n = w.otp_failed(&id).await?;
+                        let Some(n) = w.otp_failed(&id, limit).await? else {
+                            return Ok(None);
+                        };
                         w.audit(
                             now,
                             "sms_otp_wrong",
@@ -715,16 +880,70 @@ pub(crate) async fn check_otp(
                             &format!("{}; failures={n}", purpose.as_str()),
                         )
                         .await?;
-                        Ok(n)
+                        Ok(Some(n))
                     })
                 })
                 .await?;
-            Err(AppError::counted(
-                ErrorKind::WrongOtp,
-                u32::try_from((limit - failures).max(0)).unwrap_or(0),
-            ))
+            match failures {
+                Some(n) => Err(AppError::counted(
+                    ErrorKind::WrongOtp,
+                    u32::try_from((limit - n).max(0)).unwrap_or(0),
+                )),
+                None => Err(otp_spent_error()),
+            }
         }
     }
+}
+
+fn otp_spent_error() -> AppError {
+    AppError::new(
+        ErrorKind::Blocked,
+        "sms_otp: this SMS code took its wrong answers; start again for a new one",
+    )
+    .with_field("sms_otp")
+}
+
+/// The outcome of spending an SMS code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spent {
+    /// Spent now, by this write.
+    Now,
+    /// The customer's SMS codes, or this recovery code, got blocked since it was checked.
+    Blocked,
+    /// Already used or expired.
+    Gone,
+}
+
+impl Spent {
+    /// `Ok` for [`Spent::Now`], the error to answer with otherwise.
+    pub(crate) fn ok(self) -> ApiResult<()> {
+        match self {
+            Self::Now => Ok(()),
+            Self::Blocked => Err(AppError::blocked()),
+            Self::Gone => Err(AppError::not_pending()),
+        }
+    }
+}
+
+/// Spends an SMS code that [`check_otp`] found right, inside the write job that acts on it —
+/// where the block is checked again, since wrong answers that arrived at the same time may have
+/// blocked the customer's SMS codes (or used up a recovery code's tries) after the check.
+pub(crate) async fn spend_otp(
+    w: &mut crate::storage::WriteCtx,
+    otp_id: &str,
+    now: u64,
+    purpose: OtpPurpose,
+    customer_id: i64,
+    max: u32,
+) -> Result<Spent, crate::storage::StoreError> {
+    let limit = purpose.per_otp_limit();
+    if limit.is_none() && w.is_blocked(customer_id, Credential::SmsOtp, max).await? {
+        return Ok(Spent::Blocked);
+    }
+    if w.use_otp(otp_id, now, limit.unwrap_or(i64::MAX)).await? {
+        return Ok(Spent::Now);
+    }
+    Ok(if limit.is_some() { Spent::Blocked } else { Spent::Gone })
 }
 
 /// A two-digit number for number matching (10–99).

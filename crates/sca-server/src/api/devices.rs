@@ -22,7 +22,7 @@ use super::extract::{Body, DeviceRequest};
 use super::login::{StatusResponse, check_password};
 use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
-use crate::sca::{self, Allowed, OtpPurpose, Via};
+use crate::sca::{self, Allowed, OtpPurpose, Spent, Via};
 use crate::state::{AppState, HubEvent};
 use crate::storage::{ActivationRow, Credential, OperationRow};
 
@@ -66,7 +66,6 @@ pub async fn start_activation(
         .store()
         .write(move |w| {
             Box::pin(async move {
-                w.reset_failures(cid, Credential::Password).await?;
                 w.insert_activation(now, &aid, cid, "password_sms", None, None, expires)
                     .await?;
                 w.audit(now, "device_activation_started", &user_code, "password").await
@@ -204,36 +203,36 @@ pub async fn activation_keys(
         .seal(aid.as_str(), &secret)
         .map_err(AppError::internal)?;
     let now = state.now();
-    let (id, did, user_code, pubkey, cid) = (
+    let (id, did, user_code, pubkey, cid, max) = (
         aid.to_string(),
         device_id.clone(),
         customer.user_code.clone(),
         device_pub.as_bytes().to_vec(),
         customer.id,
+        state.config().max_attempts,
     );
-    let stored = state
+    state
         .store()
         .write(move |w| {
             Box::pin(async move {
-                if let Some(otp) = &otp_id
-                    && !w.use_otp(otp, now).await?
-                {
-                    return Ok(false);
-                }
-                let ok = w.activation_keys(&id, &did, &name, &pubkey, &sealed).await?;
-                if ok {
-                    if otp_id.is_some() {
-                        w.reset_failures(cid, Credential::SmsOtp).await?;
+                if let Some(otp) = &otp_id {
+                    let spent = sca::spend_otp(w, otp, now, OtpPurpose::Activation, cid, max).await?;
+                    if spent != Spent::Now {
+                        return Ok(spent);
                     }
-                    w.audit(now, "device_keys_exchanged", &user_code, &did).await?;
                 }
-                Ok(ok)
+                if !w.activation_keys(&id, &did, &name, &pubkey, &sealed).await? {
+                    return Ok(Spent::Gone);
+                }
+                if otp_id.is_some() {
+                    w.reset_failures(cid, Credential::SmsOtp).await?;
+                }
+                w.audit(now, "device_keys_exchanged", &user_code, &did).await?;
+                Ok(Spent::Now)
             })
         })
-        .await?;
-    if !stored {
-        return Err(AppError::not_pending());
-    }
+        .await?
+        .ok()?;
     Ok(Json(ActivationAnswer {
         device_id,
         server_ecdh_pub: es_pub.to_b64u(),

@@ -210,8 +210,8 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 /// A request signed by an active device (API.md): the header is checked against the device key,
-/// the method, the path as sent, `ts` (±skew, and not before the server started) and the exact
-/// body; each signature is accepted once.
+/// the method, the path as sent, `ts` (±skew) and the exact body; each signed request is accepted
+/// once (kept in the database until its `ts` falls out of the window, so also after a restart).
 #[derive(Debug)]
 pub struct DeviceRequest {
     /// The device.
@@ -265,9 +265,6 @@ impl FromRequest<AppState> for DeviceRequest {
         if auth.ts + skew < now || auth.ts > now + skew {
             return Err(refused("authorization: ts is too far from the server clock"));
         }
-        if auth.ts < state.0.started_at {
-            return Err(refused("authorization: signed before the server started; sign again"));
-        }
         let body = body_bytes(req, state, state.config().body_limit).await?;
         let device = state
             .store()
@@ -282,16 +279,24 @@ impl FromRequest<AppState> for DeviceRequest {
         if !public.verify(&message, &auth.sig) {
             return Err(refused("authorization: the signature does not verify"));
         }
-        let seen_key = sha256(auth.sig.as_bytes());
-        {
-            let mut seen = state.0.seen_signatures.lock().unwrap_or_else(|p| p.into_inner());
-            if seen.len() > 100_000 {
-                seen.retain(|_, until| *until >= now);
-            }
-            if seen.contains_key(&seen_key) {
-                return Err(refused("authorization: this signature was already used"));
-            }
-            seen.insert(seen_key, auth.ts + skew + 1);
+        // Once only, also across restarts and instances: the key is the signature's low-S form,
+        // never its bytes as sent (ECDSA lets anyone turn (r, s) into a valid (r, n - s)). Two
+        // signings of the same request (another nonce) are two requests, as a client that asks
+        // twice in one second means them.
+        let mut keyed = Vec::with_capacity(device.id.len() + 1 + 64);
+        keyed.extend_from_slice(device.id.as_bytes());
+        keyed.push(0);
+        keyed.extend_from_slice(&auth.sig.low_s());
+        let key = sha256(&keyed);
+        let until = auth.ts + skew + 1;
+        let fresh = state
+            .store()
+            .write(move |w| Box::pin(async move { w.first_use_of_request(&key, until, now).await }))
+            .await?;
+        if !fresh {
+            return Err(refused(
+                "authorization: this request was already accepted once; sign it again",
+            ));
         }
         let customer = state
             .store()

@@ -20,7 +20,7 @@ use super::extract::{AnySession, Body, SESSION_COOKIE, WebSession};
 use crate::crypto::random;
 use crate::customers::{check_alias, check_new_password};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
-use crate::sca::{self, Allowed, OtpPurpose, Via};
+use crate::sca::{self, Allowed, OtpPurpose, Spent, Via};
 use crate::state::{AppState, Session};
 use crate::storage::{Credential, Customer, OperationRow};
 
@@ -90,36 +90,14 @@ fn user_field(user: &str) -> ApiResult<&str> {
     Ok(user)
 }
 
-/// Checks user and password, counting a wrong one (for an unknown user too, in memory, so the
-/// answer never tells which was wrong). Returns the customer.
+/// Checks user and password by count-then-verify ([`sca::check_secret`]); a right password
+/// resets the count. Returns the customer.
 pub(crate) async fn check_password(state: &AppState, user: &str, password: &str) -> ApiResult<Customer> {
     let user = user_field(user)?;
     if password.len() > 64 {
         return Err(AppError::bad_request("password", "at most 64 characters"));
     }
-    let pw = password.to_owned();
-    let Some(customer) = state.store().customer_by_user(user).await? else {
-        state.hashing(move |h| h.verify_dummy(&pw)).await?;
-        let max = state.config().max_attempts;
-        let mut unknown = state.0.unknown_users.lock().unwrap_or_else(|p| p.into_inner());
-        if unknown.len() > 10_000 {
-            unknown.clear();
-        }
-        let n = unknown.entry(user.to_ascii_lowercase()).or_insert(0);
-        if *n >= max {
-            return Err(AppError::blocked());
-        }
-        *n += 1;
-        return Err(AppError::counted(ErrorKind::InvalidCredentials, max - *n));
-    };
-    if state.store().failures(customer.id).await?.password >= state.config().max_attempts {
-        return Err(AppError::blocked());
-    }
-    let hash = customer.password_hash.clone();
-    if !state.hashing(move |h| h.verify(&pw, &hash)).await? {
-        return Err(sca::wrong_answer(state, &customer, Credential::Password, "login", None).await);
-    }
-    Ok(customer)
+    sca::check_secret(state, user, password, Credential::Password, true, "login").await
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
@@ -139,15 +117,10 @@ fn session_cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
 pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>) -> ApiResult<Response> {
     let customer = check_password(&state, &body.user, &body.password).await?;
     let now = state.now();
-    let (cid, user_code) = (customer.id, customer.user_code.clone());
+    let user_code = customer.user_code.clone();
     state
         .store()
-        .write(move |w| {
-            Box::pin(async move {
-                w.reset_failures(cid, Credential::Password).await?;
-                w.audit(now, "login_password_ok", &user_code, "").await
-            })
-        })
+        .write(move |w| Box::pin(async move { w.audit(now, "login_password_ok", &user_code, "").await }))
         .await?;
     let login_id = random::b64u(&state.0.rng, 16).map_err(AppError::internal)?;
     let number = sca::matching_number(&state)?;
@@ -385,40 +358,67 @@ pub async fn change_password(
             ));
         }
     };
-    let customer = check_password(&state, &web.customer.user_code, &body.current_password).await?;
-    let used_otp = match proof {
-        Ok(code) => {
-            sca::check_transaction_code(&state, &customer, &code, None, "password change").await?;
-            None
-        }
-        Err(otp) => Some(
-            sca::check_otp(
-                &state,
-                &customer,
-                OtpPurpose::PasswordChange,
-                &password_change_ref(&customer),
-                &otp,
-            )
-            .await?,
+    // The second factor is matched first (cheap, and counted when wrong), but spent only in the
+    // write that changes the password, where its block is checked again: of many changes sent
+    // at once, only one with a right code and a right password goes through.
+    let (code, used_otp) = match proof {
+        Ok(code) => (
+            Some(sca::match_transaction_code(&state, &web.customer, &code, None, "password change").await?),
+            None,
+        ),
+        Err(otp) => (
+            None,
+            Some(
+                sca::check_otp(
+                    &state,
+                    &web.customer,
+                    OtpPurpose::PasswordChange,
+                    &password_change_ref(&web.customer),
+                    &otp,
+                )
+                .await?,
+            ),
         ),
     };
+    let customer = check_password(&state, &web.customer.user_code, &body.current_password).await?;
+    let by_code = code.is_some();
     let pw = body.new_password.clone();
     let hash = state.hashing(move |h| h.hash(&pw)).await?.map_err(AppError::internal)?;
-    let (cid, user_code, now) = (customer.id, customer.user_code.clone(), state.now());
-    state
+    let (cid, user_code, now, max) = (
+        customer.id,
+        customer.user_code.clone(),
+        state.now(),
+        state.config().max_attempts,
+    );
+    let spent = state
         .store()
         .write(move |w| {
             Box::pin(async move {
+                if let Some(code) = &code {
+                    let spent = code.spend(w, cid, &user_code, max).await?;
+                    if spent != Spent::Now {
+                        return Ok(spent);
+                    }
+                }
                 if let Some(id) = &used_otp {
-                    w.use_otp(id, now).await?;
+                    let spent = sca::spend_otp(w, id, now, OtpPurpose::PasswordChange, cid, max).await?;
+                    if spent != Spent::Now {
+                        return Ok(spent);
+                    }
                     w.reset_failures(cid, Credential::SmsOtp).await?;
                 }
                 w.set_password(cid, &hash, false).await?;
                 w.reset_failures(cid, Credential::Password).await?;
-                w.audit(now, "password_changed", &user_code, "by the customer").await
+                w.audit(now, "password_changed", &user_code, "by the customer").await?;
+                Ok(Spent::Now)
             })
         })
         .await?;
+    if by_code {
+        sca::right_code_spent(&state, &customer, spent).await?;
+    } else {
+        spent.ok()?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use super::extract::Body;
 use crate::crypto::{normalize_security_code, random};
 use crate::customers::{check_new_password, check_phone};
-use crate::error::{ApiResult, AppError, ErrorKind, Problem};
-use crate::sca::{self, OtpPurpose};
+use crate::error::{ApiResult, AppError, Problem};
+use crate::sca::{self, OtpPurpose, Spent};
 use crate::state::AppState;
 use crate::storage::{Credential, Customer};
 
@@ -35,17 +35,19 @@ pub async fn recover_user_code(
 ) -> ApiResult<StatusCode> {
     let phone = check_phone(&body.phone)?;
     let customers = state.store().customers_by_phone(&phone).await?;
-    if customers.is_empty() {
-        return Ok(StatusCode::ACCEPTED);
-    }
     let now = state.now();
     let codes: Vec<String> = customers.iter().map(|c| c.user_code.clone()).collect();
     let list = codes.join(", ");
     let text = format!("Sigillo: il tuo codice utente è {list}. / Your user code is {list}.");
+    // A phone that is no customer's costs the same committed write (an audit row), so neither
+    // the answer nor its time tells the two apart.
     state
         .store()
         .write(move |w| {
             Box::pin(async move {
+                if codes.is_empty() {
+                    return w.audit(now, "user_code_recovery_unknown_phone", "", "").await;
+                }
                 w.outbox(now, &phone, "sms", &text).await?;
                 for code in &codes {
                     w.audit(now, "user_code_recovered", code, "by SMS").await?;
@@ -87,19 +89,9 @@ async fn check_security_code(state: &AppState, user: &str, code: &str) -> ApiRes
     }
     let normalized =
         normalize_security_code(code).ok_or_else(|| AppError::bad_request("security_code", "20 letters and digits"))?;
-    let max = state.config().max_attempts;
-    let Some(customer) = state.store().customer_by_user(user).await? else {
-        state.hashing(move |h| h.verify_dummy(&normalized)).await?;
-        return Err(AppError::counted(ErrorKind::InvalidCredentials, max - 1));
-    };
-    if state.store().failures(customer.id).await?.security_code >= max {
-        return Err(AppError::blocked());
-    }
-    let hash = customer.security_code_hash.clone();
-    if !state.hashing(move |h| h.verify(&normalized, &hash)).await? {
-        return Err(sca::wrong_answer(state, &customer, Credential::SecurityCode, "recovery", None).await);
-    }
-    Ok(customer)
+    // A right security code resets nothing: the count starts again only once the recovery it
+    // opens is finished (or at the branch).
+    sca::check_secret(state, user, &normalized, Credential::SecurityCode, false, "recovery").await
 }
 
 async fn start(
@@ -164,23 +156,27 @@ pub async fn unblock_finish(
 ) -> ApiResult<StatusCode> {
     let customer = recovery_customer(&state, &id, "unblock").await?;
     let otp_id = sca::check_otp(&state, &customer, OtpPurpose::Unblock, &id, &body.sms_otp).await?;
-    let (cid, user_code, now) = (customer.id, customer.user_code.clone(), state.now());
-    let done = state
+    let (cid, user_code, now, max) = (
+        customer.id,
+        customer.user_code.clone(),
+        state.now(),
+        state.config().max_attempts,
+    );
+    state
         .store()
         .write(move |w| {
             Box::pin(async move {
-                if !w.use_otp(&otp_id, now).await? {
-                    return Ok(false);
+                let spent = sca::spend_otp(w, &otp_id, now, OtpPurpose::Unblock, cid, max).await?;
+                if spent != Spent::Now {
+                    return Ok(spent);
                 }
                 w.unblock_all(cid).await?;
                 w.audit(now, "unblocked", &user_code, "security_code+sms").await?;
-                Ok(true)
+                Ok(Spent::Now)
             })
         })
-        .await?;
-    if !done {
-        return Err(AppError::not_pending());
-    }
+        .await?
+        .ok()?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -220,24 +216,28 @@ pub async fn password_finish(
     let otp_id = sca::check_otp(&state, &customer, OtpPurpose::PasswordReset, &id, &body.sms_otp).await?;
     let pw = body.new_password.clone();
     let hash = state.hashing(move |h| h.hash(&pw)).await?.map_err(AppError::internal)?;
-    let (cid, user_code, now) = (customer.id, customer.user_code.clone(), state.now());
-    let done = state
+    let (cid, user_code, now, max) = (
+        customer.id,
+        customer.user_code.clone(),
+        state.now(),
+        state.config().max_attempts,
+    );
+    state
         .store()
         .write(move |w| {
             Box::pin(async move {
-                if !w.use_otp(&otp_id, now).await? {
-                    return Ok(false);
+                let spent = sca::spend_otp(w, &otp_id, now, OtpPurpose::PasswordReset, cid, max).await?;
+                if spent != Spent::Now {
+                    return Ok(spent);
                 }
                 w.set_password(cid, &hash, false).await?;
                 w.reset_failures(cid, Credential::Password).await?;
                 w.reset_failures(cid, Credential::SecurityCode).await?;
                 w.audit(now, "password_reset", &user_code, "security_code+sms").await?;
-                Ok(true)
+                Ok(Spent::Now)
             })
         })
-        .await?;
-    if !done {
-        return Err(AppError::not_pending());
-    }
+        .await?
+        .ok()?;
     Ok(StatusCode::NO_CONTENT)
 }

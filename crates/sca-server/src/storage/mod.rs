@@ -19,7 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions as _, SqlitePool};
 
 pub use crate::audit::AuditRow;
-pub use writer::{Counted, WriteCtx, Writer};
+pub use writer::{Counted, Holder, Settle, Subject, WriteCtx, Writer};
 
 /// A storage failure (never a client's mistake).
 #[derive(Debug, thiserror::Error)]
@@ -299,6 +299,16 @@ impl Store {
         let opts = options(url)?;
         let mut conn = opts.connect().await?;
         sqlx::migrate!("./migrations").run(&mut conn).await?;
+        // An attempt taken and never settled (the process died while hashing the answer) counts
+        // as a wrong answer: failing closed is what a lockout must do. One process owns an SQLite
+        // file, so at open no attempt is really in flight.
+        for table in ["credential_failures", "unknown_user_failures"] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET failures = failures + pending, pending = 0 WHERE pending > 0"
+            ))
+            .execute(&mut conn)
+            .await?;
+        }
         let writer = Writer::start(conn, batch_max).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)

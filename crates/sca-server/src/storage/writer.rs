@@ -11,7 +11,7 @@
 //! The methods of [`WriteCtx`] are the write queries; jobs compose them.
 
 use futures_util::future::BoxFuture;
-use sqlx::SqliteConnection;
+use sqlx::{Row as _, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{ActivationRow, Credential, OperationRow, StoreError};
@@ -227,6 +227,48 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
     }
 }
 
+/// How long the counts of a user name that is no customer's are kept after its last attempt.
+const UNKNOWN_USER_MEMORY_SECS: i64 = 30 * 24 * 3600;
+
+/// A customer whose attempts are counted, with where a block alert goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    /// Row id.
+    pub id: i64,
+    /// For the audit log.
+    pub user_code: &'a str,
+    /// Certified phone (block alert).
+    pub phone: &'a str,
+    /// E-mail (block alert).
+    pub email: &'a str,
+}
+
+/// Whose attempts are counted: a customer's, or those made on a user name that is no
+/// customer's (lower-cased), which are counted the same way so that the answers do not tell
+/// the two apart.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// A customer.
+    Customer(Holder<'a>),
+    /// A user name that is no customer's.
+    Unknown(&'a str),
+}
+
+/// How a taken attempt ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// The answer was right; `reset` clears the count of wrong ones.
+    Right {
+        /// Whether the count of wrong answers starts again.
+        reset: bool,
+    },
+    /// The answer was wrong: counted.
+    Wrong,
+    /// The answer could not be evaluated (the hashing queue was full, an internal error): the
+    /// attempt is given back.
+    NotEvaluated,
+}
+
 /// What [`WriteCtx::approve_operation`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Approval {
@@ -412,8 +454,10 @@ impl WriteCtx {
         Ok(self.failures(customer_id, credential).await? >= max)
     }
 
-    /// Counts a wrong answer. On the `max`-th in a row the credential is blocked, the customer is
-    /// alerted by SMS and e-mail, and the block is audited.
+    /// Counts a wrong answer whose evaluation ran in this job's batch order (codes and SMS
+    /// codes, cheap to check, are settled by the job that consumes them). On the `max`-th in a
+    /// row the credential is blocked, the customer is alerted by SMS and e-mail, and the block is
+    /// audited.
     #[allow(clippy::too_many_arguments)]
     pub async fn count_failure(
         &mut self,
@@ -443,57 +487,178 @@ impl WriteCtx {
         .bind(blocked.then_some(at as i64))
         .execute(&mut self.conn)
         .await?;
-        self.audit(
-            at,
-            &format!("{}_wrong", credential.as_str()),
+        let holder = Holder {
+            id: customer_id,
             user_code,
-            &format!("{detail}; failures={now_failures}"),
-        )
-        .await?;
-        if blocked {
-            let (it, en) = match credential {
-                Credential::Password => ("la tua password è stata bloccata", "your password has been blocked"),
-                Credential::Code => (
-                    "i codici del tuo autenticatore sono stati bloccati",
-                    "your authenticator codes have been blocked",
-                ),
-                Credential::SmsOtp => (
-                    "i tuoi codici SMS sono stati bloccati",
-                    "your SMS codes have been blocked",
-                ),
-                Credential::SecurityCode => (
-                    "il tuo codice di sicurezza è stato bloccato",
-                    "your security code has been blocked",
-                ),
-            };
-            let text = format!(
-                "Sigillo: {it} dopo {max} tentativi errati. Se non sei stato tu, chiama la tua filiale. Sblocca con il \
-                 codice di sicurezza e un codice SMS, o in filiale. / Sigillo: {en} after {max} wrong attempts. If it was \
-                 not you, call your branch. Unblock with your security code and an SMS code, or at the branch."
-            );
-            self.outbox(at, contact.0, "sms", &text).await?;
-            self.outbox(at, contact.1, "email", &text).await?;
-            self.audit(at, "credential_blocked", user_code, credential.as_str())
-                .await?;
-        }
+            phone: contact.0,
+            email: contact.1,
+        };
+        self.wrong_counted(at, &holder, credential, max, now_failures, detail)
+            .await?;
         Ok(Counted::Wrong {
             attempts_left: max.saturating_sub(now_failures),
         })
     }
 
+    /// Audits a counted wrong answer and, on the `max`-th in a row, alerts the customer by SMS
+    /// and e-mail and audits the block.
+    async fn wrong_counted(
+        &mut self,
+        at: u64,
+        holder: &Holder<'_>,
+        credential: Credential,
+        max: u32,
+        failures: u32,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.audit(
+            at,
+            &format!("{}_wrong", credential.as_str()),
+            holder.user_code,
+            &format!("{detail}; failures={failures}"),
+        )
+        .await?;
+        if failures == max {
+            let text = crate::texts::blocked_alert(credential, max);
+            self.outbox(at, holder.phone, "sms", &text).await?;
+            self.outbox(at, holder.email, "email", &text).await?;
+            self.audit(at, "credential_blocked", holder.user_code, credential.as_str())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Count-then-verify: takes an attempt at `credential` before the answer is evaluated, in
+    /// one statement, only while `failures + pending < max`. `false`: none is left (blocked, or
+    /// every attempt left is already being evaluated), so the answer must not be evaluated. An
+    /// attempt taken must be settled with [`settle_attempt`](Self::settle_attempt).
+    pub async fn take_attempt(
+        &mut self,
+        at: u64,
+        subject: &Subject<'_>,
+        credential: Credential,
+        max: u32,
+    ) -> Result<bool, StoreError> {
+        let taken = match subject {
+            Subject::Customer(h) => sqlx::query(
+                "INSERT INTO credential_failures (customer_id, credential, failures, pending) VALUES (?1, ?2, 0, 1) \
+                 ON CONFLICT (customer_id, credential) DO UPDATE SET pending = pending + 1 \
+                 WHERE failures + pending < ?3 RETURNING pending",
+            )
+            .bind(h.id)
+            .bind(credential.as_str())
+            .bind(i64::from(max))
+            .fetch_optional(&mut self.conn)
+            .await?
+            .is_some(),
+            Subject::Unknown(user) => {
+                sqlx::query("DELETE FROM unknown_user_failures WHERE updated_at < ?")
+                    .bind((at as i64).saturating_sub(UNKNOWN_USER_MEMORY_SECS))
+                    .execute(&mut self.conn)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO unknown_user_failures (user, credential, failures, pending, updated_at) \
+                     VALUES (?1, ?2, 0, 1, ?4) ON CONFLICT (user, credential) DO UPDATE SET pending = pending + 1, \
+                     updated_at = ?4 WHERE failures + pending < ?3 RETURNING pending",
+                )
+                .bind(*user)
+                .bind(credential.as_str())
+                .bind(i64::from(max))
+                .bind(at as i64)
+                .fetch_optional(&mut self.conn)
+                .await?
+                .is_some()
+            }
+        };
+        if !taken && let Subject::Customer(h) = subject {
+            self.audit(at, "attempt_while_blocked", h.user_code, credential.as_str())
+                .await?;
+        }
+        Ok(taken)
+    }
+
+    /// Settles an attempt taken with [`take_attempt`](Self::take_attempt): a wrong answer is
+    /// counted (and on the `max`-th blocks, alerting the customer), a right one resets the count
+    /// of wrong ones when `Settle::Right { reset: true }`, and an answer that could not be
+    /// evaluated gives its attempt back. Returns the wrong answers left before the block (not
+    /// counting the attempts other answers hold: a customer sees 4, 3, 2, 1, 0 whether the
+    /// answers came one by one or at once).
+    pub async fn settle_attempt(
+        &mut self,
+        at: u64,
+        subject: &Subject<'_>,
+        credential: Credential,
+        settle: Settle,
+        max: u32,
+        detail: &str,
+    ) -> Result<Counted, StoreError> {
+        let set = match settle {
+            Settle::Wrong => {
+                "pending = max(pending - 1, 0), failures = failures + 1, \
+                 blocked_at = CASE WHEN failures + 1 >= ?3 THEN coalesce(blocked_at, ?4) ELSE blocked_at END"
+            }
+            Settle::Right { reset: true } => "pending = max(pending - 1, 0), failures = 0, blocked_at = NULL",
+            Settle::Right { reset: false } | Settle::NotEvaluated => "pending = max(pending - 1, 0)",
+        };
+        let (table, key) = match subject {
+            Subject::Customer(_) => ("credential_failures", "customer_id"),
+            Subject::Unknown(_) => ("unknown_user_failures", "user"),
+        };
+        // Every variant binds the same four parameters; `?3 = ?3 AND ?4 = ?4` names the two that
+        // only `Wrong` uses, so that SQLite counts four.
+        let sql = format!(
+            "UPDATE {table} SET {set} WHERE {key} = ?1 AND credential = ?2 AND ?3 = ?3 AND ?4 = ?4 \
+             RETURNING failures"
+        );
+        let q = sqlx::query(&sql);
+        let q = match subject {
+            Subject::Customer(h) => q.bind(h.id),
+            Subject::Unknown(user) => q.bind(*user),
+        };
+        let row = q
+            .bind(credential.as_str())
+            .bind(i64::from(max))
+            .bind(at as i64)
+            .fetch_optional(&mut self.conn)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::Corrupt(format!(
+                "no attempt at {} to settle",
+                credential.as_str()
+            )));
+        };
+        let failures = u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX);
+        if let Subject::Customer(h) = subject {
+            match settle {
+                Settle::Wrong => self.wrong_counted(at, h, credential, max, failures, detail).await?,
+                // Audited where it is decided: the rows after it tell what the answer opened.
+                Settle::Right { .. } => {
+                    self.audit(at, &format!("{}_right", credential.as_str()), h.user_code, detail)
+                        .await?;
+                }
+                Settle::NotEvaluated => {}
+            }
+        }
+        Ok(Counted::Wrong {
+            attempts_left: max.saturating_sub(failures),
+        })
+    }
+
     /// A right answer: the count of `credential` starts again.
     pub async fn reset_failures(&mut self, customer_id: i64, credential: Credential) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM credential_failures WHERE customer_id = ? AND credential = ?")
-            .bind(customer_id)
-            .bind(credential.as_str())
-            .execute(&mut self.conn)
-            .await?;
+        sqlx::query(
+            "UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = ? AND credential = ?",
+        )
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .execute(&mut self.conn)
+        .await?;
         Ok(())
     }
 
     /// Unblocks every credential.
     pub async fn unblock_all(&mut self, customer_id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM credential_failures WHERE customer_id = ?")
+        sqlx::query("UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = ?")
             .bind(customer_id)
             .execute(&mut self.conn)
             .await?;
@@ -732,6 +897,22 @@ impl WriteCtx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Records a device-signed request by `key` until `until`; `false` if it was already
+    /// recorded (a replay). Records past their time are dropped on the way.
+    pub async fn first_use_of_request(&mut self, key: &[u8; 32], until: u64, now: u64) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM device_requests_seen WHERE expires_at < ?")
+            .bind(now as i64)
+            .execute(&mut self.conn)
+            .await?;
+        let done =
+            sqlx::query("INSERT INTO device_requests_seen (key, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(&key[..])
+                .bind(until as i64)
+                .execute(&mut self.conn)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // ----- devices and activations -----
 
     /// Stores an activation.
@@ -897,25 +1078,30 @@ impl WriteCtx {
         Ok(())
     }
 
-    /// Uses an OTP once; `false` if already used or expired.
-    pub async fn use_otp(&mut self, id: &str, at: u64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE otps SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL AND expires_at > ?1")
-            .bind(at as i64)
-            .bind(id)
-            .execute(&mut self.conn)
-            .await?;
+    /// Uses an OTP once; `false` if already used, expired, or it took `max_failures` wrong
+    /// answers.
+    pub async fn use_otp(&mut self, id: &str, at: u64, max_failures: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE otps SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL AND expires_at > ?1 AND failures < ?3",
+        )
+        .bind(at as i64)
+        .bind(id)
+        .bind(max_failures)
+        .execute(&mut self.conn)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Counts a wrong answer to one OTP; returns its failures.
-    pub async fn otp_failed(&mut self, id: &str) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("UPDATE otps SET failures = failures + 1 WHERE id = ? RETURNING failures")
-                .bind(id)
-                .fetch_optional(&mut self.conn)
-                .await?
-                .unwrap_or(i64::MAX),
+    /// Counts a wrong answer to one OTP while it has taken fewer than `limit`; returns its
+    /// failures, or `None` when it had already taken `limit` (nothing counted).
+    pub async fn otp_failed(&mut self, id: &str, limit: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE otps SET failures = failures + 1 WHERE id = ? AND failures < ? RETURNING failures",
         )
+        .bind(id)
+        .bind(limit)
+        .fetch_optional(&mut self.conn)
+        .await?)
     }
 }
 

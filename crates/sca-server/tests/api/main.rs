@@ -9,6 +9,7 @@ mod support;
 
 mod device_self;
 mod edges;
+mod enumeration;
 mod flows;
 mod input;
 mod kill9;
@@ -17,4 +18,6 @@ mod messages;
 mod operations;
 mod pages;
 mod password;
+mod races;
+mod replay;
 mod sessions;
