@@ -367,14 +367,16 @@ pub async fn approve(
     profile_id: String,
     payload: String,
     pin: Zeroizing<String>,
-    number: Option<u8>,
+    number: Option<String>,
 ) -> CommandResult<StatusView> {
     let p = shared.profile(&profile_id)?;
     let auth = shared.auth();
     let verified = auth.verify_payload(&p, &payload)?;
-    if verified.operation().kind.as_str() == "LOGIN" && number.is_none() {
-        return Err(CommandError::input("number", "pick the number that Area Clienti shows"));
-    }
+    // As typed; the rules (two digits, needed for a login) are the authenticator crate's.
+    let number = number
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| authenticator::parse_typed_number(&n))
+        .transpose()?;
     let status = auth.approve(&p, &verified, &self::pin(&pin, "pin")?, number).await?;
     shared.resolve(&app, &p.id, verified.operation().op_id.as_str(), &status);
     Ok(StatusView { status })

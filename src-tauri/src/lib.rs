@@ -87,6 +87,7 @@ fn platform_dir(var: &str, fallback: &str) -> Option<PathBuf> {
 async fn start_demo_bank(options: &Options, data_dir: &Path) -> Result<(String, sca_server::DemoCredentials), String> {
     let mut config = sca_server::Config::new(data_dir);
     config.sandbox = true;
+    config.without_sms_limits();
     config.cookie_secure = false;
     config.operation_ttl = options.demo_operation_ttl.max(30);
     let state = sca_server::AppState::new(config, Arc::new(sca_server::SystemClock))

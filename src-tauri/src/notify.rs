@@ -26,24 +26,56 @@ pub fn desktop_is_english() -> bool {
         .is_some_and(|v| v.starts_with("en"))
 }
 
-/// Title and body of the notification for `view`: what it is and what to compare, never a code.
-pub fn texts(view: &PendingView, en: bool) -> (String, String) {
+/// Who reads the notification.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Audience {
+    /// In English (else Italian).
+    pub en: bool,
+    /// On a branch kiosk: the screen is shared, so no user code, and no notification that stays
+    /// for the next customer.
+    pub kiosk: bool,
+}
+
+/// `text` for a notification body: servers read the body as markup (`<b>`, `<a href>`, `<img>`),
+/// and a payee's name is the bank's customer's choice, so `&`, `<` and `>` are escaped.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Title and body of the notification for `view`: what it is and what to compare, never a code;
+/// every value from the operation escaped; on a kiosk, no user code.
+pub fn texts(view: &PendingView, to: Audience) -> (String, String) {
     let op = &view.operation;
-    let field = |k: &str| op.fields.iter().find(|f| f.key == k).map(|f| f.value.clone());
+    let field = |k: &str| op.fields.iter().find(|f| f.key == k).map(|f| plain(&f.value));
     let amount = field("A").map(|a| {
         // "1250.00EUR" → "1250.00 EUR"
         let (n, c) = a.split_at(a.len().saturating_sub(3));
         format!("{n} {c}")
     });
-    let who = view.profile_name.as_str();
-    match (op.kind.as_str(), en) {
+    let who = plain(&view.profile_name);
+    let (of_it, of_en) = if to.kiosk {
+        (String::new(), String::new())
+    } else {
+        (format!(" di {who}"), format!(" of {who}"))
+    };
+    let op_id = plain(&op.op_id);
+    match (op.kind.as_str(), to.en) {
         ("LOGIN", false) => (
             "Sigillo: conferma l'accesso".into(),
-            format!("Accesso ad Area Clienti di {who}: scegli il numero che vedi nella pagina."),
+            format!("Accesso ad Area Clienti{of_it}: scrivi il numero che vedi nella pagina."),
         ),
         ("LOGIN", true) => (
             "Sigillo: confirm the login".into(),
-            format!("Login to the Customer Area of {who}: pick the number the page shows."),
+            format!("Login to the Customer Area{of_en}: type the number the page shows."),
         ),
         ("TRANSFER", false) => (
             "Sigillo: autorizza il bonifico".into(),
@@ -71,11 +103,11 @@ pub fn texts(view: &PendingView, en: bool) -> (String, String) {
         ),
         (_, false) => (
             "Sigillo: operazione da autorizzare".into(),
-            format!("Operazione {} di {who}: controlla i dati.", op.op_id),
+            format!("Operazione {op_id}{of_it}: controlla i dati."),
         ),
         (_, true) => (
             "Sigillo: operation to authorize".into(),
-            format!("Operation {} of {who}: check the details.", op.op_id),
+            format!("Operation {op_id}{of_en}: check the details."),
         ),
     }
 }
@@ -207,8 +239,16 @@ fn close_in_background(ids: Vec<u32>) {
 
 /// Shows the notification of a new pending operation, on its own thread (the D-Bus call and the
 /// wait for a click both block). The thread ends when the notification is clicked or closed.
-pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView, en: bool) {
-    let (summary, body) = texts(view, en);
+pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView, to: Audience) {
+    let (summary, body) = texts(view, to);
+    let en = to.en;
+    // Critical notifications never expire: on a kiosk, a payee and an amount would stay on the
+    // screen for the next customer.
+    let urgency = if to.kiosk {
+        notify_rust::Urgency::Normal
+    } else {
+        notify_rust::Urgency::Critical
+    };
     let app = app.clone();
     let target = OpenApproval {
         profile_id: view.profile_id.clone(),
@@ -226,7 +266,7 @@ pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView, en: bool) {
             .body(&body)
             .icon("sigillo")
             .action("default", open)
-            .urgency(notify_rust::Urgency::Critical)
+            .urgency(urgency)
             .show();
         let handle = match handle {
             Ok(handle) => handle,
@@ -279,7 +319,7 @@ mod tests {
                 expires: 0,
                 payload: String::new(),
             },
-            number_choices: None,
+            needs_number: false,
             received_at: 0,
         }
     }
@@ -287,13 +327,13 @@ mod tests {
     #[test]
     fn a_transfer_notification_names_amount_and_payee_in_both_languages() {
         let v = view("TRANSFER", &[("A", "1250.00EUR"), ("B", "Mario Rossi")]);
-        let (title, body) = texts(&v, false);
+        let (title, body) = texts(&v, Audience::default());
         assert!(title.contains("bonifico"));
         assert_eq!(
             body,
             "1250.00 EUR a Mario Rossi — controlla i dati e conferma con il PIN."
         );
-        let (title, body) = texts(&v, true);
+        let (title, body) = texts(&v, Audience { en: true, kiosk: false });
         assert!(title.contains("transfer"));
         assert!(body.starts_with("1250.00 EUR to Mario Rossi"));
     }
@@ -336,11 +376,36 @@ mod tests {
     }
 
     #[test]
-    fn a_login_notification_asks_for_the_number_and_never_shows_it() {
+    fn a_login_notification_asks_for_the_number() {
         let mut v = view("LOGIN", &[]);
-        v.number_choices = Some(vec![17, 42, 88]);
-        let (_, body) = texts(&v, false);
+        v.needs_number = true;
+        let (_, body) = texts(&v, Audience::default());
         assert!(body.contains("numero"));
-        assert!(!body.contains("42"));
+    }
+
+    #[test]
+    fn markup_in_a_payee_name_is_shown_as_text() {
+        let v = view(
+            "TRANSFER",
+            &[("A", "5.00EUR"), ("B", "<b>Banca</b> & <a href=\"x\">Co</a>")],
+        );
+        let (_, body) = texts(&v, Audience::default());
+        assert!(
+            body.contains("&lt;b&gt;Banca&lt;/b&gt; &amp; &lt;a href=\"x\"&gt;Co&lt;/a&gt;"),
+            "{body}"
+        );
+        assert!(!body.contains('<'));
+    }
+
+    #[test]
+    fn a_kiosk_notification_names_no_user_code() {
+        let mut v = view("LOGIN", &[]);
+        v.profile_name = "12345678".into();
+        for en in [false, true] {
+            let (_, mine) = texts(&v, Audience { en, kiosk: false });
+            assert!(mine.contains("12345678"));
+            let (_, kiosk) = texts(&v, Audience { en, kiosk: true });
+            assert!(!kiosk.contains("12345678"), "{kiosk}");
+        }
     }
 }

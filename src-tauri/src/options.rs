@@ -64,19 +64,11 @@ impl Options {
     }
 }
 
-/// A bank URL: `https://host[:port]`, or `http://` on loopback only.
+/// A bank URL: `https://host[:port]`, or `http://` on loopback only (the rule is the
+/// authenticator crate's, [`authenticator::client::check_server_url`]), without a trailing slash.
 pub fn check_server_url(text: &str) -> Result<String, String> {
     let url = url::Url::parse(text.trim()).map_err(|e| format!("not a URL ({e})"))?;
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => return Err("a bank's server must use https://".into()),
-        other => return Err(format!("unsupported scheme {other}://")),
-    }
-    if url.host_str().is_none() {
-        return Err("no host".into());
-    }
+    authenticator::client::check_server_url(url.as_str()).map_err(|e| e.to_string())?;
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 

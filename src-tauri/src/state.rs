@@ -201,7 +201,7 @@ impl Shared {
     fn on_push(&self, app: &AppHandle, auth: &Authenticator, event: ProfileEvent) {
         let profile_id = event.profile;
         match event.event {
-            PushEvent::Operation { op_id, payload, number } => {
+            PushEvent::Operation { op_id, payload } => {
                 let Ok(profile) = auth.vault().profile(Some(&profile_id)) else {
                     return;
                 };
@@ -217,7 +217,7 @@ impl Shared {
                     profile_id: profile_id.clone(),
                     profile_name: profile.user.clone(),
                     operation: OperationView::from(&verified),
-                    number_choices: number.map(authenticator::number_choices),
+                    needs_number: authenticator::needs_number(&verified),
                     received_at: auth.now(),
                 };
                 let key = (profile_id.clone(), op_id.clone());
@@ -227,8 +227,11 @@ impl Shared {
                     // The stream sends every pending operation again at each reconnect: one
                     // notification per operation.
                     if lock(&self.notified).insert(format!("{profile_id}/{op_id}")) {
-                        let en = self.english.load(std::sync::atomic::Ordering::Relaxed);
-                        crate::notify::operation(app, &self.notifications, &view, en);
+                        let to = crate::notify::Audience {
+                            en: self.english.load(std::sync::atomic::Ordering::Relaxed),
+                            kiosk: self.options.kiosk,
+                        };
+                        crate::notify::operation(app, &self.notifications, &view, to);
                     }
                 }
             }

@@ -78,7 +78,8 @@ pub struct PendingView {
     pub profile_id: String,
     pub profile_name: String,
     pub operation: OperationView,
-    pub number_choices: Option<Vec<u8>>,
+    /// A login: the customer types the number Area Clienti shows (the bank never sends it).
+    pub needs_number: bool,
     pub received_at: u64,
 }
 

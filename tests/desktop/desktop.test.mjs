@@ -236,13 +236,9 @@ test('activate, log in by push approval, pay by operation identifier and by webc
     const item = await s.find('[data-testid="pending-item"]', 20_000);
     assert.ok((await item.text()).length > 0);
     await app.screenshot('pending-login');
-    const choices = await s.findAll('[data-testid="number-choice"]');
-    assert.equal(choices.length, 3);
-    let right;
-    for (const c of choices) if (Number(await c.attr('data-number')) === number) right = c;
-    assert.ok(right, 'the number of the page is among the choices');
-    assert.equal(await (await s.find('[data-testid="approve-button"]')).enabled(), false, 'no approval before a number is picked');
-    await right.click();
+    // The bank never tells the authenticator the number: the customer types the page's.
+    assert.equal(await (await s.find('[data-testid="approve-button"]')).enabled(), false, 'no approval before a number is typed');
+    await s.type('[data-testid="number-input"]', String(number));
     await s.type('[data-testid="approve-pin"]', PIN);
     await s.click('[data-testid="approve-button"]');
     await s.until(async () => /approv|autorizz|confermat/i.test(await s.text('[data-testid="approval-result"]')), 'approval result');
@@ -539,14 +535,23 @@ test('kiosk mode keeps nothing on disk, nor a notification on screen, after a se
     const code = await s.until(async () => (await (await s.find('[data-testid="code-value"]')).attr('data-code')) || null, 'a LOGIN code');
     assert.match(code, /^\d{6}$/);
     await app.screenshot('kiosk-code');
-    // A login started in Area Clienti pushes a notification that names the customer.
+    // A login started in Area Clienti pushes a notification; on a shared screen it names no
+    // user code.
     await app.bank();
     await s.type('#user', info.demo.userCode);
     await s.type('#password', info.demo.password);
     await s.click('form button[type="submit"]');
     await s.text('[data-testid="login-number"]', 20_000);
-    const pushText = `Area Clienti di ${info.demo.userCode}`;
+    const pushText = 'Accesso ad Area Clienti: scrivi il numero';
     await s.until(async () => (await notifications()).includes(pushText), 'the kiosk login notification');
+    // Its Notify call names no user code, and asks for normal urgency: a critical one never
+    // expires, and would stay on the screen for the next customer.
+    const calls = (await notifications()).split(/\n(?=\S)/).filter((m) => m.includes('member=Notify') && m.includes(pushText));
+    assert.ok(calls.length > 0);
+    for (const call of calls) {
+      assert.ok(!call.includes(info.demo.userCode), `a kiosk notification names no user code: ${call}`);
+      assert.match(call, /"urgency"\s*variant\s+byte 1\b/, 'a kiosk notification is of normal urgency');
+    }
     // Ending the session forgets the profile, and takes the notification off the screen
     // before the next customer comes.
     await app.auth();

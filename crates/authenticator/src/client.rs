@@ -50,14 +50,13 @@ pub struct DeviceIdentity<'a> {
 /// What the server sends on a device's push stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushEvent {
-    /// A pending operation to show: its signed payload, and for logins the matching number.
+    /// A pending operation to show: its signed payload. (For a login, the customer types the
+    /// number the page shows: the bank never sends it to the device.)
     Operation {
         /// The operation identifier.
         op_id: String,
         /// The signed payload (verify before showing).
         payload: String,
-        /// The number the login page shows (never shown alone: the customer must pick it).
-        number: Option<u8>,
     },
     /// An operation changed state (approved elsewhere, expired, …).
     Status {
@@ -105,8 +104,34 @@ pub(crate) fn system_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// The one rule for a bank's address, for every shell (the CLI, the desktop app): `https://`, or
+/// `http://` to this machine only (a demo bank, a test server) — a PIN-made code, a device
+/// signature or an activation's key exchange never crosses a network in the clear.
+pub fn check_server_url(url: &str) -> Result<()> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| Error::input("server", format!("not a URL: {e}")))?;
+    let host = parsed.host_str().unwrap_or("");
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(Error::input(
+            "server",
+            "must start with https:// (http:// only to this machine: 127.0.0.1, ::1, localhost)",
+        )),
+        _ => Err(Error::input(
+            "server",
+            "must start with https:// (or http:// to this machine)",
+        )),
+    }
+}
+
 impl Client {
-    /// A client for `server_url` (`http://` only for loopback and tests; banks use `https://`).
+    /// A client for `server_url`: `https://`, or `http://` to loopback only ([`check_server_url`]).
     pub fn new(server_url: &str) -> Result<Self> {
         Self::with_clock(server_url, std::sync::Arc::new(system_now))
     }
@@ -114,12 +139,7 @@ impl Client {
     /// A client whose signed requests are dated by `clock`.
     pub fn with_clock(server_url: &str, clock: Clock) -> Result<Self> {
         let base = server_url.trim_end_matches('/').to_owned();
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(Error::input(
-                "server",
-                "must start with https:// (or http:// for a local server)",
-            ));
-        }
+        check_server_url(&base)?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
@@ -446,10 +466,6 @@ fn to_push_event(event: &str, data: &str) -> Option<PushEvent> {
         "operation" => Some(PushEvent::Operation {
             op_id: text("op_id")?,
             payload: text("payload")?,
-            number: value
-                .get("number")
-                .and_then(Value::as_u64)
-                .and_then(|n| u8::try_from(n).ok()),
         }),
         "status" => Some(PushEvent::Status {
             op_id: text("op_id")?,
@@ -538,12 +554,12 @@ mod tests {
                 ("status".to_owned(), "a\nb".to_owned()),
             ]
         );
+        // A number sent by an older bank is not kept: the customer types the page's.
         assert_eq!(
             to_push_event("operation", "{\"op_id\":\"1\",\"payload\":\"x\",\"number\":42}"),
             Some(PushEvent::Operation {
                 op_id: "1".into(),
                 payload: "x".into(),
-                number: Some(42)
             })
         );
         assert_eq!(to_push_event("operation", "not json"), None);
@@ -560,5 +576,29 @@ mod tests {
             Client::new("http://127.0.0.1:8080/").unwrap().base(),
             "http://127.0.0.1:8080"
         );
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        for ok in [
+            "https://bank.example",
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:8080",
+            "http://localhost:8080",
+        ] {
+            assert!(check_server_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://bank.example",
+            "http://10.0.0.1:8080",
+            "http://[2001:db8::1]",
+            "http://localhost.evil.example",
+            "https://",
+            "bank.example",
+        ] {
+            let e = check_server_url(bad).unwrap_err();
+            assert!(e.to_string().contains("server"), "{bad}: {e}");
+        }
     }
 }

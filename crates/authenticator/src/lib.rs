@@ -16,7 +16,7 @@ pub mod vault;
 
 use std::sync::Arc;
 
-use ring::rand::{SecureRandom, SystemRandom};
+use ring::rand::SystemRandom;
 use sca_protocol::{
     ActivationId, Code, CodeInput, OpId, Pin, SignedPayload, SigningKey, Step, approve_message, reject_message,
 };
@@ -304,7 +304,8 @@ impl Authenticator {
     }
 
     /// Approves a verified operation online: the OPERATION code and the device's signature.
-    /// For a login, `number` is the number the customer picked (never pre-filled).
+    /// For a login ([`needs_number`]), `number` is the number the customer typed (the device is
+    /// never told it).
     pub async fn approve(
         &self,
         profile: &Profile,
@@ -312,6 +313,9 @@ impl Authenticator {
         pin: &Pin,
         number: Option<u8>,
     ) -> Result<String> {
+        if needs_number(payload) && number.is_none() {
+            return Err(Error::input("number", "type the two-digit number the login page shows"));
+        }
         let code = self.operation_code(profile, payload, pin)?;
         let op = payload.operation();
         let key = self.vault.device_key(profile)?;
@@ -420,25 +424,20 @@ pub fn parse_op_id(text: &str) -> Result<OpId> {
     OpId::parse(&compact).map_err(|e| Error::input("op_id", e))
 }
 
-/// Three two-digit choices for number matching: the right one among two others, shuffled, so the
-/// customer has to look at the page instead of approving blindly.
-pub fn number_choices(number: u8) -> Vec<u8> {
-    let rng = SystemRandom::new();
-    let pick = || {
-        let mut b = [0u8; 1];
-        let _ = rng.fill(&mut b);
-        b[0]
-    };
-    let mut choices = vec![number];
-    while choices.len() < 3 {
-        let candidate = 10 + pick() % 90;
-        if !choices.contains(&candidate) {
-            choices.push(candidate);
-        }
+/// Whether approving `payload` needs the number the login page shows: a login's does (number
+/// matching). The device is never told the number; the customer reads it on the page and types
+/// it, so approving by reflex, or by malware, fails (and counts as a wrong answer).
+pub fn needs_number(payload: &SignedPayload) -> bool {
+    payload.operation().kind == sca_protocol::Kind::Login
+}
+
+/// The number the customer typed: two digits, 10 to 99, spaces ignored.
+pub fn parse_typed_number(text: &str) -> Result<u8> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    match digits.parse::<u8>() {
+        Ok(n) if digits.len() == 2 && (10..=99).contains(&n) => Ok(n),
+        _ => Err(Error::input("number", "type the two-digit number the page shows")),
     }
-    let at = usize::from(pick() % 3);
-    choices.swap(0, at);
-    choices
 }
 
 #[cfg(test)]
@@ -446,12 +445,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn number_choices_hold_the_number_once_among_three() {
-        for n in [10u8, 42, 99] {
-            let c = number_choices(n);
-            assert_eq!(c.len(), 3);
-            assert_eq!(c.iter().filter(|&&x| x == n).count(), 1);
-            assert!(c.iter().all(|x| (10..=99).contains(x)));
+    fn a_typed_number_is_two_digits() {
+        assert_eq!(parse_typed_number("42").unwrap(), 42);
+        assert_eq!(parse_typed_number(" 1 7 ").unwrap(), 17);
+        for bad in ["", "7", "07", "100", "4a", "-1", "４２"] {
+            let e = parse_typed_number(bad).unwrap_err();
+            assert!(e.to_string().contains("number"), "{bad}: {e}");
         }
     }
 

@@ -10,8 +10,12 @@
 //!
 //! Scenarios: `authorize` (closed loop, `--concurrency` clients: requests/s, p50/p99), `rate`
 //! (open loop at `--rate` per second for `--seconds`: p50/p99 measured from each request's
-//! scheduled time, so a stall is not hidden), `login` (argon2id-bound: logins/s), `push` (a device
-//! connected to its event stream: time from creating a transfer to the `operation` event).
+//! scheduled time, so a stall is not hidden), `login` (argon2id-bound: logins/s; start the server
+//! with `SCA_LOGIN_BURST=0`, all its clients share one address), `push` (a device connected to its
+//! event stream: time from creating a transfer to the `operation` event), `flood` (a legitimate
+//! client on 127.0.0.2 logs in every 600 ms for `--seconds` while `--concurrency` flooders on
+//! 127.0.0.1 send wrong passwords: the legitimate logins/s, with and without the per-address
+//! bucket in front of argon2id).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -35,7 +39,8 @@ struct Args {
     /// Branch token (SCA_ADMIN_TOKEN of the server).
     #[arg(long)]
     admin_token: String,
-    /// Which scenarios: all, authorize, rate, login, push (comma separated).
+    /// Which scenarios: all, authorize, rate, login, push, flood (comma separated; `all` is
+    /// every one but flood).
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Authorizations in the closed-loop run.
@@ -521,12 +526,93 @@ async fn main() {
         let (c, device) = setup(&http, &a, 2).await;
         logins(&http, &a, Arc::new(c), Arc::new(device)).await;
     }
+    if a.scenario.split(',').any(|x| x == "flood") {
+        let (c, _device) = setup(&http, &a, 4).await;
+        flood(&a, Arc::new(c)).await;
+    }
     if wants("push") {
         let (c, device) = setup(&http, &a, 3).await;
         let device = Arc::new(device);
         let s = Arc::new(login(&http, &a.base, &c, &device).await);
         push(&http, &a, s, device).await;
     }
+}
+
+/// A legitimate client on 127.0.0.2 logs in every 600 ms while flooders on 127.0.0.1 send wrong
+/// passwords for user names that are no customer's (hashed all the same).
+async fn flood(a: &Args, c: Arc<Customer>) {
+    let bound = |ip: &str| {
+        Client::builder()
+            .local_address(Some(ip.parse().unwrap()))
+            .pool_max_idle_per_host(1024)
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap()
+    };
+    let (legit, flooder) = (bound("127.0.0.2"), bound("127.0.0.1"));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let counts = Arc::new([
+        std::sync::atomic::AtomicUsize::new(0),
+        std::sync::atomic::AtomicUsize::new(0),
+    ]);
+    let mut flooders = Vec::new();
+    for i in 0..a.concurrency {
+        let (http, base, stop, counts) = (flooder.clone(), a.base.clone(), stop.clone(), counts.clone());
+        flooders.push(tokio::spawn(async move {
+            use std::sync::atomic::Ordering::Relaxed;
+            while !stop.load(Relaxed) {
+                let r = http
+                    .post(format!("{base}/api/v1/login"))
+                    .json(&json!({"user": format!("flood{i}"), "password": "12345678"}))
+                    .send()
+                    .await;
+                match r.map(|r| r.status()) {
+                    Ok(StatusCode::TOO_MANY_REQUESTS) => counts[1].fetch_add(1, Relaxed),
+                    _ => counts[0].fetch_add(1, Relaxed),
+                };
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    let start = Instant::now();
+    // A person, not a script: one login every 600 ms, within the bucket's sustained rate.
+    let mut next = start;
+    while start.elapsed() < Duration::from_secs(a.seconds) {
+        tokio::time::sleep_until(next.into()).await;
+        next += Duration::from_millis(600);
+        let t0 = Instant::now();
+        let r = legit
+            .post(format!("{}/api/v1/login", a.base))
+            .json(&json!({"user": c.user_code, "password": c.password}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::OK {
+            lat.push(t0.elapsed());
+        } else {
+            errors += 1;
+        }
+    }
+    let elapsed = start.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for f in flooders {
+        let _ = f.await;
+    }
+    use std::sync::atomic::Ordering::Relaxed;
+    println!(
+        "flood: {} flooders on 127.0.0.1 got {} answers and {} refusals (429)",
+        a.concurrency,
+        counts[0].load(Relaxed),
+        counts[1].load(Relaxed)
+    );
+    report(
+        "flood (the legitimate client on 127.0.0.2, a login every 600 ms)",
+        lat,
+        elapsed,
+        errors,
+    );
 }
 
 /// Takes one request from a budget shared by the client tasks; false once it is spent.

@@ -64,6 +64,27 @@ pub struct AuditRow {
     pub hash: Vec<u8>,
 }
 
+/// The bytes a checkpoint signs: `"SCA1-AUDIT-HEAD" || lp(u64 seq) || lp(u64 at) || lp(hash)`.
+pub fn checkpoint_bytes(seq: i64, at: i64, hash: &[u8; 32]) -> Vec<u8> {
+    lp_message(b"SCA1-AUDIT-HEAD", &[&seq.to_be_bytes(), &at.to_be_bytes(), hash]).unwrap_or_default()
+}
+
+/// Signs checkpoints (the bank key's ECDSA, 64 bytes).
+pub type Signer = std::sync::Arc<dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync>;
+
+/// A signed head of the chain, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Checkpoint {
+    /// The last row it covers.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// That row's hash.
+    pub hash: Vec<u8>,
+    /// ECDSA P-256 of the bank key over [`checkpoint_bytes`].
+    pub signature: Vec<u8>,
+}
+
 /// Why the chain does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
@@ -81,6 +102,20 @@ pub enum ChainError {
     /// `hash` is not SHA-256(prev_hash || entry).
     #[error("row {0}: hash does not match its content")]
     Hash(i64),
+    /// A checkpoint's signature does not verify with the bank key.
+    #[error("checkpoint at row {0}: the signature does not verify with the bank key")]
+    CheckpointSignature(i64),
+    /// A checkpoint names a row that is gone, or whose hash is another.
+    #[error("checkpoint at row {0}: the chain no longer holds that row as signed (cut off or rewritten)")]
+    CheckpointMismatch(i64),
+    /// Rows after the newest checkpoint: nothing vouches for them.
+    #[error("rows {from} to {to} come after the newest signed checkpoint")]
+    UnsignedTail {
+        /// First unsigned row.
+        from: i64,
+        /// Last row.
+        to: i64,
+    },
 }
 
 /// Checks rows given in `seq` order, starting after (`seq`, `hash`) = `start`.

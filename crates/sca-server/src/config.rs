@@ -44,6 +44,20 @@ pub struct Config {
     pub otp_ttl: u64,
     /// Seconds before another SMS OTP may be sent for the same login, activation or recovery.
     pub otp_resend_interval: u64,
+    /// Seconds between two SMS codes to one customer, and to one phone (alerts excepted);
+    /// 0 lifts the limit.
+    pub sms_min_interval: u64,
+    /// SMS codes to one customer, and to one phone, in any hour (alerts excepted); 0 lifts the
+    /// limit.
+    pub sms_per_hour: u32,
+    /// Events a slow push or status stream may fall behind before it lags (and resyncs from the
+    /// database).
+    pub hub_capacity: usize,
+    /// Passwords and security codes one client (IP address) may have checked at once, before
+    /// the rate below applies (a token bucket in front of argon2id); 0 lifts the limit.
+    pub login_burst: u32,
+    /// Passwords and security codes one client may have checked per second, sustained.
+    pub login_per_second: u32,
     /// A web session ends after this many seconds without activity.
     pub session_idle: u64,
     /// A web session ends this many seconds after login, whatever the activity.
@@ -105,6 +119,11 @@ impl Config {
             activation_ttl: 600,
             otp_ttl: 300,
             otp_resend_interval: 30,
+            sms_min_interval: 30,
+            sms_per_hour: 10,
+            hub_capacity: 256,
+            login_burst: 20,
+            login_per_second: 2,
             session_idle: 300,
             session_lifetime: 3600,
             max_attempts: 5,
@@ -122,6 +141,13 @@ impl Config {
             writer_batch_max: 512,
             messages: MessagesConfig::OutboxOnly,
         }
+    }
+
+    /// Lifts the SMS rate limits: what a sandbox does by default, where no SMS leaves the
+    /// machine (they are read at `/dev/outbox`), so there is neither a phone to flood nor a bill.
+    pub fn without_sms_limits(&mut self) {
+        self.sms_min_interval = 0;
+        self.sms_per_hour = 0;
     }
 
     /// The database URL in force.

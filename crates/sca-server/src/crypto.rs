@@ -14,7 +14,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier 
 use argon2::{Algorithm, Argon2, Params, Version};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
-use sca_protocol::{SigningKey, b64u_encode};
+use sca_protocol::{PublicKey, SigningKey, b64u_encode};
 use zeroize::Zeroizing;
 
 /// Why a secret could not be loaded, made or opened.
@@ -77,6 +77,17 @@ fn read_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, CryptoError> {
             source,
         }),
     }
+}
+
+/// The bank's public key from `bank-key.p8` in the data directory, if there is one (never makes
+/// one): what `audit-verify` checks the signed checkpoints with.
+pub fn read_bank_public_key(data_dir: &Path, rng: &SystemRandom) -> Result<Option<PublicKey>, CryptoError> {
+    let Some(der) = read_file(&data_dir.join("bank-key.p8"))? else {
+        return Ok(None);
+    };
+    SigningKey::from_pkcs8(&der, rng)
+        .map(|k| Some(k.public_key()))
+        .map_err(|_| CryptoError::BadKey("bank-key.p8 is not a P-256 PKCS#8 key"))
 }
 
 /// The bank signing key: `bank-key.p8` (PKCS#8, 0600) in the data directory, made on first start.

@@ -93,6 +93,7 @@ pub struct AppError {
     detail: Cow<'static, str>,
     field: Option<String>,
     attempts_left: Option<u32>,
+    retry_after: Option<u64>,
     cause: Option<String>,
 }
 
@@ -116,6 +117,9 @@ pub struct Problem {
     /// Attempts left before the credential is blocked, where an attempt was counted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// Seconds to wait before trying again (429 only; also the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -126,6 +130,7 @@ impl AppError {
             detail: detail.into(),
             field: None,
             attempts_left: None,
+            retry_after: None,
             cause: None,
         }
     }
@@ -208,7 +213,15 @@ impl AppError {
             detail: self.detail.to_string(),
             field: self.field.clone(),
             attempts_left: self.attempts_left,
+            retry_after: self.retry_after,
         }
+    }
+
+    /// Too many requests: try again in `seconds` (the `Retry-After` header and `retry_after`).
+    pub fn retry_after(detail: impl Into<Cow<'static, str>>, seconds: u64) -> Self {
+        let mut e = Self::new(ErrorKind::TooManyRequests, detail);
+        e.retry_after = Some(seconds.max(1));
+        e
     }
 }
 
@@ -255,6 +268,11 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = problem.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

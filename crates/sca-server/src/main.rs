@@ -99,6 +99,18 @@ struct RunArgs {
     /// Bearer token for the webhook.
     #[arg(long, env = "SCA_MESSAGES_WEBHOOK_TOKEN", hide_env_values = true)]
     messages_webhook_token: Option<String>,
+    /// Seconds between two SMS codes to one customer or phone (default 30; none in sandbox).
+    #[arg(long, env = "SCA_SMS_MIN_INTERVAL")]
+    sms_min_interval: Option<u64>,
+    /// SMS codes to one customer or phone per hour (default 10; none in sandbox; 0: no limit).
+    #[arg(long, env = "SCA_SMS_PER_HOUR")]
+    sms_per_hour: Option<u32>,
+    /// Passwords or security codes one client IP may have checked at once (0: no limit).
+    #[arg(long, env = "SCA_LOGIN_BURST", default_value_t = 20)]
+    login_burst: u32,
+    /// … and per second, sustained.
+    #[arg(long, env = "SCA_LOGIN_PER_SECOND", default_value_t = 2)]
+    login_per_second: u32,
 }
 
 impl RunArgs {
@@ -121,6 +133,17 @@ impl RunArgs {
         c.sse_heartbeat = Duration::from_secs(self.sse_heartbeat.max(1));
         c.password_hash_concurrency = self.password_hash_concurrency.max(1);
         c.writer_batch_max = self.writer_batch_max.max(1);
+        c.login_burst = self.login_burst;
+        c.login_per_second = self.login_per_second.max(1);
+        if sandbox {
+            c.without_sms_limits();
+        }
+        if let Some(n) = self.sms_min_interval {
+            c.sms_min_interval = n;
+        }
+        if let Some(n) = self.sms_per_hour {
+            c.sms_per_hour = n;
+        }
         c.messages = match &self.messages_webhook_url {
             Some(url) if !url.is_empty() => MessagesConfig::Webhook {
                 url: url.clone(),
@@ -133,18 +156,37 @@ impl RunArgs {
 }
 
 async fn audit_verify(data_dir: PathBuf, database_url: Option<String>) -> ExitCode {
-    let mut config = Config::new(data_dir);
+    let mut config = Config::new(&data_dir);
     config.database_url = database_url;
-    let store = match sca_server::storage::Store::open(&config.database_url(), 1).await {
+    let bank = match sca_server::crypto::read_bank_public_key(&data_dir, &ring::rand::SystemRandom::new()) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("cannot read the bank key: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // No signer: verifying writes nothing of its own.
+    let store = match sca_server::storage::Store::open(&config.database_url(), 1, None).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cannot open the database: {e}");
             return ExitCode::from(2);
         }
     };
-    match store.verify_audit().await {
-        Ok(Ok(n)) => {
-            println!("audit chain OK: {n} entries");
+    let verdict = match &bank {
+        Some(bank) => store
+            .verify_audit_signed(bank)
+            .await
+            .map(|r| r.map(|(n, c)| (n, Some(c)))),
+        None => store.verify_audit().await.map(|r| r.map(|n| (n, None))),
+    };
+    match verdict {
+        Ok(Ok((n, Some(c)))) => {
+            println!("audit chain OK: {n} entries, the newest covered by the last of {c} signed checkpoints");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok((n, None))) => {
+            println!("audit chain OK: {n} entries (no bank-key.p8 here: the signed checkpoints were not checked)");
             ExitCode::SUCCESS
         }
         Ok(Err(e)) => {

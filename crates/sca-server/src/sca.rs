@@ -8,6 +8,7 @@ use sca_protocol::{
     constant_time_eq, sha256,
 };
 
+use crate::api::extract::ClientIp;
 use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::{AppState, DeviceKeys, HubEvent};
@@ -196,16 +197,23 @@ pub(crate) async fn right_code_spent(state: &AppState, customer: &Customer, spen
 /// one blocks. A user name that is no customer's takes the very same steps against a dummy hash
 /// and counters of its own, so statuses, `attempts_left` and work tell nobody which it is.
 ///
+/// First of all, the client's token bucket: one address cannot take the hashing queue from the
+/// others (429 with `Retry-After`).
+///
 /// The three steps run in a task of their own: a client that hangs up mid-hash cannot leave its
 /// attempt taken and never settled.
 pub(crate) async fn check_secret(
     state: &AppState,
+    client: ClientIp,
     user: &str,
     secret: &str,
     credential: Credential,
     reset_on_right: bool,
     detail: &'static str,
 ) -> ApiResult<Customer> {
+    // In front of everything else, so a client beyond its rate neither hashes nor takes an
+    // attempt of anyone's.
+    state.take_login_token(client.0)?;
     let (state, user, secret) = (
         state.clone(),
         user.to_owned(),
@@ -710,7 +718,6 @@ pub(crate) async fn create_operation(
                 HubEvent::Operation {
                     op_id: new.op_id.clone(),
                     payload: new.payload.clone(),
-                    number: new.number,
                 },
             );
             return Ok(Created {
@@ -763,16 +770,17 @@ impl OtpPurpose {
         }
     }
 
-    /// Recoveries are not subject to the SMS-OTP block (they are how one gets out of it); each
-    /// recovery OTP takes at most this many wrong answers instead.
+    /// Each recovery's code takes at most this many wrong answers (they count against the
+    /// customer's SMS codes too, so once those are blocked only the branch unblocks).
     fn per_otp_limit(self) -> Option<i64> {
         matches!(self, Self::Unblock | Self::PasswordReset).then_some(3)
     }
 }
 
 /// Sends a fresh 6-digit OTP by SMS for `reference` (a login id, activation id or recovery id).
-/// `id` is the OTP's own id (a recovery's id is its OTP's). Refuses (429) a resend sooner than
-/// the configured interval.
+/// `id` is the OTP's own id (a recovery's id is its OTP's). Refuses (429 with `Retry-After`) a
+/// resend sooner than the configured interval, and any SMS code beyond the rate limits per
+/// customer and per phone (`sms_min_interval`, `sms_per_hour`).
 pub(crate) async fn send_otp(
     state: &AppState,
     customer: &Customer,
@@ -801,27 +809,35 @@ pub(crate) async fn send_otp(
         state.config().otp_ttl,
     );
     let id2 = id.clone();
-    let sent = state
+    let (min_interval, per_hour) = (state.config().sms_min_interval, state.config().sms_per_hour);
+    let refused = state
         .store()
         .write(move |w| {
             Box::pin(async move {
                 if let Some(last) = w.last_otp_at(&reference, purpose.as_str()).await?
                     && now < last + interval
                 {
-                    return Ok(false);
+                    return Ok(Some((
+                        last + interval - now,
+                        "an SMS code for this was sent moments ago",
+                    )));
+                }
+                if let Some(wait) = w.sms_allowed(now, &phone, Some(cid), min_interval, per_hour).await? {
+                    w.audit(now, "sms_otp_held_back", &user_code, purpose.as_str()).await?;
+                    return Ok(Some((wait, "too many SMS codes to this customer or phone")));
                 }
                 w.insert_otp(now, &id2, cid, purpose.as_str(), &reference, &hash, now + ttl)
                     .await?;
                 w.outbox(now, &phone, "sms", &text).await?;
                 w.audit(now, "sms_otp_sent", &user_code, purpose.as_str()).await?;
-                Ok(true)
+                Ok(None)
             })
         })
         .await?;
-    if !sent {
-        return Err(AppError::new(
-            ErrorKind::TooManyRequests,
-            format!("an SMS code was sent less than {interval} seconds ago"),
+    if let Some((wait, why)) = refused {
+        return Err(AppError::retry_after(
+            format!("{why}: try again in {wait} seconds"),
+            wait,
         ));
     }
     state.messages_queued();
@@ -842,7 +858,8 @@ pub(crate) async fn check_otp(
         return Err(AppError::bad_request("sms_otp", "an SMS code is exactly 6 digits"));
     }
     let limit = purpose.per_otp_limit();
-    if limit.is_none() && state.store().failures(customer.id).await?.sms_otp >= state.config().max_attempts {
+    let max = state.config().max_attempts;
+    if state.store().failures(customer.id).await?.sms_otp >= max {
         return Err(AppError::blocked());
     }
     let Some(otp) = state.store().latest_otp(reference, purpose.as_str()).await? else {
@@ -860,37 +877,49 @@ pub(crate) async fn check_otp(
     if constant_time_eq(&otp_hash(&otp.id, given), &otp.hash) {
         return Ok(otp.id);
     }
-    match limit {
-        None => Err(wrong_answer(state, customer, Credential::SmsOtp, purpose.as_str(), None).await),
-        Some(limit) => {
-            let (id, user_code) = (otp.id.clone(), customer.user_code.clone());
-            // Counted only below the limit, in the one statement that counts: of answers that
-            // arrive at once, no more than the limit are ever answered "wrong".
-            let failures = state
-                .store()
-                .write(move |w| {
-                    Box::pin(async move {
-                        let Some(n) = w.otp_failed(&id, limit).await? else {
-                            return Ok(None);
-                        };
-                        w.audit(
-                            now,
-                            "sms_otp_wrong",
-                            &user_code,
-                            &format!("{}; failures={n}", purpose.as_str()),
-                        )
-                        .await?;
-                        Ok(Some(n))
-                    })
-                })
-                .await?;
-            match failures {
-                Some(n) => Err(AppError::counted(
-                    ErrorKind::WrongOtp,
-                    u32::try_from((limit - n).max(0)).unwrap_or(0),
-                )),
-                None => Err(otp_spent_error()),
-            }
+    let Some(limit) = limit else {
+        return Err(wrong_answer(state, customer, Credential::SmsOtp, purpose.as_str(), None).await);
+    };
+    // A recovery's code: counted against its own 3 tries and, across recoveries, against the
+    // customer's SMS codes like any other (a new recovery is not 3 fresh guesses). Counted only
+    // below the limits, in the statements that count: of answers that arrive at once, no more
+    // than the limits are ever answered "wrong".
+    let (id, user_code, phone, email, cid) = (
+        otp.id.clone(),
+        customer.user_code.clone(),
+        customer.phone.clone(),
+        customer.email.clone(),
+        customer.id,
+    );
+    let counted = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let Some(n) = w.otp_failed(&id, limit).await? else {
+                    return Ok(None);
+                };
+                let counted = w
+                    .count_failure(
+                        now,
+                        cid,
+                        &user_code,
+                        (&phone, &email),
+                        Credential::SmsOtp,
+                        max,
+                        &format!("{}; failures of this code={n}", purpose.as_str()),
+                    )
+                    .await?;
+                Ok(Some((n, counted)))
+            })
+        })
+        .await?;
+    state.messages_queued();
+    match counted {
+        None => Err(otp_spent_error()),
+        Some((_, Counted::Blocked)) => Err(AppError::blocked()),
+        Some((n, Counted::Wrong { attempts_left })) => {
+            let this_code = u32::try_from((limit - n).max(0)).unwrap_or(0);
+            Err(AppError::counted(ErrorKind::WrongOtp, attempts_left.min(this_code)))
         }
     }
 }
@@ -937,7 +966,7 @@ pub(crate) async fn spend_otp(
     max: u32,
 ) -> Result<Spent, crate::storage::StoreError> {
     let limit = purpose.per_otp_limit();
-    if limit.is_none() && w.is_blocked(customer_id, Credential::SmsOtp, max).await? {
+    if w.is_blocked(customer_id, Credential::SmsOtp, max).await? {
         return Ok(Spent::Blocked);
     }
     if w.use_otp(otp_id, now, limit.unwrap_or(i64::MAX)).await? {

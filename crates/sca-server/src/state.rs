@@ -57,6 +57,7 @@ pub(crate) struct Inner {
     pub hash_slots: Semaphore,
     pub hash_waiting: AtomicUsize,
     pub hashes_run: AtomicU64,
+    pub login_buckets: Mutex<HashMap<std::net::IpAddr, (u64, u64)>>,
     pub hub: Hub,
     pub sessions: Sessions,
     pub device_keys: Mutex<HashMap<i64, Arc<Vec<DeviceKeys>>>>,
@@ -88,7 +89,11 @@ impl AppState {
         let bank_key = crate::crypto::load_or_create_bank_key(&config.data_dir, &rng)?;
         let secrets = SecretBox::load_or_create(config.secrets_key_hex.as_deref(), &config.data_dir)?;
         let passwords = PasswordHashing::new(config.argon2_memory_kib, config.argon2_iterations)?;
-        let store = Store::open(&config.database_url(), config.writer_batch_max).await?;
+        let audit_key = SigningKey::from_pkcs8(bank_key.pkcs8(), &rng).map_err(|_| CryptoError::Random)?;
+        let signer_rng = rng.clone();
+        let signer: crate::audit::Signer =
+            Arc::new(move |message: &[u8]| audit_key.sign(&signer_rng, message).ok().map(|s| s.as_bytes().to_vec()));
+        let store = Store::open(&config.database_url(), config.writer_batch_max, Some(signer)).await?;
         let outbox_wake = Arc::new(Notify::new());
         if let MessagesConfig::Webhook { url, token } = &config.messages {
             let gateway: Arc<dyn Gateway> = Arc::new(WebhookGateway::new(url.clone(), token.clone())?);
@@ -100,6 +105,7 @@ impl AppState {
                 config.sandbox,
             ));
         }
+        let hub = Hub::new(config.hub_capacity);
         Ok(Self(Arc::new(Inner {
             hash_slots: Semaphore::new(config.password_hash_concurrency.max(1)),
             config,
@@ -111,7 +117,8 @@ impl AppState {
             passwords,
             hash_waiting: AtomicUsize::new(0),
             hashes_run: AtomicU64::new(0),
-            hub: Hub::default(),
+            login_buckets: Mutex::new(HashMap::new()),
+            hub,
             sessions: Sessions::default(),
             device_keys: Mutex::new(HashMap::new()),
             operations: Mutex::new(HashMap::new()),
@@ -160,6 +167,37 @@ impl AppState {
         drop(permit);
         self.0.hash_waiting.fetch_sub(1, Ordering::SeqCst);
         result.map_err(AppError::internal)
+    }
+
+    /// Takes a token from `client`'s bucket before a password or security code is checked
+    /// (`login_burst` tokens, `login_per_second` back each second): `Err` is 429 with the seconds
+    /// to wait. No client address (a server embedded without one) is not limited.
+    pub(crate) fn take_login_token(&self, client: Option<std::net::IpAddr>) -> ApiResult<()> {
+        let cfg = &self.0.config;
+        let (Some(ip), burst) = (client, u64::from(cfg.login_burst)) else {
+            return Ok(());
+        };
+        if burst == 0 {
+            return Ok(());
+        }
+        let rate = u64::from(cfg.login_per_second.max(1));
+        let now = self.now();
+        let mut buckets = self.0.login_buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            // Drop the buckets that are full again: they hold nothing a client could owe.
+            buckets.retain(|_, (tokens, at)| *tokens + now.saturating_sub(*at) * rate < burst);
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((burst, now));
+        *tokens = (*tokens + now.saturating_sub(*at) * rate).min(burst);
+        *at = now;
+        if *tokens == 0 {
+            return Err(AppError::retry_after(
+                "too many logins from this address: try again in a moment",
+                1,
+            ));
+        }
+        *tokens -= 1;
+        Ok(())
     }
 
     /// How many argon2id hashes or verifications (real or dummy) this process has run: what the
@@ -267,11 +305,9 @@ pub enum HubEvent {
     Operation {
         /// Op id.
         op_id: String,
-        /// Signed payload.
+        /// Signed payload. (A login's number to match is never sent to a device: the customer
+        /// types the one the page shows.)
         payload: String,
-        /// Number to match (logins).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        number: Option<i64>,
     },
     /// A device was removed: its open event stream ends.
     DeviceRemoved {
@@ -288,9 +324,9 @@ pub enum HubEvent {
 }
 
 /// Per-customer broadcast of operations and status changes (in this process).
-#[derive(Default)]
 pub struct Hub {
     channels: Mutex<HashMap<i64, broadcast::Sender<Arc<HubEvent>>>>,
+    capacity: usize,
 }
 
 impl std::fmt::Debug for Hub {
@@ -300,6 +336,15 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
+    /// A hub whose per-customer channels hold `capacity` events for a slow subscriber (beyond,
+    /// it lags and resyncs from the database).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            channels: Mutex::default(),
+            capacity,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, broadcast::Sender<Arc<HubEvent>>>> {
         self.channels.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -308,7 +353,7 @@ impl Hub {
     pub fn subscribe(&self, customer_id: i64) -> broadcast::Receiver<Arc<HubEvent>> {
         self.lock()
             .entry(customer_id)
-            .or_insert_with(|| broadcast::channel(256).0)
+            .or_insert_with(|| broadcast::channel(self.capacity.max(1)).0)
             .subscribe()
     }
 
@@ -406,5 +451,16 @@ impl Sessions {
     /// Ends a session.
     pub fn remove(&self, token: &str) {
         self.lock().remove(token);
+    }
+
+    /// Ends every session of a customer but `keep` (the one that asked, if any): what a change of
+    /// the customer's security state does (a new password, a reset, the branch's unblock), so a
+    /// session opened by whoever knew the old credentials does not outlive them. Returns how many
+    /// ended.
+    pub fn end_customer(&self, customer_id: i64, keep: Option<&str>) -> usize {
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|token, s| s.customer_id != customer_id || keep == Some(token.as_str()));
+        before - map.len()
     }
 }

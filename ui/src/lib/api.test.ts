@@ -42,6 +42,13 @@ describe('api.ts error mapping', () => {
     expect(e.detail).toBe('the credentials are not valid');
   });
 
+  it('reads the wait of a 429', async () => {
+    fetchMock.mockResolvedValue(problem(429, { code: 'too_many_requests', detail: 'try again', retry_after: 30 }));
+    const e = await caught(api.login('demo', '1'));
+    expect(e.code).toBe('too_many_requests');
+    expect(e.retryAfter).toBe(30);
+  });
+
   it('reads blocked, the field of a 400, and attempts_left 0', async () => {
     fetchMock.mockResolvedValueOnce(problem(423, { code: 'blocked', detail: 'blocked' }));
     expect((await caught(api.login('demo', '1'))).code).toBe('blocked');

@@ -67,8 +67,17 @@ export class ApiError extends Error {
   readonly field?: string;
   /** Attempts left before the credential is blocked, where an attempt was counted. */
   readonly attemptsLeft?: number;
+  /** Seconds to wait before trying again (429: the SMS rate limits). */
+  readonly retryAfter?: number;
 
-  constructor(status: number, code: ErrorCode, detail: string, field?: string, attemptsLeft?: number) {
+  constructor(
+    status: number,
+    code: ErrorCode,
+    detail: string,
+    field?: string,
+    attemptsLeft?: number,
+    retryAfter?: number,
+  ) {
     super(`${code}: ${detail}`);
     this.name = 'ApiError';
     this.status = status;
@@ -76,6 +85,7 @@ export class ApiError extends Error {
     this.detail = detail;
     this.field = field;
     this.attemptsLeft = attemptsLeft;
+    this.retryAfter = retryAfter;
   }
 
   /** The session is gone (never made, idle timeout, absolute lifetime, server restart). */
@@ -136,7 +146,11 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
       typeof p.attempts_left === 'number' && Number.isInteger(p.attempts_left) && p.attempts_left >= 0
         ? p.attempts_left
         : undefined;
-    return new ApiError(res.status, code, detail, field, left);
+    const wait =
+      typeof p.retry_after === 'number' && Number.isInteger(p.retry_after) && p.retry_after > 0
+        ? p.retry_after
+        : undefined;
+    return new ApiError(res.status, code, detail, field, left, wait);
   }
   return new ApiError(res.status, codeForStatus(res.status), res.statusText || `HTTP ${res.status}`);
 }

@@ -26,6 +26,15 @@ describe('what the customer reads', () => {
     expect(isBlocking(new ApiError(401, 'wrong_code', 'x', undefined, 1))).toBe(false);
   });
 
+  it('says how long to wait when the bank holds an SMS back', () => {
+    expect(errorMessage(new ApiError(429, 'too_many_requests', 'x', undefined, undefined, 25), 'it')).toBe(
+      'Troppe richieste ravvicinate: riprova tra 25 secondi.',
+    );
+    expect(errorMessage(new ApiError(429, 'too_many_requests', 'x', undefined, undefined, 3300), 'en')).toBe(
+      'Too many requests in a short time: try again in 55 minutes.',
+    );
+  });
+
   it('names the field of a 400 in the page language', () => {
     expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'payee_iban'), 'it')).toBe('Dato non valido: IBAN.');
     expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'amount'), 'en')).toBe('Invalid data: amount.');

@@ -94,7 +94,8 @@ export interface PendingView {
   profileName: string;
   operation: OperationView;
   /** For a login: three numbers, one of them the one Area Clienti shows. */
-  numberChoices: number[] | null;
+  /** A login: the customer types the number Area Clienti shows (the bank never sends it). */
+  needsNumber: boolean;
   receivedAt: number;
 }
 
@@ -233,7 +234,8 @@ export const ipc = {
   /** OPERATION_ID code for a typed identifier (offline). */
   opIdCode: (profileId: string, opId: string, pin: string) => call<{ code: string }>('op_id_code', { profileId, opId, pin }),
 
-  approve: (profileId: string, payload: string, pin: string, number: number | null) =>
+  /** `number`: as the customer typed it (a login's number matching); the app checks it. */
+  approve: (profileId: string, payload: string, pin: string, number: string | null) =>
     call<{ status: string }>('approve', { profileId, payload, pin, number }),
   reject: (profileId: string, payload: string) => call<{ status: string }>('reject', { profileId, payload }),
   pendingList: () => call<PendingView[]>('pending_list'),

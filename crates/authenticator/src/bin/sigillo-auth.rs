@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use authenticator::{
-    Authenticator, Error, KeyringStore, OpIdLookup, Profile, PushEvent, TimeCodeKind, Vault, number_choices,
-    parse_op_id,
+    Authenticator, Error, KeyringStore, OpIdLookup, Profile, PushEvent, TimeCodeKind, Vault, needs_number, parse_op_id,
+    parse_typed_number,
 };
 use clap::{Parser, Subcommand};
 use sca_protocol::{Kind, Pin, SignedPayload};
@@ -130,9 +130,9 @@ enum Command {
     Approve {
         /// The operation identifier.
         op_id: String,
-        /// For a login: the number shown on the page.
+        /// For a login: the two-digit number the page shows (asked for when not given).
         #[arg(long)]
-        number: Option<u8>,
+        number: Option<String>,
     },
     /// Reject a pending operation ("non sono io"); no PIN needed.
     Reject {
@@ -238,18 +238,17 @@ fn kind_label(kind: Kind) -> &'static str {
     }
 }
 
-fn ask_number(io: &Io, number: Option<u8>) -> Result<Option<u8>, Error> {
-    let Some(n) = number else { return Ok(None) };
-    let choices: Vec<String> = number_choices(n).iter().map(u8::to_string).collect();
-    let answer = io.line(
-        &format!("Which number does the page show? {}", choices.join(" / ")),
-        false,
-    )?;
-    answer
-        .trim()
-        .parse()
-        .map(Some)
-        .map_err(|_| Error::input("number", "type the two-digit number"))
+/// For a login, the number the page shows: `given` (`--number`), or typed at the prompt. The
+/// bank never tells the device the number, so nothing can be offered to pick from.
+fn ask_number(io: &Io, payload: &SignedPayload, given: Option<&str>) -> Result<Option<u8>, Error> {
+    if !needs_number(payload) {
+        return Ok(None);
+    }
+    let typed = match given {
+        Some(text) => text.to_owned(),
+        None => io.line("Type the two-digit number the login page shows", false)?,
+    };
+    parse_typed_number(&typed).map(Some)
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {
@@ -420,12 +419,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Pending => {
             let p = profile()?;
-            for (op_id, payload, number) in pending(&auth, &p).await? {
+            for (op_id, payload) in pending(&auth, &p).await? {
                 match auth.verify_payload(&p, &payload) {
                     Ok(verified) => {
                         print_operation(&verified);
-                        if number.is_some() {
-                            println!("  (login: pick the number shown on the page)");
+                        if needs_number(&verified) {
+                            println!("  (login: to approve, type the number shown on the page)");
                         }
                     }
                     Err(e) => println!("Operation {op_id}: refused, not shown ({e})"),
@@ -440,6 +439,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 OpIdLookup::Offline(reason) => return Err(Error::Offline(reason)),
             };
             print_operation(&payload);
+            let number = ask_number(&io, &payload, number.as_deref())?;
             let pin = io.pin("PIN")?;
             println!("{}", auth.approve(&p, &payload, &pin, number).await?);
         }
@@ -463,7 +463,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
 }
 
 /// One look at the push stream: the operations pending at connect.
-async fn pending(auth: &Authenticator, profile: &Profile) -> Result<Vec<(String, String, Option<u8>)>, Error> {
+async fn pending(auth: &Authenticator, profile: &Profile) -> Result<Vec<(String, String)>, Error> {
     let mut events = auth.listen_all()?;
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -477,7 +477,7 @@ async fn pending(auth: &Authenticator, profile: &Profile) -> Result<Vec<(String,
         match tokio::time::timeout(wait, events.recv()).await {
             Ok(Some(e)) if e.profile == profile.id => match e.event {
                 PushEvent::Connected => connected = true,
-                PushEvent::Operation { op_id, payload, number } => out.push((op_id, payload, number)),
+                PushEvent::Operation { op_id, payload } => out.push((op_id, payload)),
                 PushEvent::Disconnected { reason, .. } => return Err(Error::Offline(reason)),
                 PushEvent::Status { .. } => {}
             },
@@ -499,7 +499,7 @@ async fn listen(auth: &Authenticator, io: &Io) -> Result<(), Error> {
                 eprintln!("[{}] offline ({reason}); retrying in {} s", p.user, retry_in.as_secs())
             }
             PushEvent::Status { op_id, status } => eprintln!("[{}] operation {op_id}: {status}", p.user),
-            PushEvent::Operation { op_id, payload, number } => {
+            PushEvent::Operation { op_id, payload } => {
                 if !seen.insert(op_id.clone()) {
                     continue;
                 }
@@ -514,7 +514,7 @@ async fn listen(auth: &Authenticator, io: &Io) -> Result<(), Error> {
                 print_operation(&verified);
                 let answer = io.line("Approve (a), reject (r) or skip (s)?", false)?;
                 let result = match answer.trim() {
-                    "a" | "approve" | "y" => match ask_number(io, number) {
+                    "a" | "approve" | "y" => match ask_number(io, &verified, None) {
                         Ok(picked) => match io.pin("PIN") {
                             Ok(pin) => auth.approve(&p, &verified, &pin, picked).await,
                             Err(e) => Err(e),

@@ -71,7 +71,7 @@ pub async fn create_customer(
     ))
 }
 
-/// Unblocks every credential of a customer.
+/// Unblocks every credential of a customer and ends all of the customer's web sessions.
 #[utoipa::path(post, path = "/api/v1/admin/customers/{user_code}/unblock", tag = "branch",
     params(("user_code" = String, Path, description = "8-digit user code")),
     security(("branch" = [])),
@@ -88,6 +88,9 @@ pub async fn unblock_customer(
         .await?
         .ok_or_else(|| AppError::not_found("customer"))?;
     customers::unblock(&state, &customer, "branch").await?;
+    // The branch unblocks a customer who called in: any session still open was opened before,
+    // possibly by whoever caused the block.
+    state.0.sessions.end_customer(customer.id, None);
     Ok(StatusCode::NO_CONTENT)
 }
 

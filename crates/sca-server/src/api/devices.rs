@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use super::banking::Decision;
 use super::events::device_stream;
-use super::extract::{Body, DeviceRequest};
+use super::extract::{Body, ClientIp, DeviceRequest};
 use super::login::{StatusResponse, check_password};
 use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
@@ -52,9 +52,10 @@ pub struct ActivationStarted {
         (status = 401, body = Problem, description = "invalid_credentials + attempts_left"), (status = 423, body = Problem), (status = 429, body = Problem)))]
 pub async fn start_activation(
     State(state): State<AppState>,
+    client: ClientIp,
     Body(body): Body<StartActivation>,
 ) -> ApiResult<(StatusCode, Json<ActivationStarted>)> {
-    let customer = check_password(&state, &body.user, &body.password).await?;
+    let customer = check_password(&state, client, &body.user, &body.password).await?;
     if state.store().failures(customer.id).await?.sms_otp >= state.config().max_attempts {
         return Err(AppError::blocked());
     }
@@ -452,7 +453,7 @@ async fn start_second_device(
 #[utoipa::path(get, path = "/api/v1/devices/{device_id}/events", tag = "devices",
     params(("device_id" = String, Path), ("authorization" = String, Header, description = "SCA1-Device id=…,ts=…,sig=…")),
     responses((status = 200, content_type = "text/event-stream",
-        description = "`operation` {\"op_id\",\"payload\",\"number\"?} for each pending operation at connect and as they appear; `status` {\"op_id\",\"status\"}; heartbeat comments"),
+        description = "`operation` {\"op_id\",\"payload\"} for each pending operation at connect and as they appear (a login's number to match is never sent: the customer types the one the page shows); `status` {\"op_id\",\"status\"}; heartbeat comments"),
         (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn device_events(
     State(state): State<AppState>,
@@ -500,7 +501,8 @@ pub struct ApproveRequest {
     pub code: String,
     /// b64u ECDSA of the device key over `"SCA1-APPROVE" || lp(op_id) || lp(nonce) || lp(SHA(data)) || lp(code)`.
     pub signature: String,
-    /// The number the customer picked (logins: number matching).
+    /// The two-digit number the customer typed, as the login page shows it (logins: number
+    /// matching; a wrong one counts as a wrong answer and fails the login).
     #[serde(default)]
     pub number: Option<i64>,
 }
@@ -541,7 +543,7 @@ pub async fn approve(
         let Some(number) = body.number else {
             return Err(AppError::bad_request(
                 "number",
-                "missing: pick the number shown on the page",
+                "missing: type the number the login page shows",
             ));
         };
         if number != expected {

@@ -26,12 +26,15 @@ struct StatusState {
     first: Option<String>,
     done: bool,
     op_id: String,
+    row: i64,
     login: bool,
     deadline: tokio::time::Instant,
+    state: AppState,
 }
 
 /// `status` events for one operation: the current status at once, then each change, ending after
-/// a final status (or `expired` at the expiry).
+/// a final status (or `expired` at the expiry). A stream that lagged behind the hub reads the
+/// status from the table instead of skipping it.
 pub(crate) fn status_stream(
     state: &AppState,
     op: OperationRow,
@@ -52,8 +55,10 @@ pub(crate) fn status_stream(
         first: Some(name(op.status_at(now), login)),
         done: false,
         op_id: op.op_id.clone(),
+        row: op.id,
         login,
         deadline: tokio::time::Instant::now() + Duration::from_secs(left),
+        state: state.clone(),
     };
     let events = stream::unfold(st, move |mut st| async move {
         if st.done {
@@ -73,7 +78,18 @@ pub(crate) fn status_stream(
                             return Some((status_event(&s), st));
                         }
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    // Events were dropped while this stream lagged: the table is the truth.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let now = st.state.now();
+                        if let Ok(Some(op)) = st.state.store().operation_by_row(st.row).await {
+                            let status = op.status_at(now);
+                            if status != "pending" {
+                                st.done = true;
+                                let s = name(status, st.login);
+                                return Some((status_event(&s), st));
+                            }
+                        }
+                    }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = tokio::time::sleep_until(st.deadline) => {
@@ -86,17 +102,18 @@ pub(crate) fn status_stream(
     Sse::new(events.map(Ok)).keep_alive(KeepAlive::new().interval(state.config().sse_heartbeat))
 }
 
-fn operation_event(op_id: &str, payload: &str, number: Option<i64>) -> Event {
-    let mut data = json!({ "op_id": op_id, "payload": payload });
-    if let Some(n) = number {
-        data["number"] = json!(n);
-    }
+/// An `operation` event. A login's number to match is not in it: the customer must type the
+/// number the page shows (CISA's number matching), so a device that approves by reflex, or
+/// malware on it, cannot pass.
+fn operation_event(op_id: &str, payload: &str) -> Event {
+    let data = json!({ "op_id": op_id, "payload": payload });
     Event::default().event("operation").id(op_id).data(data.to_string())
 }
 
-/// A device's stream: an `operation` event `{"op_id","payload","number"?}` for each pending
+/// A device's stream: an `operation` event `{"op_id","payload"}` for each pending
 /// operation at connect and as they appear, and `status` events `{"op_id","status"}` when one is
-/// decided (so the authenticator can drop its prompt).
+/// decided (so the authenticator can drop its prompt). It ends when the device is removed. A
+/// stream that lagged behind the hub sends the pending operations again from the table.
 pub(crate) async fn device_stream(
     state: &AppState,
     customer_id: i64,
@@ -107,27 +124,50 @@ pub(crate) async fn device_stream(
     let initial = stream::iter(
         pending
             .into_iter()
-            .map(|op| operation_event(&op.op_id, &op.payload, op.number))
+            .map(|op| operation_event(&op.op_id, &op.payload))
             .collect::<Vec<_>>(),
     );
-    let live = stream::unfold((rx, device_id), |(mut rx, me)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let event = match &*ev {
-                        HubEvent::DeviceRemoved { device_id } if *device_id == me => return None,
-                        HubEvent::DeviceRemoved { .. } => continue,
-                        HubEvent::Operation { op_id, payload, number } => operation_event(op_id, payload, *number),
-                        HubEvent::Status { op_id, status } => Event::default()
-                            .event("status")
-                            .data(json!({ "op_id": op_id, "status": status }).to_string()),
-                    };
-                    return Some((event, (rx, me)));
+    let live = stream::unfold(
+        (
+            rx,
+            device_id,
+            state.clone(),
+            customer_id,
+            std::collections::VecDeque::new(),
+        ),
+        |(mut rx, me, state, customer_id, mut resync)| async move {
+            loop {
+                if let Some(event) = resync.pop_front() {
+                    return Some((event, (rx, me, state, customer_id, resync)));
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
+                match rx.recv().await {
+                    Ok(ev) => {
+                        let event = match &*ev {
+                            HubEvent::DeviceRemoved { device_id } if *device_id == me => return None,
+                            HubEvent::DeviceRemoved { .. } => continue,
+                            HubEvent::Operation { op_id, payload } => operation_event(op_id, payload),
+                            HubEvent::Status { op_id, status } => Event::default()
+                                .event("status")
+                                .data(json!({ "op_id": op_id, "status": status }).to_string()),
+                        };
+                        return Some((event, (rx, me, state, customer_id, resync)));
+                    }
+                    // Events were dropped while this stream lagged: every pending operation is
+                    // sent again from the table (the authenticator keys them by op id), and a
+                    // removed device's stream ends.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        match state.store().device(&me).await {
+                            Ok(Some(d)) if d.status == "active" => {}
+                            _ => return None,
+                        }
+                        if let Ok(pending) = state.store().pending_operations(customer_id, state.now()).await {
+                            resync.extend(pending.iter().map(|op| operation_event(&op.op_id, &op.payload)));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
             }
-        }
-    });
+        },
+    );
     Ok(Sse::new(initial.chain(live).map(Ok)).keep_alive(KeepAlive::new().interval(state.config().sse_heartbeat)))
 }

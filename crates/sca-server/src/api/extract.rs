@@ -69,6 +69,24 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Re
     Ok(bytes)
 }
 
+/// The client's IP address: the TCP peer's, when the server runs with it (`serve`); `None` when
+/// the router is embedded without it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// A JSON request body.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
@@ -155,6 +173,8 @@ impl FromRequestParts<AppState> for AnySession {
 /// An authenticated (SCA completed) web-banking session, with its customer.
 #[derive(Debug)]
 pub struct WebSession {
+    /// The cookie value.
+    pub token: String,
     /// The session.
     pub session: Session,
     /// The customer.
@@ -165,7 +185,7 @@ impl FromRequestParts<AppState> for WebSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (_, session) = session_from(parts, state)?;
+        let (token, session) = session_from(parts, state)?;
         if !session.authenticated {
             return Err(AppError::new(
                 ErrorKind::Unauthenticated,
@@ -173,7 +193,11 @@ impl FromRequestParts<AppState> for WebSession {
             ));
         }
         let customer = session.customer.clone();
-        Ok(Self { session, customer })
+        Ok(Self {
+            token,
+            session,
+            customer,
+        })
     }
 }
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::events::status_stream;
-use super::extract::{AnySession, Body, SESSION_COOKIE, WebSession};
+use super::extract::{AnySession, Body, ClientIp, SESSION_COOKIE, WebSession};
 use crate::crypto::random;
 use crate::customers::{check_alias, check_new_password};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
@@ -52,7 +52,8 @@ pub struct LoginResponse {
     pub login_id: String,
     /// Send it as `x-csrf-token` on every state-changing call of this session.
     pub csrf_token: String,
-    /// Two-digit number to pick in the authenticator (number matching).
+    /// Two-digit number the customer types in the authenticator (number matching; never sent to
+    /// the device).
     pub number: i64,
     /// The login operation (for a QR, an op-id code, or push).
     pub operation: PendingOperation,
@@ -92,12 +93,17 @@ fn user_field(user: &str) -> ApiResult<&str> {
 
 /// Checks user and password by count-then-verify ([`sca::check_secret`]); a right password
 /// resets the count. Returns the customer.
-pub(crate) async fn check_password(state: &AppState, user: &str, password: &str) -> ApiResult<Customer> {
+pub(crate) async fn check_password(
+    state: &AppState,
+    client: ClientIp,
+    user: &str,
+    password: &str,
+) -> ApiResult<Customer> {
     let user = user_field(user)?;
     if password.len() > 64 {
         return Err(AppError::bad_request("password", "at most 64 characters"));
     }
-    sca::check_secret(state, user, password, Credential::Password, true, "login").await
+    sca::check_secret(state, client, user, password, Credential::Password, true, "login").await
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
@@ -114,8 +120,12 @@ fn session_cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
     responses((status = 200, body = LoginResponse, description = "session cookie set; SCA pending"),
         (status = 400, body = Problem), (status = 401, body = Problem, description = "invalid_credentials + attempts_left"),
         (status = 423, body = Problem), (status = 429, body = Problem)))]
-pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>) -> ApiResult<Response> {
-    let customer = check_password(&state, &body.user, &body.password).await?;
+pub async fn login(
+    State(state): State<AppState>,
+    client: ClientIp,
+    Body(body): Body<LoginRequest>,
+) -> ApiResult<Response> {
+    let customer = check_password(&state, client, &body.user, &body.password).await?;
     let now = state.now();
     let user_code = customer.user_code.clone();
     state
@@ -336,7 +346,8 @@ fn password_change_ref(customer: &Customer) -> String {
 
 /// Changes the password, with strong authentication: the current password (knowledge) and a
 /// TRANSACTION code from the authenticator, or an SMS code to the certified phone (possession).
-/// A wrong password, code or SMS code is counted like any other.
+/// A wrong password, code or SMS code is counted like any other. Every other session of the
+/// customer ends.
 #[utoipa::path(post, path = "/api/v1/password", tag = "login", request_body = ChangePassword,
     params(("x-csrf-token" = String, Header)),
     responses((status = 204), (status = 400, body = Problem, description = "bad form, or neither/both of code and sms_otp"),
@@ -345,6 +356,7 @@ fn password_change_ref(customer: &Customer) -> String {
 pub async fn change_password(
     State(state): State<AppState>,
     web: WebSession,
+    client: ClientIp,
     Body(body): Body<ChangePassword>,
 ) -> ApiResult<StatusCode> {
     check_new_password("new_password", &body.new_password)?;
@@ -380,7 +392,7 @@ pub async fn change_password(
             ),
         ),
     };
-    let customer = check_password(&state, &web.customer.user_code, &body.current_password).await?;
+    let customer = check_password(&state, client, &web.customer.user_code, &body.current_password).await?;
     let by_code = code.is_some();
     let pw = body.new_password.clone();
     let hash = state.hashing(move |h| h.hash(&pw)).await?.map_err(AppError::internal)?;
@@ -419,6 +431,7 @@ pub async fn change_password(
     } else {
         spent.ok()?;
     }
+    state.0.sessions.end_customer(customer.id, Some(&web.token));
     Ok(StatusCode::NO_CONTENT)
 }
 

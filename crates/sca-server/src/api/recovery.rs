@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::Body;
+use super::extract::{Body, ClientIp};
 use crate::crypto::{normalize_security_code, random};
 use crate::customers::{check_new_password, check_phone};
 use crate::error::{ApiResult, AppError, Problem};
@@ -25,10 +25,10 @@ pub struct RecoverUserCode {
     pub phone: String,
 }
 
-/// Sends the user code(s) registered with this phone by SMS. Always answers 202, so it tells
-/// nobody whether the phone is a customer's.
+/// Sends the user code(s) registered with this phone by SMS. Answers 202 (or 429 beyond the
+/// phone's SMS rate limit) whether the phone is a customer's or not.
 #[utoipa::path(post, path = "/api/v1/recovery/user-code", tag = "recovery", request_body = RecoverUserCode,
-    responses((status = 202), (status = 400, body = Problem)))]
+    responses((status = 202), (status = 400, body = Problem), (status = 429, body = Problem)))]
 pub async fn recover_user_code(
     State(state): State<AppState>,
     Body(body): Body<RecoverUserCode>,
@@ -41,21 +41,34 @@ pub async fn recover_user_code(
     let text = format!("Sigillo: il tuo codice utente è {list}. / Your user code is {list}.");
     // A phone that is no customer's costs the same committed write (an audit row), so neither
     // the answer nor its time tells the two apart.
-    state
+    // The phone's SMS rate limit applies whether it is a customer's or not, so a 429 tells
+    // nothing either.
+    let (min_interval, per_hour) = (state.config().sms_min_interval, state.config().sms_per_hour);
+    let wait = state
         .store()
         .write(move |w| {
             Box::pin(async move {
+                if let Some(wait) = w.sms_allowed(now, &phone, None, min_interval, per_hour).await? {
+                    return Ok(Some(wait));
+                }
                 if codes.is_empty() {
-                    return w.audit(now, "user_code_recovery_unknown_phone", "", "").await;
+                    w.audit(now, "user_code_recovery_unknown_phone", "", "").await?;
+                    return Ok(None);
                 }
                 w.outbox(now, &phone, "sms", &text).await?;
                 for code in &codes {
                     w.audit(now, "user_code_recovered", code, "by SMS").await?;
                 }
-                Ok(())
+                Ok(None)
             })
         })
         .await?;
+    if let Some(wait) = wait {
+        return Err(AppError::retry_after(
+            format!("too many SMS to this phone: try again in {wait} seconds"),
+            wait,
+        ));
+    }
     state.messages_queued();
     Ok(StatusCode::ACCEPTED)
 }
@@ -79,7 +92,7 @@ pub struct RecoveryStarted {
     pub expires: u64,
 }
 
-async fn check_security_code(state: &AppState, user: &str, code: &str) -> ApiResult<Customer> {
+async fn check_security_code(state: &AppState, client: ClientIp, user: &str, code: &str) -> ApiResult<Customer> {
     let user = user.trim();
     if user.is_empty() || user.len() > 64 {
         return Err(AppError::bad_request(
@@ -91,15 +104,29 @@ async fn check_security_code(state: &AppState, user: &str, code: &str) -> ApiRes
         normalize_security_code(code).ok_or_else(|| AppError::bad_request("security_code", "20 letters and digits"))?;
     // A right security code resets nothing: the count starts again only once the recovery it
     // opens is finished (or at the branch).
-    sca::check_secret(state, user, &normalized, Credential::SecurityCode, false, "recovery").await
+    sca::check_secret(
+        state,
+        client,
+        user,
+        &normalized,
+        Credential::SecurityCode,
+        false,
+        "recovery",
+    )
+    .await
 }
 
 async fn start(
     state: &AppState,
+    client: ClientIp,
     body: StartRecovery,
     purpose: OtpPurpose,
 ) -> ApiResult<(StatusCode, Json<RecoveryStarted>)> {
-    let customer = check_security_code(state, &body.user, &body.security_code).await?;
+    let customer = check_security_code(state, client, &body.user, &body.security_code).await?;
+    // Its SMS code could not be used: say so now rather than send it.
+    if state.store().failures(customer.id).await?.sms_otp >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
     let id = random::b64u(&state.0.rng, 16).map_err(AppError::internal)?;
     sca::send_otp(state, &customer, purpose, &id, Some(id.clone())).await?;
     Ok((
@@ -131,9 +158,10 @@ async fn recovery_customer(state: &AppState, id: &str, purpose: &str) -> ApiResu
         (status = 401, body = Problem, description = "invalid_credentials + attempts_left"), (status = 423, body = Problem), (status = 429, body = Problem)))]
 pub async fn unblock_start(
     State(state): State<AppState>,
+    client: ClientIp,
     Body(body): Body<StartRecovery>,
 ) -> ApiResult<(StatusCode, Json<RecoveryStarted>)> {
-    start(&state, body, OtpPurpose::Unblock).await
+    start(&state, client, body, OtpPurpose::Unblock).await
 }
 
 /// The SMS OTP of a recovery.
@@ -186,9 +214,10 @@ pub async fn unblock_finish(
         (status = 401, body = Problem), (status = 423, body = Problem), (status = 429, body = Problem)))]
 pub async fn password_start(
     State(state): State<AppState>,
+    client: ClientIp,
     Body(body): Body<StartRecovery>,
 ) -> ApiResult<(StatusCode, Json<RecoveryStarted>)> {
-    start(&state, body, OtpPurpose::PasswordReset).await
+    start(&state, client, body, OtpPurpose::PasswordReset).await
 }
 
 /// The SMS OTP and the new password.
@@ -201,7 +230,8 @@ pub struct FinishPasswordReset {
     pub new_password: String,
 }
 
-/// Password reset, step 2: the SMS OTP and the new password (which also unblocks the password).
+/// Password reset, step 2: the SMS OTP and the new password (which also unblocks the password);
+/// every session of the customer ends.
 #[utoipa::path(post, path = "/api/v1/recovery/password/{recovery_id}", tag = "recovery", request_body = FinishPasswordReset,
     params(("recovery_id" = String, Path)),
     responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
@@ -239,5 +269,7 @@ pub async fn password_finish(
         })
         .await?
         .ok()?;
+    // Whoever logged in with the old password is logged out.
+    state.0.sessions.end_customer(cid, None);
     Ok(StatusCode::NO_CONTENT)
 }

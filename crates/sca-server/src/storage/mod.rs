@@ -288,8 +288,9 @@ fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url`, runs migrations, starts the writer.
-    pub async fn open(url: &str, batch_max: usize) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database at `url`, runs migrations, starts the writer;
+    /// with a `signer` (the bank key), the writer signs the audit chain's head as it grows.
+    pub async fn open(url: &str, batch_max: usize, signer: Option<crate::audit::Signer>) -> Result<Self, StoreError> {
         if !url.starts_with("sqlite:") {
             return Err(StoreError::Corrupt(format!(
                 "unsupported DATABASE_URL scheme (only sqlite:// is built in): {}",
@@ -309,7 +310,7 @@ impl Store {
             .execute(&mut conn)
             .await?;
         }
-        let writer = Writer::start(conn, batch_max).await?;
+        let writer = Writer::start(conn, batch_max, signer).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
@@ -581,5 +582,55 @@ impl Store {
                 Err(e) => return Ok(Err(e)),
             }
         }
+    }
+
+    /// The signed checkpoints, oldest first.
+    pub async fn audit_checkpoints(&self) -> Result<Vec<crate::audit::Checkpoint>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT seq, at, hash, signature FROM audit_checkpoints ORDER BY seq")
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    /// Verifies the chain and its signed checkpoints with the bank's public key: each signature
+    /// holds, each names a row the chain still has with that hash, and no row comes after the
+    /// newest (a cut-off tail, or one rewritten without the key, fails). Returns the number of
+    /// rows and of checkpoints.
+    pub async fn verify_audit_signed(
+        &self,
+        bank: &sca_protocol::PublicKey,
+    ) -> Result<Result<(i64, usize), crate::audit::ChainError>, StoreError> {
+        use crate::audit::ChainError;
+        let rows = match self.verify_audit().await? {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        let checkpoints = self.audit_checkpoints().await?;
+        for c in &checkpoints {
+            let hash: Option<[u8; 32]> = c.hash.as_slice().try_into().ok();
+            let signature = sca_protocol::Signature::from_bytes(&c.signature).ok();
+            let (Some(hash), Some(signature)) = (hash, signature) else {
+                return Ok(Err(ChainError::CheckpointSignature(c.seq)));
+            };
+            if !bank.verify(&crate::audit::checkpoint_bytes(c.seq, c.at, &hash), &signature) {
+                return Ok(Err(ChainError::CheckpointSignature(c.seq)));
+            }
+            let row: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM audit WHERE seq = ?")
+                .bind(c.seq)
+                .fetch_optional(&self.read)
+                .await?;
+            if row.as_deref() != Some(&hash[..]) {
+                return Ok(Err(ChainError::CheckpointMismatch(c.seq)));
+            }
+        }
+        let signed = checkpoints.last().map_or(0, |c| c.seq);
+        if rows > signed {
+            return Ok(Err(ChainError::UnsignedTail {
+                from: signed + 1,
+                to: rows,
+            }));
+        }
+        Ok(Ok((rows, checkpoints.len())))
     }
 }

@@ -52,6 +52,7 @@ pub struct WriteCtx {
     conn: SqliteConnection,
     head: (i64, [u8; 32]),
     audit_rows: Vec<PendingAudit>,
+    signer: Option<audit::Signer>,
 }
 
 impl std::fmt::Debug for WriteCtx {
@@ -73,8 +74,14 @@ pub enum Counted {
 }
 
 impl Writer {
-    /// Starts the writer task on `conn` (migrations already run).
-    pub async fn start(mut conn: SqliteConnection, batch_max: usize) -> Result<Self, StoreError> {
+    /// Starts the writer task on `conn` (migrations already run). With a `signer`, every batch
+    /// that appends audit rows also stores the new head signed (a checkpoint), and a chain that
+    /// has none yet (older data) is verified whole and its head signed now.
+    pub async fn start(
+        mut conn: SqliteConnection,
+        batch_max: usize,
+        signer: Option<audit::Signer>,
+    ) -> Result<Self, StoreError> {
         let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut conn)
             .await?;
@@ -86,16 +93,15 @@ impl Writer {
             ),
             None => (0, audit::GENESIS),
         };
+        let mut ctx = WriteCtx {
+            conn,
+            head,
+            audit_rows: Vec::new(),
+            signer,
+        };
+        ctx.anchor_unsigned_chain().await?;
         let (tx, rx) = mpsc::channel(8192);
-        tokio::spawn(run(
-            WriteCtx {
-                conn,
-                head,
-                audit_rows: Vec::new(),
-            },
-            rx,
-            batch_max.max(1),
-        ));
+        tokio::spawn(run(ctx, rx, batch_max.max(1)));
         Ok(Self { jobs: tx })
     }
 
@@ -207,7 +213,13 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
         let commit = match poisoned {
             Some(e) => Err(e),
             None => match ctx.flush_audit().await {
-                Ok(()) => exec(&mut ctx.conn, "COMMIT").await.map_err(|e| e.to_string()),
+                Ok(()) => match ctx
+                    .checkpoint(start_head.0, ctx.audit_rows.last().map_or(0, |r| r.at))
+                    .await
+                {
+                    Ok(()) => exec(&mut ctx.conn, "COMMIT").await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
                 Err(e) => Err(e.to_string()),
             },
         };
@@ -394,6 +406,61 @@ impl WriteCtx {
             }
             q.execute(&mut self.conn).await?;
         }
+        Ok(())
+    }
+
+    /// Signs the chain's head into `audit_checkpoints` when this batch moved it past `before`.
+    async fn checkpoint(&mut self, before: i64, at: i64) -> Result<(), StoreError> {
+        let Some(signer) = &self.signer else {
+            return Ok(());
+        };
+        let (seq, hash) = self.head;
+        if seq == before {
+            return Ok(());
+        }
+        let signature = signer(&audit::checkpoint_bytes(seq, at, &hash))
+            .ok_or_else(|| StoreError::Commit("signing the audit checkpoint failed".into()))?;
+        sqlx::query("INSERT INTO audit_checkpoints (seq, at, hash, signature) VALUES (?, ?, ?, ?)")
+            .bind(seq)
+            .bind(at)
+            .bind(&hash[..])
+            .bind(signature)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// A chain with rows but no checkpoint (written before checkpoints existed): verified whole,
+    /// then its head is signed, so that from now on a cut is seen.
+    async fn anchor_unsigned_chain(&mut self) -> Result<(), StoreError> {
+        if self.signer.is_none() || self.head.0 == 0 {
+            return Ok(());
+        }
+        let signed: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_checkpoints")
+            .fetch_one(&mut self.conn)
+            .await?;
+        if signed > 0 {
+            return Ok(());
+        }
+        let mut head = (0i64, audit::GENESIS);
+        let mut at = 0;
+        loop {
+            let rows: Vec<audit::AuditRow> = sqlx::query_as(
+                "SELECT seq, at, kind, customer, detail, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT 10000",
+            )
+            .bind(head.0)
+            .fetch_all(&mut self.conn)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            head = audit::verify_rows(head, &rows)
+                .map_err(|e| StoreError::Corrupt(format!("audit chain, before its first checkpoint: {e}")))?;
+            at = rows.last().map_or(at, |r| r.at);
+        }
+        exec(&mut self.conn, "BEGIN IMMEDIATE").await?;
+        self.checkpoint(0, at).await?;
+        exec(&mut self.conn, "COMMIT").await?;
         Ok(())
     }
 
@@ -1051,6 +1118,70 @@ impl WriteCtx {
         Ok(at.map(|a| a as u64))
     }
 
+    /// The SMS rate limits (issue 11 §4): with `min_interval` seconds between two SMS codes and
+    /// at most `per_hour` in any hour, to `phone` and to `customer_id` (each 0: no limit).
+    /// `Some(seconds)`: refused, try again then; `None`: allowed, and the send is recorded.
+    pub async fn sms_allowed(
+        &mut self,
+        now: u64,
+        phone: &str,
+        customer_id: Option<i64>,
+        min_interval: u64,
+        per_hour: u32,
+    ) -> Result<Option<u64>, StoreError> {
+        const HOUR: i64 = 3600;
+        let now_i = now as i64;
+        sqlx::query("DELETE FROM sms_sends WHERE at <= ?")
+            .bind(now_i - HOUR)
+            .execute(&mut self.conn)
+            .await?;
+        let mut wait: i64 = 0;
+        let keys = [
+            ("phone", Some(phone.to_owned())),
+            ("customer_id", customer_id.map(|c| c.to_string())),
+        ];
+        for (column, value) in keys {
+            let Some(value) = value else { continue };
+            if min_interval > 0 {
+                let last: Option<i64> =
+                    sqlx::query_scalar(&format!("SELECT max(at) FROM sms_sends WHERE {column} = ?"))
+                        .bind(&value)
+                        .fetch_one(&mut self.conn)
+                        .await?;
+                if let Some(last) = last {
+                    wait = wait.max(last + min_interval as i64 - now_i);
+                }
+            }
+            if per_hour > 0 {
+                let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM sms_sends WHERE {column} = ?"))
+                    .bind(&value)
+                    .fetch_one(&mut self.conn)
+                    .await?;
+                if n >= i64::from(per_hour) {
+                    // The send that must leave the hour's window before another may go.
+                    let leaving: i64 = sqlx::query_scalar(&format!(
+                        "SELECT at FROM sms_sends WHERE {column} = ? ORDER BY at LIMIT 1 OFFSET ?"
+                    ))
+                    .bind(&value)
+                    .bind(n - i64::from(per_hour))
+                    .fetch_one(&mut self.conn)
+                    .await?;
+                    wait = wait.max(leaving + HOUR - now_i);
+                }
+            }
+        }
+        if wait > 0 {
+            return Ok(Some(wait as u64));
+        }
+        sqlx::query("INSERT INTO sms_sends (phone, customer_id, at) VALUES (?, ?, ?)")
+            .bind(phone)
+            .bind(customer_id)
+            .bind(now_i)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(None)
+    }
+
     /// Stores an OTP (its hash).
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_otp(
@@ -1138,7 +1269,7 @@ mod tests {
     async fn the_writer_commits_durably_and_keeps_the_audit_chain() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::open(&url, 16).await.unwrap();
+        let store = Store::open(&url, 16, None).await.unwrap();
         let (mode, sync) = store
             .write(|w| Box::pin(async move { w.durability().await }))
             .await
@@ -1170,7 +1301,7 @@ mod tests {
         assert_eq!(failed, 10);
         assert_eq!(store.verify_audit().await.unwrap().unwrap(), 90);
         drop(store);
-        let again = Store::open(&url, 16).await.unwrap();
+        let again = Store::open(&url, 16, None).await.unwrap();
         again
             .write(|w| Box::pin(async move { w.audit(1, "after restart", "", "").await }))
             .await

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod audit_tail;
 mod device_self;
 mod edges;
 mod enumeration;
@@ -14,10 +15,13 @@ mod flows;
 mod input;
 mod kill9;
 mod lockout;
+mod login_rate;
 mod messages;
 mod operations;
 mod pages;
 mod password;
 mod races;
 mod replay;
+mod resync;
 mod sessions;
+mod sms_limits;

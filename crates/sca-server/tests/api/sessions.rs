@@ -158,3 +158,77 @@ async fn push_stream_lists_pending_operations_at_connect_and_sends_heartbeats() 
         .unwrap();
     assert_eq!(e3, "heartbeat");
 }
+
+/// A password change ends every other session of the customer; a reset and the branch's unblock
+/// end all of them (issue 11 §5): a session opened with the old password does not outlive it.
+#[tokio::test]
+async fn a_new_password_or_an_unblock_ends_the_other_sessions() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Sessione Vecchia", "+393331118001").await;
+    let device = Device::activate(&server, &c).await;
+    let mine = server.web_login(&c, &device).await;
+    // Each login takes a LOGIN code of its own time step.
+    server.clock.advance(30);
+    let other = server.web_login(&c, &device).await;
+    assert_eq!(other.get("/api/v1/accounts").await.0, StatusCode::OK);
+    // The change, confirmed with a TRANSACTION code.
+    let step = sca_protocol::Step::at(server.clock.now_secs()).0 + 1;
+    let code = device.code(sca_protocol::CodeInput::Transaction(sca_protocol::Step(step)));
+    let (status, body) = mine
+        .post(
+            "/api/v1/password",
+            json!({"current_password": c.password, "new_password": "97531864", "code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        mine.get("/api/v1/accounts").await.0,
+        StatusCode::OK,
+        "the session that changed it stays"
+    );
+    assert_eq!(other.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
+
+    // The branch's unblock ends them all.
+    let c = Customer {
+        password: "97531864".into(),
+        ..c
+    };
+    server.clock.advance(30);
+    let again = server.web_login(&c, &device).await;
+    let r = server
+        .http
+        .post(server.url(&format!("/api/v1/admin/customers/{}/unblock", c.user_code)))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(mine.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(again.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
+
+    // So does a reset with the security code and an SMS code.
+    server.clock.advance(30);
+    let web = server.web_login(&c, &device).await;
+    let r = server
+        .http
+        .post(server.url("/api/v1/recovery/password"))
+        .json(&json!({"user": c.user_code, "security_code": c.security_code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let id = r.json::<serde_json::Value>().await.unwrap()["recovery_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let otp = server.last_otp(&c.phone).await;
+    let r = server
+        .http
+        .post(server.url(&format!("/api/v1/recovery/password/{id}")))
+        .json(&json!({"sms_otp": otp, "new_password": "86420975"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(web.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
+}

@@ -61,6 +61,9 @@ impl TestServer {
         config.argon2_memory_kib = 1024;
         config.argon2_iterations = 1;
         config.otp_resend_interval = 0;
+        config.without_sms_limits();
+        // Every test client is 127.0.0.1: the per-address login rate is tested on its own.
+        config.login_burst = 0;
         tune(&mut config);
         let clock = Arc::new(ManualClock::new(now_unix()));
         let state = AppState::new(config, clock.clone()).await.unwrap();

@@ -1,0 +1,93 @@
+//! The audit log's newest rows cannot be cut off or rewritten unseen (issue 11 §7): the writer
+//! signs the chain's head with the bank key in the same transaction, and `sca-server
+//! audit-verify` checks the signatures and that no row is missing after, or comes after, the
+//! newest checkpoint — also when the forger recomputed every hash.
+
+use std::process::Command;
+
+use sca_server::audit::{chain_hash, entry_bytes};
+
+use crate::support::*;
+
+fn verify(server: &TestServer) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sca-server"))
+        .args(["audit-verify", "--data-dir"])
+        .arg(server.dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+async fn db(server: &TestServer) -> sqlx::SqliteConnection {
+    let url = format!("sqlite://{}", server.dir.path().join("sca.db").display());
+    <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn deleting_the_newest_rows_is_seen() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Coda Tagliata", "+393331119001").await;
+    let _device = Device::activate(&server, &c).await;
+    let (code, text) = verify(&server);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("signed checkpoints"), "{text}");
+    let mut conn = db(&server).await;
+    let newest: i64 = sqlx::query_scalar("SELECT max(seq) FROM audit")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit WHERE seq > ?")
+        .bind(newest - 2)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (code, text) = verify(&server);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("cut off or rewritten"), "{text}");
+}
+
+#[tokio::test]
+async fn a_tail_rewritten_with_recomputed_hashes_is_seen() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Coda Riscritta", "+393331119002").await;
+    let _device = Device::activate(&server, &c).await;
+    let mut conn = db(&server).await;
+    // A forger with the database but not the key rewrites the newest row and recomputes its
+    // hash: the chain itself verifies again.
+    let (seq, at, kind, customer, prev): (i64, i64, String, String, Vec<u8>) =
+        sqlx::query_as("SELECT seq, at, kind, customer, prev_hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    let prev: [u8; 32] = prev.try_into().unwrap();
+    let hash = chain_hash(&prev, &entry_bytes(seq, at, &kind, &customer, "nothing happened"));
+    sqlx::query("UPDATE audit SET detail = 'nothing happened', hash = ? WHERE seq = ?")
+        .bind(&hash[..])
+        .bind(seq)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        server.state.store().verify_audit().await.unwrap().is_ok(),
+        "the bare chain is fooled"
+    );
+    let (code, text) = verify(&server);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(&format!("row {seq}")), "{text}");
+    // Nor can the forger drop the checkpoints and leave rows unsigned.
+    sqlx::query("DELETE FROM audit_checkpoints WHERE seq >= ?")
+        .bind(seq)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (code, text) = verify(&server);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("after the newest signed checkpoint"), "{text}");
+}
