@@ -539,7 +539,7 @@ async fn main() {
 }
 
 /// A legitimate client on 127.0.0.2 logs in every 600 ms while flooders on 127.0.0.1 send wrong
-/// passwords for user names that are no customer's (hashed all the same).
+/// passwords for ever new user names that are no customer's (each hashed all the same).
 async fn flood(a: &Args, c: Arc<Customer>) {
     let bound = |ip: &str| {
         Client::builder()
@@ -560,10 +560,13 @@ async fn flood(a: &Args, c: Arc<Customer>) {
         let (http, base, stop, counts) = (flooder.clone(), a.base.clone(), stop.clone(), counts.clone());
         flooders.push(tokio::spawn(async move {
             use std::sync::atomic::Ordering::Relaxed;
+            let mut n = 0u64;
             while !stop.load(Relaxed) {
+                // A new user name each time: none is ever blocked, so each one is hashed.
+                n += 1;
                 let r = http
                     .post(format!("{base}/api/v1/login"))
-                    .json(&json!({"user": format!("flood{i}"), "password": "12345678"}))
+                    .json(&json!({"user": format!("flood{i}x{n}"), "password": "12345678"}))
                     .send()
                     .await;
                 match r.map(|r| r.status()) {
@@ -602,7 +605,7 @@ async fn flood(a: &Args, c: Arc<Customer>) {
     }
     use std::sync::atomic::Ordering::Relaxed;
     println!(
-        "flood: {} flooders on 127.0.0.1 got {} answers and {} refusals (429)",
+        "flood: {} flooders on 127.0.0.1 got {} answers (hashed) and {} refusals (429)",
         a.concurrency,
         counts[0].load(Relaxed),
         counts[1].load(Relaxed)

@@ -46,13 +46,6 @@ async fn known_and_unknown_users_get_the_same_answers_and_work() {
         assert_eq!(known[5].0, StatusCode::LOCKED, "{path}");
         // Unblock the known customer for the next path (the password and the security code
         // are both blocked by now on some paths).
-        let r = server
-            .http
-            .post(server.url(&format!("/api/v1/admin/customers/{}/unblock", c.user_code)))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(server.admin_unblock(&c.user_code).await, StatusCode::NO_CONTENT);
     }
 }

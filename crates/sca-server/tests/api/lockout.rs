@@ -43,14 +43,7 @@ async fn wrong_passwords_block_then_branch_unblocks() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::LOCKED);
     // The branch unblocks.
-    let r = server
-        .http
-        .post(server.url(&format!("/api/v1/admin/customers/{}/unblock", c.user_code)))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(server.admin_unblock(&c.user_code).await, StatusCode::NO_CONTENT);
     assert_eq!(web.login(&c.user_code, &c.password).await.0, StatusCode::OK);
     // The branch API needs its token.
     let r = server

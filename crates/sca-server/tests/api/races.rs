@@ -154,28 +154,56 @@ fn post(server: &Api, path: &str, body: Value) -> reqwest::RequestBuilder {
     server.http.post(server.url(path)).json(&body)
 }
 
-#[tokio::test]
-async fn login_passwords_at_once() {
+/// 30 wrong answers of `field` (a password or a security code, hashed) and the right one at
+/// once on `path`, then the right one again.
+async fn secrets_at_once(path: &str, field: &str, name: &str, phone: &str) {
     let server = TestServer::start().await;
-    let c = server.admin_create("Gara Password", "+393338880001").await;
-    let login = |pw: &str| {
-        send(post(
-            &server,
-            "/api/v1/login",
-            json!({"user": c.user_code, "password": pw}),
-        ))
+    let c = server.admin_create(name, phone).await;
+    let (right, credential, wrong_one): (&str, &'static str, fn(usize) -> String) = match field {
+        "password" => (c.password.as_str(), "password", |i| format!("{:08}", 10_000_000 + i)),
+        _ => (c.security_code.as_str(), "security_code", |i| format!("ZZZZZ{i:015}")),
     };
-    let wrong = (0..WRONG).map(|i| login(&format!("{:08}", 10_000_000 + i))).collect();
+    let answer = |secret: &str| send(post(&server, path, json!({"user": c.user_code, field: secret})));
+    let wrong = (0..WRONG).map(|i| answer(&wrong_one(i))).collect();
     let case = Case {
-        credential: Some("password"),
+        credential: Some(credential),
         hashed: true,
-        ..case(&server, &c, "invalid_credentials", "password_right")
+        ..case(
+            &server,
+            &c,
+            "invalid_credentials",
+            if credential == "password" {
+                "password_right"
+            } else {
+                "security_code_right"
+            },
+        )
     };
-    let right_ok = case.burst(wrong, login(&c.password)).await;
-    let (status, body) = login(&c.password).await;
-    if !right_ok {
+    if !case.burst(wrong, answer(right)).await {
+        let (status, body) = answer(right).await;
         assert_eq!(status, StatusCode::LOCKED, "{body}");
     }
+}
+
+#[tokio::test]
+async fn login_passwords_at_once() {
+    secrets_at_once("/api/v1/login", "password", "Gara Password", "+393338880001").await;
+}
+
+#[tokio::test]
+async fn activation_passwords_at_once() {
+    secrets_at_once("/api/v1/activations", "password", "Gara Attivazione", "+393338880003").await;
+}
+
+#[tokio::test]
+async fn recovery_security_codes_at_once() {
+    secrets_at_once(
+        "/api/v1/recovery/unblock",
+        "security_code",
+        "Gara Sicurezza",
+        "+393338880011",
+    )
+    .await;
 }
 
 /// Without the right answer among them, exactly 5 of 30 wrong passwords are evaluated (and
@@ -219,28 +247,6 @@ async fn only_the_attempts_left_are_hashed() {
             .count(),
         1
     );
-}
-
-#[tokio::test]
-async fn activation_passwords_at_once() {
-    let server = TestServer::start().await;
-    let c = server.admin_create("Gara Attivazione", "+393338880003").await;
-    let start = |pw: &str| {
-        send(post(
-            &server,
-            "/api/v1/activations",
-            json!({"user": c.user_code, "password": pw}),
-        ))
-    };
-    let wrong = (0..WRONG).map(|i| start(&format!("{:08}", 30_000_000 + i))).collect();
-    let case = Case {
-        credential: Some("password"),
-        hashed: true,
-        ..case(&server, &c, "invalid_credentials", "password_right")
-    };
-    if !case.burst(wrong, start(&c.password)).await {
-        assert_eq!(start(&c.password).await.0, StatusCode::LOCKED);
-    }
 }
 
 fn keys_body(otp: &str) -> Value {
@@ -511,29 +517,6 @@ async fn password_change_sms_codes_at_once() {
         assert_eq!(change(&otp).await.0, StatusCode::LOCKED);
         let (status, _) = web.post("/api/v1/password/sms", json!(null)).await;
         assert_eq!(status, StatusCode::LOCKED);
-    }
-}
-
-#[tokio::test]
-async fn recovery_security_codes_at_once() {
-    let server = TestServer::start().await;
-    let c = server.admin_create("Gara Sicurezza", "+393338880011").await;
-    let start = |code: &str| {
-        send(post(
-            &server,
-            "/api/v1/recovery/unblock",
-            json!({"user": c.user_code, "security_code": code}),
-        ))
-    };
-    let wrong = (0..WRONG).map(|i| start(&format!("ZZZZZ{:015}", i))).collect();
-    let case = Case {
-        credential: Some("security_code"),
-        hashed: true,
-        ..case(&server, &c, "invalid_credentials", "security_code_right")
-    };
-    if !case.burst(wrong, start(&c.security_code)).await {
-        let (status, body) = start(&c.security_code).await;
-        assert_eq!(status, StatusCode::LOCKED, "{body}");
     }
 }
 

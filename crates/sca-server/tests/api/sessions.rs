@@ -195,14 +195,7 @@ async fn a_new_password_or_an_unblock_ends_the_other_sessions() {
     };
     server.clock.advance(30);
     let again = server.web_login(&c, &device).await;
-    let r = server
-        .http
-        .post(server.url(&format!("/api/v1/admin/customers/{}/unblock", c.user_code)))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(server.admin_unblock(&c.user_code).await, StatusCode::NO_CONTENT);
     assert_eq!(mine.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(again.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
 

@@ -127,6 +127,17 @@ impl Api {
         }
     }
 
+    /// The branch unblocks a customer (and ends the customer's sessions).
+    pub async fn admin_unblock(&self, user_code: &str) -> StatusCode {
+        self.http
+            .post(self.url(&format!("/api/v1/admin/customers/{user_code}/unblock")))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
     /// Messages to `to`, newest first.
     pub async fn outbox(&self, to: &str) -> Vec<Value> {
         let r = self
