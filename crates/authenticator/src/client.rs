@@ -97,7 +97,8 @@ pub struct Activated {
     pub secrets: NewSecrets,
 }
 
-pub(crate) fn system_now() -> u64 {
+/// Unix seconds from the system clock.
+pub fn system_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -130,6 +131,17 @@ pub fn check_server_url(url: &str) -> Result<()> {
     }
 }
 
+/// The certificates of a PEM bundle of certificate authorities; none is an error naming
+/// `ca_file`.
+pub fn parse_ca_pem(pem: &[u8]) -> Result<Vec<reqwest::Certificate>> {
+    let certs =
+        reqwest::Certificate::from_pem_bundle(pem).map_err(|e| Error::input("ca_file", format!("not PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::input("ca_file", "no CERTIFICATE block in the file"));
+    }
+    Ok(certs)
+}
+
 impl Client {
     /// A client for `server_url`: `https://`, or `http://` to loopback only ([`check_server_url`]).
     pub fn new(server_url: &str) -> Result<Self> {
@@ -138,14 +150,24 @@ impl Client {
 
     /// A client whose signed requests are dated by `clock`.
     pub fn with_clock(server_url: &str, clock: Clock) -> Result<Self> {
+        Self::with_roots(server_url, clock, None)
+    }
+
+    /// A client that also trusts the certificate authorities of `ca_pem` (a bank's own CA, a
+    /// test CA), besides the system's.
+    pub fn with_roots(server_url: &str, clock: Clock, ca_pem: Option<&[u8]>) -> Result<Self> {
         let base = server_url.trim_end_matches('/').to_owned();
         check_server_url(&base)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
-            .user_agent(concat!("sigillo-authenticator/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Offline(e.to_string()))?;
+            .user_agent(concat!("sigillo-authenticator/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = ca_pem {
+            for cert in parse_ca_pem(pem)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| Error::Offline(e.to_string()))?;
         Ok(Self { http, base, clock })
     }
 

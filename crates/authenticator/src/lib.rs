@@ -75,10 +75,12 @@ pub struct ProfileEvent {
     pub event: PushEvent,
 }
 
-/// The authenticator: a vault and a clock.
+/// The authenticator: a vault, a clock, and the certificate authorities it trusts besides the
+/// system's.
 pub struct Authenticator {
     vault: Vault,
     clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    ca_pem: Option<Arc<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -95,12 +97,24 @@ impl Authenticator {
         Self {
             vault,
             clock: Arc::new(client::system_now),
+            ca_pem: None,
         }
     }
 
     /// With another clock (tests, or a device whose clock is known to be off).
     pub fn with_clock(vault: Vault, clock: Arc<dyn Fn() -> u64 + Send + Sync>) -> Self {
-        Self { vault, clock }
+        Self {
+            vault,
+            clock,
+            ca_pem: None,
+        }
+    }
+
+    /// Also trusts the certificate authorities of `pem` (a bank's own CA, a test CA).
+    pub fn trust_ca_pem(mut self, pem: Vec<u8>) -> Result<Self> {
+        client::parse_ca_pem(&pem)?;
+        self.ca_pem = Some(Arc::new(pem));
+        Ok(self)
     }
 
     /// The vault.
@@ -114,7 +128,11 @@ impl Authenticator {
     }
 
     fn client(&self, server_url: &str) -> Result<Client> {
-        Client::with_clock(server_url, self.clock.clone())
+        Client::with_roots(
+            server_url,
+            self.clock.clone(),
+            self.ca_pem.as_deref().map(Vec::as_slice),
+        )
     }
 
     fn device<'a>(profile: &'a Profile, key: &'a SigningKey) -> client::DeviceIdentity<'a> {

@@ -24,6 +24,7 @@ pub(crate) mod sca;
 pub mod state;
 pub mod storage;
 pub(crate) mod texts;
+pub mod tls;
 
 use axum::Router;
 use axum::body::Body;

@@ -105,6 +105,12 @@ struct RunArgs {
     /// SMS codes to one customer or phone per hour (default 10; none in sandbox; 0: no limit).
     #[arg(long, env = "SCA_SMS_PER_HOUR")]
     sms_per_hour: Option<u32>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); with --tls-key.
+    #[arg(long, env = "SCA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "SCA_TLS_KEY", requires = "tls_cert", hide_env_values = true)]
+    tls_key: Option<PathBuf>,
     /// Passwords or security codes one client IP may have checked at once (0: no limit).
     #[arg(long, env = "SCA_LOGIN_BURST", default_value_t = 20)]
     login_burst: u32,
@@ -128,7 +134,8 @@ impl RunArgs {
         c.max_transfer_minor = self.max_transfer_cents;
         c.operation_id_code_max_minor = self.operation_id_code_max_cents;
         c.transaction_code_max_minor = self.transaction_code_max_cents;
-        c.cookie_secure = self.cookie_secure.unwrap_or(!sandbox);
+        // Over HTTPS the cookie is Secure (and HSTS is sent) in sandbox mode too.
+        c.cookie_secure = self.cookie_secure.unwrap_or(!sandbox || self.tls_cert.is_some());
         c.body_limit = self.body_limit;
         c.sse_heartbeat = Duration::from_secs(self.sse_heartbeat.max(1));
         c.password_hash_concurrency = self.password_hash_concurrency.max(1);
@@ -238,6 +245,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match sca_server::tls::server_config(cert, key) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("sca-server cannot start: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -255,7 +273,7 @@ async fn main() -> ExitCode {
                 println!("  security code: {}", d.security_code);
                 println!("  phone:         {}", d.phone);
                 println!(
-                    "  SMS and e-mail: http://{local}/dev/outbox?to={}",
+                    "  SMS and e-mail: {scheme}://{local}/dev/outbox?to={}",
                     d.phone.replace('+', "%2B")
                 );
             }
@@ -265,7 +283,7 @@ async fn main() -> ExitCode {
             }
         }
     }
-    println!("sca-server listening on http://{local}");
+    println!("sca-server listening on {scheme}://{local}");
     tracing::info!(%local, sandbox = state.config().sandbox, "listening");
     // On SIGTERM/ctrl-c: stop accepting, let requests finish, but do not wait for event streams
     // (devices stay connected for hours) longer than a grace period. Writes are acknowledged
@@ -277,9 +295,15 @@ async fn main() -> ExitCode {
     });
     let mut graceful = stop_rx.clone();
     let mut grace = stop_rx;
-    let serve = sca_server::serve(listener, state, async move {
+    let stopped = async move {
         let _ = graceful.wait_for(|stop| *stop).await;
-    });
+    };
+    let serve = async move {
+        match tls {
+            Some(tls) => sca_server::tls::serve_tls(listener, state, tls, stopped).await,
+            None => sca_server::serve(listener, state, stopped).await,
+        }
+    };
     tokio::select! {
         result = serve => match result {
             Ok(()) => ExitCode::SUCCESS,

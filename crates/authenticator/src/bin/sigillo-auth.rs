@@ -39,6 +39,9 @@ struct Cli {
     /// Read secrets from standard input, one per line, instead of prompting on the terminal.
     #[arg(long, global = true)]
     pin_stdin: bool,
+    /// Also trust the certificate authorities in this PEM file (a bank's own CA, a test CA).
+    #[arg(long, env = "SIGILLO_CA_FILE", global = true)]
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -257,7 +260,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
     };
     let dir = data_dir(cli.data_dir);
     let vault = Vault::open(&dir, Box::new(KeyringStore::secret_service()?))?;
-    let auth = Authenticator::new(vault);
+    let mut auth = Authenticator::new(vault);
+    if let Some(path) = &cli.ca_file {
+        let pem = std::fs::read(path).map_err(|e| Error::input("ca_file", format!("{}: {e}", path.display())))?;
+        auth = auth.trust_ca_pem(pem)?;
+    }
     let profile = || auth.vault().profile(cli.profile.as_deref());
     match cli.command {
         Command::Activate {

@@ -457,3 +457,52 @@ async fn a_payload_is_scanned_from_camera_frames_and_a_blank_feed_finds_nothing(
         .unwrap_err();
     assert_eq!(err.code(), "payload_form", "{err}");
 }
+
+/// A bank served over HTTPS with its own CA (issue 11 §8): the authenticator's client reaches it
+/// once it trusts that CA, and not before.
+#[tokio::test]
+async fn a_bank_over_https_with_its_own_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let bank = Bank::start().await;
+    let customer = bank.customer("Tina Tls").await;
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "Banca di prova");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca_cert, &ca_key)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let tls = sca_server::tls::server_config(&cert_path, &key_path).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+    tokio::spawn(sca_server::tls::serve_tls(
+        listener,
+        bank.state.clone(),
+        tls,
+        std::future::pending(),
+    ));
+    let clock: authenticator::client::Clock = std::sync::Arc::new(authenticator::client::system_now);
+    let stranger = authenticator::Client::with_roots(&url, clock.clone(), None).unwrap();
+    let err = stranger
+        .start_activation(&customer.user_code, &customer.password)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "offline", "{err}");
+    let ca_pem = ca_cert.pem();
+    let trusting = authenticator::Client::with_roots(&url, clock, Some(ca_pem.as_bytes())).unwrap();
+    trusting
+        .start_activation(&customer.user_code, &customer.password)
+        .await
+        .unwrap();
+    // A file that holds no certificate is refused, naming the option.
+    let e = authenticator::client::parse_ca_pem(b"not a certificate").unwrap_err();
+    assert_eq!(e.code(), "bad_input");
+    assert!(e.to_string().contains("ca_file"), "{e}");
+}

@@ -6,6 +6,7 @@
 //! 127.0.0.1:0 over a temporary SQLite file, with an injectable clock, and talks HTTP to it.
 
 mod support;
+mod tls;
 
 mod audit_tail;
 mod device_self;
