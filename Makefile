@@ -9,7 +9,7 @@ VECTORS := crates/sca-protocol/tests/vectors/sca1.json
 # Use cargo-nextest when it is there (faster, one process per test); plain cargo test otherwise.
 NEXTEST := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo yes)
 
-.PHONY: run server demo test deps ui lint unit doc-test vectors e2e desktop bench bundle fmt help
+.PHONY: run server demo test deps ui lint unit api-fuzz doc-test vectors e2e desktop bench bundle fmt help
 
 help:
 	@echo "make run    run Sigillo: the desktop app with its own demo bank"
@@ -37,7 +37,7 @@ demo: deps
 	@$(CARGO) build --locked -q -p sca-cli
 	@scripts/demo.sh target/debug/sca
 
-test: deps ui lint unit doc-test vectors e2e desktop
+test: deps ui lint unit api-fuzz doc-test vectors e2e desktop
 	@echo "make test: all green"
 
 lint:
@@ -51,6 +51,11 @@ ifeq ($(NEXTEST),yes)
 else
 	scripts/with-keyring.sh $(CARGO) test --workspace --locked --no-fail-fast --all-targets
 endif
+
+# The OpenAPI document against the real server: schemathesis, every operation, every check but
+# one (named in crates/sca-server/tests/api/schemathesis.rs with its reason).
+api-fuzz:
+	scripts/api-fuzz.sh
 
 doc-test:
 	$(CARGO) test --workspace --locked --doc

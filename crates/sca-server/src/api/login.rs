@@ -82,7 +82,7 @@ pub struct StatusResponse {
 
 fn user_field(user: &str) -> ApiResult<&str> {
     let user = user.trim();
-    if user.is_empty() || user.len() > 64 {
+    if user.is_empty() || user.chars().count() > 64 {
         return Err(AppError::bad_request(
             "user",
             "a user code or alias is 1 to 64 characters",
@@ -100,7 +100,7 @@ pub(crate) async fn check_password(
     password: &str,
 ) -> ApiResult<Customer> {
     let user = user_field(user)?;
-    if password.len() > 64 {
+    if password.chars().count() > 64 {
         return Err(AppError::bad_request("password", "at most 64 characters"));
     }
     sca::check_secret(state, client, user, password, Credential::Password, true, "login").await

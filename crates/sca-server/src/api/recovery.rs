@@ -94,7 +94,7 @@ pub struct RecoveryStarted {
 
 async fn check_security_code(state: &AppState, client: ClientIp, user: &str, code: &str) -> ApiResult<Customer> {
     let user = user.trim();
-    if user.is_empty() || user.len() > 64 {
+    if user.is_empty() || user.chars().count() > 64 {
         return Err(AppError::bad_request(
             "user",
             "a user code or alias is 1 to 64 characters",

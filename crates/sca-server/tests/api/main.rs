@@ -24,5 +24,6 @@ mod password;
 mod races;
 mod replay;
 mod resync;
+mod schemathesis;
 mod sessions;
 mod sms_limits;
