@@ -44,6 +44,13 @@ pub use state::{AppState, StartError};
 
 use crate::error::AppError as Error;
 
+/// Serves the request with its session cookie known to the code below (`sca::current_session`):
+/// an answer that blocks a credential ends the customer's *other* sessions.
+async fn session_scope(req: Request<Body>, next: Next) -> Response {
+    let cookie = api::extract::session_cookie(req.headers());
+    sca::SESSION_COOKIE.scope(cookie, next.run(req)).await
+}
+
 /// Turns any error answer that is not already a problem document (axum's own rejections: unknown
 /// route, wrong method, bad path or query, timeouts) into one, so that every error a client sees
 /// has the same shape.
@@ -109,6 +116,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = timed
         .merge(api::stream_routes())
         .fallback(api::pages::page)
+        .layer(middleware::from_fn(session_scope))
         .layer(middleware::from_fn(problem_for_everything))
         .layer(DefaultBodyLimit::max(cfg.body_limit));
     for (name, value) in security_headers {

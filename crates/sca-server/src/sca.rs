@@ -219,9 +219,12 @@ pub(crate) async fn check_secret(
         user.to_owned(),
         zeroize::Zeroizing::new(secret.to_owned()),
     );
-    tokio::spawn(async move { check_secret_now(&state, &user, secret, credential, reset_on_right, detail).await })
-        .await
-        .map_err(AppError::internal)?
+    let cookie = current_session();
+    tokio::spawn(SESSION_COOKIE.scope(cookie, async move {
+        check_secret_now(&state, &user, secret, credential, reset_on_right, detail).await
+    }))
+    .await
+    .map_err(AppError::internal)?
 }
 
 /// The owned parts of a [`Subject`], to move into a write job.
@@ -295,11 +298,12 @@ async fn check_secret_now(
             })
         })
         .await?;
+    let cid = customer.as_ref().map(|c| c.id);
     match (verdict?, customer) {
         (true, Some(customer)) => Ok(customer),
         _ => {
             state.messages_queued();
-            Err(counted_error(counted, ErrorKind::InvalidCredentials))
+            Err(counted_error(state, cid, counted, ErrorKind::InvalidCredentials))
         }
     }
 }
@@ -420,7 +424,7 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
         Outcome::Blocked => Err(AppError::blocked()),
         Outcome::Wrong(counted) => {
             state.messages_queued();
-            Err(counted_error(counted, ErrorKind::WrongCode))
+            Err(counted_error(state, Some(cid), counted, ErrorKind::WrongCode))
         }
         Outcome::InsufficientFunds => {
             state.0.hub.publish(
@@ -554,11 +558,30 @@ async fn classify(
     }
 }
 
-fn counted_error(counted: Counted, kind: ErrorKind) -> AppError {
+/// The error for a counted answer. The answer that blocks the credential (0 left) also ends the
+/// customer's other web sessions: whoever is guessing may be in one (issue 11 §5).
+fn counted_error(state: &AppState, customer_id: Option<i64>, counted: Counted, kind: ErrorKind) -> AppError {
     match counted {
-        Counted::Wrong { attempts_left } => AppError::counted(kind, attempts_left),
+        Counted::Wrong { attempts_left } => {
+            if attempts_left == 0
+                && let Some(cid) = customer_id
+            {
+                state.0.sessions.end_customer(cid, current_session().as_deref());
+            }
+            AppError::counted(kind, attempts_left)
+        }
         Counted::Blocked => AppError::blocked(),
     }
+}
+
+tokio::task_local! {
+    /// The session cookie of the request being served, if any (set by the app's middleware).
+    pub(crate) static SESSION_COOKIE: Option<String>;
+}
+
+/// The session cookie of the request this task serves.
+pub(crate) fn current_session() -> Option<String> {
+    SESSION_COOKIE.try_with(Clone::clone).ok().flatten()
 }
 
 /// Counts a wrong answer for `credential` and returns the error to answer with: 401 with
@@ -615,7 +638,7 @@ pub(crate) async fn wrong_answer(
     match result {
         Ok(counted) => {
             state.messages_queued();
-            counted_error(counted, kind)
+            counted_error(state, Some(customer.id), counted, kind)
         }
         Err(e) => AppError::from(e),
     }
@@ -918,6 +941,15 @@ pub(crate) async fn check_otp(
         None => Err(otp_spent_error()),
         Some((_, Counted::Blocked)) => Err(AppError::blocked()),
         Some((n, Counted::Wrong { attempts_left })) => {
+            if attempts_left == 0 {
+                // The customer's SMS codes are blocked now.
+                let _ = counted_error(
+                    state,
+                    Some(customer.id),
+                    Counted::Wrong { attempts_left },
+                    ErrorKind::WrongOtp,
+                );
+            }
             let this_code = u32::try_from((limit - n).max(0)).unwrap_or(0);
             Err(AppError::counted(ErrorKind::WrongOtp, attempts_left.min(this_code)))
         }

@@ -123,6 +123,18 @@ fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The session cookie's value among `headers`, if any.
+pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
 fn session_from(parts: &Parts, state: &AppState) -> Result<(String, Session), AppError> {
     let token =
         cookie_value(parts, SESSION_COOKIE).ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;

@@ -29,6 +29,8 @@ async fn schemathesis_finds_the_document_exact() {
         let out = tokio::time::timeout(
             Duration::from_secs(900),
             tokio::process::Command::new(&st)
+                // Its cache and reports go to the server's throwaway folder, not the source tree.
+                .current_dir(server.dir.path())
                 .arg("run")
                 .arg(server.url("/api/openapi.json"))
                 .args([filter, "^/api/v1/logout$"])

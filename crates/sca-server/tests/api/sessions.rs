@@ -225,3 +225,60 @@ async fn a_new_password_or_an_unblock_ends_the_other_sessions() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(web.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// The answer that blocks a credential ends the customer's other sessions (issue 11 §5): the
+/// session that gave it stays (it shows the block), the others end; a block from the device ends
+/// them all.
+#[tokio::test]
+async fn a_block_ends_the_other_sessions() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Blocco Sessioni", "+393331118002").await;
+    let device = Device::activate(&server, &c).await;
+    let guessing = server.web_login(&c, &device).await;
+    server.clock.advance(30);
+    let other = server.web_login(&c, &device).await;
+    let t = guessing.transfer("IT60X0542811101000000123456", "1.00").await;
+    let op_id = t["op_id"].as_str().unwrap();
+    let right = device.operation_code(t["payload"].as_str().unwrap(), server.clock.now_secs());
+    let mut wrong = 100_000;
+    for left in (0..5).rev() {
+        while format!("{wrong}") == right {
+            wrong += 1;
+        }
+        let (status, body) = guessing
+            .post(
+                &format!("/api/v1/operations/{op_id}/authorize"),
+                json!({"code": format!("{wrong}")}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["attempts_left"].as_i64()),
+            (StatusCode::UNAUTHORIZED, Some(left)),
+            "{body}"
+        );
+        wrong += 1;
+        if left > 0 {
+            assert_eq!(other.get("/api/v1/accounts").await.0, StatusCode::OK, "not blocked yet");
+        }
+    }
+    assert_eq!(other.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(guessing.get("/api/v1/accounts").await.0, StatusCode::OK);
+
+    // Unblocked at the branch (which ends every session), then blocked from the device: no
+    // web session is the one that answered, so all end.
+    assert_eq!(server.admin_unblock(&c.user_code).await, StatusCode::NO_CONTENT);
+    server.clock.advance(30);
+    let web = server.web_login(&c, &device).await;
+    for _ in 0..5 {
+        let (status, _) = device
+            .send(
+                "POST",
+                &format!("/api/v1/devices/{}/check-code", device.id),
+                Some(json!({"code": "000000"})),
+                server.clock.now_secs(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(web.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
+}
