@@ -7,3 +7,10 @@ CREATE TABLE audit_checkpoints (
     hash        BLOB    NOT NULL,
     signature   BLOB    NOT NULL
 );
+
+-- Set when the chain is first signed: a database that has it and no checkpoint lost them, and
+-- is never signed again over what may have been rewritten.
+CREATE TABLE audit_anchor (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    value   INTEGER NOT NULL
+);

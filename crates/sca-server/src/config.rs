@@ -45,7 +45,7 @@ pub struct Config {
     /// Seconds before another SMS OTP may be sent for the same login, activation or recovery.
     pub otp_resend_interval: u64,
     /// Seconds between two SMS codes to one customer, and to one phone (alerts excepted);
-    /// 0 lifts the limit.
+    /// 0 lifts the limit; at most an hour (the window the sends are kept for).
     pub sms_min_interval: u64,
     /// SMS codes to one customer, and to one phone, in any hour (alerts excepted); 0 lifts the
     /// limit.

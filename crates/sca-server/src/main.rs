@@ -146,7 +146,8 @@ impl RunArgs {
             c.without_sms_limits();
         }
         if let Some(n) = self.sms_min_interval {
-            c.sms_min_interval = n;
+            // Sends are kept for an hour: a longer interval could not be enforced.
+            c.sms_min_interval = n.min(3600);
         }
         if let Some(n) = self.sms_per_hour {
             c.sms_per_hour = n;

@@ -288,16 +288,30 @@ async fn check_secret_now(
         Ok(false) => Settle::Wrong,
         Err(_) => Settle::NotEvaluated,
     };
-    let now = state.now();
-    let counted = state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                w.settle_attempt(now, &whose.subject(), credential, settle, max, detail)
-                    .await
+    // The settle must not be lost: a batch that failed was rolled back whole, so the write is
+    // tried again (an attempt left taken would refuse the customer until the next start).
+    let mut tries = 0;
+    let counted = loop {
+        let (whose, now) = (whose.clone(), state.now());
+        let settled = state
+            .store()
+            .write(move |w| {
+                Box::pin(async move {
+                    w.settle_attempt(now, &whose.subject(), credential, settle, max, detail)
+                        .await
+                })
             })
-        })
-        .await?;
+            .await;
+        match settled {
+            Ok(counted) => break counted,
+            Err(e) if tries < 3 => {
+                tries += 1;
+                tracing::warn!(error = %e, tries, "settling an attempt failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let cid = customer.as_ref().map(|c| c.id);
     match (verdict?, customer) {
         (true, Some(customer)) => Ok(customer),
@@ -969,8 +983,10 @@ fn otp_spent_error() -> AppError {
 pub(crate) enum Spent {
     /// Spent now, by this write.
     Now,
-    /// The customer's SMS codes, or this recovery code, got blocked since it was checked.
+    /// The customer's SMS codes got blocked since it was checked.
     Blocked,
+    /// This recovery code took its wrong answers since it was checked.
+    Exhausted,
     /// Already used or expired.
     Gone,
 }
@@ -981,6 +997,7 @@ impl Spent {
         match self {
             Self::Now => Ok(()),
             Self::Blocked => Err(AppError::blocked()),
+            Self::Exhausted => Err(otp_spent_error()),
             Self::Gone => Err(AppError::not_pending()),
         }
     }
@@ -1004,7 +1021,7 @@ pub(crate) async fn spend_otp(
     if w.use_otp(otp_id, now, limit.unwrap_or(i64::MAX)).await? {
         return Ok(Spent::Now);
     }
-    Ok(if limit.is_some() { Spent::Blocked } else { Spent::Gone })
+    Ok(if limit.is_some() { Spent::Exhausted } else { Spent::Gone })
 }
 
 /// A two-digit number for number matching (10–99).

@@ -182,10 +182,24 @@ impl AppState {
         }
         let rate = u64::from(cfg.login_per_second.max(1));
         let now = self.now();
+        // One bucket per IPv6 /64 (what one subscriber gets), per IPv4 address.
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                std::net::IpAddr::V6(o.into())
+            }
+            v4 => v4,
+        };
         let mut buckets = self.0.login_buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > 100_000 {
-            // Drop the buckets that are full again: they hold nothing a client could owe.
+            // Drop the buckets that are full again: they hold nothing a client could owe. If
+            // that frees too little (a spread-out flood), forget them all rather than scan
+            // again on every request.
             buckets.retain(|_, (tokens, at)| *tokens + now.saturating_sub(*at) * rate < burst);
+            if buckets.len() > 50_000 {
+                buckets.clear();
+            }
         }
         let (tokens, at) = buckets.entry(ip).or_insert((burst, now));
         *tokens = (*tokens + now.saturating_sub(*at) * rate).min(burst);

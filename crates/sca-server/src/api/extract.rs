@@ -298,7 +298,7 @@ impl FromRequest<AppState> for DeviceRequest {
         }
         let now = state.now();
         let skew = state.config().device_request_skew;
-        if auth.ts + skew < now || auth.ts > now + skew {
+        if auth.ts.saturating_add(skew) < now || auth.ts > now.saturating_add(skew) {
             return Err(refused("authorization: ts is too far from the server clock"));
         }
         let body = body_bytes(req, state, state.config().body_limit).await?;
@@ -324,7 +324,7 @@ impl FromRequest<AppState> for DeviceRequest {
         keyed.push(0);
         keyed.extend_from_slice(&auth.sig.low_s());
         let key = sha256(&keyed);
-        let until = auth.ts + skew + 1;
+        let until = auth.ts.saturating_add(skew + 1);
         let fresh = state
             .store()
             .write(move |w| Box::pin(async move { w.first_use_of_request(&key, until, now).await }))

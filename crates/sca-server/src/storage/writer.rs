@@ -427,6 +427,10 @@ impl WriteCtx {
             .bind(signature)
             .execute(&mut self.conn)
             .await?;
+        sqlx::query("INSERT INTO audit_anchor (id, value) VALUES (1, ?) ON CONFLICT DO NOTHING")
+            .bind(seq)
+            .execute(&mut self.conn)
+            .await?;
         Ok(())
     }
 
@@ -440,6 +444,15 @@ impl WriteCtx {
             .fetch_one(&mut self.conn)
             .await?;
         if signed > 0 {
+            return Ok(());
+        }
+        // Once only: a chain that was anchored and has lost its checkpoints since was tampered
+        // with, and signing it now would vouch for the tampering. `audit-verify` reports it.
+        let anchored: Option<i64> = sqlx::query_scalar("SELECT value FROM audit_anchor WHERE id = 1")
+            .fetch_optional(&mut self.conn)
+            .await?;
+        if anchored.is_some() {
+            tracing::error!("the audit checkpoints are gone: not signing the chain again (run audit-verify)");
             return Ok(());
         }
         let mut head = (0i64, audit::GENESIS);
@@ -460,6 +473,10 @@ impl WriteCtx {
         }
         exec(&mut self.conn, "BEGIN IMMEDIATE").await?;
         self.checkpoint(0, at).await?;
+        sqlx::query("INSERT INTO audit_anchor (id, value) VALUES (1, ?)")
+            .bind(self.head.0)
+            .execute(&mut self.conn)
+            .await?;
         exec(&mut self.conn, "COMMIT").await?;
         Ok(())
     }
@@ -638,8 +655,13 @@ impl WriteCtx {
             }
         };
         if !taken && let Subject::Customer(h) = subject {
-            self.audit(at, "attempt_while_blocked", h.user_code, credential.as_str())
-                .await?;
+            // Blocked, or every attempt left is being evaluated by answers that came at once.
+            let kind = if self.failures(h.id, credential).await? >= max {
+                "attempt_while_blocked"
+            } else {
+                "attempt_while_others_evaluated"
+            };
+            self.audit(at, kind, h.user_code, credential.as_str()).await?;
         }
         Ok(taken)
     }

@@ -91,3 +91,26 @@ async fn a_tail_rewritten_with_recomputed_hashes_is_seen() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("after the newest signed checkpoint"), "{text}");
 }
+
+/// The chain is signed whole once, when it has no checkpoint yet; a database that lost every
+/// checkpoint afterwards is not signed again at the next start (that would vouch for whatever
+/// was rewritten meanwhile).
+#[tokio::test]
+async fn a_chain_that_lost_its_checkpoints_is_not_signed_again() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Ancora Persa", "+393331119003").await;
+    let _device = Device::activate(&server, &c).await;
+    let mut conn = db(&server).await;
+    sqlx::query("DELETE FROM audit_checkpoints")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let clock = std::sync::Arc::new(sca_server::ManualClock::new(server.clock.now_secs()));
+    let again = sca_server::AppState::new(server.state.config().clone(), clock)
+        .await
+        .unwrap();
+    drop(again);
+    let (code, text) = verify(&server);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("after the newest signed checkpoint"), "{text}");
+}
