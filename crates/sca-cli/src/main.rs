@@ -191,8 +191,8 @@ struct CodeArgs {
     /// OPERATION/OPERATION_ID: the operation identifier.
     #[arg(long)]
     op_id: Option<String>,
-    /// OPERATION: the payload's nonce, b64u.
-    #[arg(long)]
+    /// OPERATION: the payload's nonce, b64u (which may start with `-`).
+    #[arg(long, allow_hyphen_values = true)]
     nonce: Option<String>,
     /// OPERATION: the canonical data text.
     #[arg(long)]

@@ -280,6 +280,34 @@ fn an_operation_code_from_a_payload_equals_one_from_its_parts() {
     assert_eq!(ra.stdout.trim().len(), 6);
 }
 
+/// A nonce is b64u, so 1 in 64 starts with `-`: it is still a value, not an option (this made
+/// the test above fail now and then).
+#[test]
+fn a_nonce_that_starts_with_a_dash_is_a_value() {
+    let (dir, _) = bank();
+    let r = run(
+        &[
+            "code",
+            "--k-poss",
+            &"11".repeat(32),
+            "--k-know",
+            &"22".repeat(32),
+            "--purpose",
+            "operation",
+            "--op-id",
+            "57240000",
+            "--nonce",
+            "-AAAAAAAAAAAAAAAAAAAAA",
+            "--data",
+            "A:1.00EUR",
+        ],
+        None,
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim().len(), 6);
+}
+
 #[test]
 fn bad_arguments_get_clear_errors_naming_them() {
     let (dir, _) = bank();
