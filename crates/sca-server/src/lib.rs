@@ -47,7 +47,7 @@ use crate::error::AppError as Error;
 /// Serves the request with its session cookie known to the code below (`sca::current_session`):
 /// an answer that blocks a credential ends the customer's *other* sessions.
 async fn session_scope(req: Request<Body>, next: Next) -> Response {
-    let cookie = api::extract::session_cookie(req.headers());
+    let cookie = api::extract::session_cookie(req.headers()).map(str::to_owned);
     sca::SESSION_COOKIE.scope(cookie, next.run(req)).await
 }
 

@@ -111,20 +111,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     }
 }
 
-fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// The session cookie's value among `headers`, if any.
-pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+/// The session cookie's value among `headers`, if any: what the session extractors read, and
+/// what the app's middleware keeps for the request (`sca::current_session`).
+pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -132,12 +121,12 @@ pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> 
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+        .map(|(_, v)| v)
 }
 
 fn session_from(parts: &Parts, state: &AppState) -> Result<(String, Session), AppError> {
     let token =
-        cookie_value(parts, SESSION_COOKIE).ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;
+        session_cookie(&parts.headers).ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;
     let cfg = state.config();
     let session = state
         .0

@@ -419,8 +419,8 @@ pub async fn change_password(
                     }
                     w.reset_failures(cid, Credential::SmsOtp).await?;
                 }
+                // (The right current password already reset its count, in check_password.)
                 w.set_password(cid, &hash, false).await?;
-                w.reset_failures(cid, Credential::Password).await?;
                 w.audit(now, "password_changed", &user_code, "by the customer").await?;
                 Ok(Spent::Now)
             })
