@@ -1,6 +1,6 @@
-//! Talking to the bank's server (API.md): activation, device-signed requests, operations, push.
+//! Talking to the bank's server (docs/api.md): activation, device-signed requests, operations, push.
 //!
-//! Written from PROTOCOL.md and API.md alone: every answer is checked as the protocol says (the
+//! Written from docs/spec/sca1.md and docs/api.md alone: every answer is checked as the protocol says (the
 //! bank's signature over the activation, payloads verified before they are shown), and every
 //! refusal arrives as [`Error::Server`] with the server's stable code and attempts left.
 
@@ -205,7 +205,7 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
-    /// A request signed by the device key (`authorization: SCA1-Device …`, API.md).
+    /// A request signed by the device key (`authorization: SCA1-Device …`, docs/spec/sca1.md §9).
     fn signed(
         &self,
         device: &DeviceIdentity<'_>,
@@ -251,7 +251,7 @@ impl Client {
         ActivationId::parse(&started.activation_id).map_err(|e| Error::BadAnswer(format!("activation_id: {e}")))
     }
 
-    /// Steps 2–4 of PROTOCOL.md §3: key exchange, the bank's signature checked, keys derived, the
+    /// Steps 2–4 of docs/spec/sca1.md §3.2: key exchange, the bank's signature checked, keys derived, the
     /// device confirmed. `sms_otp` is needed for a first device, not for one activated from a
     /// DEVICE QR. `expected_bank_pub` pins the bank key when it is known already.
     pub async fn activate(
@@ -337,7 +337,7 @@ impl Client {
         Ok(p.payload)
     }
 
-    /// Approves an operation (PROTOCOL.md §7): the OPERATION code and the device's signature.
+    /// Approves an operation (docs/spec/sca1.md §7): the OPERATION code and the device's signature.
     pub async fn approve(
         &self,
         device: &DeviceIdentity<'_>,

@@ -6,7 +6,7 @@
 //! entry in a [`SecretStore`]: the OS keyring (Secret Service) normally, process memory in kiosk
 //! mode, where the index is kept in memory too and nothing touches the disk.
 //!
-//! Nothing stored tells a right PIN from a wrong one (PROTOCOL.md §4): [`Vault::unlock`] returns
+//! Nothing stored tells a right PIN from a wrong one (docs/spec/sca1.md §4): [`Vault::unlock`] returns
 //! keys for any well-formed PIN, and only the server, checking a code, knows if they were right.
 
 use std::collections::HashMap;
@@ -409,7 +409,7 @@ impl Vault {
     }
 
     /// Re-wraps `K_know` under a new PIN, with a new salt. Call only after the server accepted a code
-    /// made with `old` (PROTOCOL.md §4): otherwise a mistyped old PIN would lock the profile for ever.
+    /// made with `old` (docs/spec/sca1.md §4): otherwise a mistyped old PIN would lock the profile for ever.
     pub fn rewrap(&self, profile: &Profile, old: &Pin, new: &Pin) -> Result<()> {
         let keys = self.unlock(profile, old)?;
         let stored = self.stored(profile)?;

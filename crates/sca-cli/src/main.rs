@@ -50,15 +50,15 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Make, inspect or verify signed operation payloads (PROTOCOL.md §6).
+    /// Make, inspect or verify signed operation payloads (docs/spec/sca1.md §6).
     #[command(subcommand)]
     Payload(PayloadCommand),
-    /// Compute a 6-digit code from raw keys (PROTOCOL.md §5).
+    /// Compute a 6-digit code from raw keys (docs/spec/sca1.md §5).
     Code(CodeArgs),
     /// Render a payload as a QR code, or decode one from an image.
     #[command(subcommand)]
     Qr(QrCommand),
-    /// Make or check 8-digit identifiers with a Damm check digit (PROTOCOL.md §2).
+    /// Make or check 8-digit identifiers with a Damm check digit (docs/spec/sca1.md §2).
     #[command(subcommand)]
     Id(IdCommand),
 }

@@ -1,4 +1,4 @@
-//! Activation: binding a device to a customer (PROTOCOL.md §3).
+//! Activation: binding a device to a customer (docs/spec/sca1.md §3).
 //!
 //! Byte choices where §3 leaves room (see docs/protocol.md): `activation_id` enters `lp()` and
 //! the HKDF salt as the UTF-8 bytes of its b64u text; public keys enter `lp()` as the raw 65-byte

@@ -1,4 +1,4 @@
-//! What a device signs (PROTOCOL.md §7 and API.md): approvals, rejections and HTTP requests,
+//! What a device signs (docs/spec/sca1.md §7 and §9): approvals, rejections and HTTP requests,
 //! and the `authorization: SCA1-Device …` header that carries a request signature.
 //!
 //! Byte choices (docs/protocol.md): `op_id` and `code` enter `lp()` as their ASCII digits, the

@@ -1,4 +1,4 @@
-//! The 6-digit codes (PROTOCOL.md §5): `MSG`, the two chained HMACs, dynamic truncation.
+//! The 6-digit codes (docs/spec/sca1.md §5): `MSG`, the two chained HMACs, dynamic truncation.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Canonical operation data (PROTOCOL.md §6): the typed fields and their one text form
+//! Canonical operation data (docs/spec/sca1.md §6.2): the typed fields and their one text form
 //! `K:value*K:value…`, sorted by key, with `\\`, `\*` and `\n` escapes.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Byte encodings of PROTOCOL.md §1: b64u, `lp()`, hex of fixed-size values, SHA-256.
+//! Byte encodings of docs/spec/sca1.md §1: b64u, `lp()`, hex of fixed-size values, SHA-256.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

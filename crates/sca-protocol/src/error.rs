@@ -6,7 +6,7 @@
 
 use thiserror::Error;
 
-/// An 8-digit identifier (user code or operation identifier, PROTOCOL.md §2) was refused.
+/// An 8-digit identifier (user code or operation identifier, docs/spec/sca1.md §2) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum IdError {
@@ -36,7 +36,7 @@ impl IdError {
     }
 }
 
-/// A PIN was refused (PROTOCOL.md §4). Never carries the PIN itself.
+/// A PIN was refused (docs/spec/sca1.md §4). Never carries the PIN itself.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum PinError {
@@ -70,7 +70,7 @@ impl PinError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum IterationsError {
-    /// Fewer than 100 000 iterations (PROTOCOL.md §4).
+    /// Fewer than 100 000 iterations (docs/spec/sca1.md §4).
     #[error("at least {min} PBKDF2 iterations are required, not {got}")]
     TooFew {
         /// The minimum.
@@ -100,7 +100,7 @@ pub enum CodeError {
     NotDigit,
 }
 
-/// An amount (`A`, PROTOCOL.md §6) was refused.
+/// An amount (`A`, docs/spec/sca1.md §6) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum AmountError {
@@ -118,7 +118,7 @@ pub enum AmountError {
     Currency,
 }
 
-/// An IBAN (`I`, PROTOCOL.md §6) was refused.
+/// An IBAN (`I`, docs/spec/sca1.md §6) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum IbanError {
@@ -186,14 +186,14 @@ pub enum FieldError {
     Date(#[from] DateError),
 }
 
-/// The canonical operation data (PROTOCOL.md §6) was refused.
+/// The canonical operation data (docs/spec/sca1.md §6) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum DataError {
     /// Item number `0` (1-based) is not of the form `K:value`.
     #[error("item {0} of the operation data is not of the form K:value")]
     Item(usize),
-    /// A key that PROTOCOL.md §6 does not define.
+    /// A key that docs/spec/sca1.md §6 does not define.
     #[error("unknown field key {0:?}")]
     UnknownKey(char),
     /// A key out of order or repeated.
@@ -250,7 +250,7 @@ pub enum KeyError {
 #[error("a field is {0} bytes; lp() allows at most 65535")]
 pub struct LengthError(pub usize);
 
-/// A signed operation payload (PROTOCOL.md §6) was refused. One variant per reason, so the
+/// A signed operation payload (docs/spec/sca1.md §6) was refused. One variant per reason, so the
 /// authenticator can say which check failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]

@@ -1,4 +1,4 @@
-//! User codes and operation identifiers: 8 digits, the last a Damm check digit (PROTOCOL.md §2).
+//! User codes and operation identifiers: 8 digits, the last a Damm check digit (docs/spec/sca1.md §2).
 
 use std::fmt;
 

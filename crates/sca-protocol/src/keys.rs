@@ -1,4 +1,4 @@
-//! Keys (PROTOCOL.md §1): ECDSA P-256 signing and public keys, fixed-size signatures, key ids,
+//! Keys (docs/spec/sca1.md §1): ECDSA P-256 signing and public keys, fixed-size signatures, key ids,
 //! ephemeral ECDH, and the 32-byte secrets of an activated device.
 //!
 //! Secrets are zeroized on drop and their `Debug` never prints them.

@@ -1,6 +1,6 @@
 //! # sca-protocol — the pure core of SCA1
 //!
-//! Everything of `PROTOCOL.md` §1–§7 that can be computed without I/O: identifiers with their
+//! Everything of `docs/spec/sca1.md` §1–§7 and §9 that can be computed without I/O: identifiers with their
 //! Damm check digit, the PIN and its verifier-free wrap of `K_know`, activation key derivation,
 //! the four code purposes, canonical operation data, the signed payload, and what devices sign.
 //!

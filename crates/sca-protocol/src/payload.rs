@@ -1,4 +1,4 @@
-//! The signed operation payload (PROTOCOL.md §6), shown as a QR code and sent by push.
+//! The signed operation payload (docs/spec/sca1.md §6), shown as a QR code and sent by push.
 //!
 //! [`SignedPayload`] can only be obtained by signing it ([`SignedPayload::sign`]) or by checking
 //! a text against the bank's public key and the time ([`SignedPayload::verify`]): holding one

@@ -1,4 +1,4 @@
-//! The 5-digit PIN and the wrap of `K_know` that keeps no verifier (PROTOCOL.md §4).
+//! The 5-digit PIN and the wrap of `K_know` that keeps no verifier (docs/spec/sca1.md §4).
 //!
 //! Nothing here can tell a right PIN from a wrong one: unwrapping with any PIN yields *some*
 //! 32 bytes, and only the server, checking a code made with them, learns whether they were right.

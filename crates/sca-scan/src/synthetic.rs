@@ -12,7 +12,7 @@ use image::{GrayImage, Luma};
 use crate::error::ScanError;
 use crate::source::{Frame, FrameClock, FrameSource, Pacing};
 
-/// A payload shaped like a real signed operation payload (PROTOCOL.md §6: a TRANSFER with a
+/// A payload shaped like a real signed operation payload (docs/spec/sca1.md §6: a TRANSFER with a
 /// non-ASCII payee, so the code is in byte mode behind an ECI header; 250-odd bytes, a version-12
 /// code at level M). The signature is not a real one: this is about optics, not cryptography.
 pub const SAMPLE_PAYLOAD: &str = "SCA1\n48213307\nTRANSFER\n\

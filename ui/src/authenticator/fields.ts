@@ -1,4 +1,4 @@
-// How the authenticator shows an operation the app verified (PROTOCOL.md §6): each field of the
+// How the authenticator shows an operation the app verified (docs/spec/sca1.md §6): each field of the
 // signed data with a label in the customer's words and its value in a readable form, the kind,
 // the identifier in two groups, the time left. Pure: the language is an argument.
 import { formatDecimal } from '../lib/amount';

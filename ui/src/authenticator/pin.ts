@@ -1,4 +1,4 @@
-// The PIN rules of PROTOCOL.md §4, checked here only to answer at once while the customer types.
+// The PIN rules of docs/spec/sca1.md §4, checked here only to answer at once while the customer types.
 // The app checks again (sca-protocol `Pin::parse`) and its refusal is what counts.
 
 /** Why a PIN is refused, named like the app's error codes (`pin_length`, …) without the prefix. */

@@ -78,7 +78,7 @@ export interface FieldView {
   value: string;
 }
 
-/** A payload the app has verified against the profile's bank key (PROTOCOL.md §6). */
+/** A payload the app has verified against the profile's bank key (docs/spec/sca1.md §6). */
 export interface OperationView {
   opId: string;
   kind: 'TRANSFER' | 'LOGIN' | 'CARD_PAYMENT' | 'DEVICE' | 'GENERIC';

@@ -5,7 +5,7 @@ const PAYLOAD =
   'SCA1\n57240006\nTRANSFER\nA:1250.00EUR*B:Mario \\*Rossi\\\\*D:Affitto\\ndicembre*I:IT60X0542811101000000123456\nUrxqtyBZuTHHFq_pdZiXzw\n1795458842\ne244d0115bf866c6\nsig\n';
 
 describe('payload for display', () => {
-  it('reads the lines of PROTOCOL.md §6 and unescapes the data', () => {
+  it('reads the lines of docs/spec/sca1.md §6 and unescapes the data', () => {
     const p = parsePayload(PAYLOAD);
     expect(p).not.toBeNull();
     expect(p?.opId).toBe('57240006');

@@ -1,4 +1,4 @@
-// Reads the signed operation payload (PROTOCOL.md §6) for display only: the page shows what the
+// Reads the signed operation payload (docs/spec/sca1.md §6) for display only: the page shows what the
 // bank signed. It verifies nothing — that is the authenticator's job, and the page is the bank's
 // own anyway.
 

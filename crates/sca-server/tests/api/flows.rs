@@ -1,4 +1,4 @@
-//! End-to-end flows, as an independent client (PROTOCOL.md + API.md only) would run them.
+//! End-to-end flows, as an independent client (docs/spec/sca1.md + docs/api.md only) would run them.
 
 use reqwest::StatusCode;
 use sca_protocol::{CodeInput, SignedPayload, Step};
