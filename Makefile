@@ -60,8 +60,9 @@ api-fuzz:
 doc-test:
 	$(CARGO) test --workspace --locked --doc
 
+# `sca` from the workspace's test build (free after `make unit`; see tests/e2e/run.sh).
 vectors:
-	$(CARGO) build --locked -q -p sca-cli
+	$(CARGO) test --workspace --locked --no-run -q 2>&1 | grep -v '^  Executable' || true
 	target/debug/sca vectors check $(VECTORS)
 
 # Area Clienti: Vitest, the build of ui/dist, and the browser tests in Chromium against a real

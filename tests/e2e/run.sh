@@ -31,8 +31,11 @@ done
 step "ui: type check, unit tests (Vitest), build"
 (cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
 
-step "cargo build -p sca-server -p authenticator"
-cargo build --locked -q -p sca-server -p authenticator
+# The binaries come from the workspace's test build (the one `make unit` ran, so this is free
+# after it): a `cargo build -p …` would unify other features and compile half the tree again.
+step "cargo test --workspace --no-run (sca-server, sigillo-auth)"
+cargo test --workspace --locked --no-run -q 2>&1 | grep -v '^  Executable' || true
+test -x target/debug/sca-server && test -x target/debug/sigillo-auth
 
 step "end to end (Chromium + sca-server --demo + sigillo-auth)"
 start=$(date +%s)
