@@ -21,6 +21,7 @@ import {
 } from './harness.mjs';
 
 const NEW_PASSWORD = '97531864';
+const BRANCH_TOKEN = 'e2e-branch-token';
 const RESET_PASSWORD = '86420975';
 const ALIAS = 'mario.rossi';
 const PAYEE_IBAN = 'IT60 X054 2811 1010 0000 0123 456';
@@ -117,7 +118,7 @@ async function qrImage(p, name, testid = 'qr') {
 }
 
 before(async () => {
-  server = await Server.start({ name: 'main' });
+  server = await Server.start({ name: 'main', env: { SCA_ADMIN_TOKEN: BRANCH_TOKEN } });
   password = server.creds.password;
   auth = new Authenticator('main');
   await auth.activate(server);
@@ -528,6 +529,47 @@ describe('Area Clienti', () => {
     await page.getByText('Nessun autenticatore attivo.').waitFor();
     const r = await auth.run(['pending']);
     assert.notEqual(r.code, 0, `a removed device still reads its pushes: ${r.stdout}`);
+    await logout(page);
+  });
+
+  step('a new customer: the password the branch issued opens only its own change', async () => {
+    const phone = '+393330000777';
+    const res = await fetch(`${server.api}/api/v1/admin/customers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BRANCH_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Giulia Neri', phone, email: 'giulia.neri@example.invalid' }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const issued = await res.json();
+    await passwordStep(page, server, issued.user_code, issued.password);
+    await scaShown(page);
+    let before = await server.outboxCount(phone);
+    await page.getByRole('button', { name: 'Inviami un SMS' }).click();
+    await page.getByLabel('Codice ricevuto via SMS (6 cifre)').fill(await server.nextOtp(before, phone));
+    await page.getByRole('button', { name: 'Conferma con SMS' }).click();
+    // Strong authentication done, yet only the password change opens: no menu, no accounts.
+    await heading(page, 'Sicurezza');
+    await page.getByTestId('password-change-required').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Bonifico', exact: true }).count(), 0);
+    assert.equal(await page.getByTestId('alias').count(), 0);
+    await open(page, server, 'transfer');
+    await heading(page, 'Sicurezza');
+    await shot(page, 'first-access-password');
+    await accessible('first-access-password');
+
+    const chosen = issued.password === '24680135' ? '35791246' : '24680135';
+    await page.getByLabel('Password attuale').fill(issued.password);
+    await page.getByLabel('Nuova password', { exact: true }).fill(chosen);
+    await page.getByLabel('Ripeti la nuova password').fill(chosen);
+    before = await server.outboxCount(phone);
+    await page.getByRole('button', { name: 'Non ho l’autenticatore: inviami un SMS' }).click();
+    await page.getByLabel('Codice ricevuto via SMS (6 cifre)').fill(await server.nextOtp(before, phone));
+    await page.getByRole('button', { name: 'Cambia password' }).click();
+    await page.getByText('Password cambiata.').waitFor();
+    // Now the accounts open, in the same session.
+    await page.getByRole('link', { name: 'Conti', exact: true }).click();
+    await heading(page, 'I tuoi conti');
+    assert.ok((await firstBalance(page)) > 0);
     await logout(page);
   });
 

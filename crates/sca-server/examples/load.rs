@@ -1,4 +1,4 @@
-//! Load generator for sca-server, written as an independent client (PROTOCOL.md + API.md, with
+//! Load generator for sca-server, written as an independent client (docs/spec/sca1.md + docs/api.md, with
 //! `sca_protocol` for every computation). Start the release server in sandbox mode with a branch
 //! token, then run this against it:
 //!
@@ -208,7 +208,59 @@ async fn setup(http: &Client, a: &Args, n: usize) -> (Customer, Device) {
         bank_pub,
         rng,
     };
+    let mut c = c;
+    first_access(http, &a.base, &mut c, &device).await;
     (c, device)
+}
+
+/// The customer replaces the bank-issued password (confirmed by SMS), as the server requires
+/// before any banking call.
+async fn first_access(http: &Client, base: &str, c: &mut Customer, device: &Device) {
+    let s = login(http, base, c, device).await;
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .header("cookie", &s.cookie)
+            .header("x-csrf-token", &s.csrf)
+            .json(&body)
+            .send()
+    };
+    json_ok(
+        post("/api/v1/password/sms", json!({})).await.unwrap(),
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let outbox = json_ok(
+        http.get(format!("{base}/dev/outbox"))
+            .query(&[("to", &c.phone)])
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let otp = outbox[0]["body"]
+        .as_str()
+        .unwrap()
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned();
+    let issued: u64 = c.password.parse().unwrap();
+    let chosen = (1..)
+        .map(|k| format!("{:08}", (issued + k * 1_234_567) % 100_000_000))
+        .find(|p| *p != c.password && p.bytes().any(|b| b != p.as_bytes()[0]))
+        .unwrap();
+    json_ok(
+        post(
+            "/api/v1/password",
+            json!({"current_password": c.password, "new_password": chosen, "sms_otp": otp}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    c.password = chosen;
 }
 
 /// Password, then the OPERATION_ID code of the login operation.

@@ -17,7 +17,8 @@ pub(crate) struct NewCustomerInput {
     pub phone: String,
     pub email: String,
     pub alias: Option<String>,
-    /// A chosen password (demo); `None` draws 8 random digits.
+    /// A chosen password (demo); `None` draws 8 random digits, which the customer must change
+    /// before any banking call.
     pub password: Option<String>,
 }
 
@@ -130,6 +131,9 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
     let phone = check_phone(&input.phone)?;
     let email = check_email(&input.email)?;
     let alias = input.alias.as_deref().map(check_alias).transpose()?;
+    // A password the bank drew was seen by the branch (and printed): the customer must replace it
+    // before banking. The demo customer's chosen password is published in the README instead.
+    let password_change_required = input.password.is_none();
     let password = match input.password {
         Some(p) => {
             check_new_password("password", &p)?;
@@ -164,6 +168,7 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
             email: email.clone(),
             password_hash: password_hash.clone(),
             security_code_hash: security_code_hash.clone(),
+            password_change_required,
         };
         let now = state.now();
         let result = state

@@ -39,6 +39,8 @@ pub enum ErrorKind {
     SessionExpired,
     /// Authenticated but not allowed (CSRF token, admin token, someone else's resource).
     Forbidden,
+    /// The password was issued by the bank: the customer must change it before any banking call.
+    PasswordChangeRequired,
     /// Unknown resource or route.
     NotFound,
     /// The route exists with other methods.
@@ -55,6 +57,8 @@ pub enum ErrorKind {
     Blocked,
     /// Too many requests, try later.
     TooManyRequests,
+    /// The request took longer than the server's limit (`SCA_REQUEST_TIMEOUT`).
+    Timeout,
     /// A server-side failure; the cause is logged, never sent.
     Internal,
 }
@@ -73,6 +77,7 @@ impl ErrorKind {
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::SessionExpired => (StatusCode::UNAUTHORIZED, "session_expired"),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::PasswordChangeRequired => (StatusCode::FORBIDDEN, "password_change_required"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::NotPending => (StatusCode::CONFLICT, "not_pending"),
@@ -81,6 +86,7 @@ impl ErrorKind {
             Self::Expired => (StatusCode::GONE, "expired"),
             Self::Blocked => (StatusCode::LOCKED, "blocked"),
             Self::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -314,6 +320,8 @@ mod tests {
             (ErrorKind::Blocked, 423),
             (ErrorKind::TooManyRequests, 429),
             (ErrorKind::InvalidCredentials, 401),
+            (ErrorKind::PasswordChangeRequired, 403),
+            (ErrorKind::Timeout, 408),
         ] {
             assert_eq!(kind.status_and_code().0.as_u16(), status);
         }

@@ -2,7 +2,7 @@
 //!
 //! Customers and credentials, login with SCA, operations with dynamic linking, device activation
 //! and push, lockout and recovery, the messages outbox and the hash-chained audit log, over the
-//! HTTP contract of `API.md`, implementing PROTOCOL.md §8 with `sca_protocol` for every protocol
+//! HTTP contract of `docs/api.md`, implementing docs/spec/sca1.md §8 with `sca_protocol` for every protocol
 //! computation.
 //!
 //! [`app`] builds the router from an [`AppState`]; `main.rs` only loads the configuration and
@@ -72,7 +72,7 @@ async fn problem_for_everything(req: Request<Body>, next: Next) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
-        StatusCode::REQUEST_TIMEOUT => ErrorKind::TooManyRequests,
+        StatusCode::REQUEST_TIMEOUT => ErrorKind::Timeout,
         s if s.is_client_error() => ErrorKind::BadRequest,
         _ => ErrorKind::Internal,
     };
@@ -80,7 +80,7 @@ async fn problem_for_everything(req: Request<Body>, next: Next) -> Response {
         ErrorKind::NotFound => "no such resource",
         ErrorKind::MethodNotAllowed => "method not allowed here",
         ErrorKind::PayloadTooLarge => "body: too large",
-        ErrorKind::TooManyRequests => "the request took too long",
+        ErrorKind::Timeout => "the request took too long",
         ErrorKind::BadRequest => "path or query: malformed",
         _ => "internal error",
     };
@@ -88,11 +88,7 @@ async fn problem_for_everything(req: Request<Body>, next: Next) -> Response {
     if kind == ErrorKind::BadRequest {
         e = e.with_field("path");
     }
-    let mut out = e.into_response();
-    if status == StatusCode::REQUEST_TIMEOUT {
-        *out.status_mut() = StatusCode::REQUEST_TIMEOUT;
-    }
-    out
+    e.into_response()
 }
 
 /// The whole HTTP application.

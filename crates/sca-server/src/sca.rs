@@ -1,4 +1,4 @@
-//! The SCA rules of PROTOCOL.md §8 on top of storage: checking codes against a customer's
+//! The SCA rules of docs/spec/sca1.md §8 on top of storage: checking codes against a customer's
 //! devices, the single-use change of an operation's status, counting wrong answers, creating
 //! signed operations, SMS OTPs. Handlers call these; every computation of the protocol itself is
 //! `sca_protocol`'s.
@@ -581,6 +581,10 @@ fn counted_error(state: &AppState, customer_id: Option<i64>, counted: Counted, k
                 && let Some(cid) = customer_id
             {
                 state.0.sessions.end_customer(cid, current_session().as_deref());
+                if kind == ErrorKind::WrongCode {
+                    // No push may wait on a device whose codes cannot approve it.
+                    state.0.hub.publish(cid, HubEvent::CodesBlocked);
+                }
             }
             AppError::counted(kind, attempts_left)
         }

@@ -328,6 +328,9 @@ pub enum HubEvent {
         /// The device.
         device_id: String,
     },
+    /// The customer's device codes were just blocked (5 wrong): every device stream of the
+    /// customer ends, and a device reconnecting is answered 423 until the block is lifted.
+    CodesBlocked,
     /// An operation changed status (to web pages).
     Status {
         /// Op id.
@@ -398,6 +401,9 @@ pub struct Session {
     pub csrf: String,
     /// SCA completed.
     pub authenticated: bool,
+    /// The password was issued by the bank and not changed yet: only the password change (and
+    /// logout) is open to this session until it is.
+    pub password_change_required: bool,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds of the last request.
@@ -459,6 +465,13 @@ impl Sessions {
                 s.authenticated = true;
                 s.last_seen = now;
             }
+        }
+    }
+
+    /// The customer of session `token` chose a new password: banking opens to it.
+    pub fn password_changed(&self, token: &str) {
+        if let Some(s) = self.lock().get_mut(token) {
+            s.password_change_required = false;
         }
     }
 

@@ -89,6 +89,12 @@ setHooks({
   onSessionEnded: (e: ApiError) => {
     if (session.phase !== 'anonymous') end(e.code === 'session_expired' ? 'idle' : 'ended');
   },
+  onPasswordChangeRequired: () => {
+    if (session.phase !== 'authenticated' || session.passwordChangeRequired) return;
+    session.passwordChangeRequired = true;
+    save();
+    navigate('#/security');
+  },
 });
 
 if (session.phase === 'authenticated') idle.start();
@@ -108,7 +114,7 @@ export function authenticated(): void {
   session.phase = 'authenticated';
   save();
   idle.start();
-  navigate('#/home');
+  navigate(session.passwordChangeRequired ? '#/security' : '#/home');
 }
 
 /** The session is over, for `notice`'s reason; back to the login page. */

@@ -105,6 +105,18 @@ describe('api.ts error mapping', () => {
     expect(ended).toHaveBeenCalledTimes(1);
   });
 
+  it('reports a bank-issued password that must change first to its hook', async () => {
+    const required = vi.fn();
+    const ended = vi.fn();
+    setHooks({ onPasswordChangeRequired: required, onSessionEnded: ended });
+    fetchMock.mockResolvedValue(problem(403, { code: 'password_change_required', detail: 'change it first' }));
+    const e = await caught(api.accounts());
+    expect(e.code).toBe('password_change_required');
+    expect(e.sessionEnded).toBe(false);
+    expect(required).toHaveBeenCalledTimes(1);
+    expect(ended).not.toHaveBeenCalled();
+  });
+
   it('tells the idle clock about every answer of a session call, errors included', async () => {
     const touched = vi.fn();
     setHooks({ onServerTouch: touched });

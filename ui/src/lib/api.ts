@@ -6,7 +6,7 @@
 // only ever switches on `error.code`. The session cookie is HttpOnly and sent by the browser;
 // this module keeps the CSRF token given at login and sends it on every state-changing call.
 
-/** Stable codes of the server (API.md, `error.rs`) plus the two this module adds. */
+/** Stable codes of the server (docs/api.md §1 Errors, `error.rs`) plus the two this module adds. */
 export type ErrorCode =
   | 'invalid_input'
   | 'payload_too_large'
@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'session_expired'
   | 'forbidden'
+  | 'password_change_required'
   | 'not_found'
   | 'method_not_allowed'
   | 'not_pending'
@@ -26,6 +27,7 @@ export type ErrorCode =
   | 'expired'
   | 'blocked'
   | 'too_many_requests'
+  | 'timeout'
   | 'internal'
   /** The server could not be reached (or the request was aborted). */
   | 'network'
@@ -43,6 +45,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'unauthenticated',
   'session_expired',
   'forbidden',
+  'password_change_required',
   'not_found',
   'method_not_allowed',
   'not_pending',
@@ -51,6 +54,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'expired',
   'blocked',
   'too_many_requests',
+  'timeout',
   'internal',
   'network',
   'bad_response',
@@ -118,6 +122,7 @@ export function codeForStatus(status: number): ErrorCode {
     case 423:
       return 'blocked';
     case 408:
+      return 'timeout';
     case 429:
       return 'too_many_requests';
     default:
@@ -156,7 +161,7 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shapes of the contract (API.md; sca-server src/api/*.rs)
+// Shapes of the contract (docs/api.md; sca-server src/api/*.rs)
 
 /** `POST /api/v1/devices/activations`. */
 export interface DeviceActivationStarted {
@@ -229,6 +234,8 @@ interface Hooks {
   onServerTouch?: () => void;
   /** A call that needed a session found none. */
   onSessionEnded?: (e: ApiError) => void;
+  /** The server refused a banking call: the bank-issued password must be changed first. */
+  onPasswordChangeRequired?: () => void;
 }
 
 let csrfToken: string | null = null;
@@ -274,6 +281,7 @@ async function call(method: Method, path: string, opts: CallOptions = {}): Promi
   if (!res.ok) {
     const err = await errorFromResponse(res);
     if (opts.session && err.sessionEnded) hooks.onSessionEnded?.(err);
+    if (err.code === 'password_change_required') hooks.onPasswordChangeRequired?.();
     throw err;
   }
   return res;

@@ -46,12 +46,16 @@ export function errorMessage(e: unknown, lang: Lang): string {
       return n === undefined ? t('err.wrong_otp_plain') : t('err.wrong_otp', { n });
     case 'blocked':
       return t('err.blocked');
+    case 'password_change_required':
+      return t('notice.password_change');
     case 'too_many_requests': {
       const s = e.retryAfter;
       if (s === undefined) return t('err.too_many_requests');
       const wait = s < 120 ? t('err.wait_seconds', { n: s }) : t('err.wait_minutes', { n: Math.ceil(s / 60) });
       return t('err.too_many_requests_wait', { wait });
     }
+    case 'timeout':
+      return t('err.timeout');
     case 'expired':
       return t('err.expired');
     case 'not_pending':

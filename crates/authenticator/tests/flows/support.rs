@@ -100,11 +100,36 @@ impl Bank {
             .unwrap();
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
         let v: Value = r.json().await.unwrap();
-        Customer {
+        let mut customer = Customer {
             user_code: v["user_code"].as_str().unwrap().into(),
             password: v["password"].as_str().unwrap().into(),
             phone,
-        }
+        };
+        // First access: the server opens banking only once the bank-issued password is replaced.
+        let chosen = chosen_password(&customer.password);
+        let web = Web::login(self, &customer).await;
+        let (status, v) = web
+            .post(&format!("/api/v1/login/{}/sms", web.login_id), json!({}))
+            .await;
+        assert_eq!(status, 202, "{v}");
+        let otp = self.last_sms_code(&customer.phone).await;
+        let (status, v) = web
+            .post(&format!("/api/v1/login/{}/code", web.login_id), json!({"sms_otp": otp}))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        let (status, v) = web.post("/api/v1/password/sms", json!({})).await;
+        assert_eq!(status, 202, "{v}");
+        let otp = self.last_sms_code(&customer.phone).await;
+        let (status, v) = web
+            .post(
+                "/api/v1/password",
+                json!({"current_password": customer.password, "new_password": chosen, "sms_otp": otp}),
+            )
+            .await;
+        assert_eq!(status, 204, "{v}");
+        assert_eq!(web.post("/api/v1/logout", json!({})).await.0, 204);
+        customer.password = chosen;
+        customer
     }
 
     /// The newest 6-digit code sent by SMS to `phone`.
@@ -156,6 +181,19 @@ pub fn six_digits(text: &str) -> Option<String> {
             (i == 0 || !bytes[i - 1].is_ascii_digit()) && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_digit());
         (bounded && run.iter().all(u8::is_ascii_digit)).then(|| String::from_utf8(run.to_vec()).unwrap())
     })
+}
+
+/// A password the customer chooses at first access: 8 digits, not the issued one, not one digit
+/// repeated.
+pub fn chosen_password(issued: &str) -> String {
+    let mut n: u64 = issued.parse().unwrap();
+    loop {
+        n = (n + 1_234_567) % 100_000_000;
+        let p = format!("{n:08}");
+        if p != issued && p.bytes().any(|b| b != p.as_bytes()[0]) {
+            return p;
+        }
+    }
 }
 
 fn rand_u32() -> u32 {

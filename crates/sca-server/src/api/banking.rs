@@ -42,7 +42,7 @@ pub struct AccountView {
 
 /// The customer's accounts.
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "banking",
-    responses((status = 200, body = Vec<AccountView>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<AccountView>), (status = 401, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn accounts(State(state): State<AppState>, web: WebSession) -> ApiResult<Json<Vec<AccountView>>> {
     let rows = state.store().accounts(web.customer.id).await?;
     Ok(Json(
@@ -73,7 +73,7 @@ pub struct MovementView {
 /// The newest 100 movements of one of the customer's accounts.
 #[utoipa::path(get, path = "/api/v1/accounts/{iban}/movements", tag = "banking",
     params(("iban" = String, Path)),
-    responses((status = 200, body = Vec<MovementView>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<MovementView>), (status = 401, body = Problem), (status = 404, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn movements(
     State(state): State<AppState>,
     web: WebSession,
@@ -121,7 +121,7 @@ pub struct TransferRequest {
 pub struct OperationCreated {
     /// 8-digit operation identifier.
     pub op_id: String,
-    /// Signed payload (PROTOCOL.md §6).
+    /// Signed payload (docs/spec/sca1.md §6).
     pub payload: String,
     /// Unix seconds.
     pub expires: u64,
@@ -143,7 +143,7 @@ fn field_error(key: FieldKey, e: impl std::fmt::Display) -> AppError {
 #[utoipa::path(post, path = "/api/v1/transfers", tag = "banking", request_body = TransferRequest,
     params(("x-csrf-token" = String, Header)),
     responses((status = 201, body = OperationCreated), (status = 400, body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem, description = "insufficient_funds")))]
+        (status = 401, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first"), (status = 409, body = Problem, description = "insufficient_funds")))]
 pub async fn create_transfer(
     State(state): State<AppState>,
     web: WebSession,
@@ -251,7 +251,7 @@ pub(crate) async fn own_operation(state: &AppState, customer: &Customer, op_id: 
 
 /// An operation of the customer.
 #[utoipa::path(get, path = "/api/v1/operations/{op_id}", tag = "banking", params(("op_id" = String, Path)),
-    responses((status = 200, body = OperationView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = OperationView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn operation(
     State(state): State<AppState>,
     web: WebSession,
@@ -271,7 +271,7 @@ pub async fn operation(
 /// status.
 #[utoipa::path(get, path = "/api/v1/operations/{op_id}/events", tag = "banking", params(("op_id" = String, Path)),
     responses((status = 200, content_type = "text/event-stream", description = "events `status` {\"status\"}"),
-        (status = 401, body = Problem), (status = 404, body = Problem)))]
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn operation_events(
     State(state): State<AppState>,
     web: WebSession,
@@ -283,7 +283,7 @@ pub async fn operation_events(
 
 /// The signed payload as a QR code (SVG).
 #[utoipa::path(get, path = "/api/v1/operations/{op_id}/qr.svg", tag = "banking", params(("op_id" = String, Path)),
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 401, body = Problem), (status = 404, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn qr_svg(State(state): State<AppState>, web: WebSession, Path(op_id): Path<String>) -> ApiResult<Response> {
     let op = own_operation(&state, &web.customer, &op_id).await?;
     let svg = sca_qr::render_svg(&op.payload).map_err(AppError::internal)?;
@@ -292,7 +292,7 @@ pub async fn qr_svg(State(state): State<AppState>, web: WebSession, Path(op_id):
 
 /// The signed payload as a QR code (PNG, 6 pixels per module).
 #[utoipa::path(get, path = "/api/v1/operations/{op_id}/qr.png", tag = "banking", params(("op_id" = String, Path)),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 401, body = Problem), (status = 404, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn qr_png(State(state): State<AppState>, web: WebSession, Path(op_id): Path<String>) -> ApiResult<Response> {
     let op = own_operation(&state, &web.customer, &op_id).await?;
     let png = sca_qr::render_png(&op.payload, 6).map_err(AppError::internal)?;
@@ -337,7 +337,7 @@ pub(crate) fn allowed_for(state: &AppState, op: &OperationRow) -> Allowed {
     responses((status = 200, body = Decision, description = "`approved`"), (status = 400, body = Problem),
         (status = 401, body = Problem, description = "wrong_code + attempts_left"), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "not_pending / insufficient_funds"), (status = 410, body = Problem),
-        (status = 423, body = Problem)))]
+        (status = 423, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn authorize(
     State(state): State<AppState>,
     web: WebSession,
@@ -389,7 +389,7 @@ pub struct DeviceView {
 
 /// The customer's active devices.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
-    responses((status = 200, body = Vec<DeviceView>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<DeviceView>), (status = 401, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn list_devices(State(state): State<AppState>, web: WebSession) -> ApiResult<Json<Vec<DeviceView>>> {
     let rows = state.store().active_devices(web.customer.id).await?;
     Ok(Json(
@@ -417,7 +417,7 @@ pub struct RenameDevice {
 /// Renames a device.
 #[utoipa::path(patch, path = "/api/v1/devices/{device_id}", tag = "devices", request_body = RenameDevice,
     params(("device_id" = String, Path), ("x-csrf-token" = String, Header)),
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn rename_device(
     State(state): State<AppState>,
     web: WebSession,
@@ -450,7 +450,7 @@ pub async fn rename_device(
 #[utoipa::path(delete, path = "/api/v1/devices/{device_id}", tag = "devices",
     params(("device_id" = String, Path), ("x-csrf-token" = Option<String>, Header, description = "with a session"),
         ("authorization" = Option<String>, Header, description = "SCA1-Device id=…,ts=…,sig=…: the device removes itself")),
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first"), (status = 404, body = Problem)))]
 pub async fn remove_device(
     State(state): State<AppState>,
     Path(device_id): Path<String>,

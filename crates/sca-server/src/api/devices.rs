@@ -1,4 +1,4 @@
-//! The authenticator's side (API.md "Device"): activation (PROTOCOL.md §3) of a first device by
+//! The authenticator's side (docs/api.md §5): activation (docs/spec/sca1.md §3) of a first device by
 //! password + SMS OTP or of another one from an active device (a DEVICE operation approved there,
 //! then a QR), device-signed requests, the push stream, lookup, approve and reject (§7).
 
@@ -130,7 +130,7 @@ async fn load_activation(state: &AppState, id: &ActivationId, expected: &str) ->
     Ok(row)
 }
 
-/// Key exchange (PROTOCOL.md §3 steps 2–3): the server makes `Es`, derives the keys, keeps them
+/// Key exchange (docs/spec/sca1.md §3.2 steps 2–3): the server makes `Es`, derives the keys, keeps them
 /// sealed, and answers with `Es_pub` signed by the bank key.
 #[utoipa::path(post, path = "/api/v1/activations/{activation_id}", tag = "devices", request_body = ActivationKeys,
     params(("activation_id" = String, Path)),
@@ -250,7 +250,7 @@ pub struct ActivationConfirm {
     pub confirm: String,
 }
 
-/// Confirms the activation (PROTOCOL.md §3 step 4); the device becomes active. A wrong tag voids
+/// Confirms the activation (docs/spec/sca1.md §3.2 step 4); the device becomes active. A wrong tag voids
 /// the activation.
 #[utoipa::path(post, path = "/api/v1/activations/{activation_id}/confirm", tag = "devices", request_body = ActivationConfirm,
     params(("activation_id" = String, Path)),
@@ -393,7 +393,7 @@ pub async fn start_device_activation(
 /// active device (push, or a code typed here); once approved, the page shows the activation QR.
 #[utoipa::path(post, path = "/api/v1/devices/activations", tag = "devices",
     params(("x-csrf-token" = String, Header)),
-    responses((status = 201, body = DeviceActivationStarted), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = DeviceActivationStarted), (status = 401, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn start_device_activation_web(
     State(state): State<AppState>,
     web: super::extract::WebSession,
@@ -453,8 +453,9 @@ async fn start_second_device(
 #[utoipa::path(get, path = "/api/v1/devices/{device_id}/events", tag = "devices",
     params(("device_id" = String, Path), ("authorization" = String, Header, description = "SCA1-Device id=…,ts=…,sig=…")),
     responses((status = 200, content_type = "text/event-stream",
-        description = "`operation` {\"op_id\",\"payload\"} for each pending operation at connect and as they appear (a login's number to match is never sent: the customer types the one the page shows); `status` {\"op_id\",\"status\"}; heartbeat comments"),
-        (status = 401, body = Problem), (status = 403, body = Problem)))]
+        description = "`operation` {\"op_id\",\"payload\"} for each pending operation at connect and as they appear (a login's number to match is never sent: the customer types the one the page shows); `status` {\"op_id\",\"status\"}; heartbeat comments. The stream ends when the device is removed or the customer's codes are blocked"),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 423, body = Problem, description = "the customer's device codes are blocked: nothing can be approved until they are unblocked")))]
 pub async fn device_events(
     State(state): State<AppState>,
     Path(_device_id): Path<String>,
@@ -493,7 +494,7 @@ pub async fn device_operation(
     }))
 }
 
-/// A push approval (PROTOCOL.md §7).
+/// A push approval (docs/spec/sca1.md §7).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequest {
@@ -676,7 +677,7 @@ pub struct CheckCode {
 }
 
 /// Checks a TRANSACTION code made by this device before the authenticator changes its PIN
-/// (PROTOCOL.md §4: the device keeps no PIN verifier, so only the server can say the old PIN was
+/// (docs/spec/sca1.md §4: the device keeps no PIN verifier, so only the server can say the old PIN was
 /// right). Counted like any code: a wrong one costs an attempt and the fifth blocks; a right one
 /// spends its time step and resets the count. Device-signed.
 #[utoipa::path(post, path = "/api/v1/devices/{device_id}/check-code", tag = "devices", request_body = CheckCode,

@@ -120,6 +120,11 @@ pub(crate) async fn device_stream(
     device_id: String,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, crate::error::AppError> {
     let rx = state.0.hub.subscribe(customer_id);
+    // Codes blocked: nothing to approve with (subscribed first, so an unblock in between is not
+    // missed; a block in between ends the stream through the hub).
+    if state.store().failures(customer_id).await?.code >= state.config().max_attempts {
+        return Err(crate::error::AppError::blocked());
+    }
     let pending = state.store().pending_operations(customer_id, state.now()).await?;
     let initial = stream::iter(
         pending
@@ -145,6 +150,7 @@ pub(crate) async fn device_stream(
                         let event = match &*ev {
                             HubEvent::DeviceRemoved { device_id } if *device_id == me => return None,
                             HubEvent::DeviceRemoved { .. } => continue,
+                            HubEvent::CodesBlocked => return None,
                             HubEvent::Operation { op_id, payload } => operation_event(op_id, payload),
                             HubEvent::Status { op_id, status } => Event::default()
                                 .event("status")
@@ -158,6 +164,10 @@ pub(crate) async fn device_stream(
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         match state.store().device(&me).await {
                             Ok(Some(d)) if d.status == "active" => {}
+                            _ => return None,
+                        }
+                        match state.store().failures(customer_id).await {
+                            Ok(f) if f.code < state.config().max_attempts => {}
                             _ => return None,
                         }
                         if let Ok(pending) = state.store().pending_operations(customer_id, state.now()).await {

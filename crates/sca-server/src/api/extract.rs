@@ -1,5 +1,5 @@
 //! Extractors: JSON bodies that name the faulty field, web sessions with CSRF, the branch's
-//! bearer token, and device-signed requests (API.md `authorization: SCA1-Device …`).
+//! bearer token, and device-signed requests (docs/spec/sca1.md §9 `authorization: SCA1-Device …`).
 
 use std::sync::Arc;
 
@@ -171,7 +171,41 @@ impl FromRequestParts<AppState> for AnySession {
     }
 }
 
-/// An authenticated (SCA completed) web-banking session, with its customer.
+/// A session whose strong authentication is complete, with its customer, whether or not its
+/// password is still the one the bank issued: what the password change itself needs.
+#[derive(Debug)]
+pub struct ScaSession {
+    /// The cookie value.
+    pub token: String,
+    /// The session.
+    pub session: Session,
+    /// The customer.
+    pub customer: Arc<Customer>,
+}
+
+impl FromRequestParts<AppState> for ScaSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let (token, session) = session_from(parts, state)?;
+        if !session.authenticated {
+            return Err(AppError::new(
+                ErrorKind::Unauthenticated,
+                "strong authentication is not complete",
+            ));
+        }
+        let customer = session.customer.clone();
+        Ok(Self {
+            token,
+            session,
+            customer,
+        })
+    }
+}
+
+/// A web-banking session: strong authentication complete and a password the customer chose.
+/// This is the one place that keeps a branch-issued password away from banking (issue 11 §5):
+/// every banking route takes this extractor, and only the password change takes [`ScaSession`].
 #[derive(Debug)]
 pub struct WebSession {
     /// The cookie value.
@@ -186,14 +220,17 @@ impl FromRequestParts<AppState> for WebSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (token, session) = session_from(parts, state)?;
-        if !session.authenticated {
+        let ScaSession {
+            token,
+            session,
+            customer,
+        } = ScaSession::from_request_parts(parts, state).await?;
+        if session.password_change_required {
             return Err(AppError::new(
-                ErrorKind::Unauthenticated,
-                "strong authentication is not complete",
+                ErrorKind::PasswordChangeRequired,
+                "the password was issued by the bank: change it first (POST /api/v1/password)",
             ));
         }
-        let customer = session.customer.clone();
         Ok(Self {
             token,
             session,
@@ -234,7 +271,7 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// A request signed by an active device (API.md): the header is checked against the device key,
+/// A request signed by an active device (docs/spec/sca1.md §9, docs/api.md §1): the header is checked against the device key,
 /// the method, the path as sent, `ts` (±skew) and the exact body; each signed request is accepted
 /// once (kept in the database until its `ts` falls out of the window, so also after a restart).
 #[derive(Debug)]

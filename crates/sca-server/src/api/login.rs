@@ -1,4 +1,4 @@
-//! Login with SCA (API.md "Login"): password, then push approval with number matching, a LOGIN
+//! Login with SCA (docs/api.md §2): password, then push approval with number matching, a LOGIN
 //! code, an OPERATION / OPERATION_ID code for the login operation, or an SMS OTP. Also logout and
 //! the customer's own password and alias changes.
 
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::events::status_stream;
-use super::extract::{AnySession, Body, ClientIp, SESSION_COOKIE, WebSession};
+use super::extract::{AnySession, Body, ClientIp, SESSION_COOKIE, ScaSession, WebSession};
 use crate::crypto::random;
 use crate::customers::{check_alias, check_new_password};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
@@ -39,7 +39,7 @@ pub struct LoginRequest {
 pub struct PendingOperation {
     /// 8-digit operation identifier.
     pub op_id: String,
-    /// The signed payload (PROTOCOL.md §6), also as QR at `/api/v1/operations/{op_id}/qr.svg`.
+    /// The signed payload (docs/spec/sca1.md §6); the login page draws its QR code itself.
     pub payload: String,
     /// Unix seconds.
     pub expires: u64,
@@ -57,7 +57,9 @@ pub struct LoginResponse {
     pub number: i64,
     /// The login operation (for a QR, an op-id code, or push).
     pub operation: PendingOperation,
-    /// The password was set by the bank: change it (`POST /api/v1/password`).
+    /// The password was issued by the bank: once strong authentication is done, change it
+    /// (`POST /api/v1/password`); until then every banking call answers 403
+    /// `password_change_required`.
     pub password_change_required: bool,
 }
 
@@ -155,6 +157,7 @@ pub async fn login(
             login_id: login_id.clone(),
             csrf: csrf.clone(),
             authenticated: false,
+            password_change_required: customer.password_change_required,
             created_at: now,
             last_seen: now,
         },
@@ -355,11 +358,17 @@ fn password_change_ref(customer: &Customer) -> String {
         (status = 423, body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
-    web: WebSession,
+    web: ScaSession,
     client: ClientIp,
     Body(body): Body<ChangePassword>,
 ) -> ApiResult<StatusCode> {
     check_new_password("new_password", &body.new_password)?;
+    if body.new_password == body.current_password {
+        return Err(AppError::bad_request(
+            "new_password",
+            "must differ from the current password",
+        ));
+    }
     let proof = match (body.code.as_deref(), body.sms_otp.as_deref()) {
         (Some(code), None) => Ok(Code::parse(code).map_err(|e| AppError::bad_request("code", e))?),
         (None, Some(otp)) => Err(otp.to_owned()),
@@ -432,6 +441,7 @@ pub async fn change_password(
         spent.ok()?;
     }
     state.0.sessions.end_customer(customer.id, Some(&web.token));
+    state.0.sessions.password_changed(&web.token);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -439,7 +449,7 @@ pub async fn change_password(
 #[utoipa::path(post, path = "/api/v1/password/sms", tag = "login",
     params(("x-csrf-token" = String, Header)),
     responses((status = 202), (status = 401, body = Problem), (status = 423, body = Problem), (status = 429, body = Problem)))]
-pub async fn password_sms(State(state): State<AppState>, web: WebSession) -> ApiResult<StatusCode> {
+pub async fn password_sms(State(state): State<AppState>, web: ScaSession) -> ApiResult<StatusCode> {
     if state.store().failures(web.customer.id).await?.sms_otp >= state.config().max_attempts {
         return Err(AppError::blocked());
     }
@@ -460,7 +470,7 @@ pub struct SetAlias {
 /// Sets or removes the customer's alias (unique ignoring case).
 #[utoipa::path(put, path = "/api/v1/alias", tag = "login", request_body = SetAlias,
     params(("x-csrf-token" = String, Header)),
-    responses((status = 204), (status = 400, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem), (status = 409, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn set_alias(
     State(state): State<AppState>,
     web: WebSession,

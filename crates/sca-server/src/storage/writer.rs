@@ -345,6 +345,9 @@ pub struct NewCustomer {
     pub password_hash: String,
     /// argon2id PHC.
     pub security_code_hash: String,
+    /// The bank drew the password (the branch handed it over): it must be changed before any
+    /// banking call.
+    pub password_change_required: bool,
 }
 
 /// Why a new customer was not stored.
@@ -763,8 +766,8 @@ impl WriteCtx {
         c: &NewCustomer,
     ) -> Result<Result<i64, CustomerConflict>, StoreError> {
         let r = sqlx::query(
-            "INSERT INTO customers (user_code, alias, name, phone, email, password_hash, security_code_hash, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO customers (user_code, alias, name, phone, email, password_hash, security_code_hash, \
+             password_change_required, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&c.user_code)
         .bind(&c.alias)
@@ -773,6 +776,7 @@ impl WriteCtx {
         .bind(&c.email)
         .bind(&c.password_hash)
         .bind(&c.security_code_hash)
+        .bind(c.password_change_required)
         .bind(at as i64)
         .execute(&mut self.conn)
         .await;

@@ -379,3 +379,36 @@ async fn no_route_answers_5xx_to_garbage() {
         }
     }
 }
+
+/// A request that outlives the server's limit answers 408 with a problem document that says 408
+/// too (`timeout`), not a 429 in disguise.
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_a_408_problem() {
+    let server = TestServer::start_with(|c| {
+        c.request_timeout = std::time::Duration::from_millis(1);
+        // A login hashes the password: far longer than a millisecond with these settings.
+        c.argon2_memory_kib = 64 * 1024;
+        c.argon2_iterations = 3;
+    })
+    .await;
+    let r = server
+        .http
+        .post(server.url("/api/v1/login"))
+        .json(&json!({"user": "12345674", "password": "12345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (body["status"].as_u64(), body["code"].as_str()),
+        (Some(408), Some("timeout")),
+        "{body}"
+    );
+}

@@ -1,4 +1,4 @@
-//! Lockout (PROTOCOL.md §8): 5 wrong answers in a row per credential, counted apart; alerts;
+//! Lockout (docs/spec/sca1.md §8): 5 wrong answers in a row per credential, counted apart; alerts;
 //! unblock by the branch.
 
 use reqwest::StatusCode;
@@ -104,4 +104,50 @@ async fn sms_otps_are_counted_apart_from_codes() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["attempts_left"], 4);
+}
+
+/// Issue 11 §5: once the customer's device codes are blocked, no push waits on a device that
+/// cannot approve it: the open stream ends at once, a reconnect is answered 423, and after the
+/// branch's unblock the device connects again.
+#[tokio::test]
+async fn blocked_codes_close_the_device_stream_until_unblocked() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Flusso Bloccato", "+393332220031").await;
+    let device = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &device).await;
+    let mut events = device.events(server.clock.now_secs()).await;
+    let t = web.transfer("IT60X0542811101000000123456", "2.00").await;
+    let op_id = t["op_id"].as_str().unwrap().to_owned();
+    let right = device.op_id_code(&op_id);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    for left in (0..5).rev() {
+        let (status, body) = web
+            .post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": wrong}))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["attempts_left"], left, "{body}");
+    }
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream of a device whose codes are blocked stayed open"
+    );
+    let path = format!("/api/v1/devices/{}/events", device.id);
+    let (status, body) = device.send("GET", &path, None, server.clock.now_secs()).await;
+    assert_eq!(status, StatusCode::LOCKED, "{body}");
+    assert_eq!(body["code"], "blocked", "{body}");
+
+    assert_eq!(server.admin_unblock(&c.user_code).await, StatusCode::NO_CONTENT);
+    let mut events = device.events(server.clock.now_secs()).await;
+    let (event, data) = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (event.as_str(), data["op_id"].as_str()),
+        ("operation", Some(op_id.as_str()))
+    );
 }

@@ -30,7 +30,7 @@ async fn one_address_is_rate_limited_and_another_is_not() {
         c.login_per_second = 1;
     })
     .await;
-    let c = server.admin_create("Raffica Login", "+393334440001").await;
+    let c = server.admin_issue("Raffica Login", "+393334440001").await;
     let flooder = &server.http;
     let other = reqwest::Client::builder()
         .local_address(Some("127.0.0.2".parse().unwrap()))

@@ -33,7 +33,7 @@ async fn webhook_gateway_delivers_sms_and_email() {
         }
     })
     .await;
-    let c = server.admin_create("Webhook User", "+393337770001").await;
+    let c = server.admin_issue("Webhook User", "+393337770001").await;
     let r = server
         .http
         .post(server.url("/api/v1/activations"))

@@ -211,7 +211,7 @@ async fn recovery_security_codes_at_once() {
 #[tokio::test]
 async fn only_the_attempts_left_are_hashed() {
     let server = TestServer::start().await;
-    let c = server.admin_create("Gara Hash", "+393338880002").await;
+    let c = server.admin_issue("Gara Hash", "+393338880002").await;
     let login = |pw: &str| {
         send(post(
             &server,
@@ -438,11 +438,12 @@ async fn push_approvals_at_once() {
         credential: Some("code"),
         ..case(&server, &c, "wrong_code", "operation_approved")
     };
+    // Made before the burst: a block that comes from a device ends every web session.
+    let t2 = web.transfer("IT60X0542811101000000123456", "2.00").await;
     if !case
         .burst(wrong, approve_with(&device, op_id, payload, now, &right))
         .await
     {
-        let t2 = web.transfer("IT60X0542811101000000123456", "2.00").await;
         let (status, body) = device
             .approve(
                 t2["op_id"].as_str().unwrap(),

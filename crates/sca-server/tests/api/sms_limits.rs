@@ -27,8 +27,8 @@ async fn sms_codes_are_rate_limited_per_customer_and_per_phone() {
         c.sms_per_hour = 10;
     })
     .await;
-    let c = server.admin_create("Limite Sms", "+393335550001").await;
-    let same_phone = server.admin_create("Stesso Telefono", "+393335550001").await;
+    let c = server.admin_issue("Limite Sms", "+393335550001").await;
+    let same_phone = server.admin_issue("Stesso Telefono", "+393335550001").await;
     let t0 = server.clock.now_secs();
 
     let (status, _, body) = unblock_start(&server, &c).await;
@@ -81,7 +81,7 @@ async fn the_user_code_sms_is_limited_for_any_phone_alike() {
         c.sms_per_hour = 10;
     })
     .await;
-    let c = server.admin_create("Codice Utente", "+393335550002").await;
+    let c = server.admin_issue("Codice Utente", "+393335550002").await;
     for phone in [c.phone.as_str(), "+393335559999"] {
         let ask = || async {
             server
@@ -104,7 +104,7 @@ async fn the_user_code_sms_is_limited_for_any_phone_alike() {
 #[tokio::test]
 async fn recovery_sms_codes_count_across_recoveries() {
     let server = TestServer::start().await;
-    let c = server.admin_create("Recupero Ripetuto", "+393335550003").await;
+    let c = server.admin_issue("Recupero Ripetuto", "+393335550003").await;
     let finish = |id: String, otp: &'static str| {
         let server = &server;
         async move {

@@ -1,6 +1,6 @@
 //! The test side: a real server on 127.0.0.1:0 over a temporary SQLite file with a manual clock,
 //! a web client that keeps its cookie and CSRF token, and an authenticator ("device") written
-//! only from PROTOCOL.md and API.md with `sca_protocol` — as an independent client would be.
+//! only from docs/spec/sca1.md and docs/api.md with `sca_protocol` — as an independent client would be.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,7 +105,43 @@ impl Api {
         format!("{}{}", self.base, path)
     }
 
+    /// A customer as the branch creates one, after their first access: the branch-issued password
+    /// already replaced by one they chose (with an SMS code), as the server requires before any
+    /// banking call. The SMS codes of that first access are in the outbox.
     pub async fn admin_create(&self, name: &str, phone: &str) -> Customer {
+        let mut c = self.admin_issue(name, phone).await;
+        let mut web = Web::new(self);
+        let (status, body) = web.login(&c.user_code, &c.password).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["password_change_required"], true, "{body}");
+        let login_id = body["login_id"].as_str().unwrap().to_owned();
+        let (status, body) = web.post(&format!("/api/v1/login/{login_id}/sms"), json!({})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let otp = self.last_otp(phone).await;
+        let (status, body) = web
+            .post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = web.post("/api/v1/password/sms", json!({})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let otp = self.last_otp(phone).await;
+        let chosen = chosen_password(&c.password);
+        let (status, body) = web
+            .post(
+                "/api/v1/password",
+                json!({"current_password": c.password, "new_password": chosen, "sms_otp": otp}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (status, _) = web.post("/api/v1/logout", json!({})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        c.password = chosen;
+        c
+    }
+
+    /// A customer as the branch creates one: the password is the one the bank drew, which must be
+    /// changed before any banking call.
+    pub async fn admin_issue(&self, name: &str, phone: &str) -> Customer {
         let r = self
             .http
             .post(self.url("/api/v1/admin/customers"))
@@ -177,6 +213,19 @@ impl Api {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         web
+    }
+}
+
+/// A password the customer chooses at first access: 8 digits, not the issued one, not one digit
+/// repeated.
+pub fn chosen_password(issued: &str) -> String {
+    let mut n: u64 = issued.parse().unwrap();
+    loop {
+        n = (n + 1_234_567) % 100_000_000;
+        let p = format!("{n:08}");
+        if p != issued && p.bytes().any(|b| b != p.as_bytes()[0]) {
+            return p;
+        }
     }
 }
 
@@ -297,7 +346,7 @@ pub struct Device {
     pub rng: SystemRandom,
 }
 
-/// Runs the key exchange and confirmation (PROTOCOL.md §3) for `activation_id`.
+/// Runs the key exchange and confirmation (docs/spec/sca1.md §3) for `activation_id`.
 pub async fn finish_activation(server: &Api, activation_id: &str, sms_otp: Option<String>, name: &str) -> Device {
     let rng = SystemRandom::new();
     let key = SigningKey::generate(&rng).unwrap();

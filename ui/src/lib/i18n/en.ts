@@ -23,8 +23,7 @@ export const en: Dictionary = {
   'notice.logged_out': 'You have logged out of the Customer Area.',
   'notice.idle': 'The session ended after 5 minutes without activity. Please log in again.',
   'notice.ended': 'The session has ended. Please log in again.',
-  'notice.password_change': 'Your password was set by the bank: change it now.',
-  'notice.password_change_link': 'Change the password',
+  'notice.password_change': 'Your password was set by the bank: change it now. Your accounts open once it is changed.',
 
   'login.title': 'Log in to the Customer Area',
   'login.intro': 'Enter your user code (or alias) and password. Then confirm the login in your authenticator.',
@@ -197,6 +196,7 @@ export const en: Dictionary = {
   'security.password_saved': 'Password changed.',
   'security.password_mismatch': 'The two new passwords differ.',
   'security.password_invalid': 'The new password is 8 to 32 digits, not all the same.',
+  'security.password_same': 'The new password must differ from the current one.',
   'security.recovery_title': 'Recovery and unblocking',
   'security.recovery_text': 'If your access is blocked, or you forgot your user code or password:',
 
@@ -251,6 +251,7 @@ export const en: Dictionary = {
   'err.wait_seconds': '{n} seconds',
   'err.wait_minutes': '{n} minutes',
   'err.expired': 'Time is up: please start again.',
+  'err.timeout': 'The bank took too long to answer. Please try again.',
   'err.not_pending': 'The operation is no longer waiting.',
   'err.insufficient_funds': 'The available balance does not cover the amount.',
   'err.not_found': 'Not found.',

@@ -22,8 +22,7 @@ export const it = {
   'notice.logged_out': 'Sei uscito dall’Area Clienti.',
   'notice.idle': 'La sessione è terminata dopo 5 minuti di inattività. Accedi di nuovo.',
   'notice.ended': 'La sessione è terminata. Accedi di nuovo.',
-  'notice.password_change': 'La tua password è stata impostata dalla banca: cambiala ora.',
-  'notice.password_change_link': 'Cambia la password',
+  'notice.password_change': 'La tua password è stata impostata dalla banca: cambiala ora. I tuoi conti si aprono appena l’hai cambiata.',
 
   'login.title': 'Accedi all’Area Clienti',
   'login.intro': 'Inserisci il codice utente (o l’alias) e la password. Poi conferma l’accesso con l’autenticatore.',
@@ -196,6 +195,7 @@ export const it = {
   'security.password_saved': 'Password cambiata.',
   'security.password_mismatch': 'Le due password nuove non coincidono.',
   'security.password_invalid': 'La nuova password va da 8 a 32 cifre, non tutte uguali.',
+  'security.password_same': 'La nuova password deve essere diversa da quella attuale.',
   'security.recovery_title': 'Recupero e sblocco',
   'security.recovery_text': 'Se l’utenza è bloccata, o hai dimenticato il codice utente o la password:',
 
@@ -250,6 +250,7 @@ export const it = {
   'err.wait_seconds': '{n} secondi',
   'err.wait_minutes': '{n} minuti',
   'err.expired': 'Tempo scaduto: ricomincia.',
+  'err.timeout': 'La banca ha impiegato troppo a rispondere. Riprova.',
   'err.not_pending': 'L’operazione non è più in attesa.',
   'err.insufficient_funds': 'Il saldo disponibile non copre l’importo.',
   'err.not_found': 'Non trovato.',
