@@ -179,11 +179,7 @@ pub async fn activation_finish(
 }
 
 fn device_name(text: &str) -> CommandResult<String> {
-    let name = text.trim();
-    if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
-        return Err(CommandError::input("device_name", "a name of 1 to 60 characters"));
-    }
-    Ok(name.to_owned())
+    Ok(authenticator::check_device_name(text)?)
 }
 
 #[tauri::command]

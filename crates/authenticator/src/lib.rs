@@ -169,13 +169,14 @@ impl Authenticator {
         if otp.len() != 6 || !otp.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::input("sms_otp", "the SMS code is 6 digits"));
         }
+        let device_name = check_device_name(device_name)?;
         let activated = pending
             .client
-            .activate(&pending.activation, Some(otp), device_name, None)
+            .activate(&pending.activation, Some(otp), &device_name, None)
             .await?;
         self.vault.add(
             &pending.user,
-            device_name,
+            &device_name,
             pending.client.base(),
             &activated.device_id,
             &activated.bank_pub,
@@ -196,6 +197,7 @@ impl Authenticator {
         device_name: &str,
     ) -> Result<Profile> {
         let activation = parse_activation_qr(qr_text)?;
+        let device_name = check_device_name(device_name)?;
         let client = self.client(server_url)?;
         let pinned = self
             .vault
@@ -204,10 +206,12 @@ impl Authenticator {
             .find(|p| p.server_url == client.base())
             .map(|p| p.bank_key());
         let pinned = pinned.transpose()?;
-        let activated = client.activate(&activation, None, device_name, pinned.as_ref()).await?;
+        let activated = client
+            .activate(&activation, None, &device_name, pinned.as_ref())
+            .await?;
         self.vault.add(
             user,
-            device_name,
+            &device_name,
             client.base(),
             &activated.device_id,
             &activated.bank_pub,
@@ -436,6 +440,20 @@ pub fn parse_activation_qr(text: &str) -> Result<ActivationId> {
     ActivationId::parse(id).map_err(|e| Error::input("qr", e))
 }
 
+/// A name for this device as the customer typed it: trimmed, 1 to
+/// [`DEVICE_NAME_MAX`](sca_protocol::DEVICE_NAME_MAX) characters, no control characters. The one
+/// rule every shell (the CLI, the desktop app) applies before asking the bank.
+pub fn check_device_name(text: &str) -> Result<String> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().count() > sca_protocol::DEVICE_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(Error::input(
+            "device_name",
+            format!("a name of 1 to {} characters", sca_protocol::DEVICE_NAME_MAX),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// Parses a typed operation identifier, naming what is wrong (length, a non-digit, the check digit).
 pub fn parse_op_id(text: &str) -> Result<OpId> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
@@ -461,6 +479,21 @@ pub fn parse_typed_number(text: &str) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_name_follows_the_banks_limit() {
+        assert_eq!(
+            check_device_name("  Portatile di Mario ").unwrap(),
+            "Portatile di Mario"
+        );
+        let longest = "é".repeat(sca_protocol::DEVICE_NAME_MAX);
+        assert_eq!(check_device_name(&longest).unwrap(), longest);
+        for bad in ["", "   ", "a\u{7}b"] {
+            assert!(check_device_name(bad).is_err(), "{bad:?}");
+        }
+        let err = check_device_name(&format!("{longest}x")).unwrap_err();
+        assert!(err.to_string().contains("device_name"), "{err}");
+    }
 
     #[test]
     fn a_typed_number_is_two_digits() {

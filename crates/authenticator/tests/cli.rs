@@ -188,3 +188,28 @@ async fn logged_in_cli<'a>(bank: &'a Bank, customer: &Customer, data: &Path) -> 
     assert_eq!(web.send_code(otp.stdout.trim()).await.0, 200);
     web
 }
+
+/// Reading an image and listing cameras need no profile, so they run where no keyring does (a
+/// developer's container, a CI step); a command that needs the profiles still says it needs one.
+#[tokio::test]
+async fn decode_and_cameras_run_without_a_keyring() {
+    let data = tempfile::tempdir().unwrap();
+    let png = data.path().join("qr.png");
+    std::fs::write(&png, sca_qr::render_png("SCA1 no keyring here", 8).unwrap()).unwrap();
+    let without_keyring = |args: &[&str]| {
+        let mut c = cmd(data.path(), args);
+        c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/sigillo-test-bus");
+        c
+    };
+    let out = without_keyring(&["profiles"]).output().await.unwrap();
+    assert!(!out.status.success(), "the profiles need the keyring");
+    let out = without_keyring(&["decode", png.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "SCA1 no keyring here");
+    let out = without_keyring(&["cameras"]).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.to_lowercase().contains("keyring"), "{stderr}");
+}

@@ -13,6 +13,11 @@ use crate::encoding::{b64u_decode_array, b64u_encode, lp_message_bounded};
 use crate::error::KeyError;
 use crate::keys::{ConfirmKey, KnowledgeKey, PossessionKey, PublicKey, SharedSecret};
 
+/// The longest name a device may be given, in characters (the customer sees it in the list of
+/// devices and in the alert that announces a new one). Banks refuse longer names; the
+/// authenticator checks before it asks.
+pub const DEVICE_NAME_MAX: usize = 40;
+
 /// `activation_id`: b64u of 16 random bytes (22 characters).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ActivationId(String);

@@ -26,7 +26,9 @@ mod payload;
 mod pin;
 pub mod vectors;
 
-pub use activation::{ActivationId, ActivationKeys, activation_message, confirm_tag, derive_keys, verify_confirm_tag};
+pub use activation::{
+    ActivationId, ActivationKeys, DEVICE_NAME_MAX, activation_message, confirm_tag, derive_keys, verify_confirm_tag,
+};
 pub use approval::{AuthorizationError, DeviceAuthorization, approve_message, reject_message, request_message};
 pub use code::{Code, CodeInput, Purpose, Step, code_for_message, code_message, compute_code};
 pub use data::{Amount, Date, FieldKey, Iban, MaskedCard, OperationData, escape, unescape};

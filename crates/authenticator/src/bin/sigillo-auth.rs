@@ -209,6 +209,26 @@ impl Io {
     }
 }
 
+/// Prints the text of the QR code in `image`, exactly.
+fn decode(image: &std::path::Path) -> Result<(), Error> {
+    let bytes = std::fs::read(image).map_err(|e| Error::storage("read", image, e))?;
+    let decoded = sca_qr::decode_image_bytes(&bytes)?;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(decoded.text.as_bytes()).and_then(|()| out.flush());
+    Ok(())
+}
+
+fn cameras() -> Result<(), Error> {
+    let cameras = authenticator::scan::list_cameras()?;
+    if cameras.is_empty() {
+        println!("no camera found: scan from an image file instead (sigillo-auth scan FILE)");
+    }
+    for c in cameras {
+        println!("{}  {}", c.index, c.name);
+    }
+    Ok(())
+}
+
 fn data_dir(given: Option<PathBuf>) -> PathBuf {
     given.unwrap_or_else(|| {
         std::env::var_os("XDG_DATA_HOME")
@@ -258,6 +278,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let io = Io {
         stdin_secrets: cli.pin_stdin,
     };
+    // Reading an image and listing cameras need no profile: they work without a keyring.
+    let command = match cli.command {
+        Command::Decode { image } => return decode(&image),
+        Command::Cameras => return cameras(),
+        other => other,
+    };
     let dir = data_dir(cli.data_dir);
     let vault = Vault::open(&dir, Box::new(KeyringStore::secret_service()?))?;
     let mut auth = Authenticator::new(vault);
@@ -266,7 +292,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         auth = auth.trust_ca_pem(pem)?;
     }
     let profile = || auth.vault().profile(cli.profile.as_deref());
-    match cli.command {
+    match command {
         Command::Activate {
             server,
             user,
@@ -365,21 +391,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             println!("{}", code.code);
             eprintln!("valid for {} more seconds", code.seconds_left);
         }
-        Command::Decode { image } => {
-            let bytes = std::fs::read(&image).map_err(|e| Error::storage("read", &image, e))?;
-            let decoded = sca_qr::decode_image_bytes(&bytes)?;
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(decoded.text.as_bytes()).and_then(|()| out.flush());
-        }
-        Command::Cameras => {
-            let cameras = authenticator::scan::list_cameras()?;
-            if cameras.is_empty() {
-                println!("no camera found: scan from an image file instead (sigillo-auth scan FILE)");
-            }
-            for c in cameras {
-                println!("{}  {}", c.index, c.name);
-            }
-        }
+        // Answered above, before the vault was opened.
+        Command::Decode { .. } | Command::Cameras => {}
         Command::Scan { image, camera, approve } => {
             let p = profile()?;
             let payload = if let Some(index) = camera {

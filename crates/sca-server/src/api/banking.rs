@@ -424,7 +424,7 @@ pub async fn rename_device(
     Path(device_id): Path<String>,
     Body(body): Body<RenameDevice>,
 ) -> ApiResult<StatusCode> {
-    let name = crate::customers::check_name("name", &body.name, 40)?;
+    let name = crate::customers::check_name("name", &body.name, sca_protocol::DEVICE_NAME_MAX)?;
     let (cid, user_code, now) = (web.customer.id, web.customer.user_code.clone(), state.now());
     let ok = state
         .store()

@@ -145,7 +145,7 @@ pub async fn activation_keys(
     let aid = parse_activation_id(&activation_id)?;
     let device_pub = PublicKey::from_b64u(&body.device_pub).map_err(|e| AppError::bad_request("device_pub", e))?;
     let ed_pub = PublicKey::from_b64u(&body.ecdh_pub).map_err(|e| AppError::bad_request("ecdh_pub", e))?;
-    let name = crate::customers::check_name("name", &body.name, 40)?;
+    let name = crate::customers::check_name("name", &body.name, sca_protocol::DEVICE_NAME_MAX)?;
     // `PublicKey` checks only the form; a point off the curve would be stored and then never
     // verify a signature. An ECDH agreement with a throwaway key checks it is on P-256.
     if EphemeralEcdh::generate(&state.0.rng)?.agree(&device_pub).is_err() {
