@@ -155,22 +155,7 @@ async fn setup(http: &Client, a: &Args, n: usize) -> (Customer, Device) {
     )
     .await;
     let aid_text = v["activation_id"].as_str().unwrap().to_owned();
-    let outbox = json_ok(
-        http.get(format!("{}/dev/outbox", a.base))
-            .query(&[("to", &c.phone)])
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    let otp = outbox[0]["body"]
-        .as_str()
-        .unwrap()
-        .split(|ch: char| !ch.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_owned();
+    let otp = last_otp(http, &a.base, &c.phone).await;
     let rng = SystemRandom::new();
     let key = SigningKey::generate(&rng).unwrap();
     let ed = EphemeralEcdh::generate(&rng).unwrap();
@@ -213,6 +198,26 @@ async fn setup(http: &Client, a: &Args, n: usize) -> (Customer, Device) {
     (c, device)
 }
 
+/// The newest 6-digit code sent to `phone` (the sandbox outbox).
+async fn last_otp(http: &Client, base: &str, phone: &str) -> String {
+    let outbox = json_ok(
+        http.get(format!("{base}/dev/outbox"))
+            .query(&[("to", phone)])
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    outbox[0]["body"]
+        .as_str()
+        .unwrap()
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned()
+}
+
 /// The customer replaces the bank-issued password (confirmed by SMS), as the server requires
 /// before any banking call.
 async fn first_access(http: &Client, base: &str, c: &mut Customer, device: &Device) {
@@ -229,22 +234,7 @@ async fn first_access(http: &Client, base: &str, c: &mut Customer, device: &Devi
         StatusCode::ACCEPTED,
     )
     .await;
-    let outbox = json_ok(
-        http.get(format!("{base}/dev/outbox"))
-            .query(&[("to", &c.phone)])
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    let otp = outbox[0]["body"]
-        .as_str()
-        .unwrap()
-        .split(|ch: char| !ch.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_owned();
+    let otp = last_otp(http, base, &c.phone).await;
     let issued: u64 = c.password.parse().unwrap();
     let chosen = (1..)
         .map(|k| format!("{:08}", (issued + k * 1_234_567) % 100_000_000))

@@ -466,7 +466,10 @@ pub async fn remove_device(
         std::sync::Arc::new(super::extract::DeviceRequest::from_request(req, &state).await?.customer)
     } else {
         let (mut parts, _) = req.into_parts();
-        WebSession::from_request_parts(&mut parts, &state).await?.customer
+        WebSession::from_request_parts(&mut parts, &state)
+            .await?
+            .customer
+            .clone()
     };
     let removed = device_id.clone();
     let (cid, user_code, phone, email, now) = (

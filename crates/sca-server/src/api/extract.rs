@@ -206,36 +206,30 @@ impl FromRequestParts<AppState> for ScaSession {
 /// A web-banking session: strong authentication complete and a password the customer chose.
 /// This is the one place that keeps a branch-issued password away from banking (issue 11 §5):
 /// every banking route takes this extractor, and only the password change takes [`ScaSession`].
+/// Its fields are those of the [`ScaSession`] it wraps.
 #[derive(Debug)]
-pub struct WebSession {
-    /// The cookie value.
-    pub token: String,
-    /// The session.
-    pub session: Session,
-    /// The customer.
-    pub customer: Arc<Customer>,
+pub struct WebSession(ScaSession);
+
+impl std::ops::Deref for WebSession {
+    type Target = ScaSession;
+
+    fn deref(&self) -> &ScaSession {
+        &self.0
+    }
 }
 
 impl FromRequestParts<AppState> for WebSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let ScaSession {
-            token,
-            session,
-            customer,
-        } = ScaSession::from_request_parts(parts, state).await?;
-        if session.password_change_required {
+        let sca = ScaSession::from_request_parts(parts, state).await?;
+        if sca.session.password_change_required {
             return Err(AppError::new(
                 ErrorKind::PasswordChangeRequired,
                 "the password was issued by the bank: change it first (POST /api/v1/password)",
             ));
         }
-        Ok(Self {
-            token,
-            session,
-            customer,
-        })
+        Ok(Self(sca))
     }
 }
 

@@ -87,18 +87,8 @@ async fn the_password_changes_with_a_transaction_code_or_an_sms_code_and_nothing
 async fn a_branch_issued_password_must_be_changed_before_any_banking_call() {
     let server = TestServer::start().await;
     let c = server.admin_issue("Nuovo Cliente", "+393331110017").await;
-    let mut web = Web::new(&server);
-    let (status, body) = web.login(&c.user_code, &c.password).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["password_change_required"], true, "{body}");
-    let login_id = body["login_id"].as_str().unwrap().to_owned();
-    let (status, _) = web.post(&format!("/api/v1/login/{login_id}/sms"), json!({})).await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let otp = server.last_otp(&c.phone).await;
-    let (status, body) = web
-        .post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let (web, login) = server.sms_login(&c).await;
+    assert_eq!(login["password_change_required"], true, "{login}");
 
     // Strong authentication passed, but every banking call is refused.
     let refused = |status: StatusCode, body: &serde_json::Value, what: &str| {
@@ -131,21 +121,11 @@ async fn a_branch_issued_password_must_be_changed_before_any_banking_call() {
     let (status, _) = web.post("/api/v1/password/sms", json!({})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let otp = server.last_otp(&c.phone).await;
-    let (status, body) = web
-        .post(
-            "/api/v1/password",
-            json!({"current_password": c.password, "new_password": c.password, "sms_otp": otp}),
-        )
-        .await;
+    let (status, body) = web.change_password_by_sms(&c.password, &c.password, &otp).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["field"], "new_password", "{body}");
     let chosen = chosen_password(&c.password);
-    let (status, body) = web
-        .post(
-            "/api/v1/password",
-            json!({"current_password": c.password, "new_password": chosen, "sms_otp": otp}),
-        )
-        .await;
+    let (status, body) = web.change_password_by_sms(&c.password, &chosen, &otp).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 
     // The same session now banks, and the next login is not asked again.

@@ -110,33 +110,35 @@ impl Api {
     /// banking call. The SMS codes of that first access are in the outbox.
     pub async fn admin_create(&self, name: &str, phone: &str) -> Customer {
         let mut c = self.admin_issue(name, phone).await;
-        let mut web = Web::new(self);
-        let (status, body) = web.login(&c.user_code, &c.password).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["password_change_required"], true, "{body}");
-        let login_id = body["login_id"].as_str().unwrap().to_owned();
-        let (status, body) = web.post(&format!("/api/v1/login/{login_id}/sms"), json!({})).await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-        let otp = self.last_otp(phone).await;
-        let (status, body) = web
-            .post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let (web, login) = self.sms_login(&c).await;
+        assert_eq!(login["password_change_required"], true, "{login}");
         let (status, body) = web.post("/api/v1/password/sms", json!({})).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         let otp = self.last_otp(phone).await;
         let chosen = chosen_password(&c.password);
-        let (status, body) = web
-            .post(
-                "/api/v1/password",
-                json!({"current_password": c.password, "new_password": chosen, "sms_otp": otp}),
-            )
-            .await;
+        let (status, body) = web.change_password_by_sms(&c.password, &chosen, &otp).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
         let (status, _) = web.post("/api/v1/logout", json!({})).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         c.password = chosen;
         c
+    }
+
+    /// A web session whose SCA was an SMS code (a customer with no device yet), and the answer of
+    /// its password step.
+    pub async fn sms_login(&self, c: &Customer) -> (Web, Value) {
+        let mut web = Web::new(self);
+        let (status, login) = web.login(&c.user_code, &c.password).await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        let login_id = login["login_id"].as_str().unwrap().to_owned();
+        let (status, body) = web.post(&format!("/api/v1/login/{login_id}/sms"), json!({})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let otp = self.last_otp(&c.phone).await;
+        let (status, body) = web
+            .post(&format!("/api/v1/login/{login_id}/code"), json!({"sms_otp": otp}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (web, login)
     }
 
     /// A customer as the branch creates one: the password is the one the bank drew, which must be
@@ -308,6 +310,15 @@ impl Web {
         let r = self.request(Method::POST, path).json(&body).send().await.unwrap();
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /api/v1/password` confirmed with an SMS code.
+    pub async fn change_password_by_sms(&self, current: &str, new: &str, sms_otp: &str) -> (StatusCode, Value) {
+        self.post(
+            "/api/v1/password",
+            json!({"current_password": current, "new_password": new, "sms_otp": sms_otp}),
+        )
+        .await
     }
 
     pub async fn transfer(&self, payee_iban: &str, amount: &str) -> Value {
