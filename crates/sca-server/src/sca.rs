@@ -15,7 +15,7 @@ use crate::state::{AppState, DeviceKeys, HubEvent};
 use crate::storage::writer::{Approval, Booking, NewOperation};
 use std::sync::Arc;
 
-use crate::storage::{Counted, Credential, Customer, Holder, OperationRow, Settle, Subject};
+use crate::storage::{Counted, Credential, Customer, Holder, OperationRow, OperationStatus, Settle, Subject};
 
 /// Which kinds of code an answer may be.
 #[derive(Debug, Clone, Copy, Default)]
@@ -416,7 +416,7 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
                 cid,
                 HubEvent::Status {
                     op_id: op.op_id.clone(),
-                    status: "approved".into(),
+                    status: OperationStatus::Approved,
                 },
             );
             if let Some(login_id) = &op.login_id {
@@ -430,7 +430,7 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
                 cid,
                 HubEvent::Status {
                     op_id: op.op_id.clone(),
-                    status: "expired".into(),
+                    status: OperationStatus::Expired,
                 },
             );
             Err(AppError::expired())
@@ -445,7 +445,7 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
                 cid,
                 HubEvent::Status {
                     op_id: op.op_id.clone(),
-                    status: "failed".into(),
+                    status: OperationStatus::Failed,
                 },
             );
             Err(AppError::new(
@@ -492,7 +492,7 @@ async fn approve_in_writer(
             return Ok(Outcome::Blocked);
         }
         match w.operation(op_row).await? {
-            Some(current) if current.status == "pending" && now < current.expires_at as u64 => {}
+            Some(current) if current.status.is_pending() && now < current.expires_at as u64 => {}
             _ => return classify(w, op_row, now, &user_code, &op_id, cid, credential, max).await,
         }
         if let Via::Code(CodeMatch {
@@ -532,7 +532,7 @@ async fn approve_in_writer(
             Ok(Outcome::Approved)
         }
         Approval::InsufficientFunds => {
-            w.decide_operation(op_row, "failed", now, &by).await?;
+            w.decide_operation(op_row, OperationStatus::Failed, now, &by).await?;
             w.audit(
                 now,
                 "operation_failed",
@@ -562,8 +562,10 @@ async fn classify(
         return Ok(Outcome::Blocked);
     }
     match w.operation(op_row).await? {
-        Some(current) if current.status == "pending" && now >= current.expires_at as u64 => {
-            if w.decide_operation(op_row, "expired", now, "clock").await? {
+        Some(current) if current.status.is_pending() && now >= current.expires_at as u64 => {
+            if w.decide_operation(op_row, OperationStatus::Expired, now, "clock")
+                .await?
+            {
                 w.audit(now, "operation_expired", user_code, op_id).await?;
             }
             Ok(Outcome::Expired)
@@ -630,7 +632,8 @@ pub(crate) async fn wrong_answer(
                     .count_failure(now, cid, &user_code, (&phone, &email), credential, max, &detail)
                     .await?;
                 if let Some((row, op_id)) = fail
-                    && w.decide_operation(row, "failed", now, "wrong_answer").await?
+                    && w.decide_operation(row, OperationStatus::Failed, now, "wrong_answer")
+                        .await?
                 {
                     w.audit(now, "operation_failed", &user_code, &format!("{op_id}: {detail}"))
                         .await?;
@@ -644,7 +647,7 @@ pub(crate) async fn wrong_answer(
             customer.id,
             HubEvent::Status {
                 op_id: op.op_id.clone(),
-                status: "failed".into(),
+                status: OperationStatus::Failed,
             },
         );
     }
@@ -742,7 +745,7 @@ pub(crate) async fn create_operation(
                 op_id: new.op_id.clone(),
                 kind: new.kind.clone(),
                 payload: new.payload.clone(),
-                status: "pending".into(),
+                status: OperationStatus::Pending,
                 expires_at: new.expires_at,
                 login_id: new.login_id.clone(),
                 number: new.number,

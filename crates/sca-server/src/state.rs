@@ -336,7 +336,7 @@ pub enum HubEvent {
         /// Op id.
         op_id: String,
         /// New status.
-        status: String,
+        status: crate::storage::OperationStatus,
     },
 }
 

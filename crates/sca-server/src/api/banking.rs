@@ -19,7 +19,7 @@ use crate::error::{ApiResult, AppError, ErrorKind, Problem};
 use crate::sca::{self, Allowed, Via};
 use crate::state::AppState;
 use crate::storage::writer::Booking;
-use crate::storage::{Credential, Customer, OperationRow};
+use crate::storage::{Credential, Customer, OperationRow, OperationStatus};
 
 fn decimal(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
@@ -259,7 +259,7 @@ pub async fn operation(
 ) -> ApiResult<Json<OperationView>> {
     let op = own_operation(&state, &web.customer, &op_id).await?;
     Ok(Json(OperationView {
-        status: op.status_at(state.now()).to_owned(),
+        status: op.status_at(state.now()).to_string(),
         op_id: op.op_id,
         kind: op.kind,
         payload: op.payload,
@@ -350,8 +350,8 @@ pub async fn authorize(
     let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
     let now = state.now();
     match op.status_at(now) {
-        "pending" => {}
-        "expired" => return Err(AppError::expired()),
+        OperationStatus::Pending => {}
+        OperationStatus::Expired => return Err(AppError::expired()),
         _ => return Err(AppError::not_pending()),
     }
     let operation = sca::stored_operation(&op)?;
@@ -360,7 +360,7 @@ pub async fn authorize(
         Some(m) => {
             sca::approve(&state, &web.customer, &op, Via::Code(m)).await?;
             Ok(Json(Decision {
-                status: "approved".into(),
+                status: OperationStatus::Approved.to_string(),
             }))
         }
         None => Err(sca::wrong_answer(

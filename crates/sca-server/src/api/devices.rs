@@ -24,7 +24,7 @@ use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
 use crate::sca::{self, Allowed, OtpPurpose, Spent, Via};
 use crate::state::{AppState, HubEvent};
-use crate::storage::{ActivationRow, Credential, OperationRow};
+use crate::storage::{ActivationRow, Credential, OperationRow, OperationStatus};
 
 /// First activation: who the customer is.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -164,7 +164,7 @@ pub async fn activation_keys(
                     .store()
                     .operation_by_row(op)
                     .await?
-                    .is_some_and(|o| o.status == "approved"),
+                    .is_some_and(|o| o.status == OperationStatus::Approved),
                 None => false,
             };
             if !approved {
@@ -489,7 +489,7 @@ pub async fn device_operation(
 ) -> ApiResult<Json<DeviceOperation>> {
     let op = device_operation_row(&state, &req, &op_id).await?;
     Ok(Json(DeviceOperation {
-        status: op.status_at(state.now()).to_owned(),
+        status: op.status_at(state.now()).to_string(),
         payload: op.payload,
     }))
 }
@@ -510,8 +510,8 @@ pub struct ApproveRequest {
 
 fn require_pending(op: &OperationRow, now: u64) -> ApiResult<()> {
     match op.status_at(now) {
-        "pending" => Ok(()),
-        "expired" => Err(AppError::expired()),
+        OperationStatus::Pending => Ok(()),
+        OperationStatus::Expired => Err(AppError::expired()),
         _ => Err(AppError::not_pending()),
     }
 }
@@ -561,7 +561,7 @@ pub async fn approve(
         Some(_) => {
             sca::approve(&state, &req.customer, &op, Via::Device(req.device.id.clone())).await?;
             Ok(Json(Decision {
-                status: "approved".into(),
+                status: OperationStatus::Approved.to_string(),
             }))
         }
         None => Err(sca::wrong_answer(
@@ -617,7 +617,7 @@ pub async fn reject(
         .store()
         .write(move |w| {
             Box::pin(async move {
-                if !w.decide_operation(row, "rejected", now, &format!("device:{did}")).await? {
+                if !w.decide_operation(row, OperationStatus::Rejected, now, &format!("device:{did}")).await? {
                     return Ok(false);
                 }
                 let text = format!(
@@ -641,11 +641,11 @@ pub async fn reject(
         req.customer.id,
         HubEvent::Status {
             op_id: op.op_id.clone(),
-            status: "rejected".into(),
+            status: OperationStatus::Rejected,
         },
     );
     Ok(Json(Decision {
-        status: "rejected".into(),
+        status: OperationStatus::Rejected.to_string(),
     }))
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 
 use crate::state::{AppState, HubEvent};
 use crate::storage::OperationRow;
+use crate::storage::OperationStatus;
 
 fn status_event(status: &str) -> Event {
     Event::default()
@@ -23,7 +24,7 @@ fn status_event(status: &str) -> Event {
 
 struct StatusState {
     rx: broadcast::Receiver<Arc<HubEvent>>,
-    first: Option<String>,
+    first: Option<OperationStatus>,
     done: bool,
     op_id: String,
     row: i64,
@@ -42,17 +43,17 @@ pub(crate) fn status_stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
     let rx = state.0.hub.subscribe(op.customer_id);
     let now = state.now();
-    let name = |s: &str, login: bool| {
-        if login && s == "approved" {
-            "authenticated".to_owned()
+    let name = |s: OperationStatus, login: bool| {
+        if login {
+            super::login::login_status_name(s)
         } else {
-            s.to_owned()
+            s.as_str()
         }
     };
     let left = (op.expires_at as u64).saturating_sub(now);
     let st = StatusState {
         rx,
-        first: Some(name(op.status_at(now), login)),
+        first: Some(op.status_at(now)),
         done: false,
         op_id: op.op_id.clone(),
         row: op.id,
@@ -65,17 +66,17 @@ pub(crate) fn status_stream(
             return None;
         }
         if let Some(s) = st.first.take() {
-            st.done = s != "pending";
-            return Some((status_event(&s), st));
+            st.done = !s.is_pending();
+            return Some((status_event(name(s, st.login)), st));
         }
         loop {
             tokio::select! {
                 received = st.rx.recv() => match received {
                     Ok(ev) => {
                         if let HubEvent::Status { op_id, status } = &*ev && *op_id == st.op_id {
-                            st.done = status != "pending";
-                            let s = name(status, st.login);
-                            return Some((status_event(&s), st));
+                            st.done = !status.is_pending();
+                            let s = name(*status, st.login);
+                            return Some((status_event(s), st));
                         }
                     }
                     // Events were dropped while this stream lagged: the table is the truth.
@@ -83,10 +84,10 @@ pub(crate) fn status_stream(
                         let now = st.state.now();
                         if let Ok(Some(op)) = st.state.store().operation_by_row(st.row).await {
                             let status = op.status_at(now);
-                            if status != "pending" {
+                            if !status.is_pending() {
                                 st.done = true;
                                 let s = name(status, st.login);
-                                return Some((status_event(&s), st));
+                                return Some((status_event(s), st));
                             }
                         }
                     }
@@ -94,7 +95,7 @@ pub(crate) fn status_stream(
                 },
                 _ = tokio::time::sleep_until(st.deadline) => {
                     st.done = true;
-                    return Some((status_event("expired"), st));
+                    return Some((status_event(OperationStatus::Expired.as_str()), st));
                 }
             }
         }
@@ -154,7 +155,7 @@ pub(crate) async fn device_stream(
                             HubEvent::Operation { op_id, payload } => operation_event(op_id, payload),
                             HubEvent::Status { op_id, status } => Event::default()
                                 .event("status")
-                                .data(json!({ "op_id": op_id, "status": status }).to_string()),
+                                .data(json!({ "op_id": op_id, "status": status.as_str() }).to_string()),
                         };
                         return Some((event, (rx, me, state, customer_id, resync)));
                     }

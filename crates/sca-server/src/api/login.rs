@@ -22,7 +22,7 @@ use crate::customers::{check_alias, check_new_password};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
 use crate::sca::{self, Allowed, OtpPurpose, Spent, Via};
 use crate::state::{AppState, Session};
-use crate::storage::{Credential, Customer, OperationRow};
+use crate::storage::{Credential, Customer, OperationRow, OperationStatus};
 
 /// Password step.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -202,8 +202,8 @@ async fn login_operation(state: &AppState, session: &Session, login_id: &str) ->
 
 fn require_pending(op: &OperationRow, now: u64) -> ApiResult<()> {
     match op.status_at(now) {
-        "pending" => Ok(()),
-        "expired" => Err(AppError::expired()),
+        OperationStatus::Pending => Ok(()),
+        OperationStatus::Expired => Err(AppError::expired()),
         _ => Err(AppError::not_pending()),
     }
 }
@@ -273,11 +273,16 @@ pub async fn login_sms(
     Ok(StatusCode::ACCEPTED)
 }
 
-fn login_status(op: &OperationRow, now: u64) -> &str {
-    match op.status_at(now) {
-        "approved" => "authenticated",
-        other => other,
+/// A login's status as its page reads it: an approved login is `authenticated`.
+pub(crate) fn login_status_name(status: OperationStatus) -> &'static str {
+    match status {
+        OperationStatus::Approved => "authenticated",
+        other => other.as_str(),
     }
+}
+
+fn login_status(op: &OperationRow, now: u64) -> &'static str {
+    login_status_name(op.status_at(now))
 }
 
 /// The login's SCA status.

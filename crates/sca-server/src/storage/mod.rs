@@ -88,6 +88,48 @@ pub struct DeviceRow {
     pub created_at: i64,
 }
 
+/// An operation's status, as stored (`operations.status`, which a CHECK keeps to these) and as
+/// clients read it. A login's `Approved` is shown as `authenticated` (`api::login`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
+#[sqlx(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum OperationStatus {
+    /// Waiting for the customer.
+    Pending,
+    /// Approved (a transfer is booked in the same statement).
+    Approved,
+    /// Rejected from a device ("it wasn't me").
+    Rejected,
+    /// Past its expiry while pending.
+    Expired,
+    /// Ended by a wrong number pick or an account that could not cover it.
+    Failed,
+}
+
+impl OperationStatus {
+    /// The stored and sent name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Still waiting: events keep coming.
+    pub fn is_pending(self) -> bool {
+        self == Self::Pending
+    }
+}
+
+impl std::fmt::Display for OperationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An operation as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OperationRow {
@@ -102,7 +144,7 @@ pub struct OperationRow {
     /// The signed payload text.
     pub payload: String,
     /// Stored status (a pending one past `expires_at` reads as expired).
-    pub status: String,
+    pub status: OperationStatus,
     /// Unix seconds.
     pub expires_at: i64,
     /// For logins.
@@ -127,11 +169,11 @@ pub struct OperationRow {
 
 impl OperationRow {
     /// The status a client sees at `now`: a pending operation past its expiry is `expired`.
-    pub fn status_at(&self, now: u64) -> &str {
-        if self.status == "pending" && now >= self.expires_at as u64 {
-            "expired"
+    pub fn status_at(&self, now: u64) -> OperationStatus {
+        if self.status.is_pending() && now >= self.expires_at as u64 {
+            OperationStatus::Expired
         } else {
-            &self.status
+            self.status
         }
     }
 }
@@ -299,7 +341,22 @@ impl Store {
         }
         let opts = options(url)?;
         let mut conn = opts.connect().await?;
+        // A migration that makes a table anew (0006) replaces the parent of foreign keys, which
+        // SQLite allows only with them off, and only outside the migration's transaction. They
+        // are checked once every migration has run, and on again for the writer.
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut conn).await?;
         sqlx::migrate!("./migrations").run(&mut conn).await?;
+        let broken: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
+                .fetch_all(&mut conn)
+                .await?;
+        if let Some((table, row)) = broken.first() {
+            return Err(StoreError::Corrupt(format!(
+                "after the migrations, {} rows point nowhere (first: {table} row {row:?})",
+                broken.len()
+            )));
+        }
+        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut conn).await?;
         // An attempt taken and never settled (the process died while hashing the answer) counts
         // as a wrong answer: failing closed is what a lockout must do. One process owns an SQLite
         // file, so at open no attempt is really in flight.

@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 use sqlx::{Row as _, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ActivationRow, Credential, OperationRow, StoreError};
+use super::{ActivationRow, Credential, OperationRow, OperationStatus, StoreError};
 use crate::audit;
 
 type Ack = Box<dyn FnOnce(Option<&str>) + Send>;
@@ -359,11 +359,9 @@ pub enum CustomerConflict {
     Alias,
 }
 
-fn unique_violation(e: &sqlx::Error) -> Option<String> {
-    match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => Some(d.message().to_owned()),
-        _ => None,
-    }
+/// A UNIQUE constraint refused the write (by its kind, never by its message's text).
+fn unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 impl WriteCtx {
@@ -765,6 +763,13 @@ impl WriteCtx {
         at: u64,
         c: &NewCustomer,
     ) -> Result<Result<i64, CustomerConflict>, StoreError> {
+        // Two unique columns: which one refused is asked, not read out of the error's text (the
+        // writer is alone, so nothing takes the alias between this read and the insert).
+        if let Some(alias) = &c.alias
+            && self.alias_taken(alias, None).await?
+        {
+            return Ok(Err(CustomerConflict::Alias));
+        }
         let r = sqlx::query(
             "INSERT INTO customers (user_code, alias, name, phone, email, password_hash, security_code_hash, \
              password_change_required, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -782,12 +787,19 @@ impl WriteCtx {
         .await;
         match r {
             Ok(done) => Ok(Ok(done.last_insert_rowid())),
-            Err(e) => match unique_violation(&e) {
-                Some(m) if m.contains("alias") => Ok(Err(CustomerConflict::Alias)),
-                Some(_) => Ok(Err(CustomerConflict::UserCode)),
-                None => Err(e.into()),
-            },
+            Err(e) if unique_violation(&e) => Ok(Err(CustomerConflict::UserCode)),
+            Err(e) => Err(e.into()),
         }
+    }
+
+    /// Whether another customer than `except` has `alias`.
+    async fn alias_taken(&mut self, alias: &str, except: Option<i64>) -> Result<bool, StoreError> {
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE alias = ? AND id IS NOT ?")
+            .bind(alias)
+            .bind(except)
+            .fetch_optional(&mut self.conn)
+            .await?;
+        Ok(taken.is_some())
     }
 
     /// Sets or clears the alias; `false` if taken.
@@ -799,7 +811,7 @@ impl WriteCtx {
             .await;
         match r {
             Ok(_) => Ok(true),
-            Err(e) if unique_violation(&e).is_some() => Ok(false),
+            Err(e) if unique_violation(&e) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -843,7 +855,7 @@ impl WriteCtx {
         .await;
         match r {
             Ok(done) => Ok(Some(done.last_insert_rowid())),
-            Err(e) if unique_violation(&e).is_some() => Ok(None),
+            Err(e) if unique_violation(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -911,7 +923,7 @@ impl WriteCtx {
         .await;
         match r {
             Ok(done) => Ok(Some(done.last_insert_rowid())),
-            Err(e) if unique_violation(&e).is_some() => Ok(None),
+            Err(e) if unique_violation(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -928,7 +940,13 @@ impl WriteCtx {
     }
 
     /// Moves a pending operation to `status`; `false` if it was not pending.
-    pub async fn decide_operation(&mut self, id: i64, status: &str, at: u64, by: &str) -> Result<bool, StoreError> {
+    pub async fn decide_operation(
+        &mut self,
+        id: i64,
+        status: OperationStatus,
+        at: u64,
+        by: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE operations SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'pending'",
         )
@@ -941,8 +959,11 @@ impl WriteCtx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Approves a pending, unexpired operation unless `credential` is blocked, in one statement;
-    /// its triggers book a transfer's money and reset the credential's wrong-answer count.
+    /// Approves a pending, unexpired operation unless `credential` (a device code or an SMS code)
+    /// is blocked, in one statement; its triggers book a transfer's money and reset the count of
+    /// the credential it records in `approved_with`. A transfer the account cannot cover is
+    /// found by a read in the same batch first (the writer is alone, so the balance cannot move
+    /// in between); the trigger's own refusal stays as the last guard, an internal error if met.
     pub async fn approve_operation(
         &mut self,
         id: i64,
@@ -952,11 +973,27 @@ impl WriteCtx {
         credential: Credential,
         max: u32,
     ) -> Result<Approval, StoreError> {
-        let r = sqlx::query(
-            "UPDATE operations SET status = 'approved', decided_at = ?1, decided_by = ?2 \
-             WHERE id = ?3 AND status = 'pending' AND expires_at > ?1 AND NOT EXISTS (SELECT 1 FROM \
-             credential_failures WHERE customer_id = ?4 AND credential = ?5 AND failures >= ?6)",
-        )
+        const APPROVABLE: &str = "o.id = ?3 AND o.status = 'pending' AND o.expires_at > ?1 AND NOT EXISTS \
+             (SELECT 1 FROM credential_failures WHERE customer_id = ?4 AND credential = ?5 AND failures >= ?6)";
+        let short: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT o.id FROM operations o JOIN accounts a ON a.id = o.account_id \
+             WHERE {APPROVABLE} AND a.balance_minor < o.amount_minor"
+        ))
+        .bind(at as i64)
+        .bind(by)
+        .bind(id)
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .bind(i64::from(max))
+        .fetch_optional(&mut self.conn)
+        .await?;
+        if short.is_some() {
+            return Ok(Approval::InsufficientFunds);
+        }
+        let done = sqlx::query(&format!(
+            "UPDATE operations AS o SET status = 'approved', decided_at = ?1, decided_by = ?2, approved_with = ?5 \
+             WHERE {APPROVABLE}"
+        ))
         .bind(at as i64)
         .bind(by)
         .bind(id)
@@ -964,15 +1001,12 @@ impl WriteCtx {
         .bind(credential.as_str())
         .bind(i64::from(max))
         .execute(&mut self.conn)
-        .await;
-        match r {
-            Ok(done) if done.rows_affected() == 1 => Ok(Approval::Approved),
-            Ok(_) => Ok(Approval::NotApproved),
-            Err(sqlx::Error::Database(d)) if d.message().contains("insufficient_funds") => {
-                Ok(Approval::InsufficientFunds)
-            }
-            Err(e) => Err(e.into()),
-        }
+        .await?;
+        Ok(if done.rows_affected() == 1 {
+            Approval::Approved
+        } else {
+            Approval::NotApproved
+        })
     }
 
     /// Accepts a LOGIN or TRANSACTION step for a device only above the last one accepted.

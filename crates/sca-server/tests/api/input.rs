@@ -412,3 +412,42 @@ async fn a_request_over_the_time_limit_is_a_408_problem() {
         "{body}"
     );
 }
+
+/// An alias is unique ignoring case, at the branch and in Area Clienti; the conflict is named
+/// (409, `alias`), a drawn user code that collides is drawn again, and a customer may set the
+/// alias they already have.
+#[tokio::test]
+async fn a_taken_alias_is_a_409_naming_it_and_ones_own_alias_is_not_taken() {
+    let server = TestServer::start().await;
+    let create = |alias: &'static str, phone: &'static str| {
+        server
+            .http
+            .post(server.url("/api/v1/admin/customers"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"name": "Alias Unico", "phone": phone, "email": "alias@example.invalid", "alias": alias}))
+            .send()
+    };
+    assert_eq!(
+        create("mario.b", "+393331234501").await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let r = create("MARIO.B", "+393331234502").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["field"], "alias", "{body}");
+
+    let c = server.admin_create("Altro Alias", "+393331234503").await;
+    let (web, _) = server.sms_login(&c).await;
+    let set = |alias: &'static str| {
+        web.request(reqwest::Method::PUT, "/api/v1/alias")
+            .json(&json!({ "alias": alias }))
+            .send()
+    };
+    assert_eq!(set("Mario.B").await.unwrap().status(), StatusCode::CONFLICT);
+    assert_eq!(set("giulia.b").await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        set("GIULIA.B").await.unwrap().status(),
+        StatusCode::NO_CONTENT,
+        "one's own alias"
+    );
+}

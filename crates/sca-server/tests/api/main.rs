@@ -18,6 +18,7 @@ mod kill9;
 mod lockout;
 mod login_rate;
 mod messages;
+mod migrations;
 mod operations;
 mod pages;
 mod password;
