@@ -289,10 +289,10 @@ impl Client {
             .await?;
         let bank_pub =
             PublicKey::from_b64u(&answer.bank_pub).map_err(|e| Error::BadAnswer(format!("bank_pub: {e}")))?;
-        if let Some(expected) = expected_bank_pub {
-            if expected != &bank_pub {
-                return Err(Error::BadAnswer("the server presented a different bank key".into()));
-            }
+        if let Some(expected) = expected_bank_pub
+            && expected != &bank_pub
+        {
+            return Err(Error::BadAnswer("the server presented a different bank key".into()));
         }
         let es_pub = PublicKey::from_b64u(&answer.server_ecdh_pub)
             .map_err(|e| Error::BadAnswer(format!("server_ecdh_pub: {e}")))?;
@@ -456,10 +456,10 @@ impl Client {
             let Some(chunk) = chunk else { return Ok(()) };
             let chunk = chunk.map_err(|e| Error::Offline(without_url(&e)))?;
             for (event, data) in parser.push(&chunk) {
-                if let Some(e) = to_push_event(&event, &data) {
-                    if events.send(e).await.is_err() {
-                        return Ok(());
-                    }
+                if let Some(e) = to_push_event(&event, &data)
+                    && events.send(e).await.is_err()
+                {
+                    return Ok(());
                 }
             }
         }

@@ -466,10 +466,10 @@ impl Vault {
         if updated.len() == profiles.len() {
             return Err(Error::NoProfile(id.to_owned()));
         }
-        if !updated.iter().any(|p| p.main) {
-            if let Some(first) = updated.iter_mut().min_by_key(|p| p.created_at) {
-                first.main = true;
-            }
+        if !updated.iter().any(|p| p.main)
+            && let Some(first) = updated.iter_mut().min_by_key(|p| p.created_at)
+        {
+            first.main = true;
         }
         self.save(&updated)?;
         *profiles = updated;

@@ -504,11 +504,11 @@ async fn push(http: &Client, a: &Args, s: Arc<Session>, device: Arc<Device>) {
             while let Some(end) = buf.find("\n\n") {
                 let block = buf[..end].to_owned();
                 buf.drain(..end + 2);
-                if block.contains("event: operation") || block.contains("event:operation") {
-                    if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
-                        let v: Value = serde_json::from_str(data.trim()).unwrap();
-                        let _ = tx.send((v["op_id"].as_str().unwrap().to_owned(), at));
-                    }
+                if (block.contains("event: operation") || block.contains("event:operation"))
+                    && let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:"))
+                {
+                    let v: Value = serde_json::from_str(data.trim()).unwrap();
+                    let _ = tx.send((v["op_id"].as_str().unwrap().to_owned(), at));
                 }
             }
         }

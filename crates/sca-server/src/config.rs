@@ -5,6 +5,35 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The defaults, written once: [`Config::new`] and the command line (`sca-server --help`) both
+/// read them.
+pub mod defaults {
+    /// Seconds before an operation expires.
+    pub const OPERATION_TTL: u64 = 300;
+    /// Seconds of inactivity that end a web session.
+    pub const SESSION_IDLE: u64 = 300;
+    /// Seconds after login that end a web session.
+    pub const SESSION_LIFETIME: u64 = 3600;
+    /// Largest transfer, in cents.
+    pub const MAX_TRANSFER_MINOR: u64 = 5_000_000;
+    /// Above this amount (cents) OPERATION_ID codes are refused.
+    pub const OPERATION_ID_CODE_MAX_MINOR: u64 = 100_000;
+    /// At or below this amount (cents) TRANSACTION codes may authorize a transfer (0: never).
+    pub const TRANSACTION_CODE_MAX_MINOR: u64 = 0;
+    /// Largest request body in bytes.
+    pub const BODY_LIMIT: usize = 16_384;
+    /// Seconds between event-stream heartbeats.
+    pub const SSE_HEARTBEAT_SECS: u64 = 15;
+    /// Concurrent argon2id hashes.
+    pub const PASSWORD_HASH_CONCURRENCY: usize = 2;
+    /// Most writes committed in one transaction.
+    pub const WRITER_BATCH_MAX: usize = 512;
+    /// Passwords or security codes one client IP may have checked at once.
+    pub const LOGIN_BURST: u32 = 20;
+    /// … and per second, sustained.
+    pub const LOGIN_PER_SECOND: u32 = 2;
+}
+
 /// Where SMS and e-mail go beyond the outbox table.
 #[derive(Clone, Debug, Default)]
 pub enum MessagesConfig {
@@ -80,7 +109,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Interval between heartbeats on event streams.
     pub sse_heartbeat: Duration,
-    /// Concurrent password hashes; more waiting than `4 ×` this are answered 429.
+    /// Concurrent password hashes; more waiting than `HASH_QUEUE_FACTOR` (64) times this are
+    /// answered 429.
     pub password_hash_concurrency: usize,
     /// argon2id memory in KiB (OWASP: 19 456) and passes (2).
     pub argon2_memory_kib: u32,
@@ -115,30 +145,30 @@ impl Config {
             sandbox: false,
             admin_token: None,
             secrets_key_hex: None,
-            operation_ttl: 300,
+            operation_ttl: defaults::OPERATION_TTL,
             activation_ttl: 600,
             otp_ttl: 300,
             otp_resend_interval: 30,
             sms_min_interval: 30,
             sms_per_hour: 10,
             hub_capacity: 256,
-            login_burst: 20,
-            login_per_second: 2,
-            session_idle: 300,
-            session_lifetime: 3600,
+            login_burst: defaults::LOGIN_BURST,
+            login_per_second: defaults::LOGIN_PER_SECOND,
+            session_idle: defaults::SESSION_IDLE,
+            session_lifetime: defaults::SESSION_LIFETIME,
             max_attempts: 5,
-            max_transfer_minor: 5_000_000,
-            operation_id_code_max_minor: 100_000,
-            transaction_code_max_minor: 0,
+            max_transfer_minor: defaults::MAX_TRANSFER_MINOR,
+            operation_id_code_max_minor: defaults::OPERATION_ID_CODE_MAX_MINOR,
+            transaction_code_max_minor: defaults::TRANSACTION_CODE_MAX_MINOR,
             device_request_skew: 120,
             cookie_secure: true,
-            body_limit: 16 * 1024,
+            body_limit: defaults::BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
-            sse_heartbeat: Duration::from_secs(15),
-            password_hash_concurrency: 2,
+            sse_heartbeat: Duration::from_secs(defaults::SSE_HEARTBEAT_SECS),
+            password_hash_concurrency: defaults::PASSWORD_HASH_CONCURRENCY,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
-            writer_batch_max: 512,
+            writer_batch_max: defaults::WRITER_BATCH_MAX,
             messages: MessagesConfig::OutboxOnly,
         }
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use sca_server::config::defaults;
 use sca_server::{AppState, Config, MessagesConfig, SystemClock};
 
 /// The bank side of Sigillo (PSD2 SCA with dynamic linking).
@@ -61,37 +62,37 @@ struct RunArgs {
     #[arg(long, env = "SCA_SECRETS_KEY", hide_env_values = true)]
     secrets_key: Option<String>,
     /// Seconds before an operation expires.
-    #[arg(long, env = "SCA_OPERATION_TTL", default_value_t = 300)]
+    #[arg(long, env = "SCA_OPERATION_TTL", default_value_t = defaults::OPERATION_TTL)]
     operation_ttl: u64,
     /// Seconds of inactivity that end a web session.
-    #[arg(long, env = "SCA_SESSION_IDLE", default_value_t = 300)]
+    #[arg(long, env = "SCA_SESSION_IDLE", default_value_t = defaults::SESSION_IDLE)]
     session_idle: u64,
     /// Seconds after login that end a web session whatever the activity.
-    #[arg(long, env = "SCA_SESSION_LIFETIME", default_value_t = 3600)]
+    #[arg(long, env = "SCA_SESSION_LIFETIME", default_value_t = defaults::SESSION_LIFETIME)]
     session_lifetime: u64,
     /// Largest transfer, in cents.
-    #[arg(long, env = "SCA_MAX_TRANSFER_CENTS", default_value_t = 5_000_000)]
+    #[arg(long, env = "SCA_MAX_TRANSFER_CENTS", default_value_t = defaults::MAX_TRANSFER_MINOR)]
     max_transfer_cents: u64,
     /// Above this amount (cents) OPERATION_ID codes are refused.
-    #[arg(long, env = "SCA_OPERATION_ID_CODE_MAX_CENTS", default_value_t = 100_000)]
+    #[arg(long, env = "SCA_OPERATION_ID_CODE_MAX_CENTS", default_value_t = defaults::OPERATION_ID_CODE_MAX_MINOR)]
     operation_id_code_max_cents: u64,
     /// At or below this amount (cents) TRANSACTION codes may authorize a transfer (0: never).
-    #[arg(long, env = "SCA_TRANSACTION_CODE_MAX_CENTS", default_value_t = 0)]
+    #[arg(long, env = "SCA_TRANSACTION_CODE_MAX_CENTS", default_value_t = defaults::TRANSACTION_CODE_MAX_MINOR)]
     transaction_code_max_cents: u64,
     /// Session cookie `Secure` attribute (default: on unless --sandbox).
     #[arg(long, env = "SCA_COOKIE_SECURE")]
     cookie_secure: Option<bool>,
     /// Largest request body in bytes.
-    #[arg(long, env = "SCA_BODY_LIMIT", default_value_t = 16_384)]
+    #[arg(long, env = "SCA_BODY_LIMIT", default_value_t = defaults::BODY_LIMIT)]
     body_limit: usize,
     /// Seconds between event-stream heartbeats.
-    #[arg(long, env = "SCA_SSE_HEARTBEAT", default_value_t = 15)]
+    #[arg(long, env = "SCA_SSE_HEARTBEAT", default_value_t = defaults::SSE_HEARTBEAT_SECS)]
     sse_heartbeat: u64,
     /// Concurrent argon2id hashes.
-    #[arg(long, env = "SCA_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
+    #[arg(long, env = "SCA_PASSWORD_HASH_CONCURRENCY", default_value_t = defaults::PASSWORD_HASH_CONCURRENCY)]
     password_hash_concurrency: usize,
     /// Most writes committed in one transaction.
-    #[arg(long, env = "SCA_WRITER_BATCH_MAX", default_value_t = 512)]
+    #[arg(long, env = "SCA_WRITER_BATCH_MAX", default_value_t = defaults::WRITER_BATCH_MAX)]
     writer_batch_max: usize,
     /// Webhook of an SMS/e-mail provider (unset: outbox table only).
     #[arg(long, env = "SCA_MESSAGES_WEBHOOK_URL")]
@@ -112,10 +113,10 @@ struct RunArgs {
     #[arg(long, env = "SCA_TLS_KEY", requires = "tls_cert", hide_env_values = true)]
     tls_key: Option<PathBuf>,
     /// Passwords or security codes one client IP may have checked at once (0: no limit).
-    #[arg(long, env = "SCA_LOGIN_BURST", default_value_t = 20)]
+    #[arg(long, env = "SCA_LOGIN_BURST", default_value_t = defaults::LOGIN_BURST)]
     login_burst: u32,
     /// … and per second, sustained.
-    #[arg(long, env = "SCA_LOGIN_PER_SECOND", default_value_t = 2)]
+    #[arg(long, env = "SCA_LOGIN_PER_SECOND", default_value_t = defaults::LOGIN_PER_SECOND)]
     login_per_second: u32,
 }
 

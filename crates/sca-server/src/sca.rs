@@ -304,7 +304,7 @@ async fn check_secret_now(
             .await;
         match settled {
             Ok(counted) => break counted,
-            Err(e) if tries < 3 => {
+            Err(e) if tries < SETTLE_RETRIES => {
                 tries += 1;
                 tracing::warn!(error = %e, tries, "settling an attempt failed; trying again");
                 tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
@@ -817,9 +817,17 @@ impl OtpPurpose {
     /// Each recovery's code takes at most this many wrong answers (they count against the
     /// customer's SMS codes too, so once those are blocked only the branch unblocks).
     fn per_otp_limit(self) -> Option<i64> {
-        matches!(self, Self::Unblock | Self::PasswordReset).then_some(3)
+        matches!(self, Self::Unblock | Self::PasswordReset).then_some(RECOVERY_CODE_TRIES)
     }
 }
+
+/// Wrong answers one recovery's SMS code takes before it is spent: a typo or two, not a search
+/// (the customer asks for a new recovery; all of them count against the SMS-code block as well).
+const RECOVERY_CODE_TRIES: i64 = 3;
+
+/// How many times a failed write that settles an attempt is retried before the answer fails:
+/// a passing `SQLITE_BUSY` or a full writer queue, never a wrong answer.
+const SETTLE_RETRIES: u64 = 3;
 
 /// Sends a fresh 6-digit OTP by SMS for `reference` (a login id, activation id or recovery id).
 /// `id` is the OTP's own id (a recovery's id is its OTP's). Refuses (429 with `Retry-After`) a

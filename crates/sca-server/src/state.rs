@@ -24,6 +24,15 @@ use crate::error::{AppError, ErrorKind};
 use crate::messages::{Gateway, WebhookGateway};
 use crate::storage::{Customer, OperationRow, Store, StoreError};
 
+/// Password hashes that may wait, per hashing slot, before a login is answered 429: at about
+/// 50 ms a hash, the 128 that may wait on the default two slots are some three seconds of queue,
+/// which a person waits through (the per-address bucket stops a flood well before).
+pub(crate) const HASH_QUEUE_FACTOR: usize = 64;
+
+/// Pending operations kept in memory for the authorization hot path; past this, the expired
+/// ones are dropped (a few hundred bytes each: about 100 MB at the bound).
+const OPERATIONS_AT_HAND: usize = 200_000;
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -152,7 +161,7 @@ impl AppState {
         &self,
         f: impl FnOnce(&PasswordHashing) -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let limit = self.0.config.password_hash_concurrency.max(1) * 64;
+        let limit = self.0.config.password_hash_concurrency.max(1) * HASH_QUEUE_FACTOR;
         if self.0.hash_waiting.fetch_add(1, Ordering::SeqCst) >= limit {
             self.0.hash_waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(AppError::new(
@@ -267,7 +276,7 @@ impl AppState {
     pub(crate) fn remember_operation(&self, row: OperationRow) {
         let now = self.now() as i64;
         let mut ops = self.0.operations.lock().unwrap_or_else(|p| p.into_inner());
-        if ops.len() >= 200_000 {
+        if ops.len() >= OPERATIONS_AT_HAND {
             ops.retain(|_, op| op.expires_at > now);
         }
         ops.insert((row.customer_id, row.op_id.clone()), Arc::new(row));
@@ -377,10 +386,10 @@ impl Hub {
     /// Publishes to a customer's subscribers, if any.
     pub fn publish(&self, customer_id: i64, event: HubEvent) {
         let mut map = self.lock();
-        if let Some(tx) = map.get(&customer_id) {
-            if tx.send(Arc::new(event)).is_err() {
-                map.remove(&customer_id);
-            }
+        if let Some(tx) = map.get(&customer_id)
+            && tx.send(Arc::new(event)).is_err()
+        {
+            map.remove(&customer_id);
         }
     }
 }

@@ -406,10 +406,10 @@ async fn pushes_for_several_profiles_arrive_on_one_stream() {
     tokio::time::timeout(Duration::from_secs(10), async {
         while !want.is_empty() {
             let e = events.recv().await.unwrap();
-            if let PushEvent::Operation { op_id, .. } = &e.event {
-                if let Some(profile) = want.remove(op_id) {
-                    assert_eq!(profile, e.profile, "each push comes with its profile");
-                }
+            if let PushEvent::Operation { op_id, .. } = &e.event
+                && let Some(profile) = want.remove(op_id)
+            {
+                assert_eq!(profile, e.profile, "each push comes with its profile");
             }
         }
     })

@@ -29,6 +29,10 @@ struct Job {
     run: JobFn,
 }
 
+/// Write jobs that may wait for the writer. Each batch takes up to `writer_batch_max` of them;
+/// a full queue makes callers wait (back-pressure), it never drops a job.
+const WRITER_QUEUE: usize = 8192;
+
 /// An audit row computed in memory, written with the others of its batch in one statement.
 struct PendingAudit {
     seq: i64,
@@ -100,7 +104,7 @@ impl Writer {
             signer,
         };
         ctx.anchor_unsigned_chain().await?;
-        let (tx, rx) = mpsc::channel(8192);
+        let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         tokio::spawn(run(ctx, rx, batch_max.max(1)));
         Ok(Self { jobs: tx })
     }
