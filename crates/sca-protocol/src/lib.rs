@@ -24,6 +24,7 @@ mod id;
 mod keys;
 mod payload;
 mod pin;
+#[cfg(feature = "testkit")]
 pub mod vectors;
 
 pub use activation::{

@@ -11,7 +11,8 @@
 //!     [`clipboard_image`], or pixels);
 //!   * [`SyntheticSource`] — frames composed from a text rendered by `sca-qr` ([`Scene`]:
 //!     size, position, rotation, perspective, blur, contrast, light, clutter, noise), for tests
-//!     and benchmarks, with the standard synthetic set in [`standard_set`];
+//!     and benchmarks, with the standard synthetic set in [`standard_set`] (cargo feature
+//!     `testkit`, which only tests, benchmarks and examples turn on);
 //! * [`Scanner`] — the scanning loop: reads a source on its own thread, always decodes the
 //!   newest frame on another (stale frames are dropped, nothing queues), reports each new code
 //!   over a bounded channel ([`ScanEvent`]), de-duplicates, never blocks the caller, and keeps
@@ -30,6 +31,7 @@ mod error;
 mod files;
 mod scanner;
 mod source;
+#[cfg(any(test, feature = "testkit"))]
 mod synthetic;
 
 pub use camera::{
@@ -43,6 +45,7 @@ pub use scanner::{
     Scanner, Strategy, fast_decode,
 };
 pub use source::{Frame, FrameSource, MAX_FPS, Pacing};
+#[cfg(any(test, feature = "testkit"))]
 pub use synthetic::{
     CATEGORIES, Case, MAX_FRAME_SIDE, SAMPLE_PAYLOAD, Scene, Shot, SyntheticSource, code_modules, compose,
     render_scene, standard_set,
