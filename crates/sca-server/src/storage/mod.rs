@@ -1,5 +1,6 @@
-//! Storage: every SQL statement of the server lives here (reads in this file, writes in
-//! [`writer`]). Handlers call methods; they never see SQL.
+//! Storage: every SQL statement of the server lives here — reads in this file, writes in the
+//! [`writer`] engine and its table modules (`credentials`, `customers`, `operations`, `devices`,
+//! `otps`, `outbox`). Handlers call methods; they never see SQL.
 //!
 //! SQLite in WAL mode with `synchronous=FULL`: a commit is on disk before it is acknowledged.
 //! Reads go through a pool of reader connections; every write goes through one writer task that
@@ -10,6 +11,12 @@
 //! backend would implement the same methods over `PgPool` (the writer task becomes a plain
 //! transaction per write, and the chain head a `SELECT … FOR UPDATE`), with handlers unchanged.
 
+mod credentials;
+mod customers;
+mod devices;
+mod operations;
+mod otps;
+mod outbox;
 pub mod writer;
 
 use std::str::FromStr as _;

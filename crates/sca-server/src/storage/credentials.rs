@@ -1,0 +1,245 @@
+//! Writes of the credential counters: count-then-verify attempts, wrong answers, blocks and
+//! their lifting (issue 11 §1). Every rule that a burst of answers could break is decided here,
+//! in the write.
+
+use sqlx::Row as _;
+
+use super::writer::{Counted, Holder, Settle, Subject, WriteCtx};
+use super::{Credential, StoreError};
+
+/// How long the counts of a user name that is no customer's are kept after its last attempt.
+const UNKNOWN_USER_MEMORY_SECS: i64 = 30 * 24 * 3600;
+
+impl WriteCtx {
+    /// Wrong answers in a row for `credential`.
+    pub async fn failures(&mut self, customer_id: i64, credential: Credential) -> Result<u32, StoreError> {
+        let n: Option<i64> =
+            sqlx::query_scalar("SELECT failures FROM credential_failures WHERE customer_id = ? AND credential = ?")
+                .bind(customer_id)
+                .bind(credential.as_str())
+                .fetch_optional(&mut self.conn)
+                .await?;
+        Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    /// Whether `credential` is blocked (`max` wrong answers in a row).
+    pub async fn is_blocked(&mut self, customer_id: i64, credential: Credential, max: u32) -> Result<bool, StoreError> {
+        Ok(self.failures(customer_id, credential).await? >= max)
+    }
+
+    /// Counts a wrong answer whose evaluation ran in this job's batch order (codes and SMS
+    /// codes, cheap to check, are settled by the job that consumes them). On the `max`-th in a
+    /// row the credential is blocked, the customer is alerted by SMS and e-mail, and the block is
+    /// audited.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn count_failure(
+        &mut self,
+        at: u64,
+        customer_id: i64,
+        user_code: &str,
+        contact: (&str, &str),
+        credential: Credential,
+        max: u32,
+        detail: &str,
+    ) -> Result<Counted, StoreError> {
+        let before = self.failures(customer_id, credential).await?;
+        if before >= max {
+            self.audit(at, "attempt_while_blocked", user_code, credential.as_str())
+                .await?;
+            return Ok(Counted::Blocked);
+        }
+        let now_failures = before + 1;
+        let blocked = now_failures >= max;
+        sqlx::query(
+            "INSERT INTO credential_failures (customer_id, credential, failures, blocked_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (customer_id, credential) DO UPDATE SET failures = excluded.failures, blocked_at = excluded.blocked_at",
+        )
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .bind(i64::from(now_failures))
+        .bind(blocked.then_some(at as i64))
+        .execute(&mut self.conn)
+        .await?;
+        let holder = Holder {
+            id: customer_id,
+            user_code,
+            phone: contact.0,
+            email: contact.1,
+        };
+        self.wrong_counted(at, &holder, credential, max, now_failures, detail)
+            .await?;
+        Ok(Counted::Wrong {
+            attempts_left: max.saturating_sub(now_failures),
+        })
+    }
+
+    /// Audits a counted wrong answer and, on the `max`-th in a row, alerts the customer by SMS
+    /// and e-mail and audits the block.
+    async fn wrong_counted(
+        &mut self,
+        at: u64,
+        holder: &Holder<'_>,
+        credential: Credential,
+        max: u32,
+        failures: u32,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.audit(
+            at,
+            &format!("{}_wrong", credential.as_str()),
+            holder.user_code,
+            &format!("{detail}; failures={failures}"),
+        )
+        .await?;
+        if failures == max {
+            let text = crate::texts::blocked_alert(credential, max);
+            self.outbox(at, holder.phone, "sms", &text).await?;
+            self.outbox(at, holder.email, "email", &text).await?;
+            self.audit(at, "credential_blocked", holder.user_code, credential.as_str())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Count-then-verify: takes an attempt at `credential` before the answer is evaluated, in
+    /// one statement, only while `failures + pending < max`. `false`: none is left (blocked, or
+    /// every attempt left is already being evaluated), so the answer must not be evaluated. An
+    /// attempt taken must be settled with [`settle_attempt`](Self::settle_attempt).
+    pub async fn take_attempt(
+        &mut self,
+        at: u64,
+        subject: &Subject<'_>,
+        credential: Credential,
+        max: u32,
+    ) -> Result<bool, StoreError> {
+        let taken = match subject {
+            Subject::Customer(h) => sqlx::query(
+                "INSERT INTO credential_failures (customer_id, credential, failures, pending) VALUES (?1, ?2, 0, 1) \
+                 ON CONFLICT (customer_id, credential) DO UPDATE SET pending = pending + 1 \
+                 WHERE failures + pending < ?3 RETURNING pending",
+            )
+            .bind(h.id)
+            .bind(credential.as_str())
+            .bind(i64::from(max))
+            .fetch_optional(&mut self.conn)
+            .await?
+            .is_some(),
+            Subject::Unknown(user) => {
+                sqlx::query("DELETE FROM unknown_user_failures WHERE updated_at < ?")
+                    .bind((at as i64).saturating_sub(UNKNOWN_USER_MEMORY_SECS))
+                    .execute(&mut self.conn)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO unknown_user_failures (user, credential, failures, pending, updated_at) \
+                     VALUES (?1, ?2, 0, 1, ?4) ON CONFLICT (user, credential) DO UPDATE SET pending = pending + 1, \
+                     updated_at = ?4 WHERE failures + pending < ?3 RETURNING pending",
+                )
+                .bind(*user)
+                .bind(credential.as_str())
+                .bind(i64::from(max))
+                .bind(at as i64)
+                .fetch_optional(&mut self.conn)
+                .await?
+                .is_some()
+            }
+        };
+        if !taken && let Subject::Customer(h) = subject {
+            // Blocked, or every attempt left is being evaluated by answers that came at once.
+            let kind = if self.failures(h.id, credential).await? >= max {
+                "attempt_while_blocked"
+            } else {
+                "attempt_while_others_evaluated"
+            };
+            self.audit(at, kind, h.user_code, credential.as_str()).await?;
+        }
+        Ok(taken)
+    }
+
+    /// Settles an attempt taken with [`take_attempt`](Self::take_attempt): a wrong answer is
+    /// counted (and on the `max`-th blocks, alerting the customer), a right one resets the count
+    /// of wrong ones when `Settle::Right { reset: true }`, and an answer that could not be
+    /// evaluated gives its attempt back. Returns the wrong answers left before the block (not
+    /// counting the attempts other answers hold: a customer sees 4, 3, 2, 1, 0 whether the
+    /// answers came one by one or at once).
+    pub async fn settle_attempt(
+        &mut self,
+        at: u64,
+        subject: &Subject<'_>,
+        credential: Credential,
+        settle: Settle,
+        max: u32,
+        detail: &str,
+    ) -> Result<Counted, StoreError> {
+        let set = match settle {
+            Settle::Wrong => {
+                "pending = max(pending - 1, 0), failures = failures + 1, \
+                 blocked_at = CASE WHEN failures + 1 >= ?3 THEN coalesce(blocked_at, ?4) ELSE blocked_at END"
+            }
+            Settle::Right { reset: true } => "pending = max(pending - 1, 0), failures = 0, blocked_at = NULL",
+            Settle::Right { reset: false } | Settle::NotEvaluated => "pending = max(pending - 1, 0)",
+        };
+        let (table, key) = match subject {
+            Subject::Customer(_) => ("credential_failures", "customer_id"),
+            Subject::Unknown(_) => ("unknown_user_failures", "user"),
+        };
+        // Every variant binds the same four parameters; `?3 = ?3 AND ?4 = ?4` names the two that
+        // only `Wrong` uses, so that SQLite counts four.
+        let sql = format!(
+            "UPDATE {table} SET {set} WHERE {key} = ?1 AND credential = ?2 AND ?3 = ?3 AND ?4 = ?4 \
+             RETURNING failures"
+        );
+        let q = sqlx::query(&sql);
+        let q = match subject {
+            Subject::Customer(h) => q.bind(h.id),
+            Subject::Unknown(user) => q.bind(*user),
+        };
+        let row = q
+            .bind(credential.as_str())
+            .bind(i64::from(max))
+            .bind(at as i64)
+            .fetch_optional(&mut self.conn)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::Corrupt(format!(
+                "no attempt at {} to settle",
+                credential.as_str()
+            )));
+        };
+        let failures = u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX);
+        if let Subject::Customer(h) = subject {
+            match settle {
+                Settle::Wrong => self.wrong_counted(at, h, credential, max, failures, detail).await?,
+                // Audited where it is decided: the rows after it tell what the answer opened.
+                Settle::Right { .. } => {
+                    self.audit(at, &format!("{}_right", credential.as_str()), h.user_code, detail)
+                        .await?;
+                }
+                Settle::NotEvaluated => {}
+            }
+        }
+        Ok(Counted::Wrong {
+            attempts_left: max.saturating_sub(failures),
+        })
+    }
+
+    /// A right answer: the count of `credential` starts again.
+    pub async fn reset_failures(&mut self, customer_id: i64, credential: Credential) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = ? AND credential = ?",
+        )
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .execute(&mut self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Unblocks every credential.
+    pub async fn unblock_all(&mut self, customer_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = ?")
+            .bind(customer_id)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! Writes of operations: creation, the one conditional UPDATE that approves (its triggers book a
+//! transfer), and the other decisions.
+
+use super::writer::{Approval, NewOperation, WriteCtx, unique_violation};
+use super::{Credential, OperationRow, OperationStatus, StoreError};
+
+impl WriteCtx {
+    /// Stores a pending operation; `None` if the op id was already used by this customer.
+    pub async fn insert_operation(&mut self, at: u64, op: &NewOperation) -> Result<Option<i64>, StoreError> {
+        let (account_id, amount, currency, iban, name, description) = match &op.booking {
+            Some((b, currency)) => (
+                Some(b.account_id),
+                Some(b.amount_minor),
+                Some(currency.as_str()),
+                Some(b.payee_iban.as_str()),
+                Some(b.payee_name.as_str()),
+                Some(b.description.as_str()),
+            ),
+            None => (None, None, None, None, None, None),
+        };
+        let r = sqlx::query(
+            "INSERT INTO operations (customer_id, op_id, kind, payload, status, expires_at, login_id, number, \
+             account_id, amount_minor, currency, payee_iban, payee_name, description, created_at) \
+             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(op.customer_id)
+        .bind(&op.op_id)
+        .bind(&op.kind)
+        .bind(&op.payload)
+        .bind(op.expires_at)
+        .bind(&op.login_id)
+        .bind(op.number)
+        .bind(account_id)
+        .bind(amount)
+        .bind(currency)
+        .bind(iban)
+        .bind(name)
+        .bind(description)
+        .bind(at as i64)
+        .execute(&mut self.conn)
+        .await;
+        match r {
+            Ok(done) => Ok(Some(done.last_insert_rowid())),
+            Err(e) if unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The operation as this batch sees it.
+    pub async fn operation(&mut self, id: i64) -> Result<Option<OperationRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, customer_id, op_id, kind, payload, status, expires_at, login_id, number, account_id, \
+             amount_minor, currency, payee_iban, payee_name, description, created_at FROM operations WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut self.conn)
+        .await?)
+    }
+
+    /// Moves a pending operation to `status`; `false` if it was not pending.
+    pub async fn decide_operation(
+        &mut self,
+        id: i64,
+        status: OperationStatus,
+        at: u64,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE operations SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(at as i64)
+        .bind(by)
+        .bind(id)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Approves a pending, unexpired operation unless `credential` (a device code or an SMS code)
+    /// is blocked, in one statement; its triggers book a transfer's money and reset the count of
+    /// the credential it records in `approved_with`. A transfer the account cannot cover is
+    /// found by a read in the same batch first (the writer is alone, so the balance cannot move
+    /// in between); the trigger's own refusal stays as the last guard, an internal error if met.
+    pub async fn approve_operation(
+        &mut self,
+        id: i64,
+        at: u64,
+        by: &str,
+        customer_id: i64,
+        credential: Credential,
+        max: u32,
+    ) -> Result<Approval, StoreError> {
+        const APPROVABLE: &str = "o.id = ?3 AND o.status = 'pending' AND o.expires_at > ?1 AND NOT EXISTS \
+             (SELECT 1 FROM credential_failures WHERE customer_id = ?4 AND credential = ?5 AND failures >= ?6)";
+        let short: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT o.id FROM operations o JOIN accounts a ON a.id = o.account_id \
+             WHERE {APPROVABLE} AND a.balance_minor < o.amount_minor"
+        ))
+        .bind(at as i64)
+        .bind(by)
+        .bind(id)
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .bind(i64::from(max))
+        .fetch_optional(&mut self.conn)
+        .await?;
+        if short.is_some() {
+            return Ok(Approval::InsufficientFunds);
+        }
+        let done = sqlx::query(&format!(
+            "UPDATE operations AS o SET status = 'approved', decided_at = ?1, decided_by = ?2, approved_with = ?5 \
+             WHERE {APPROVABLE}"
+        ))
+        .bind(at as i64)
+        .bind(by)
+        .bind(id)
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .bind(i64::from(max))
+        .execute(&mut self.conn)
+        .await?;
+        Ok(if done.rows_affected() == 1 {
+            Approval::Approved
+        } else {
+            Approval::NotApproved
+        })
+    }
+}

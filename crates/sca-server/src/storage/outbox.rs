@@ -1,0 +1,46 @@
+//! Writes of the outbox: messages queued in the batch that decides them, delivered after its
+//! commit by the gateway (`messages.rs`), and marked as they are.
+
+use super::StoreError;
+use super::writer::WriteCtx;
+
+impl WriteCtx {
+    /// Queues a message in the outbox (delivered after commit by the gateway).
+    pub async fn outbox(&mut self, at: u64, recipient: &str, channel: &str, body: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO outbox (recipient, channel, body, created_at) VALUES (?, ?, ?, ?)")
+            .bind(recipient)
+            .bind(channel)
+            .bind(body)
+            .bind(at as i64)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks outbox messages delivered; unless `keep_body`, their text (which may hold an OTP)
+    /// is dropped.
+    pub async fn outbox_delivered(&mut self, ids: &[i64], at: u64, keep_body: bool) -> Result<(), StoreError> {
+        for id in ids {
+            let sql = if keep_body {
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?"
+            } else {
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, body = '[delivered]' WHERE id = ?"
+            };
+            sqlx::query(sql)
+                .bind(at as i64)
+                .bind(id)
+                .execute(&mut self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Counts a failed delivery attempt.
+    pub async fn outbox_attempt_failed(&mut self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+}
