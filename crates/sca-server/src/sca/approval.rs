@@ -1,0 +1,372 @@
+//! Operations: creating and signing them, and approving one exactly once in the write that
+//! checks the block, the status, the expiry and the freshness of the answer.
+
+use sca_protocol::{Kind, Nonce, OpId, Operation, OperationData, SignedPayload, UncheckedPayload};
+
+use super::*;
+use crate::error::{ApiResult, AppError, ErrorKind};
+use crate::state::{AppState, HubEvent};
+use crate::storage::writer::{Approval, Booking, NewOperation};
+use crate::storage::{Counted, Credential, Customer, OperationRow, OperationStatus};
+
+/// The operation a stored payload describes (the server signed it; no signature check needed).
+pub(crate) fn stored_operation(row: &OperationRow) -> ApiResult<Operation> {
+    UncheckedPayload::parse(&row.payload)
+        .map(|p| p.operation().clone())
+        .map_err(|e| AppError::internal(format!("stored payload of operation {}: {e}", row.id)))
+}
+
+/// How an answer was given.
+#[derive(Debug, Clone)]
+pub(crate) enum Via {
+    /// A right code typed into a page.
+    Code(CodeMatch),
+    /// A push approval from a device (its code and signature already checked).
+    Device(String),
+    /// An SMS OTP (its value already checked).
+    Sms(String),
+}
+
+impl Via {
+    fn credential(&self) -> Credential {
+        match self {
+            Self::Sms(_) => Credential::SmsOtp,
+            Self::Code(_) | Self::Device(_) => Credential::Code,
+        }
+    }
+
+    fn by(&self) -> String {
+        match self {
+            Self::Code(m) => format!("code:{}", m.device_id),
+            Self::Device(d) => format!("device:{d}"),
+            Self::Sms(_) => "sms".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Approved,
+    NotPending,
+    Expired,
+    Blocked,
+    Wrong(Counted),
+    InsufficientFunds,
+}
+
+/// Approves a pending operation once: checks (inside the writer, so atomically) that the
+/// credential is not blocked, the operation still pending and unexpired, a LOGIN/TRANSACTION step
+/// is fresh, an SMS OTP unused; then books a transfer, flips the status and audits, all in one
+/// commit. Returns after the commit.
+pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &OperationRow, via: Via) -> ApiResult<()> {
+    let now = state.now();
+    let max = state.config().max_attempts;
+    let (cid, user_code, contact) = (
+        customer.id,
+        customer.user_code.clone(),
+        (customer.phone.clone(), customer.email.clone()),
+    );
+    let (op_row, kind, op_id) = (op.id, op.kind.clone(), op.op_id.clone());
+    // OPERATION / OPERATION_ID codes and push approvals need nothing but the one conditional
+    // UPDATE (its triggers book the money and reset the count): the hot path, without a
+    // savepoint. Time-step codes and SMS OTPs also spend the step or the OTP first.
+    let fast = matches!(&via, Via::Device(_) | Via::Code(CodeMatch { step: None, .. }));
+    let args = ApproveArgs {
+        fast,
+        via: via.clone(),
+        now,
+        max,
+        cid,
+        user_code,
+        contact,
+        op_row,
+        kind,
+        op_id,
+    };
+    let outcome = if fast {
+        state
+            .store()
+            .write_unguarded(move |w| Box::pin(approve_in_writer(w, args)))
+            .await?
+    } else {
+        state
+            .store()
+            .write(move |w| Box::pin(approve_in_writer(w, args)))
+            .await?
+    };
+    if !matches!(outcome, Outcome::Wrong(_) | Outcome::Blocked) {
+        state.forget_operation(cid, &op.op_id);
+    }
+    match outcome {
+        Outcome::Approved => {
+            state.0.hub.publish(
+                cid,
+                HubEvent::Status {
+                    op_id: op.op_id.clone(),
+                    status: OperationStatus::Approved,
+                },
+            );
+            if let Some(login_id) = &op.login_id {
+                state.0.sessions.authenticate(login_id, now);
+            }
+            Ok(())
+        }
+        Outcome::NotPending => Err(AppError::not_pending()),
+        Outcome::Expired => {
+            state.0.hub.publish(
+                cid,
+                HubEvent::Status {
+                    op_id: op.op_id.clone(),
+                    status: OperationStatus::Expired,
+                },
+            );
+            Err(AppError::expired())
+        }
+        Outcome::Blocked => Err(AppError::blocked()),
+        Outcome::Wrong(counted) => {
+            state.messages_queued();
+            Err(counted_error(state, Some(cid), counted, ErrorKind::WrongCode))
+        }
+        Outcome::InsufficientFunds => {
+            state.0.hub.publish(
+                cid,
+                HubEvent::Status {
+                    op_id: op.op_id.clone(),
+                    status: OperationStatus::Failed,
+                },
+            );
+            Err(AppError::new(
+                ErrorKind::InsufficientFunds,
+                "the account does not hold the amount; the operation failed",
+            ))
+        }
+    }
+}
+
+struct ApproveArgs {
+    fast: bool,
+    via: Via,
+    now: u64,
+    max: u32,
+    cid: i64,
+    user_code: String,
+    contact: (String, String),
+    op_row: i64,
+    kind: String,
+    op_id: String,
+}
+
+async fn approve_in_writer(
+    w: &mut crate::storage::WriteCtx,
+    a: ApproveArgs,
+) -> Result<Outcome, crate::storage::StoreError> {
+    let ApproveArgs {
+        fast,
+        via: via2,
+        now,
+        max,
+        cid,
+        user_code,
+        contact,
+        op_row,
+        kind,
+        op_id,
+    } = a;
+    let credential = via2.credential();
+    let by = via2.by();
+    if !fast {
+        if w.is_blocked(cid, credential, max).await? {
+            return Ok(Outcome::Blocked);
+        }
+        match w.operation(op_row).await? {
+            Some(current) if current.status.is_pending() && now < current.expires_at as u64 => {}
+            _ => return classify(w, op_row, now, &user_code, &op_id, cid, credential, max).await,
+        }
+        if let Via::Code(CodeMatch {
+            device_id,
+            step: Some((transaction, step)),
+        }) = &via2
+            && !w.accept_step(device_id, *transaction, *step).await?
+        {
+            let counted = w
+                .count_failure(
+                    now,
+                    cid,
+                    &user_code,
+                    (&contact.0, &contact.1),
+                    credential,
+                    max,
+                    "replayed time-step code",
+                )
+                .await?;
+            return Ok(Outcome::Wrong(counted));
+        }
+        if let Via::Sms(otp_id) = &via2
+            && !w.use_otp(otp_id, now, i64::MAX).await?
+        {
+            return Ok(Outcome::Expired);
+        }
+    }
+    match w.approve_operation(op_row, now, &by, cid, credential, max).await? {
+        Approval::Approved => {
+            w.audit(
+                now,
+                "operation_approved",
+                &user_code,
+                &format!("{op_id} {kind} by {by}"),
+            )
+            .await?;
+            Ok(Outcome::Approved)
+        }
+        Approval::InsufficientFunds => {
+            w.decide_operation(op_row, OperationStatus::Failed, now, &by).await?;
+            w.audit(
+                now,
+                "operation_failed",
+                &user_code,
+                &format!("{op_id}: insufficient funds"),
+            )
+            .await?;
+            Ok(Outcome::InsufficientFunds)
+        }
+        Approval::NotApproved => classify(w, op_row, now, &user_code, &op_id, cid, credential, max).await,
+    }
+}
+
+/// Why an operation could not be approved: blocked, not pending, or expired (then marked so).
+#[allow(clippy::too_many_arguments)]
+async fn classify(
+    w: &mut crate::storage::WriteCtx,
+    op_row: i64,
+    now: u64,
+    user_code: &str,
+    op_id: &str,
+    cid: i64,
+    credential: Credential,
+    max: u32,
+) -> Result<Outcome, crate::storage::StoreError> {
+    if w.is_blocked(cid, credential, max).await? {
+        return Ok(Outcome::Blocked);
+    }
+    match w.operation(op_row).await? {
+        Some(current) if current.status.is_pending() && now >= current.expires_at as u64 => {
+            if w.decide_operation(op_row, OperationStatus::Expired, now, "clock")
+                .await?
+            {
+                w.audit(now, "operation_expired", user_code, op_id).await?;
+            }
+            Ok(Outcome::Expired)
+        }
+        _ => Ok(Outcome::NotPending),
+    }
+}
+
+/// A created operation.
+#[derive(Debug, Clone)]
+pub(crate) struct Created {
+    pub row_id: i64,
+    pub op_id: String,
+    pub payload: String,
+    pub expires: u64,
+}
+
+/// Signs and stores a new pending operation with an op id the customer never had, then pushes
+/// it to the customer's devices.
+pub(crate) async fn create_operation(
+    state: &AppState,
+    customer: &Customer,
+    kind: Kind,
+    data: OperationData,
+    login: Option<(String, i64)>,
+    booking: Option<(Booking, String)>,
+) -> ApiResult<Created> {
+    let now = state.now();
+    let expires = now + state.config().operation_ttl;
+    for _ in 0..8 {
+        let op_id = OpId::random(&state.0.rng)?;
+        let operation = Operation {
+            op_id,
+            kind,
+            data: data.clone(),
+            nonce: Nonce::random(&state.0.rng)?,
+            expires,
+        };
+        let signed = SignedPayload::sign(operation, &state.0.bank_key, &state.0.rng)
+            .map_err(|e| AppError::internal(format!("signing: {e}")))?;
+        let new = NewOperation {
+            customer_id: customer.id,
+            op_id: op_id.to_string(),
+            kind: kind.as_str().to_owned(),
+            payload: signed.text().to_owned(),
+            expires_at: expires as i64,
+            login_id: login.as_ref().map(|l| l.0.clone()),
+            number: login.as_ref().map(|l| l.1),
+            booking: booking.clone(),
+        };
+        let user_code = customer.user_code.clone();
+        let new2 = new.clone();
+        let row = state
+            .store()
+            .write(move |w| {
+                Box::pin(async move {
+                    let row = w.insert_operation(now, &new2).await?;
+                    if row.is_some() {
+                        w.audit(
+                            now,
+                            "operation_created",
+                            &user_code,
+                            &format!("{} {}", new2.op_id, new2.kind),
+                        )
+                        .await?;
+                    }
+                    Ok(row)
+                })
+            })
+            .await?;
+        if let Some(row_id) = row {
+            let (account_id, amount_minor, currency, payee_iban, payee_name, description) = match &new.booking {
+                Some((b, cur)) => (
+                    Some(b.account_id),
+                    Some(b.amount_minor),
+                    Some(cur.clone()),
+                    Some(b.payee_iban.clone()),
+                    Some(b.payee_name.clone()),
+                    Some(b.description.clone()),
+                ),
+                None => (None, None, None, None, None, None),
+            };
+            state.remember_operation(OperationRow {
+                id: row_id,
+                customer_id: customer.id,
+                op_id: new.op_id.clone(),
+                kind: new.kind.clone(),
+                payload: new.payload.clone(),
+                status: OperationStatus::Pending,
+                expires_at: new.expires_at,
+                login_id: new.login_id.clone(),
+                number: new.number,
+                account_id,
+                amount_minor,
+                currency,
+                payee_iban,
+                payee_name,
+                description,
+                created_at: now as i64,
+            });
+            state.0.hub.publish(
+                customer.id,
+                HubEvent::Operation {
+                    op_id: new.op_id.clone(),
+                    payload: new.payload.clone(),
+                },
+            );
+            return Ok(Created {
+                row_id,
+                op_id: new.op_id,
+                payload: new.payload,
+                expires,
+            });
+        }
+    }
+    Err(AppError::internal("no free op id after 8 draws"))
+}

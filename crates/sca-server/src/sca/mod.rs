@@ -1,0 +1,138 @@
+//! The SCA rules of docs/spec/sca1.md §8 on top of storage: checking codes against a customer's
+//! devices, the single-use change of an operation's status, counting wrong answers, creating
+//! signed operations, SMS OTPs. Handlers call these; every computation of the protocol itself is
+//! `sca_protocol`'s.
+//!
+//! One module per rule: [`codes`] (device codes), [`secrets`] (passwords and security codes),
+//! [`approval`] (creating and approving operations), [`otp`] (SMS codes); this file holds what
+//! they share: counting a wrong answer and the error it answers with.
+
+mod approval;
+mod codes;
+mod otp;
+mod secrets;
+
+pub(crate) use approval::*;
+pub(crate) use codes::*;
+pub(crate) use otp::*;
+pub(crate) use secrets::*;
+
+use crate::error::{ApiResult, AppError, ErrorKind};
+use crate::state::{AppState, HubEvent};
+use crate::storage::{Counted, Credential, Customer, OperationRow, OperationStatus};
+
+/// The error for a counted answer. The answer that blocks the credential (0 left) also ends the
+/// customer's other web sessions: whoever is guessing may be in one (issue 11 §5).
+fn counted_error(state: &AppState, customer_id: Option<i64>, counted: Counted, kind: ErrorKind) -> AppError {
+    match counted {
+        Counted::Wrong { attempts_left } => {
+            if attempts_left == 0
+                && let Some(cid) = customer_id
+            {
+                state.0.sessions.end_customer(cid, current_session().as_deref());
+                if kind == ErrorKind::WrongCode {
+                    // No push may wait on a device whose codes cannot approve it.
+                    state.0.hub.publish(cid, HubEvent::CodesBlocked);
+                }
+            }
+            AppError::counted(kind, attempts_left)
+        }
+        Counted::Blocked => AppError::blocked(),
+    }
+}
+
+tokio::task_local! {
+    /// The session cookie of the request being served, if any (set by the app's middleware).
+    pub(crate) static SESSION_COOKIE: Option<String>;
+}
+
+/// The session cookie of the request this task serves.
+pub(crate) fn current_session() -> Option<String> {
+    SESSION_COOKIE.try_with(Clone::clone).ok().flatten()
+}
+
+/// Counts a wrong answer for `credential` and returns the error to answer with: 401 with
+/// `attempts_left`, or 423 once blocked. Optionally moves a pending operation to `failed` in the
+/// same commit (a wrong number-matching pick).
+pub(crate) async fn wrong_answer(
+    state: &AppState,
+    customer: &Customer,
+    credential: Credential,
+    detail: &str,
+    fail_operation: Option<&OperationRow>,
+) -> AppError {
+    let now = state.now();
+    let max = state.config().max_attempts;
+    let (cid, user_code, phone, email, detail) = (
+        customer.id,
+        customer.user_code.clone(),
+        customer.phone.clone(),
+        customer.email.clone(),
+        detail.to_owned(),
+    );
+    let fail = fail_operation.map(|o| (o.id, o.op_id.clone()));
+    let result = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let counted = w
+                    .count_failure(now, cid, &user_code, (&phone, &email), credential, max, &detail)
+                    .await?;
+                if let Some((row, op_id)) = fail
+                    && w.decide_operation(row, OperationStatus::Failed, now, "wrong_answer")
+                        .await?
+                {
+                    w.audit(now, "operation_failed", &user_code, &format!("{op_id}: {detail}"))
+                        .await?;
+                }
+                Ok(counted)
+            })
+        })
+        .await;
+    if let Some(op) = fail_operation {
+        state.0.hub.publish(
+            customer.id,
+            HubEvent::Status {
+                op_id: op.op_id.clone(),
+                status: OperationStatus::Failed,
+            },
+        );
+    }
+    let kind = match credential {
+        Credential::Password | Credential::SecurityCode => ErrorKind::InvalidCredentials,
+        Credential::Code => ErrorKind::WrongCode,
+        Credential::SmsOtp => ErrorKind::WrongOtp,
+    };
+    match result {
+        Ok(counted) => {
+            state.messages_queued();
+            counted_error(state, Some(customer.id), counted, kind)
+        }
+        Err(e) => AppError::from(e),
+    }
+}
+
+/// The outcome of spending an SMS code or a TRANSACTION code's step in the write that acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spent {
+    /// Spent now, by this write.
+    Now,
+    /// The customer's SMS codes got blocked since it was checked.
+    Blocked,
+    /// This recovery code took its wrong answers since it was checked.
+    Exhausted,
+    /// Already used or expired.
+    Gone,
+}
+
+impl Spent {
+    /// `Ok` for [`Spent::Now`], the error to answer with otherwise.
+    pub(crate) fn ok(self) -> ApiResult<()> {
+        match self {
+            Self::Now => Ok(()),
+            Self::Blocked => Err(AppError::blocked()),
+            Self::Exhausted => Err(otp_spent_error()),
+            Self::Gone => Err(AppError::not_pending()),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Passwords and security codes: count-then-verify around argon2id (PSD2 RTS art. 4(3)(b)), the
+//! same for user names that are no customer's.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::api::extract::ClientIp;
+use crate::error::{ApiResult, AppError, ErrorKind};
+use crate::state::AppState;
+use crate::storage::{Credential, Customer, Holder, Settle, Subject};
+
+/// How many times a failed write that settles an attempt is retried before the answer fails:
+/// a passing `SQLITE_BUSY` or a full writer queue, never a wrong answer.
+const SETTLE_RETRIES: u64 = 3;
+
+/// Checks a password or a security code by count-then-verify (PSD2 RTS art. 4(3)(b): at most
+/// `max_attempts` wrong answers, however many arrive at once): one write takes an attempt —
+/// refused (423) when the credential is blocked or every attempt left is already being
+/// evaluated —, then the argon2id hash is evaluated, then a second write settles the attempt: a
+/// right answer resets the count when `reset_on_right`, a wrong one is counted and on the last
+/// one blocks. A user name that is no customer's takes the very same steps against a dummy hash
+/// and counters of its own, so statuses, `attempts_left` and work tell nobody which it is.
+///
+/// First of all, the client's token bucket: one address cannot take the hashing queue from the
+/// others (429 with `Retry-After`).
+///
+/// The three steps run in a task of their own: a client that hangs up mid-hash cannot leave its
+/// attempt taken and never settled.
+pub(crate) async fn check_secret(
+    state: &AppState,
+    client: ClientIp,
+    user: &str,
+    secret: &str,
+    credential: Credential,
+    reset_on_right: bool,
+    detail: &'static str,
+) -> ApiResult<Customer> {
+    // In front of everything else, so a client beyond its rate neither hashes nor takes an
+    // attempt of anyone's.
+    state.take_login_token(client.0)?;
+    let (state, user, secret) = (
+        state.clone(),
+        user.to_owned(),
+        zeroize::Zeroizing::new(secret.to_owned()),
+    );
+    let cookie = current_session();
+    tokio::spawn(SESSION_COOKIE.scope(cookie, async move {
+        check_secret_now(&state, &user, secret, credential, reset_on_right, detail).await
+    }))
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// The owned parts of a [`Subject`], to move into a write job.
+enum Whose {
+    Customer(i64, String, String, String),
+    Unknown(String),
+}
+
+impl Whose {
+    fn subject(&self) -> Subject<'_> {
+        match self {
+            Self::Customer(id, user_code, phone, email) => Subject::Customer(Holder {
+                id: *id,
+                user_code,
+                phone,
+                email,
+            }),
+            Self::Unknown(user) => Subject::Unknown(user),
+        }
+    }
+}
+
+async fn check_secret_now(
+    state: &AppState,
+    user: &str,
+    secret: zeroize::Zeroizing<String>,
+    credential: Credential,
+    reset_on_right: bool,
+    detail: &'static str,
+) -> ApiResult<Customer> {
+    let max = state.config().max_attempts;
+    let customer = state.store().customer_by_user(user).await?;
+    let whose = Arc::new(match &customer {
+        Some(c) => Whose::Customer(c.id, c.user_code.clone(), c.phone.clone(), c.email.clone()),
+        None => Whose::Unknown(user.to_ascii_lowercase()),
+    });
+    let now = state.now();
+    let w2 = whose.clone();
+    let taken = state
+        .store()
+        .write(move |w| Box::pin(async move { w.take_attempt(now, &w2.subject(), credential, max).await }))
+        .await?;
+    if !taken {
+        return Err(AppError::blocked());
+    }
+    let phc = customer.as_ref().map(|c| match credential {
+        Credential::SecurityCode => c.security_code_hash.clone(),
+        _ => c.password_hash.clone(),
+    });
+    let verdict = state
+        .hashing(move |h| match phc {
+            Some(phc) => h.verify(&secret, &phc),
+            None => {
+                h.verify_dummy(&secret);
+                false
+            }
+        })
+        .await;
+    let settle = match &verdict {
+        Ok(true) => Settle::Right { reset: reset_on_right },
+        Ok(false) => Settle::Wrong,
+        Err(_) => Settle::NotEvaluated,
+    };
+    // The settle must not be lost: a batch that failed was rolled back whole, so the write is
+    // tried again (an attempt left taken would refuse the customer until the next start).
+    let mut tries = 0;
+    let counted = loop {
+        let (whose, now) = (whose.clone(), state.now());
+        let settled = state
+            .store()
+            .write(move |w| {
+                Box::pin(async move {
+                    w.settle_attempt(now, &whose.subject(), credential, settle, max, detail)
+                        .await
+                })
+            })
+            .await;
+        match settled {
+            Ok(counted) => break counted,
+            Err(e) if tries < SETTLE_RETRIES => {
+                tries += 1;
+                tracing::warn!(error = %e, tries, "settling an attempt failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let cid = customer.as_ref().map(|c| c.id);
+    match (verdict?, customer) {
+        (true, Some(customer)) => Ok(customer),
+        _ => {
+            state.messages_queued();
+            Err(counted_error(state, cid, counted, ErrorKind::InvalidCredentials))
+        }
+    }
+}
