@@ -1,5 +1,6 @@
 //! What the bank tells its customers by SMS and e-mail, in Italian and in English, in one place.
 
+use crate::sca::OtpPurpose;
 use crate::storage::Credential;
 
 /// The alert sent when `credential` is blocked after `max` wrong answers in a row.
@@ -24,4 +25,44 @@ pub(crate) fn blocked_alert(credential: Credential, max: u32) -> String {
          codice di sicurezza e un codice SMS, o in filiale. / Sigillo: {en} after {max} wrong attempts. If it was \
          not you, call your branch. Unblock with your security code and an SMS code, or at the branch."
     )
+}
+
+/// The SMS that carries a one-time code for `purpose`, valid `minutes`.
+pub(crate) fn otp_sms(otp: &str, purpose: OtpPurpose, minutes: u64) -> String {
+    let (it, en) = match purpose {
+        OtpPurpose::Login => ("per accedere all'Area Clienti", "to log in to Area Clienti"),
+        OtpPurpose::Activation => ("per attivare un nuovo autenticatore", "to activate a new authenticator"),
+        OtpPurpose::Unblock => ("per sbloccare le tue credenziali", "to unblock your credentials"),
+        OtpPurpose::PasswordReset => ("per reimpostare la password", "to reset your password"),
+        OtpPurpose::PasswordChange => ("per cambiare la password", "to change your password"),
+    };
+    format!(
+        "Sigillo: {otp} è il tuo codice {it}. Scade tra {minutes} minuti. Non darlo a nessuno, neanche alla banca. \
+         / {otp} is your code {en}. It expires in {minutes} minutes. Never give it to anyone, not even the bank."
+    )
+}
+
+/// The alert (SMS and e-mail) that a new authenticator named `name` was activated.
+pub(crate) fn device_activated(name: &str) -> String {
+    format!(
+        "Sigillo: un nuovo autenticatore \"{name}\" è stato attivato sul tuo profilo. Se non sei stato tu, chiama la tua \
+         filiale. / A new authenticator \"{name}\" was activated on your account. If it was not you, call your branch."
+    )
+}
+
+/// The alert that an authenticator was removed.
+pub(crate) const DEVICE_REMOVED: &str = "Sigillo: un autenticatore è stato rimosso dal tuo profilo. Se non sei stato tu, \
+     chiama la tua filiale. / An authenticator was removed from your account. If it was not you, call your branch.";
+
+/// The alert that operation `op_id` was rejected from an authenticator ("it wasn't me").
+pub(crate) fn operation_rejected(op_id: &str) -> String {
+    format!(
+        "Sigillo: l'operazione {op_id} è stata rifiutata dal tuo autenticatore. Se l'ha avviata qualcun altro, chiama la \
+         tua filiale. / Operation {op_id} was rejected from your authenticator. If someone else started it, call your branch."
+    )
+}
+
+/// The SMS that tells the user codes registered on a phone.
+pub(crate) fn user_codes(list: &str) -> String {
+    format!("Sigillo: il tuo codice utente è {list}. / Your user code is {list}.")
 }

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::events::status_stream;
 use super::extract::{Body, WebSession};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
-use crate::sca::{self, Allowed, Via};
+use crate::sca::{self, Via};
 use crate::state::AppState;
 use crate::storage::writer::Booking;
 use crate::storage::{Credential, Customer, OperationRow, OperationStatus};
@@ -315,21 +315,6 @@ pub struct Decision {
     pub status: String,
 }
 
-/// What codes an operation accepts by policy.
-pub(crate) fn allowed_for(state: &AppState, op: &OperationRow) -> Allowed {
-    let amount = op.amount_minor.unwrap_or(0).max(0) as u64;
-    let cfg = state.config();
-    Allowed {
-        operation: true,
-        operation_id: op.amount_minor.is_none() || amount <= cfg.operation_id_code_max_minor,
-        login: false,
-        transaction: op.kind != "LOGIN"
-            && op.kind != "DEVICE"
-            && cfg.transaction_code_max_minor > 0
-            && amount <= cfg.transaction_code_max_minor,
-    }
-}
-
 /// Authorizes an operation with a code. Exactly one of concurrent right answers succeeds; a
 /// transfer moves money once.
 #[utoipa::path(post, path = "/api/v1/operations/{op_id}/authorize", tag = "banking", request_body = AuthorizeRequest,
@@ -356,7 +341,14 @@ pub async fn authorize(
     }
     let operation = sca::stored_operation(&op)?;
     let keys = state.device_keys(web.customer.id).await?;
-    match sca::match_code(&keys, &code, Some(&operation), allowed_for(&state, &op), now, None) {
+    match sca::match_code(
+        &keys,
+        &code,
+        Some(&operation),
+        sca::allowed_for(state.config(), &op),
+        now,
+        None,
+    ) {
         Some(m) => {
             sca::approve(&state, &web.customer, &op, Via::Code(m)).await?;
             Ok(Json(Decision {
@@ -485,11 +477,8 @@ pub async fn remove_device(
             Box::pin(async move {
                 let ok = w.remove_device(now, cid, &device_id).await?;
                 if ok {
-                    let text =
-                        "Sigillo: un autenticatore è stato rimosso dal tuo profilo. Se non sei stato tu, chiama la tua filiale. / \
-                         An authenticator was removed from your account. If it was not you, call your branch.";
-                    w.outbox(now, &phone, "sms", text).await?;
-                    w.outbox(now, &email, "email", text).await?;
+                    w.outbox(now, &phone, "sms", crate::texts::DEVICE_REMOVED).await?;
+                    w.outbox(now, &email, "email", crate::texts::DEVICE_REMOVED).await?;
                     w.audit(now, "device_removed", &user_code, &device_id).await?;
                 }
                 Ok(ok)

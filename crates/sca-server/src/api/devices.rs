@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use super::banking::Decision;
 use super::events::device_stream;
 use super::extract::{Body, ClientIp, DeviceRequest};
-use super::login::{StatusResponse, check_password};
+use super::login::StatusResponse;
 use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
 use crate::sca::{self, Allowed, OtpPurpose, Spent, Via};
@@ -55,7 +55,7 @@ pub async fn start_activation(
     client: ClientIp,
     Body(body): Body<StartActivation>,
 ) -> ApiResult<(StatusCode, Json<ActivationStarted>)> {
-    let customer = check_password(&state, client, &body.user, &body.password).await?;
+    let customer = sca::check_password(&state, client, &body.user, &body.password).await?;
     if state.store().failures(customer.id).await?.sms_otp >= state.config().max_attempts {
         return Err(AppError::blocked());
     }
@@ -336,11 +336,9 @@ pub async fn activation_confirm(
                 if !w.finish_activation(&id, "awaiting_confirm", "active").await? {
                     return Ok(false);
                 }
-                w.insert_device(now, &did, cid, &name, &device_pub, &device_sealed).await?;
-                let text = format!(
-                    "Sigillo: un nuovo autenticatore \"{name}\" è stato attivato sul tuo profilo. Se non sei stato tu, chiama la tua \
-                     filiale. / A new authenticator \"{name}\" was activated on your account. If it was not you, call your branch."
-                );
+                w.insert_device(now, &did, cid, &name, &device_pub, &device_sealed)
+                    .await?;
+                let text = crate::texts::device_activated(&name);
                 w.outbox(now, &phone, "sms", &text).await?;
                 w.outbox(now, &email, "email", &text).await?;
                 w.audit(now, "device_activated", &user_code, &did).await?;
@@ -617,17 +615,22 @@ pub async fn reject(
         .store()
         .write(move |w| {
             Box::pin(async move {
-                if !w.decide_operation(row, OperationStatus::Rejected, now, &format!("device:{did}")).await? {
+                if !w
+                    .decide_operation(row, OperationStatus::Rejected, now, &format!("device:{did}"))
+                    .await?
+                {
                     return Ok(false);
                 }
-                let text = format!(
-                    "Sigillo: l'operazione {oid} è stata rifiutata dal tuo autenticatore. Se l'ha avviata qualcun altro, chiama la \
-                     tua filiale. / Operation {oid} was rejected from your authenticator. If someone else started it, call your branch."
-                );
+                let text = crate::texts::operation_rejected(&oid);
                 w.outbox(now, &phone, "sms", &text).await?;
                 w.outbox(now, &email, "email", &text).await?;
-                w.audit(now, "operation_rejected", &user_code, &format!("{oid} {kind} by device:{did}"))
-                    .await?;
+                w.audit(
+                    now,
+                    "operation_rejected",
+                    &user_code,
+                    &format!("{oid} {kind} by device:{did}"),
+                )
+                .await?;
                 Ok(true)
             })
         })

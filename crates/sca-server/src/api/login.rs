@@ -82,32 +82,6 @@ pub struct StatusResponse {
     pub status: String,
 }
 
-fn user_field(user: &str) -> ApiResult<&str> {
-    let user = user.trim();
-    if user.is_empty() || user.chars().count() > 64 {
-        return Err(AppError::bad_request(
-            "user",
-            "a user code or alias is 1 to 64 characters",
-        ));
-    }
-    Ok(user)
-}
-
-/// Checks user and password by count-then-verify ([`sca::check_secret`]); a right password
-/// resets the count. Returns the customer.
-pub(crate) async fn check_password(
-    state: &AppState,
-    client: ClientIp,
-    user: &str,
-    password: &str,
-) -> ApiResult<Customer> {
-    let user = user_field(user)?;
-    if password.chars().count() > 64 {
-        return Err(AppError::bad_request("password", "at most 64 characters"));
-    }
-    sca::check_secret(state, client, user, password, Credential::Password, true, "login").await
-}
-
 fn session_cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
     let secure = if state.config().cookie_secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
@@ -127,7 +101,7 @@ pub async fn login(
     client: ClientIp,
     Body(body): Body<LoginRequest>,
 ) -> ApiResult<Response> {
-    let customer = check_password(&state, client, &body.user, &body.password).await?;
+    let customer = sca::check_password(&state, client, &body.user, &body.password).await?;
     let now = state.now();
     let user_code = customer.user_code.clone();
     state
@@ -406,7 +380,7 @@ pub async fn change_password(
             ),
         ),
     };
-    let customer = check_password(&state, client, &web.customer.user_code, &body.current_password).await?;
+    let customer = sca::check_password(&state, client, &web.customer.user_code, &body.current_password).await?;
     let by_code = code.is_some();
     let pw = body.new_password.clone();
     let hash = state.hashing(move |h| h.hash(&pw)).await?.map_err(AppError::internal)?;

@@ -38,7 +38,7 @@ pub async fn recover_user_code(
     let now = state.now();
     let codes: Vec<String> = customers.iter().map(|c| c.user_code.clone()).collect();
     let list = codes.join(", ");
-    let text = format!("Sigillo: il tuo codice utente è {list}. / Your user code is {list}.");
+    let text = crate::texts::user_codes(&list);
     // A phone that is no customer's costs the same committed write (an audit row), so neither
     // the answer nor its time tells the two apart.
     // The phone's SMS rate limit applies whether it is a customer's or not, so a 429 tells

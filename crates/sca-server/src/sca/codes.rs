@@ -22,6 +22,23 @@ pub(crate) struct Allowed {
     pub transaction: bool,
 }
 
+/// The codes that may authorize `op` (the bank's policy, `Config`): the OPERATION code always;
+/// the OPERATION_ID code (no dynamic linking of the amount) up to `operation_id_code_max_minor`;
+/// a TRANSACTION code only for a payment at or below `transaction_code_max_minor`, never for a
+/// login or a new device.
+pub(crate) fn allowed_for(config: &crate::config::Config, op: &OperationRow) -> Allowed {
+    let amount = op.amount_minor.unwrap_or(0).max(0) as u64;
+    let kind = sca_protocol::Kind::parse(&op.kind).ok();
+    Allowed {
+        operation: true,
+        operation_id: op.amount_minor.is_none() || amount <= config.operation_id_code_max_minor,
+        login: false,
+        transaction: !matches!(kind, Some(sca_protocol::Kind::Login | sca_protocol::Kind::Device))
+            && config.transaction_code_max_minor > 0
+            && amount <= config.transaction_code_max_minor,
+    }
+}
+
 /// Which device made a right code, and the step it used (LOGIN/TRANSACTION).
 #[derive(Debug, Clone)]
 pub(crate) struct CodeMatch {

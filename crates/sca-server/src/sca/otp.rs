@@ -38,16 +38,6 @@ impl OtpPurpose {
     }
 
     /// What the code is for, in Italian and in English.
-    fn text(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Login => ("per accedere all'Area Clienti", "to log in to Area Clienti"),
-            Self::Activation => ("per attivare un nuovo autenticatore", "to activate a new authenticator"),
-            Self::Unblock => ("per sbloccare le tue credenziali", "to unblock your credentials"),
-            Self::PasswordReset => ("per reimpostare la password", "to reset your password"),
-            Self::PasswordChange => ("per cambiare la password", "to change your password"),
-        }
-    }
-
     /// Each recovery's code takes at most this many wrong answers (they count against the
     /// customer's SMS codes too, so once those are blocked only the branch unblocks).
     fn per_otp_limit(self) -> Option<i64> {
@@ -77,11 +67,7 @@ pub(crate) async fn send_otp(
     };
     let otp = random::digits(&state.0.rng, 6).map_err(AppError::internal)?;
     let hash = otp_hash(&id, &otp);
-    let ((it, en), minutes, otp_text) = (purpose.text(), state.config().otp_ttl / 60, otp.as_str());
-    let text = format!(
-        "Sigillo: {otp_text} è il tuo codice {it}. Scade tra {minutes} minuti. Non darlo a nessuno, neanche alla banca. \
-         / {otp_text} is your code {en}. It expires in {minutes} minutes. Never give it to anyone, not even the bank."
-    );
+    let text = crate::texts::otp_sms(&otp, purpose, state.config().otp_ttl / 60);
     let (cid, user_code, phone, reference, interval, ttl) = (
         customer.id,
         customer.user_code.clone(),

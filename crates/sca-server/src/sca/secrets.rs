@@ -145,3 +145,29 @@ async fn check_secret_now(
         }
     }
 }
+
+fn user_field(user: &str) -> ApiResult<&str> {
+    let user = user.trim();
+    if user.is_empty() || user.chars().count() > 64 {
+        return Err(AppError::bad_request(
+            "user",
+            "a user code or alias is 1 to 64 characters",
+        ));
+    }
+    Ok(user)
+}
+
+/// Checks user and password by count-then-verify ([`check_secret`]); a right password
+/// resets the count. Returns the customer.
+pub(crate) async fn check_password(
+    state: &AppState,
+    client: ClientIp,
+    user: &str,
+    password: &str,
+) -> ApiResult<Customer> {
+    let user = user_field(user)?;
+    if password.chars().count() > 64 {
+        return Err(AppError::bad_request("password", "at most 64 characters"));
+    }
+    check_secret(state, client, user, password, Credential::Password, true, "login").await
+}
