@@ -10,8 +10,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use futures_util::Stream;
 use sca_protocol::{
-    ActivationId, Code, ConfirmKey, EphemeralEcdh, FieldKey, Kind, KnowledgeKey, OperationData, PossessionKey,
-    PublicKey, Signature, activation_message, approve_message, derive_keys, reject_message, verify_confirm_tag,
+    ActivationId, Code, FieldKey, Kind, OperationData, PublicKey, Signature, approve_message, reject_message,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,11 +19,10 @@ use super::banking::Decision;
 use super::events::device_stream;
 use super::extract::{Body, ClientIp, DeviceRequest};
 use super::login::StatusResponse;
-use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
-use crate::sca::{self, Allowed, OtpPurpose, Spent, Via};
+use crate::sca::{self, Allowed, OtpPurpose, Via};
 use crate::state::{AppState, HubEvent};
-use crate::storage::{ActivationRow, Credential, OperationRow, OperationStatus};
+use crate::storage::{Credential, OperationRow, OperationStatus};
 
 /// First activation: who the customer is.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -115,21 +113,6 @@ fn parse_activation_id(text: &str) -> ApiResult<ActivationId> {
     ActivationId::parse(text).map_err(|e| AppError::bad_request("activation_id", e))
 }
 
-async fn load_activation(state: &AppState, id: &ActivationId, expected: &str) -> ApiResult<ActivationRow> {
-    let row = state
-        .store()
-        .activation(id.as_str())
-        .await?
-        .ok_or_else(|| AppError::not_found("activation"))?;
-    if row.status != expected {
-        return Err(AppError::not_pending());
-    }
-    if state.now() >= row.expires_at as u64 {
-        return Err(AppError::expired());
-    }
-    Ok(row)
-}
-
 /// Key exchange (docs/spec/sca1.md §3.2 steps 2–3): the server makes `Es`, derives the keys, keeps them
 /// sealed, and answers with `Es_pub` signed by the bank key.
 #[utoipa::path(post, path = "/api/v1/activations/{activation_id}", tag = "devices", request_body = ActivationKeys,
@@ -146,99 +129,12 @@ pub async fn activation_keys(
     let device_pub = PublicKey::from_b64u(&body.device_pub).map_err(|e| AppError::bad_request("device_pub", e))?;
     let ed_pub = PublicKey::from_b64u(&body.ecdh_pub).map_err(|e| AppError::bad_request("ecdh_pub", e))?;
     let name = crate::customers::check_name("name", &body.name, sca_protocol::DEVICE_NAME_MAX)?;
-    // `PublicKey` checks only the form; a point off the curve would be stored and then never
-    // verify a signature. An ECDH agreement with a throwaway key checks it is on P-256.
-    if EphemeralEcdh::generate(&state.0.rng)?.agree(&device_pub).is_err() {
-        return Err(AppError::bad_request("device_pub", "not a valid P-256 point"));
-    }
-    let row = load_activation(&state, &aid, "awaiting_keys").await?;
-    let customer = state
-        .store()
-        .customer(row.customer_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("activation"))?;
-    let otp_id = match row.source.as_str() {
-        "device" => {
-            let approved = match row.operation_id {
-                Some(op) => state
-                    .store()
-                    .operation_by_row(op)
-                    .await?
-                    .is_some_and(|o| o.status == OperationStatus::Approved),
-                None => false,
-            };
-            if !approved {
-                return Err(AppError::new(
-                    ErrorKind::Forbidden,
-                    "approve the DEVICE operation on the active authenticator first",
-                ));
-            }
-            None
-        }
-        _ => {
-            let otp = body
-                .sms_otp
-                .as_deref()
-                .ok_or_else(|| AppError::bad_request("sms_otp", "missing: the SMS code sent at activation"))?;
-            Some(sca::check_otp(&state, &customer, OtpPurpose::Activation, aid.as_str(), otp).await?)
-        }
-    };
-    let es = EphemeralEcdh::generate(&state.0.rng)?;
-    let es_pub = es.public_key();
-    let z = es
-        .agree(&ed_pub)
-        .map_err(|_| AppError::bad_request("ecdh_pub", "not a valid P-256 point"))?;
-    let keys = derive_keys(&aid, &z);
-    let signature = state
-        .0
-        .bank_key
-        .sign(&state.0.rng, &activation_message(&aid, &ed_pub, &es_pub))?;
-    let device_id = random::b64u(&state.0.rng, 12).map_err(AppError::internal)?;
-    let mut secret = zeroize::Zeroizing::new(Vec::with_capacity(96));
-    secret.extend_from_slice(keys.possession.expose_secret());
-    secret.extend_from_slice(keys.knowledge.expose_secret());
-    secret.extend_from_slice(keys.confirm.expose_secret());
-    let sealed = state
-        .0
-        .secrets
-        .seal(aid.as_str(), &secret)
-        .map_err(AppError::internal)?;
-    let now = state.now();
-    let (id, did, user_code, pubkey, cid, max) = (
-        aid.to_string(),
-        device_id.clone(),
-        customer.user_code.clone(),
-        device_pub.as_bytes().to_vec(),
-        customer.id,
-        state.config().max_attempts,
-    );
-    state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                if let Some(otp) = &otp_id {
-                    let spent = sca::spend_otp(w, otp, now, OtpPurpose::Activation, cid, max).await?;
-                    if spent != Spent::Now {
-                        return Ok(spent);
-                    }
-                }
-                if !w.activation_keys(&id, &did, &name, &pubkey, &sealed).await? {
-                    return Ok(Spent::Gone);
-                }
-                if otp_id.is_some() {
-                    w.reset_failures(cid, Credential::SmsOtp).await?;
-                }
-                w.audit(now, "device_keys_exchanged", &user_code, &did).await?;
-                Ok(Spent::Now)
-            })
-        })
-        .await?
-        .ok()?;
+    let done = sca::exchange_keys(&state, &aid, &device_pub, &ed_pub, name, body.sms_otp.as_deref()).await?;
     Ok(Json(ActivationAnswer {
-        device_id,
-        server_ecdh_pub: es_pub.to_b64u(),
+        device_id: done.device_id,
+        server_ecdh_pub: done.server_ecdh_pub.to_b64u(),
         bank_pub: state.bank_public_key().to_b64u(),
-        signature: signature.to_b64u(),
+        signature: done.signature.to_b64u(),
     }))
 }
 
@@ -266,91 +162,7 @@ pub async fn activation_confirm(
     let mut tag = [0u8; 32];
     hex::decode_to_slice(&body.confirm, &mut tag)
         .map_err(|_| AppError::bad_request("confirm", "must be 64 hex characters"))?;
-    let row = load_activation(&state, &aid, "awaiting_confirm").await?;
-    let customer = state
-        .store()
-        .customer(row.customer_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("activation"))?;
-    let (Some(device_id), Some(name), Some(device_pub), Some(sealed)) = (
-        row.device_id.clone(),
-        row.device_name.clone(),
-        row.device_pub.clone(),
-        row.secrets.clone(),
-    ) else {
-        return Err(AppError::internal("activation awaiting confirmation without keys"));
-    };
-    let plain = state
-        .0
-        .secrets
-        .open(aid.as_str(), &sealed)
-        .map_err(AppError::internal)?;
-    if plain.len() != 96 {
-        return Err(AppError::internal("activation secrets length"));
-    }
-    let key = |range: std::ops::Range<usize>| {
-        let mut k = [0u8; 32];
-        k.copy_from_slice(&plain[range]);
-        k
-    };
-    let (kp, kk, kc) = (
-        PossessionKey::from_bytes(key(0..32)),
-        KnowledgeKey::from_bytes(key(32..64)),
-        ConfirmKey::from_bytes(key(64..96)),
-    );
-    let public = PublicKey::from_bytes(&device_pub).map_err(|_| AppError::internal("stored device key"))?;
-    let now = state.now();
-    let (id, user_code) = (aid.to_string(), customer.user_code.clone());
-    if !verify_confirm_tag(&kc, &aid, &public, &tag) {
-        state
-            .store()
-            .write(move |w| {
-                Box::pin(async move {
-                    if w.finish_activation(&id, "awaiting_confirm", "failed").await? {
-                        w.audit(now, "device_activation_failed", &user_code, "confirmation tag")
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .await?;
-        return Err(AppError::new(
-            ErrorKind::InvalidSignature,
-            "confirm: the tag does not verify; the activation is void, start again",
-        ));
-    }
-    let mut secret = zeroize::Zeroizing::new(Vec::with_capacity(64));
-    secret.extend_from_slice(kp.expose_secret());
-    secret.extend_from_slice(kk.expose_secret());
-    let device_sealed = state.0.secrets.seal(&device_id, &secret).map_err(AppError::internal)?;
-    let (cid, phone, email, did) = (
-        customer.id,
-        customer.phone.clone(),
-        customer.email.clone(),
-        device_id.clone(),
-    );
-    let ok = state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                if !w.finish_activation(&id, "awaiting_confirm", "active").await? {
-                    return Ok(false);
-                }
-                w.insert_device(now, &did, cid, &name, &device_pub, &device_sealed)
-                    .await?;
-                let text = crate::texts::device_activated(&name);
-                w.outbox(now, &phone, "sms", &text).await?;
-                w.outbox(now, &email, "email", &text).await?;
-                w.audit(now, "device_activated", &user_code, &did).await?;
-                Ok(true)
-            })
-        })
-        .await?;
-    state.forget_device_keys(customer.id);
-    if !ok {
-        return Err(AppError::not_pending());
-    }
-    state.messages_queued();
+    sca::confirm_activation(&state, &aid, &tag).await?;
     Ok(Json(StatusResponse {
         status: "active".into(),
     }))

@@ -7,11 +7,13 @@
 //! [`approval`] (creating and approving operations), [`otp`] (SMS codes); this file holds what
 //! they share: counting a wrong answer and the error it answers with.
 
+mod activation;
 mod approval;
 mod codes;
 mod otp;
 mod secrets;
 
+pub(crate) use activation::*;
 pub(crate) use approval::*;
 pub(crate) use codes::*;
 pub(crate) use otp::*;
