@@ -438,8 +438,8 @@ pub fn scan_start(
 }
 
 #[tauri::command]
-pub fn scan_stop(shared: S<'_>) {
-    crate::scan::stop(&shared);
+pub fn scan_stop() {
+    crate::scan::stop();
 }
 
 #[tauri::command]
@@ -541,6 +541,7 @@ pub fn kiosk_end_session(app: AppHandle, shared: S<'_>) -> CommandResult<()> {
     if !shared.options.kiosk {
         return Err(CommandError::new("not_kiosk", "only a kiosk ends its sessions"));
     }
+    crate::scan::stop();
     shared.kiosk_reset(&app);
     Ok(())
 }

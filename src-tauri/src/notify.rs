@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use tauri::AppHandle;
 
-use crate::state::{Shared, lock};
+use crate::sync::lock;
 use crate::views::{OpenApproval, PendingView};
 
 /// The desktop's language, until the authenticator window says which one the customer picked:
@@ -239,7 +239,15 @@ fn close_in_background(ids: Vec<u32>) {
 
 /// Shows the notification of a new pending operation, on its own thread (the D-Bus call and the
 /// wait for a click both block). The thread ends when the notification is clicked or closed.
-pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView, to: Audience) {
+/// `on_click` opens the approval the notification is about (the app's window logic, which this
+/// module does not know).
+pub fn operation(
+    app: &AppHandle,
+    shown: &Shown,
+    view: &PendingView,
+    to: Audience,
+    on_click: fn(&AppHandle, OpenApproval),
+) {
     let (summary, body) = texts(view, to);
     let en = to.en;
     // Critical notifications never expire: on a kiosk, a payee and an amount would stay on the
@@ -286,7 +294,7 @@ pub fn operation(app: &AppHandle, shown: &Shown, view: &PendingView, to: Audienc
         // The server sends the click to this connection only, so the wait is on the handle's.
         handle.wait_for_action(|action| {
             if action == "default" {
-                Shared::open_approval(&app, target);
+                on_click(&app, target);
             }
         });
         shown.gone(&key, Some(id));

@@ -16,7 +16,8 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
 use crate::error::{CommandError, CommandResult};
-use crate::state::{Shared, lock};
+use crate::state::Shared;
+use crate::sync::lock;
 use crate::views::{OperationView, events};
 
 /// Previews are at most this wide, and at most this often: enough to aim, cheap to send.
@@ -24,6 +25,9 @@ const PREVIEW_WIDTH: u32 = 480;
 const PREVIEW_EVERY: Duration = Duration::from_millis(100);
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The scan in progress: one per app (one camera, one authenticator window), owned here.
+static ACTIVE: std::sync::Mutex<Option<ActiveScan>> = std::sync::Mutex::new(None);
 
 /// The scan in progress.
 #[derive(Debug)]
@@ -144,7 +148,7 @@ pub fn start(
     profile_id: Option<String>,
     camera: Option<u32>,
 ) -> CommandResult<String> {
-    stop(shared);
+    stop();
     let profile = profile_id.as_deref().map(|id| shared.profile(id)).transpose()?;
     let window = app.clone();
     let sink = move |p: PreviewFrame| {
@@ -165,7 +169,7 @@ pub fn start(
     let description = source.describe();
     let (scanner, rx) = Scanner::start_boxed(source, ScanConfig::default()).map_err(authenticator::Error::from)?;
     let generation = GENERATION.fetch_add(1, Ordering::SeqCst) + 1;
-    *lock(&shared.scan) = Some(ActiveScan { generation, scanner });
+    *lock(&ACTIVE) = Some(ActiveScan { generation, scanner });
 
     let shared = shared.clone();
     let app = app.clone();
@@ -211,7 +215,7 @@ pub fn start(
                             },
                         };
                         if done {
-                            stop_generation(&shared, generation);
+                            stop_generation(generation);
                         }
                     }
                     ScanEvent::SourceError(e) => tracing::debug!(error = %e, "frame lost"),
@@ -248,15 +252,16 @@ fn refused(app: &AppHandle, e: CommandError) {
 }
 
 /// Stops the scan in progress, if any (the camera light goes off).
-pub fn stop(shared: &Shared) {
-    let active = lock(&shared.scan).take();
+/// Stops the scan in progress, if any.
+pub fn stop() {
+    let active = lock(&ACTIVE).take();
     if let Some(a) = active {
         a.scanner.stop();
     }
 }
 
-fn stop_generation(shared: &Shared, generation: u64) {
-    let mut slot = lock(&shared.scan);
+fn stop_generation(generation: u64) {
+    let mut slot = lock(&ACTIVE);
     if slot.as_ref().is_some_and(|a| a.generation == generation)
         && let Some(a) = slot.take()
     {

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use authenticator::{Authenticator, DeviceActivation, PendingActivation, Profile, ProfileEvent, PushEvent, Vault};
@@ -16,6 +16,7 @@ use tauri::{AppHandle, Emitter, Manager};
 
 use crate::error::{CommandError, CommandResult};
 use crate::options::Options;
+use crate::sync::lock;
 use crate::views::{ConnectionView, OpenApproval, OperationView, PendingView, ResolvedView, events};
 
 /// Which bank the app talks to.
@@ -52,7 +53,6 @@ pub struct Shared {
     connections: Mutex<BTreeMap<String, ConnectionView>>,
     device_qr: Mutex<HashMap<String, DeviceActivation>>,
     listener: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
-    pub scan: Mutex<Option<crate::scan::ActiveScan>>,
     last_activity: Mutex<Instant>,
     banking_idle_since: Mutex<Option<Instant>>,
 }
@@ -64,11 +64,6 @@ impl std::fmt::Debug for Shared {
             .field("kiosk", &self.options.kiosk)
             .finish_non_exhaustive()
     }
-}
-
-/// A poisoned lock only means another command panicked mid-way; the data is still usable.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Shared {
@@ -88,7 +83,6 @@ impl Shared {
             connections: Mutex::default(),
             device_qr: Mutex::default(),
             listener: Mutex::default(),
-            scan: Mutex::default(),
             last_activity: Mutex::new(Instant::now()),
             banking_idle_since: Mutex::default(),
         }
@@ -231,7 +225,7 @@ impl Shared {
                             en: self.english.load(std::sync::atomic::Ordering::Relaxed),
                             kiosk: self.options.kiosk,
                         };
-                        crate::notify::operation(app, &self.notifications, &view, to);
+                        crate::notify::operation(app, &self.notifications, &view, to, Shared::open_approval);
                     }
                 }
             }
@@ -290,8 +284,8 @@ impl Shared {
 
     /// Ends a kiosk session: every profile forgotten (a new, empty memory vault), pushes and
     /// open activations dropped, both windows back at their start pages with no cookie left.
+    /// (The caller stops a scan in progress first: `scan::stop`.)
     pub fn kiosk_reset(self: &Arc<Self>, app: &AppHandle) {
-        crate::scan::stop(self);
         *self.auth.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             Arc::new(Authenticator::new(Vault::in_memory()));
         lock(&self.activations).clear();
