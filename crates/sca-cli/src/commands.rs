@@ -240,13 +240,10 @@ fn code(args: crate::CodeArgs) -> Result<()> {
 
 fn qr_render(file: &Path, out: &Path, module_px: u32, force: bool) -> Result<()> {
     let text = read_text(file)?;
-    let extension = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let bytes = match extension.as_deref() {
-        Some("svg") => sca_qr::render_svg(&text).map(String::into_bytes),
-        Some("png") => sca_qr::render_png(&text, module_px),
-        _ => return Err(CliError::arg("--out", "the file name must end in .png or .svg")),
-    }
-    .map_err(|e| CliError::arg(&file.display().to_string(), e))?;
+    let format =
+        sca_qr::ImageFormat::from_path(out).ok_or_else(|| CliError::arg("--out", sca_qr::ImageFormat::EXPECTED))?;
+    let bytes =
+        sca_qr::render_as(&text, format, module_px).map_err(|e| CliError::arg(&file.display().to_string(), e))?;
     write_output(out, &bytes, false, force)
 }
 

@@ -30,7 +30,7 @@ pub use decode::{
 };
 pub use error::{DecodeError, RenderError};
 pub use load::{MAX_IMAGE_PIXELS, decode_image_bytes, load_luma};
-pub use render::{MAX_MODULE_PX, MIN_MODULE_PX, render_png, render_svg};
+pub use render::{ImageFormat, MAX_MODULE_PX, MIN_MODULE_PX, render_as, render_png, render_svg};
 
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,42 @@ const EC_LEVEL: EcLevel = EcLevel::M;
 /// ECI designator for UTF-8.
 const ECI_UTF8: u32 = 26;
 
+/// The image formats a QR code is written in, chosen by a file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// PNG bytes ([`render_png`]).
+    Png,
+    /// An SVG document ([`render_svg`]).
+    Svg,
+}
+
+impl ImageFormat {
+    /// The format a file name asks for: `.png` or `.svg`, in any case; `None` for anything else,
+    /// which every tool refuses with the same words ([`ImageFormat::EXPECTED`]).
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "png" => Some(Self::Png),
+            "svg" => Some(Self::Svg),
+            _ => None,
+        }
+    }
+
+    /// What a file name must end in.
+    pub const EXPECTED: &'static str = "the file name must end in .png or .svg";
+}
+
+/// Renders `text` in `format`: PNG with modules of `module_px` pixels, or SVG (scalable, so
+/// `module_px` does not apply).
+///
+/// # Errors
+/// As [`render_png`] and [`render_svg`].
+pub fn render_as(text: &str, format: ImageFormat, module_px: u32) -> Result<Vec<u8>, RenderError> {
+    match format {
+        ImageFormat::Png => render_png(text, module_px),
+        ImageFormat::Svg => render_svg(text).map(String::into_bytes),
+    }
+}
+
 /// Renders `text` as a standalone SVG document (XML declaration, `<svg>` root with `viewBox`),
 /// black modules on a white background, error-correction level M, quiet zone of 4 modules.
 ///

@@ -209,3 +209,17 @@ fn rqrr_never_runs_on_frames_above_its_cap() {
     );
     assert!(trace.attempts.iter().any(|a| a.decoder == Decoder::Rqrr));
 }
+
+#[test]
+fn the_file_name_chooses_the_format_and_both_read_back() {
+    use std::path::Path;
+    assert_eq!(ImageFormat::from_path(Path::new("a/qr.PNG")), Some(ImageFormat::Png));
+    assert_eq!(ImageFormat::from_path(Path::new("qr.svg")), Some(ImageFormat::Svg));
+    for other in ["qr.jpg", "qr", "qr.png.txt", ".svg"] {
+        assert_eq!(ImageFormat::from_path(Path::new(other)), None, "{other}");
+    }
+    let png = render_as("SCA1 formats", ImageFormat::Png, 4).unwrap();
+    assert_eq!(decode_image_bytes(&png).unwrap().text, "SCA1 formats");
+    let svg = String::from_utf8(render_as("SCA1 formats", ImageFormat::Svg, 4).unwrap()).unwrap();
+    assert!(svg.contains("<svg"), "{svg}");
+}

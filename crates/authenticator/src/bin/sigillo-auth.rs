@@ -331,6 +331,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::DeviceQr { out } => {
+            // Refused before the PIN is asked, not after the DEVICE operation is approved.
+            let out_format = match &out {
+                Some(path) => Some(
+                    sca_qr::ImageFormat::from_path(path)
+                        .ok_or_else(|| Error::input("out", sca_qr::ImageFormat::EXPECTED))?,
+                ),
+                None => None,
+            };
             let p = profile()?;
             let started = auth.start_second_device(&p).await?;
             let payload = auth.verify_payload(&p, &started.payload)?;
@@ -343,11 +351,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             );
             println!("{}", started.qr_text);
             if let Some(out) = out {
-                let bytes = match out.extension().and_then(|e| e.to_str()) {
-                    Some("svg") => sca_qr::render_svg(&started.qr_text).map(String::into_bytes),
-                    _ => sca_qr::render_png(&started.qr_text, 8),
-                }
-                .map_err(|e| Error::input("out", e))?;
+                let bytes = sca_qr::render_as(&started.qr_text, out_format.unwrap_or(sca_qr::ImageFormat::Png), 8)
+                    .map_err(|e| Error::input("out", e))?;
                 std::fs::write(&out, bytes).map_err(|e| Error::storage("write", &out, e))?;
             }
         }
