@@ -79,9 +79,9 @@ impl WriteCtx {
 
     /// Approves a pending, unexpired operation unless `credential` (a device code or an SMS code)
     /// is blocked, in one statement; its triggers book a transfer's money and reset the count of
-    /// the credential it records in `approved_with`. A transfer the account cannot cover is
-    /// found by a read in the same batch first (the writer is alone, so the balance cannot move
-    /// in between); the trigger's own refusal stays as the last guard, an internal error if met.
+    /// the credential it records in `approved_with`. A transfer the account cannot cover is left
+    /// pending by that statement and then told apart by a read in the same job (the writer is
+    /// alone, so nothing moves in between); the trigger's own refusal stays as the last guard.
     pub async fn approve_operation(
         &mut self,
         id: i64,
@@ -91,39 +91,63 @@ impl WriteCtx {
         credential: Credential,
         max: u32,
     ) -> Result<Approval, StoreError> {
-        const APPROVABLE: &str = "o.id = ?3 AND o.status = 'pending' AND o.expires_at > ?1 AND NOT EXISTS \
-             (SELECT 1 FROM credential_failures WHERE customer_id = ?4 AND credential = ?5 AND failures >= ?6)";
-        let short: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT o.id FROM operations o JOIN accounts a ON a.id = o.account_id \
-             WHERE {APPROVABLE} AND a.balance_minor < o.amount_minor"
-        ))
-        .bind(at as i64)
-        .bind(by)
-        .bind(id)
-        .bind(customer_id)
-        .bind(credential.as_str())
-        .bind(i64::from(max))
-        .fetch_optional(&mut self.conn)
-        .await?;
-        if short.is_some() {
-            return Ok(Approval::InsufficientFunds);
+        let done = approval_query(APPROVE, at, by, id, customer_id, credential, max)
+            .execute(&mut self.conn)
+            .await?;
+        if done.rows_affected() == 1 {
+            return Ok(Approval::Approved);
         }
-        let done = sqlx::query(&format!(
-            "UPDATE operations AS o SET status = 'approved', decided_at = ?1, decided_by = ?2, approved_with = ?5 \
-             WHERE {APPROVABLE}"
-        ))
-        .bind(at as i64)
-        .bind(by)
-        .bind(id)
-        .bind(customer_id)
-        .bind(credential.as_str())
-        .bind(i64::from(max))
-        .execute(&mut self.conn)
-        .await?;
-        Ok(if done.rows_affected() == 1 {
-            Approval::Approved
+        // Not approved: because the account cannot cover it, or for a reason the caller sorts out.
+        let short = approval_query(SHORT_OF_FUNDS, at, by, id, customer_id, credential, max)
+            .fetch_optional(&mut self.conn)
+            .await?;
+        Ok(if short.is_some() {
+            Approval::InsufficientFunds
         } else {
             Approval::NotApproved
         })
     }
+}
+
+/// The conditions under which an operation may be approved: pending, unexpired, and the
+/// credential that answered not blocked. Parameters: ?1 now, ?3 the row, ?4 the customer,
+/// ?5 the credential, ?6 the attempts allowed (?2 is who approves, for the UPDATE).
+macro_rules! approvable {
+    () => {
+        "o.id = ?3 AND o.status = 'pending' AND o.expires_at > ?1 AND NOT EXISTS \
+         (SELECT 1 FROM credential_failures WHERE customer_id = ?4 AND credential = ?5 AND failures >= ?6)"
+    };
+}
+
+/// The hot path: one statement, whose triggers book the money and reset the count. A transfer
+/// the account cannot cover is left alone (the trigger's own refusal stays as the last guard).
+const APPROVE: &str = concat!(
+    "UPDATE operations AS o SET status = 'approved', decided_at = ?1, decided_by = ?2, approved_with = ?5 WHERE ",
+    approvable!(),
+    " AND (o.account_id IS NULL OR (SELECT balance_minor FROM accounts WHERE id = o.account_id) >= o.amount_minor)"
+);
+
+/// Whether an approvable operation was refused for want of funds.
+const SHORT_OF_FUNDS: &str = concat!(
+    "SELECT o.id FROM operations o WHERE ",
+    approvable!(),
+    " AND (SELECT balance_minor FROM accounts WHERE id = o.account_id) < o.amount_minor"
+);
+
+fn approval_query<'q>(
+    sql: &'static str,
+    at: u64,
+    by: &'q str,
+    id: i64,
+    customer_id: i64,
+    credential: Credential,
+    max: u32,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    sqlx::query(sql)
+        .bind(at as i64)
+        .bind(by)
+        .bind(id)
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .bind(i64::from(max))
 }
