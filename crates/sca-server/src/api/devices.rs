@@ -22,7 +22,7 @@ use super::login::StatusResponse;
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
 use crate::sca::{self, Allowed, OtpPurpose, Via};
 use crate::state::{AppState, HubEvent};
-use crate::storage::{Credential, OperationRow, OperationStatus};
+use crate::storage::{ActivationSource, Credential, OperationRow, OperationStatus};
 
 /// First activation: who the customer is.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -65,7 +65,7 @@ pub async fn start_activation(
         .store()
         .write(move |w| {
             Box::pin(async move {
-                w.insert_activation(now, &aid, cid, "password_sms", None, None, expires)
+                w.insert_activation(now, &aid, cid, ActivationSource::PasswordSms, None, None, expires)
                     .await?;
                 w.audit(now, "device_activation_started", &user_code, "password").await
             })
@@ -240,8 +240,16 @@ async fn start_second_device(
         .store()
         .write(move |w| {
             Box::pin(async move {
-                w.insert_activation(now, &aid, cid, "device", source.as_deref(), Some(op_row), expires)
-                    .await?;
+                w.insert_activation(
+                    now,
+                    &aid,
+                    cid,
+                    ActivationSource::Device,
+                    source.as_deref(),
+                    Some(op_row),
+                    expires,
+                )
+                .await?;
                 let detail = match &source {
                     Some(device) => format!("from device {device}"),
                     None => "from Area Clienti".to_owned(),

@@ -164,7 +164,7 @@ pub(crate) async fn device_stream(
                     // removed device's stream ends.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         match state.store().device(&me).await {
-                            Ok(Some(d)) if d.status == "active" => {}
+                            Ok(Some(d)) if d.status == crate::storage::DeviceStatus::Active => {}
                             _ => return None,
                         }
                         match state.store().failures(customer_id).await {

@@ -326,7 +326,7 @@ impl FromRequest<AppState> for DeviceRequest {
             .store()
             .device(&auth.device_id)
             .await?
-            .filter(|d| d.status == "active")
+            .filter(|d| d.status == crate::storage::DeviceStatus::Active)
             .ok_or_else(|| refused("authorization: unknown or removed device"))?;
         let public = PublicKey::from_bytes(&device.public_key)
             .map_err(|_| AppError::internal(format!("device {}: stored public key", device.id)))?;

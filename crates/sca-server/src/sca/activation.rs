@@ -11,7 +11,7 @@ use super::*;
 use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::AppState;
-use crate::storage::{ActivationRow, Credential, OperationStatus};
+use crate::storage::{ActivationRow, ActivationSource, ActivationStatus, Credential, OperationStatus};
 
 /// What the key exchange gives the device.
 pub(crate) struct KeysExchanged {
@@ -23,7 +23,7 @@ pub(crate) struct KeysExchanged {
     pub signature: Signature,
 }
 
-async fn load_activation(state: &AppState, id: &ActivationId, expected: &str) -> ApiResult<ActivationRow> {
+async fn load_activation(state: &AppState, id: &ActivationId, expected: ActivationStatus) -> ApiResult<ActivationRow> {
     let row = state
         .store()
         .activation(id.as_str())
@@ -55,14 +55,14 @@ pub(crate) async fn exchange_keys(
     if EphemeralEcdh::generate(&state.0.rng)?.agree(device_pub).is_err() {
         return Err(AppError::bad_request("device_pub", "not a valid P-256 point"));
     }
-    let row = load_activation(state, aid, "awaiting_keys").await?;
+    let row = load_activation(state, aid, ActivationStatus::AwaitingKeys).await?;
     let customer = state
         .store()
         .customer(row.customer_id)
         .await?
         .ok_or_else(|| AppError::not_found("activation"))?;
-    let otp_id = match row.source.as_str() {
-        "device" => {
+    let otp_id = match row.source {
+        ActivationSource::Device => {
             let approved = match row.operation_id {
                 Some(op) => state
                     .store()
@@ -146,7 +146,7 @@ pub(crate) async fn exchange_keys(
 /// Confirmation (step 4): a right tag makes the device active and alerts the customer; a wrong
 /// one voids the activation.
 pub(crate) async fn confirm_activation(state: &AppState, aid: &ActivationId, tag: &[u8; 32]) -> ApiResult<()> {
-    let row = load_activation(state, aid, "awaiting_confirm").await?;
+    let row = load_activation(state, aid, ActivationStatus::AwaitingConfirm).await?;
     let customer = state
         .store()
         .customer(row.customer_id)
@@ -186,7 +186,9 @@ pub(crate) async fn confirm_activation(state: &AppState, aid: &ActivationId, tag
             .store()
             .write(move |w| {
                 Box::pin(async move {
-                    if w.finish_activation(&id, "awaiting_confirm", "failed").await? {
+                    if w.finish_activation(&id, ActivationStatus::AwaitingConfirm, ActivationStatus::Failed)
+                        .await?
+                    {
                         w.audit(now, "device_activation_failed", &user_code, "confirmation tag")
                             .await?;
                     }
@@ -213,7 +215,10 @@ pub(crate) async fn confirm_activation(state: &AppState, aid: &ActivationId, tag
         .store()
         .write(move |w| {
             Box::pin(async move {
-                if !w.finish_activation(&id, "awaiting_confirm", "active").await? {
+                if !w
+                    .finish_activation(&id, ActivationStatus::AwaitingConfirm, ActivationStatus::Active)
+                    .await?
+                {
                     return Ok(false);
                 }
                 w.insert_device(now, &did, cid, &name, &device_pub, &device_sealed)

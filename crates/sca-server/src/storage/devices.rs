@@ -1,7 +1,7 @@
 //! Writes of devices and activations, the once-only device requests and the accepted time steps.
 
 use super::writer::WriteCtx;
-use super::{ActivationRow, StoreError};
+use super::{ActivationRow, ActivationSource, ActivationStatus, StoreError};
 
 impl WriteCtx {
     /// Accepts a LOGIN or TRANSACTION step for a device only above the last one accepted.
@@ -42,7 +42,7 @@ impl WriteCtx {
         at: u64,
         id: &str,
         customer_id: i64,
-        source: &str,
+        source: ActivationSource,
         source_device: Option<&str>,
         operation_id: Option<i64>,
         expires_at: u64,
@@ -98,7 +98,12 @@ impl WriteCtx {
     }
 
     /// Ends an activation (`active` or `failed`) from `from`; `false` if it was not in `from`.
-    pub async fn finish_activation(&mut self, id: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+    pub async fn finish_activation(
+        &mut self,
+        id: &str,
+        from: ActivationStatus,
+        to: ActivationStatus,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE activations SET status = ?, secrets = NULL WHERE id = ? AND status = ?")
             .bind(to)
             .bind(id)

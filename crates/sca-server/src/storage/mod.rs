@@ -86,7 +86,7 @@ pub struct DeviceRow {
     /// Sealed `K_poss || K_know`.
     pub secrets: Vec<u8>,
     /// `active` | `removed`.
-    pub status: String,
+    pub status: DeviceStatus,
     /// Last accepted LOGIN step.
     pub last_login_step: i64,
     /// Last accepted TRANSACTION step.
@@ -135,6 +135,40 @@ impl std::fmt::Display for OperationStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Where an activation is in its steps (`activations.status`, kept to these by a CHECK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum ActivationStatus {
+    /// Started; the device has not sent its keys.
+    AwaitingKeys,
+    /// Keys exchanged; the device has not confirmed.
+    AwaitingConfirm,
+    /// Confirmed: the device is active.
+    Active,
+    /// Voided by a wrong confirmation tag.
+    Failed,
+}
+
+/// How an activation was started (`activations.source`, kept to these by a CHECK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum ActivationSource {
+    /// A first device: password and an SMS code.
+    PasswordSms,
+    /// Another device, from a DEVICE operation approved on an active one.
+    Device,
+}
+
+/// A device's status (`devices.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    /// Its codes, signatures and pushes count.
+    Active,
+    /// Removed by the customer: nothing of it counts.
+    Removed,
 }
 
 /// An operation as stored.
@@ -225,11 +259,11 @@ pub struct ActivationRow {
     /// Owner.
     pub customer_id: i64,
     /// `password_sms` | `device`.
-    pub source: String,
+    pub source: ActivationSource,
     /// The DEVICE operation that must be approved first (device-sourced activations).
     pub operation_id: Option<i64>,
     /// `awaiting_keys` | `awaiting_confirm` | `active` | `failed`.
-    pub status: String,
+    pub status: ActivationStatus,
     /// Unix seconds.
     pub expires_at: i64,
     /// Assigned at key exchange.

@@ -1,5 +1,5 @@
 //! A bank's existing database keeps every row across a migration that makes its tables anew
-//! (0006, the closed sets of states and kinds), and comes out with the constraints in force:
+//! (0006 and 0007, the closed sets of states and kinds), and comes out with the constraints in force:
 //! the upgrade, not only a fresh start.
 
 use std::sync::Arc;
@@ -19,7 +19,7 @@ async fn the_closed_sets_migration_keeps_every_row_of_an_existing_bank() {
         .await
         .unwrap();
     // The database as the previous release left it: migrations 1 to 5, with rows in every table
-    // that 0006 makes anew, and a movement that points at an operation.
+    // that 0006 and 0007 make anew, and a movement that points at an operation.
     let mut previous = sqlx::migrate!("./migrations");
     previous.migrations = previous
         .migrations
@@ -47,6 +47,8 @@ async fn the_closed_sets_migration_keeps_every_row_of_an_existing_bank() {
          VALUES ('otp1', 1, 'password_change', 'r', x'00', 0, 0)",
         "INSERT INTO activations (id, customer_id, source, operation_id, status, expires_at, created_at) \
          VALUES ('act1', 1, 'device', 9, 'awaiting_keys', 0, 0)",
+        "INSERT INTO devices (id, customer_id, name, public_key, secrets, status, created_at) \
+         VALUES ('dev1', 1, 'Portatile', x'04', x'00', 'active', 0)",
     ] {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
@@ -79,6 +81,7 @@ async fn the_closed_sets_migration_keeps_every_row_of_an_existing_bank() {
         ("credential_failures", 1),
         ("otps", 1),
         ("activations", 1),
+        ("devices", 1),
     ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&mut conn)
@@ -99,6 +102,7 @@ async fn the_closed_sets_migration_keeps_every_row_of_an_existing_bank() {
         "UPDATE activations SET status = 'ok' WHERE id = 'act1'",
         "UPDATE credential_failures SET credential = 'pin' WHERE customer_id = 1",
         "UPDATE otps SET purpose = 'other' WHERE id = 'otp1'",
+        "UPDATE devices SET status = 'lost' WHERE id = 'dev1'",
     ] {
         let err = sqlx::query(bad).execute(&mut conn).await.unwrap_err();
         assert!(
