@@ -480,39 +480,19 @@ pub async fn device_qr_approve(
     })
 }
 
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct OutboxMessage {
-    to: String,
-    channel: String,
-    body: String,
-    at: i64,
-}
-
 /// The demo bank's SMS and e-mails to its demo customer: the "simulated phone".
 #[tauri::command]
-pub async fn demo_outbox(shared: S<'_>) -> CommandResult<Vec<OutboxMessage>> {
+pub async fn demo_outbox(shared: S<'_>) -> CommandResult<Vec<authenticator::OutboxMessage>> {
     let Bank::Demo { credentials } = &shared.bank else {
         return Err(CommandError::new(
             "not_demo",
             "there is no simulated phone with a real bank",
         ));
     };
-    let client = reqwest::Client::new();
+    let client = authenticator::Client::new(&shared.server_url)?;
     let mut all = Vec::new();
     for to in [&credentials.phone, &credentials.email] {
-        let url = format!("{}/dev/outbox", shared.server_url);
-        let answer = client
-            .get(&url)
-            .query(&[("to", to.as_str())])
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| CommandError::new("offline", format!("the demo bank does not answer: {e}")))?;
-        let mut messages: Vec<OutboxMessage> = answer
-            .json()
-            .await
-            .map_err(|e| CommandError::new("bad_server_answer", e.to_string()))?;
-        all.append(&mut messages);
+        all.append(&mut client.sandbox_outbox(to).await?);
     }
     all.sort_by_key(|m| std::cmp::Reverse(m.at));
     Ok(all)

@@ -176,6 +176,14 @@ impl Client {
         &self.base
     }
 
+    /// The messages a sandbox or demo bank "sent" to `to` (a phone or an e-mail address), newest
+    /// first, read from its outbox (`GET /dev/outbox`; a real bank has none, 404). What the
+    /// desktop app's simulated phone shows, and what tests read SMS codes from.
+    pub async fn sandbox_outbox(&self, to: &str) -> Result<Vec<OutboxMessage>> {
+        self.send(self.http.get(format!("{}/dev/outbox", self.base)).query(&[("to", to)]))
+            .await
+    }
+
     async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T> {
         let response = request.send().await.map_err(|e| Error::Offline(without_url(&e)))?;
         let status = response.status();
@@ -464,6 +472,30 @@ impl Client {
             }
         }
     }
+}
+
+/// A message in a sandbox bank's outbox.
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+pub struct OutboxMessage {
+    /// The phone or e-mail address.
+    pub to: String,
+    /// `sms` or `email`.
+    pub channel: String,
+    /// The text.
+    pub body: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// The first 6-digit code standing alone in `text` (an SMS code in a message).
+pub fn six_digit_code(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(5)).find_map(|i| {
+        let run = &bytes[i..i + 6];
+        let bounded =
+            (i == 0 || !bytes[i - 1].is_ascii_digit()) && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_digit());
+        (bounded && run.iter().all(u8::is_ascii_digit)).then(|| String::from_utf8_lossy(run).into_owned())
+    })
 }
 
 /// Another device's activation, started from an active one.

@@ -22,7 +22,7 @@ use sca_protocol::{
 };
 use tokio::sync::mpsc;
 
-pub use client::{Client, DeviceActivation, PushEvent};
+pub use client::{Client, DeviceActivation, OutboxMessage, PushEvent, six_digit_code};
 pub use error::{Error, Result};
 /// Frame sources (webcam, image folders, clipboard, synthetic) and the scanning loop.
 pub use sca_scan as scan;

@@ -54,8 +54,8 @@ async fn activate(bank: &Bank, customer: &Customer, data: &Path) {
     let mut otp = None;
     for _ in 0..100 {
         let sms = bank.messages_to(&customer.phone).await;
-        if let Some(m) = sms.iter().find(|m| m["body"].as_str().unwrap().contains("activate")) {
-            otp = six_digits(m["body"].as_str().unwrap());
+        if let Some(m) = sms.iter().find(|m| m.body.contains("activate")) {
+            otp = six_digits(&m.body);
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -134,30 +134,18 @@ impl Bank {
 
     /// The newest 6-digit code sent by SMS to `phone`.
     pub async fn last_sms_code(&self, phone: &str) -> String {
-        let r = self
-            .http
-            .get(self.url("/dev/outbox"))
-            .query(&[("to", phone)])
-            .send()
-            .await
-            .unwrap();
-        let messages: Vec<Value> = r.json().await.unwrap();
-        let body = messages.iter().find(|m| m["channel"] == "sms").expect("an SMS")["body"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        six_digits(&body).unwrap_or_else(|| panic!("no code in {body:?}"))
+        let messages = self.messages_to(phone).await;
+        let body = &messages.iter().find(|m| m.channel == "sms").expect("an SMS").body;
+        authenticator::six_digit_code(body).unwrap_or_else(|| panic!("no code in {body:?}"))
     }
 
-    pub async fn messages_to(&self, to: &str) -> Vec<Value> {
-        let r = self
-            .http
-            .get(self.url("/dev/outbox"))
-            .query(&[("to", to)])
-            .send()
+    /// The sandbox outbox for `to`, newest first (the authenticator crate's reader).
+    pub async fn messages_to(&self, to: &str) -> Vec<authenticator::OutboxMessage> {
+        authenticator::Client::new(&self.base)
+            .unwrap()
+            .sandbox_outbox(to)
             .await
-            .unwrap();
-        r.json().await.unwrap()
+            .unwrap()
     }
 
     /// Activates a first device for `customer` with PIN `PIN`.
@@ -174,13 +162,7 @@ impl Bank {
 }
 
 pub fn six_digits(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    (0..bytes.len().saturating_sub(5)).find_map(|i| {
-        let run = &bytes[i..i + 6];
-        let bounded =
-            (i == 0 || !bytes[i - 1].is_ascii_digit()) && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_digit());
-        (bounded && run.iter().all(u8::is_ascii_digit)).then(|| String::from_utf8(run.to_vec()).unwrap())
-    })
+    authenticator::six_digit_code(text)
 }
 
 /// A password the customer chooses at first access: 8 digits, not the issued one, not one digit

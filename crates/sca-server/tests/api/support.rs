@@ -1,6 +1,10 @@
 //! The test side: a real server on 127.0.0.1:0 over a temporary SQLite file with a manual clock,
 //! a web client that keeps its cookie and CSRF token, and an authenticator ("device") written
 //! only from docs/spec/sca1.md and docs/api.md with `sca_protocol` — as an independent client would be.
+//!
+//! This client is deliberately *not* the `authenticator` crate's (which the CLI, the desktop app
+//! and the authenticator's own tests share): it is the oracle that keeps the server and that
+//! client from agreeing on a mistake. Keep it written from the specification alone.
 
 use std::sync::Arc;
 use std::time::Duration;
