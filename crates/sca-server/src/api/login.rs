@@ -390,37 +390,46 @@ pub async fn change_password(
         state.now(),
         state.config().max_attempts,
     );
-    let spent = state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                if let Some(code) = &code {
-                    let spent = code.spend(w, cid, &user_code, max).await?;
-                    if spent != Spent::Now {
-                        return Ok(spent);
+    // From here on the change runs to its end even if the client hangs up: once the new password
+    // is committed, the other sessions must end and this one must open (issue 11 §5).
+    let token = web.token.clone();
+    let state2 = state.clone();
+    sca::to_the_end(async move {
+        let state = state2;
+        let spent = state
+            .store()
+            .write(move |w| {
+                Box::pin(async move {
+                    if let Some(code) = &code {
+                        let spent = code.spend(w, cid, &user_code, max).await?;
+                        if spent != Spent::Now {
+                            return Ok(spent);
+                        }
                     }
-                }
-                if let Some(id) = &used_otp {
-                    let spent = sca::spend_otp(w, id, now, OtpPurpose::PasswordChange, cid, max).await?;
-                    if spent != Spent::Now {
-                        return Ok(spent);
+                    if let Some(id) = &used_otp {
+                        let spent = sca::spend_otp(w, id, now, OtpPurpose::PasswordChange, cid, max).await?;
+                        if spent != Spent::Now {
+                            return Ok(spent);
+                        }
+                        w.reset_failures(cid, Credential::SmsOtp).await?;
                     }
-                    w.reset_failures(cid, Credential::SmsOtp).await?;
-                }
-                // (The right current password already reset its count, in check_password.)
-                w.set_password(cid, &hash, false).await?;
-                w.audit(now, "password_changed", &user_code, "by the customer").await?;
-                Ok(Spent::Now)
+                    // (The right current password already reset its count, in check_password.)
+                    w.set_password(cid, &hash, false).await?;
+                    w.audit(now, "password_changed", &user_code, "by the customer").await?;
+                    Ok(Spent::Now)
+                })
             })
-        })
-        .await?;
-    if by_code {
-        sca::right_code_spent(&state, &customer, spent).await?;
-    } else {
-        spent.ok()?;
-    }
-    state.0.sessions.end_customer(customer.id, Some(&web.token));
-    state.0.sessions.password_changed(&web.token);
+            .await?;
+        if by_code {
+            sca::right_code_spent(&state, &customer, spent).await?;
+        } else {
+            spent.ok()?;
+        }
+        state.0.sessions.end_customer(customer.id, Some(&token));
+        state.0.sessions.password_changed(&token);
+        Ok::<(), AppError>(())
+    })
+    .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 

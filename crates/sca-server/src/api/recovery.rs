@@ -252,24 +252,30 @@ pub async fn password_finish(
         state.now(),
         state.config().max_attempts,
     );
-    state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                let spent = sca::spend_otp(w, &otp_id, now, OtpPurpose::PasswordReset, cid, max).await?;
-                if spent != Spent::Now {
-                    return Ok(spent);
-                }
-                w.set_password(cid, &hash, false).await?;
-                w.reset_failures(cid, Credential::Password).await?;
-                w.reset_failures(cid, Credential::SecurityCode).await?;
-                w.audit(now, "password_reset", &user_code, "security_code+sms").await?;
-                Ok(Spent::Now)
+    // Once the new password is committed, whoever logged in with the old one is logged out, even
+    // if the client hangs up in between.
+    let state2 = state.clone();
+    sca::to_the_end(async move {
+        state2
+            .store()
+            .write(move |w| {
+                Box::pin(async move {
+                    let spent = sca::spend_otp(w, &otp_id, now, OtpPurpose::PasswordReset, cid, max).await?;
+                    if spent != Spent::Now {
+                        return Ok(spent);
+                    }
+                    w.set_password(cid, &hash, false).await?;
+                    w.reset_failures(cid, Credential::Password).await?;
+                    w.reset_failures(cid, Credential::SecurityCode).await?;
+                    w.audit(now, "password_reset", &user_code, "security_code+sms").await?;
+                    Ok(Spent::Now)
+                })
             })
-        })
-        .await?
-        .ok()?;
-    // Whoever logged in with the old password is logged out.
-    state.0.sessions.end_customer(cid, None);
+            .await?
+            .ok()?;
+        state2.0.sessions.end_customer(cid, None);
+        Ok::<(), AppError>(())
+    })
+    .await??;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -48,6 +48,19 @@ tokio::task_local! {
     pub(crate) static SESSION_COOKIE: Option<String>;
 }
 
+/// Runs `work` to its end even if the client hangs up or the request times out: a write that
+/// commits must be followed by what goes with it in memory (ending the customer's other sessions,
+/// closing device streams), and a handler's future stops at its next await once dropped. The task
+/// carries the request's session cookie.
+pub(crate) async fn to_the_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, AppError> {
+    let cookie = current_session();
+    tokio::spawn(SESSION_COOKIE.scope(cookie, work))
+        .await
+        .map_err(AppError::internal)
+}
+
 /// The session cookie of the request this task serves.
 pub(crate) fn current_session() -> Option<String> {
     SESSION_COOKIE.try_with(Clone::clone).ok().flatten()
@@ -57,6 +70,25 @@ pub(crate) fn current_session() -> Option<String> {
 /// `attempts_left`, or 423 once blocked. Optionally moves a pending operation to `failed` in the
 /// same commit (a wrong number-matching pick).
 pub(crate) async fn wrong_answer(
+    state: &AppState,
+    customer: &Customer,
+    credential: Credential,
+    detail: &str,
+    fail_operation: Option<&OperationRow>,
+) -> AppError {
+    // The count, and what a block brings with it, happen whatever the client does meanwhile.
+    let (state, customer, detail, fail_operation) = (
+        state.clone(),
+        customer.clone(),
+        detail.to_owned(),
+        fail_operation.cloned(),
+    );
+    to_the_end(async move { count_wrong_answer(&state, &customer, credential, &detail, fail_operation.as_ref()).await })
+        .await
+        .unwrap_or_else(|e| e)
+}
+
+async fn count_wrong_answer(
     state: &AppState,
     customer: &Customer,
     credential: Credential,
