@@ -170,3 +170,42 @@ impl Spent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// What follows a committed write must happen even when the handler that waits for it is
+    /// dropped (the client hung up, the request timed out): `to_the_end` keeps the work running.
+    #[tokio::test]
+    async fn work_run_to_the_end_survives_the_caller_being_dropped() {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let handler = tokio::spawn(async move {
+            to_the_end(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                flag.store(true, Ordering::SeqCst);
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        handler.abort();
+        assert!(handler.await.unwrap_err().is_cancelled());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(done.load(Ordering::SeqCst), "the work stopped with its caller");
+    }
+
+    /// The work runs with the request's session cookie, as `counted_error` needs to keep it.
+    #[tokio::test]
+    async fn the_work_sees_the_requests_session_cookie() {
+        let seen = SESSION_COOKIE
+            .scope(Some("cookie-1".into()), to_the_end(async { current_session() }))
+            .await
+            .unwrap();
+        assert_eq!(seen.as_deref(), Some("cookie-1"));
+    }
+}
