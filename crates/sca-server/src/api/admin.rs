@@ -89,10 +89,9 @@ pub async fn unblock_customer(
         .ok_or_else(|| AppError::not_found("customer"))?;
     // The branch unblocks a customer who called in: any session still open was opened before,
     // possibly by whoever caused the block. Both happen even if the branch's client hangs up.
-    let state2 = state.clone();
     crate::sca::to_the_end(async move {
-        customers::unblock(&state2, &customer, "branch").await?;
-        state2.0.sessions.end_customer(customer.id, None);
+        customers::unblock(&state, &customer, "branch").await?;
+        state.0.sessions.end_customer(customer.id, None);
         Ok::<(), AppError>(())
     })
     .await??;

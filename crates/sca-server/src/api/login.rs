@@ -393,9 +393,7 @@ pub async fn change_password(
     // From here on the change runs to its end even if the client hangs up: once the new password
     // is committed, the other sessions must end and this one must open (issue 11 §5).
     let token = web.token.clone();
-    let state2 = state.clone();
     sca::to_the_end(async move {
-        let state = state2;
         let spent = state
             .store()
             .write(move |w| {

@@ -254,9 +254,8 @@ pub async fn password_finish(
     );
     // Once the new password is committed, whoever logged in with the old one is logged out, even
     // if the client hangs up in between.
-    let state2 = state.clone();
     sca::to_the_end(async move {
-        state2
+        state
             .store()
             .write(move |w| {
                 Box::pin(async move {
@@ -273,7 +272,7 @@ pub async fn password_finish(
             })
             .await?
             .ok()?;
-        state2.0.sessions.end_customer(cid, None);
+        state.0.sessions.end_customer(cid, None);
         Ok::<(), AppError>(())
     })
     .await??;

@@ -83,67 +83,58 @@ pub(crate) async fn wrong_answer(
         detail.to_owned(),
         fail_operation.cloned(),
     );
-    to_the_end(async move { count_wrong_answer(&state, &customer, credential, &detail, fail_operation.as_ref()).await })
-        .await
-        .unwrap_or_else(|e| e)
-}
-
-async fn count_wrong_answer(
-    state: &AppState,
-    customer: &Customer,
-    credential: Credential,
-    detail: &str,
-    fail_operation: Option<&OperationRow>,
-) -> AppError {
-    let now = state.now();
-    let max = state.config().max_attempts;
-    let (cid, user_code, phone, email, detail) = (
-        customer.id,
-        customer.user_code.clone(),
-        customer.phone.clone(),
-        customer.email.clone(),
-        detail.to_owned(),
-    );
-    let fail = fail_operation.map(|o| (o.id, o.op_id.clone()));
-    let result = state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                let counted = w
-                    .count_failure(now, cid, &user_code, (&phone, &email), credential, max, &detail)
-                    .await?;
-                if let Some((row, op_id)) = fail
-                    && w.decide_operation(row, OperationStatus::Failed, now, "wrong_answer")
-                        .await?
-                {
-                    w.audit(now, "operation_failed", &user_code, &format!("{op_id}: {detail}"))
-                        .await?;
-                }
-                Ok(counted)
-            })
-        })
-        .await;
-    if let Some(op) = fail_operation {
-        state.0.hub.publish(
+    to_the_end(async move {
+        let now = state.now();
+        let max = state.config().max_attempts;
+        let (cid, user_code, phone, email) = (
             customer.id,
-            HubEvent::Status {
-                op_id: op.op_id.clone(),
-                status: OperationStatus::Failed,
-            },
+            customer.user_code.clone(),
+            customer.phone.clone(),
+            customer.email.clone(),
         );
-    }
-    let kind = match credential {
-        Credential::Password | Credential::SecurityCode => ErrorKind::InvalidCredentials,
-        Credential::Code => ErrorKind::WrongCode,
-        Credential::SmsOtp => ErrorKind::WrongOtp,
-    };
-    match result {
-        Ok(counted) => {
-            state.messages_queued();
-            counted_error(state, Some(customer.id), counted, kind)
+        let fail = fail_operation.as_ref().map(|o| (o.id, o.op_id.clone()));
+        let result = state
+            .store()
+            .write(move |w| {
+                Box::pin(async move {
+                    let counted = w
+                        .count_failure(now, cid, &user_code, (&phone, &email), credential, max, &detail)
+                        .await?;
+                    if let Some((row, op_id)) = fail
+                        && w.decide_operation(row, OperationStatus::Failed, now, "wrong_answer")
+                            .await?
+                    {
+                        w.audit(now, "operation_failed", &user_code, &format!("{op_id}: {detail}"))
+                            .await?;
+                    }
+                    Ok(counted)
+                })
+            })
+            .await;
+        if let Some(op) = fail_operation {
+            state.0.hub.publish(
+                customer.id,
+                HubEvent::Status {
+                    op_id: op.op_id,
+                    status: OperationStatus::Failed,
+                },
+            );
         }
-        Err(e) => AppError::from(e),
-    }
+        let kind = match credential {
+            Credential::Password | Credential::SecurityCode => ErrorKind::InvalidCredentials,
+            Credential::Code => ErrorKind::WrongCode,
+            Credential::SmsOtp => ErrorKind::WrongOtp,
+        };
+        match result {
+            Ok(counted) => {
+                state.messages_queued();
+                counted_error(&state, Some(customer.id), counted, kind)
+            }
+            Err(e) => AppError::from(e),
+        }
+    })
+    .await
+    .unwrap_or_else(|e| e)
 }
 
 /// The outcome of spending an SMS code or a TRANSACTION code's step in the write that acts on it.

@@ -13,7 +13,7 @@ impl WriteCtx {
         // Two unique columns: which one refused is asked, not read out of the error's text (the
         // writer is alone, so nothing takes the alias between this read and the insert).
         if let Some(alias) = &c.alias
-            && self.alias_taken(alias, None).await?
+            && self.alias_taken(alias).await?
         {
             return Ok(Err(CustomerConflict::Alias));
         }
@@ -39,11 +39,10 @@ impl WriteCtx {
         }
     }
 
-    /// Whether another customer than `except` has `alias`.
-    async fn alias_taken(&mut self, alias: &str, except: Option<i64>) -> Result<bool, StoreError> {
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE alias = ? AND id IS NOT ?")
+    /// Whether a customer has `alias`.
+    async fn alias_taken(&mut self, alias: &str) -> Result<bool, StoreError> {
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE alias = ?")
             .bind(alias)
-            .bind(except)
             .fetch_optional(&mut self.conn)
             .await?;
         Ok(taken.is_some())
