@@ -71,6 +71,12 @@ impl From<sca_protocol::PinError> for CommandError {
     }
 }
 
+impl From<authenticator::client::Error> for CommandError {
+    fn from(e: authenticator::client::Error) -> Self {
+        authenticator::Error::from(e).into()
+    }
+}
+
 /// What every command returns.
 pub type CommandResult<T> = Result<T, CommandError>;
 

@@ -109,5 +109,29 @@ impl Error {
     }
 }
 
+impl From<sca_client::Error> for Error {
+    fn from(e: sca_client::Error) -> Self {
+        use sca_client::Error as C;
+        match e {
+            C::Input { field, detail } => Self::Input { field, detail },
+            C::Server {
+                status,
+                code,
+                detail,
+                attempts_left,
+            } => Self::Server {
+                status,
+                code,
+                detail,
+                attempts_left,
+            },
+            C::Offline(why) => Self::Offline(why),
+            C::BadAnswer(why) => Self::BadAnswer(why),
+            C::Key(why) => Self::Keyring(why),
+            other => Self::BadAnswer(other.to_string()),
+        }
+    }
+}
+
 /// The authenticator's result.
 pub type Result<T> = std::result::Result<T, Error>;

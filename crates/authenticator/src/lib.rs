@@ -10,7 +10,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod client;
 pub mod error;
 pub mod vault;
 
@@ -24,6 +23,9 @@ use tokio::sync::mpsc;
 
 pub use client::{Client, DeviceActivation, OutboxMessage, PushEvent, six_digit_code};
 pub use error::{Error, Result};
+/// The bank server's client (activation, signed requests, push), shared with the load generator
+/// and the tests.
+pub use sca_client as client;
 /// Frame sources (webcam, image folders, clipboard, synthetic) and the scanning loop.
 pub use sca_scan as scan;
 pub use vault::{KeyringStore, MemoryStore, Profile, SecretStore, Vault};
@@ -133,6 +135,7 @@ impl Authenticator {
             self.clock.clone(),
             self.ca_pem.as_deref().map(Vec::as_slice),
         )
+        .map_err(Error::from)
     }
 
     fn device<'a>(profile: &'a Profile, key: &'a SigningKey) -> client::DeviceIdentity<'a> {
@@ -228,6 +231,7 @@ impl Authenticator {
         self.client(&profile.server_url)?
             .start_device_activation(&Self::device(profile, &key))
             .await
+            .map_err(Error::from)
     }
 
     /// A LOGIN or TRANSACTION code, offline.
@@ -312,6 +316,7 @@ impl Authenticator {
         match client
             .operation_payload(&Self::device(profile, &key), op_id.as_str())
             .await
+            .map_err(Error::from)
         {
             Ok(text) => {
                 let payload = self.verify_payload(profile, &text)?;
@@ -354,6 +359,7 @@ impl Authenticator {
                 number,
             )
             .await
+            .map_err(Error::from)
     }
 
     /// Rejects a verified operation online ("non sono io"): no PIN needed.
@@ -366,6 +372,7 @@ impl Authenticator {
         self.client(&profile.server_url)?
             .reject(&Self::device(profile, &key), op.op_id.as_str(), &signature)
             .await
+            .map_err(Error::from)
     }
 
     /// Changes the PIN: the server must first accept a TRANSACTION code made with the old PIN
@@ -391,6 +398,7 @@ impl Authenticator {
                 .client(&profile.server_url)?
                 .remove_device(&Self::device(profile, &key))
                 .await
+                .map_err(Error::from)
             {
                 Ok(()) => {}
                 // Already removed on the server (e.g. from Area Clienti): nothing left there.

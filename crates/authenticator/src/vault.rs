@@ -174,21 +174,8 @@ impl Profile {
     }
 }
 
-/// The secrets of a new profile, before the PIN wraps `K_know`.
-pub struct NewSecrets {
-    /// `K_poss`.
-    pub possession: PossessionKey,
-    /// `K_know`, in the clear for the moment of wrapping.
-    pub knowledge: KnowledgeKey,
-    /// The device's ECDSA key.
-    pub device_key: SigningKey,
-}
-
-impl fmt::Debug for NewSecrets {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NewSecrets(..)")
-    }
-}
+/// The secrets of a new profile, before the PIN wraps `K_know` (what activation hands over).
+pub use sca_client::NewSecrets;
 
 /// The keys a PIN unlocks. With a wrong PIN, `knowledge` is simply wrong.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
-//! Load generator for sca-server, written as an independent client (docs/spec/sca1.md + docs/api.md, with
-//! `sca_protocol` for every computation). Start the release server in sandbox mode with a branch
+//! Load generator for sca-server. Its device is the project's one client (`sca_client`:
+//! activation, the push stream, the sandbox outbox); the web-banking side and the codes are
+//! written here from docs/api.md with `sca_protocol` for every computation. Start the release server in sandbox mode with a branch
 //! token, then run this against it:
 //!
 //! ```text
@@ -22,12 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use futures_util::StreamExt as _;
 use reqwest::{Client, StatusCode};
-use sca_protocol::{
-    ActivationId, CodeInput, DeviceAuthorization, EphemeralEcdh, KnowledgeKey, OpId, PossessionKey, PublicKey,
-    SignedPayload, SigningKey, SystemRandom, activation_message, confirm_tag, derive_keys, request_message,
-};
+use sca_client::PushEvent;
+use sca_protocol::{CodeInput, KnowledgeKey, OpId, PossessionKey, PublicKey, SignedPayload, SigningKey, SystemRandom};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -72,11 +70,11 @@ fn now_unix() -> u64 {
 
 struct Device {
     id: String,
-    key: SigningKey,
+    /// Its signing key, as PKCS#8: each push stream takes a key of its own.
+    key_pkcs8: Vec<u8>,
     k_poss: PossessionKey,
     k_know: KnowledgeKey,
     bank_pub: PublicKey,
-    rng: SystemRandom,
 }
 
 impl Device {
@@ -98,15 +96,8 @@ impl Device {
             .to_string()
     }
 
-    fn authorization(&self, method: &str, path: &str, body: &[u8]) -> String {
-        let ts = now_unix();
-        let msg = request_message(method, path, ts, body).unwrap();
-        DeviceAuthorization {
-            device_id: self.id.clone(),
-            ts,
-            sig: self.key.sign(&self.rng, &msg).unwrap(),
-        }
-        .to_string()
+    fn key(&self) -> SigningKey {
+        SigningKey::from_pkcs8(&self.key_pkcs8, &SystemRandom::new()).unwrap()
     }
 }
 
@@ -145,53 +136,16 @@ async fn setup(http: &Client, a: &Args, n: usize) -> (Customer, Device) {
         password: v["password"].as_str().unwrap().into(),
         phone,
     };
-    let v = json_ok(
-        http.post(format!("{}/api/v1/activations", a.base))
-            .json(&json!({"user": c.user_code, "password": c.password}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await;
-    let aid_text = v["activation_id"].as_str().unwrap().to_owned();
-    let otp = last_otp(http, &a.base, &c.phone).await;
-    let rng = SystemRandom::new();
-    let key = SigningKey::generate(&rng).unwrap();
-    let ed = EphemeralEcdh::generate(&rng).unwrap();
-    let ed_pub = ed.public_key();
-    let v = json_ok(
-        http.post(format!("{}/api/v1/activations/{aid_text}", a.base))
-            .json(&json!({"sms_otp": otp, "device_pub": key.public_key().to_b64u(), "ecdh_pub": ed_pub.to_b64u(), "name": "load"}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    let aid = ActivationId::parse(&aid_text).unwrap();
-    let es_pub = PublicKey::from_b64u(v["server_ecdh_pub"].as_str().unwrap()).unwrap();
-    let bank_pub = PublicKey::from_b64u(v["bank_pub"].as_str().unwrap()).unwrap();
-    let sig = sca_protocol::Signature::from_b64u(v["signature"].as_str().unwrap()).unwrap();
-    assert!(bank_pub.verify(&activation_message(&aid, &ed_pub, &es_pub), &sig));
-    let keys = derive_keys(&aid, &ed.agree(&es_pub).unwrap());
-    let tag = confirm_tag(&keys.confirm, &aid, &key.public_key());
-    json_ok(
-        http.post(format!("{}/api/v1/activations/{aid_text}/confirm", a.base))
-            .json(&json!({"confirm": hex::encode(tag)}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let bank = sca_client::Client::new(&a.base).unwrap();
+    let activation = bank.start_activation(&c.user_code, &c.password).await.unwrap();
+    let otp = last_otp(&bank, &c.phone).await;
+    let activated = bank.activate(&activation, Some(&otp), "load", None).await.unwrap();
     let device = Device {
-        id: v["device_id"].as_str().unwrap().into(),
-        key,
-        k_poss: keys.possession,
-        k_know: keys.knowledge,
-        bank_pub,
-        rng,
+        id: activated.device_id,
+        key_pkcs8: activated.secrets.device_key.pkcs8().to_vec(),
+        k_poss: activated.secrets.possession,
+        k_know: activated.secrets.knowledge,
+        bank_pub: activated.bank_pub,
     };
     let mut c = c;
     first_access(http, &a.base, &mut c, &device).await;
@@ -199,23 +153,9 @@ async fn setup(http: &Client, a: &Args, n: usize) -> (Customer, Device) {
 }
 
 /// The newest 6-digit code sent to `phone` (the sandbox outbox).
-async fn last_otp(http: &Client, base: &str, phone: &str) -> String {
-    let outbox = json_ok(
-        http.get(format!("{base}/dev/outbox"))
-            .query(&[("to", phone)])
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    outbox[0]["body"]
-        .as_str()
-        .unwrap()
-        .split(|ch: char| !ch.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_owned()
+async fn last_otp(bank: &sca_client::Client, phone: &str) -> String {
+    let outbox = bank.sandbox_outbox(phone).await.unwrap();
+    sca_client::six_digit_code(&outbox[0].body).unwrap()
 }
 
 /// The customer replaces the bank-issued password (confirmed by SMS), as the server requires
@@ -234,7 +174,7 @@ async fn first_access(http: &Client, base: &str, c: &mut Customer, device: &Devi
         StatusCode::ACCEPTED,
     )
     .await;
-    let otp = last_otp(http, base, &c.phone).await;
+    let otp = last_otp(&sca_client::Client::new(base).unwrap(), &c.phone).await;
     let issued: u64 = c.password.parse().unwrap();
     let chosen = (1..)
         .map(|k| format!("{:08}", (issued + k * 1_234_567) % 100_000_000))
@@ -485,31 +425,18 @@ async fn logins(http: &Client, a: &Args, c: Arc<Customer>, device: Arc<Device>) 
 }
 
 async fn push(http: &Client, a: &Args, s: Arc<Session>, device: Arc<Device>) {
-    let path = format!("/api/v1/devices/{}/events", device.id);
-    let r = http
-        .get(format!("{}{path}", a.base))
-        .header("authorization", device.authorization("GET", &path, b""))
-        .timeout(Duration::from_secs(3600))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let bank = sca_client::Client::new(&a.base).unwrap();
+    let (events, mut pushed) = tokio::sync::mpsc::channel(1024);
+    tokio::spawn(async move { bank.listen(device.id.clone(), device.key(), events).await });
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
     tokio::spawn(async move {
-        let mut stream = r.bytes_stream();
-        let mut buf = String::new();
-        while let Some(Ok(chunk)) = stream.next().await {
-            let at = Instant::now();
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let block = buf[..end].to_owned();
-                buf.drain(..end + 2);
-                if (block.contains("event: operation") || block.contains("event:operation"))
-                    && let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:"))
-                {
-                    let v: Value = serde_json::from_str(data.trim()).unwrap();
-                    let _ = tx.send((v["op_id"].as_str().unwrap().to_owned(), at));
+        while let Some(event) = pushed.recv().await {
+            match event {
+                PushEvent::Operation { op_id, .. } => {
+                    let _ = tx.send((op_id, Instant::now()));
                 }
+                PushEvent::Disconnected { reason, .. } => panic!("push stream: {reason}"),
+                _ => {}
             }
         }
     });

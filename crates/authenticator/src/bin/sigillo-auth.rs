@@ -242,12 +242,8 @@ fn data_dir(given: Option<PathBuf>) -> PathBuf {
 fn print_operation(payload: &SignedPayload) {
     let op = payload.operation();
     println!("Operation {} — {}", op.op_id, kind_label(op.kind));
-    for (key, value) in op.data.fields() {
-        println!(
-            "  {:<16} {}",
-            format!("{}:", key.label()),
-            value.replace('\n', "\n                   ")
-        );
+    for line in op.data.terminal_lines("  ", false) {
+        println!("{line}");
     }
 }
 

@@ -380,7 +380,7 @@ async fn removing_a_profile_removes_the_device_on_the_server_too() {
     auth.remove(&profile, false).await.unwrap();
     assert!(auth.vault().profiles().is_empty());
     // The server no longer knows the device: a signed request from its old key is refused.
-    let err = client.operation_payload(&device, op_id).await.unwrap_err();
+    let err = Error::from(client.operation_payload(&device, op_id).await.unwrap_err());
     assert!(matches!(err, Error::Server { status: 401, .. }), "{err:?}");
 }
 

@@ -2,15 +2,17 @@
 //! a web client that keeps its cookie and CSRF token, and an authenticator ("device") written
 //! only from docs/spec/sca1.md and docs/api.md with `sca_protocol` — as an independent client would be.
 //!
-//! This client is deliberately *not* the `authenticator` crate's (which the CLI, the desktop app
-//! and the authenticator's own tests share): it is the oracle that keeps the server and that
-//! client from agreeing on a mistake. Keep it written from the specification alone.
+//! This client is deliberately *not* `sca_client` (which the authenticator, the CLI, the desktop
+//! app, the load generator and the authenticator's own tests share): it is the oracle that keeps
+//! the server and that client from agreeing on a mistake. Keep it written from the specification
+//! alone. Only the server-sent-events framing (HTTP, not SCA1) is `sca_client`'s.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use reqwest::{Method, StatusCode};
+use sca_client::sse::{SseItem, SseParser};
 use sca_protocol::{
     ActivationId, Code, CodeInput, DeviceAuthorization, EphemeralEcdh, KnowledgeKey, OpId, PossessionKey, PublicKey,
     SignedPayload, SigningKey, Step, SystemRandom, activation_message, approve_message, confirm_tag, derive_keys,
@@ -526,33 +528,18 @@ impl Device {
 }
 
 /// Parses a server-sent event stream into (event, JSON data); comments (heartbeats) are sent as
-/// ("heartbeat", null).
+/// ("heartbeat", null). The framing is `sca_client`'s parser (it is HTTP, not SCA1); what the
+/// events mean is read here.
 pub fn sse_events(r: reqwest::Response) -> tokio::sync::mpsc::Receiver<(String, Value)> {
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     tokio::spawn(async move {
         let mut stream = r.bytes_stream();
-        let mut buf = String::new();
+        let mut parser = SseParser::default();
         while let Some(Ok(chunk)) = stream.next().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf[..end].to_owned();
-                buf.drain(..end + 2);
-                let mut event = String::from("message");
-                let mut data = String::new();
-                let mut comment = false;
-                for line in block.lines() {
-                    if let Some(e) = line.strip_prefix("event:") {
-                        event = e.trim().to_owned();
-                    } else if let Some(d) = line.strip_prefix("data:") {
-                        data.push_str(d.trim_start());
-                    } else if line.starts_with(':') {
-                        comment = true;
-                    }
-                }
-                let item = if data.is_empty() && comment {
-                    ("heartbeat".to_owned(), Value::Null)
-                } else {
-                    (event, serde_json::from_str(&data).unwrap_or(Value::Null))
+            for item in parser.push(&chunk) {
+                let item = match item {
+                    SseItem::Comment => ("heartbeat".to_owned(), Value::Null),
+                    SseItem::Event { event, data } => (event, serde_json::from_str(&data).unwrap_or(Value::Null)),
                 };
                 if tx.send(item).await.is_err() {
                     return;

@@ -1,8 +1,19 @@
-//! Talking to the bank's server (docs/api.md): activation, device-signed requests, operations, push.
+//! # sca-client — talking to a Sigillo bank server (docs/api.md)
 //!
-//! Written from docs/spec/sca1.md and docs/api.md alone: every answer is checked as the protocol says (the
-//! bank's signature over the activation, payloads verified before they are shown), and every
-//! refusal arrives as [`Error::Server`] with the server's stable code and attempts left.
+//! Activation, device-signed requests, operations, the push stream and a sandbox bank's outbox:
+//! the one client that the authenticator (and through it the CLI and the desktop app), the load
+//! generator (`sca-server/examples/load.rs`) and the tests share. No keyring and no UI: what a
+//! device keeps is its caller's business ([`NewSecrets`] is handed over once).
+//!
+//! Written from docs/spec/sca1.md and docs/api.md alone: every answer is checked as the protocol
+//! says (the bank's signature over the activation), and every refusal arrives as
+//! [`Error::Server`] with the server's stable code and attempts left. (The server's own tests keep
+//! a second, deliberately independent client as an oracle: `sca-server/tests/api/support.rs`.)
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+pub mod sse;
 
 use std::time::Duration;
 
@@ -10,16 +21,33 @@ use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use ring::rand::SystemRandom;
 use sca_protocol::{
-    ActivationId, Code, DeviceAuthorization, EphemeralEcdh, PublicKey, Signature, SigningKey, activation_message,
-    confirm_tag, derive_keys, request_message,
+    ActivationId, Code, DeviceAuthorization, EphemeralEcdh, KnowledgeKey, PossessionKey, PublicKey, Signature,
+    SigningKey, activation_message, confirm_tag, derive_keys, request_message,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::error::{Error, Result};
-use crate::vault::NewSecrets;
+pub use crate::error::{Error, Result};
+use crate::sse::{SseItem, SseParser};
+
+/// The secrets of a new device, handed over once by [`Client::activate`]: the caller keeps them
+/// (the authenticator wraps `K_know` with the PIN and stores all three in the keyring).
+pub struct NewSecrets {
+    /// `K_poss`.
+    pub possession: PossessionKey,
+    /// `K_know`, in the clear until it is wrapped.
+    pub knowledge: KnowledgeKey,
+    /// The device's ECDSA key.
+    pub device_key: SigningKey,
+}
+
+impl std::fmt::Debug for NewSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewSecrets(..)")
+    }
+}
 
 /// The clock that dates signed requests (the same one that steps the codes).
 pub type Clock = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -227,7 +255,7 @@ impl Client {
         let sig = device
             .key
             .sign(&SystemRandom::new(), &message)
-            .map_err(|e| Error::Keyring(e.to_string()))?;
+            .map_err(|e| Error::Key(e.to_string()))?;
         let auth = DeviceAuthorization {
             device_id: device.device_id.to_owned(),
             ts,
@@ -277,8 +305,8 @@ impl Client {
             signature: String,
         }
         let rng = SystemRandom::new();
-        let device_key = SigningKey::generate(&rng).map_err(|e| Error::Keyring(e.to_string()))?;
-        let ecdh = EphemeralEcdh::generate(&rng).map_err(|e| Error::Keyring(e.to_string()))?;
+        let device_key = SigningKey::generate(&rng).map_err(|e| Error::Key(e.to_string()))?;
+        let ecdh = EphemeralEcdh::generate(&rng).map_err(|e| Error::Key(e.to_string()))?;
         let ed_pub = ecdh.public_key();
         let mut body = json!({
             "device_pub": device_key.public_key().to_b64u(),
@@ -463,8 +491,9 @@ impl Client {
                 .map_err(|_| Error::Offline("no heartbeat for 90 s".into()))?;
             let Some(chunk) = chunk else { return Ok(()) };
             let chunk = chunk.map_err(|e| Error::Offline(without_url(&e)))?;
-            for (event, data) in parser.push(&chunk) {
-                if let Some(e) = to_push_event(&event, &data)
+            for item in parser.push(&chunk) {
+                if let SseItem::Event { event, data } = item
+                    && let Some(e) = to_push_event(&event, &data)
                     && events.send(e).await.is_err()
                 {
                     return Ok(());
@@ -529,53 +558,6 @@ fn to_push_event(event: &str, data: &str) -> Option<PushEvent> {
     }
 }
 
-/// A server-sent-events parser: bytes in, complete `(event, data)` pairs out.
-#[derive(Default, Debug)]
-struct SseParser {
-    buffer: Vec<u8>,
-}
-
-impl SseParser {
-    fn push(&mut self, chunk: &[u8]) -> Vec<(String, String)> {
-        self.buffer.extend_from_slice(chunk);
-        let mut out = Vec::new();
-        // Blocks are cut on bytes, so a UTF-8 character split between chunks stays whole.
-        while let Some((end, separator)) = block_end(&self.buffer) {
-            let block: Vec<u8> = self.buffer.drain(..end + separator).collect();
-            let text = String::from_utf8_lossy(&block[..end]).replace("\r\n", "\n");
-            let (mut event, mut data) = (String::from("message"), Vec::new());
-            for line in text.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim_start().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
-                }
-            }
-            if !data.is_empty() {
-                out.push((event, data.join("\n")));
-            }
-        }
-        // A bounded buffer: a hostile server cannot make us hold gigabytes.
-        if self.buffer.len() > 1 << 20 {
-            self.buffer.clear();
-        }
-        out
-    }
-}
-
-/// Where the first event block ends, and the length of its blank-line separator.
-fn block_end(bytes: &[u8]) -> Option<(usize, usize)> {
-    (0..bytes.len()).find_map(|i| {
-        if bytes[i..].starts_with(b"\n\n") {
-            Some((i, 2))
-        } else if bytes[i..].starts_with(b"\r\n\r\n") {
-            Some((i, 4))
-        } else {
-            None
-        }
-    })
-}
-
 /// reqwest errors print the URL; keep only the cause (the URL may hold an op id, harmless, but
 /// the message is for a person).
 fn without_url(e: &reqwest::Error) -> String {
@@ -597,17 +579,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sse_parser_handles_split_chunks_comments_and_multiline_data() {
-        let mut p = SseParser::default();
-        assert!(p.push(b": heartbeat\n\nevent: operation\ndata: {\"op_id\":").is_empty());
-        let got = p.push(b"\"1\",\"payload\":\"x\"}\n\nevent: status\r\ndata: a\r\ndata: b\r\n\r\n");
-        assert_eq!(
-            got,
-            vec![
-                ("operation".to_owned(), "{\"op_id\":\"1\",\"payload\":\"x\"}".to_owned()),
-                ("status".to_owned(), "a\nb".to_owned()),
-            ]
-        );
+    fn push_events_from_their_data() {
         // A number sent by an older bank is not kept: the customer types the page's.
         assert_eq!(
             to_push_event("operation", "{\"op_id\":\"1\",\"payload\":\"x\",\"number\":42}"),
@@ -617,10 +589,6 @@ mod tests {
             })
         );
         assert_eq!(to_push_event("operation", "not json"), None);
-        let euro = "event: status\ndata: {\"op_id\":\"€\",\"status\":\"x\"}\n\n".as_bytes();
-        let (a, b) = euro.split_at(euro.len() - 19); // inside the 3 bytes of €
-        assert!(p.push(a).is_empty());
-        assert_eq!(p.push(b)[0].1, "{\"op_id\":\"€\",\"status\":\"x\"}");
     }
 
     #[test]
