@@ -150,16 +150,12 @@ fn payload_make(
     write_output(out, signed.text().as_bytes(), false, true)
 }
 
-fn print_operation(operation: &Operation, now: u64) -> Result<()> {
+/// Everything in an operation, for a developer: the fields with their letters, nonce and expiry.
+fn print_details(operation: &Operation, now: u64) -> Result<()> {
     say!("op_id:   {}", operation.op_id)?;
     say!("kind:    {}", operation.kind)?;
-    for (key, value) in operation.data.fields() {
-        say!(
-            "{} {:<15} {}",
-            key.letter(),
-            format!("{}:", key.label()),
-            value.replace('\n', "\n                  ")
-        )?;
+    for line in operation.data.terminal_lines("", true) {
+        say!("{line}")?;
     }
     say!("nonce:   {}", operation.nonce.to_b64u())?;
     let left = operation.expires.saturating_sub(now);
@@ -173,7 +169,7 @@ fn payload_verify(bank_pub: &str, now: Option<u64>, file: &Path) -> Result<()> {
     match UncheckedPayload::parse_bytes(&bytes).and_then(|p| p.verify(&bank_pub, now)) {
         Ok(payload) => {
             say!("valid: signed by bank key {}", bank_pub.key_id())?;
-            print_operation(payload.operation(), now)
+            print_details(payload.operation(), now)
         }
         Err(e) => Err(CliError::Refused(format!("refused ({}): {e}", e.code()))),
     }
@@ -184,7 +180,7 @@ fn payload_inspect(file: &Path) -> Result<()> {
     let payload =
         UncheckedPayload::parse_bytes(&bytes).map_err(|e| CliError::Refused(format!("refused ({}): {e}", e.code())))?;
     say!("NOT VERIFIED: signed, it says, by key {}", payload.key_id())?;
-    print_operation(payload.operation(), now_or(None))
+    print_details(payload.operation(), now_or(None))
 }
 
 fn code(args: crate::CodeArgs) -> Result<()> {

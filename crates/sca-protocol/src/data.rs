@@ -399,6 +399,26 @@ impl OperationData {
         out
     }
 
+    /// The fields as aligned lines for a terminal, each `indent` + (the letter, with `letters`) +
+    /// `label:` + the value, a value's own line breaks continued under it. Both command-line tools
+    /// (`sca` and `sigillo-auth`) print an operation's fields with it.
+    pub fn terminal_lines(&self, indent: &str, letters: bool) -> Vec<String> {
+        let letter_width = if letters { 2 } else { 0 };
+        let continued = format!("\n{}{}", indent, " ".repeat(letter_width + 17));
+        self.fields()
+            .into_iter()
+            .map(|(key, value)| {
+                let letter = if letters {
+                    format!("{} ", key.letter())
+                } else {
+                    String::new()
+                };
+                let label = format!("{}:", key.label());
+                format!("{indent}{letter}{label:<16} {}", value.replace('\n', &continued))
+            })
+            .collect()
+    }
+
     /// Whether `key` is present.
     pub fn has(&self, key: FieldKey) -> bool {
         match key {
@@ -508,6 +528,21 @@ pub fn unescape(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_lines_align_values_and_continue_their_lines() {
+        let data = OperationData::from_fields([('A', "12.50EUR"), ('D', "Affitto\nnovembre")]).unwrap();
+        assert_eq!(
+            data.terminal_lines("  ", false),
+            vec![
+                "  amount:          12.50EUR".to_owned(),
+                format!("  description:     Affitto\n{}novembre", " ".repeat(19)),
+            ]
+        );
+        let with_letters = data.terminal_lines("", true);
+        assert_eq!(with_letters[0], "A amount:          12.50EUR");
+        assert!(with_letters[1].ends_with(&format!("\n{}novembre", " ".repeat(19))));
+    }
 
     #[test]
     fn amounts() {
