@@ -36,7 +36,7 @@ use clap::Parser;
 use tauri::{RunEvent, WebviewUrl, WebviewWindowBuilder};
 
 pub use options::Options;
-use process::{KIOSK_SCRATCH_ENV, has_display, kiosk_scratch, platform_dir, reexec};
+use process::{KIOSK_SCRATCH_ENV, has_display, kiosk_scratch, move_legacy_data, platform_dir, reexec};
 use state::{Bank, Shared};
 
 /// The label of the Area Clienti window.
@@ -102,7 +102,13 @@ fn prepare(options: Options) -> Result<Shared, String> {
     let data_dir = match (&options.data_dir, options.kiosk) {
         (_, true) => None,
         (Some(d), false) => Some(d.clone()),
-        (None, false) => Some(platform_dir("XDG_DATA_HOME", ".local/share").ok_or("no home folder (HOME is not set)")?),
+        (None, false) => {
+            let dir = authenticator::vault::default_dir().ok_or("no home folder (HOME is not set)")?;
+            if let Some(legacy) = platform_dir("XDG_DATA_HOME", ".local/share") {
+                move_legacy_data(&legacy, &dir);
+            }
+            Some(dir)
+        }
     };
     let remote = options.server_from(&config_dir).map_err(|e| format!("--server: {e}"))?;
     let scratch = match (options.kiosk, std::env::var_os(KIOSK_SCRATCH_ENV)) {

@@ -20,7 +20,7 @@ pub struct Options {
     /// Port of the embedded demo bank (0: any free port).
     #[arg(long, env = "SIGILLO_PORT", default_value_t = 0)]
     pub port: u16,
-    /// The app's data folder (default: the platform's, e.g. ~/.local/share/it.sigillo.desktop).
+    /// The app's data folder (default: the vault's, shared with `sigillo-auth`: ~/.local/share/sigillo).
     #[arg(long, env = "SIGILLO_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Read "camera" frames from the images of this folder (looping, 10 per second) instead of a

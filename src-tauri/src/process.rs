@@ -20,6 +20,33 @@ pub(crate) fn platform_dir(var: &str, fallback: &str) -> Option<PathBuf> {
         .map(|d| d.join("it.sigillo.desktop"))
 }
 
+/// Before the vault had one folder for every program (`authenticator::vault::default_dir`), the
+/// app kept its profiles and its demo bank in its own platform folder (`legacy`). Moves them to
+/// `dir` once, when `dir` holds no profiles yet; the keyring entries are the same for both. A
+/// failure leaves everything where it was, and is said.
+pub(crate) fn move_legacy_data(legacy: &Path, dir: &Path) {
+    const MOVED: [&str; 2] = ["profiles.json", "demo-bank"];
+    if !legacy.join(MOVED[0]).exists() || dir.join(MOVED[0]).exists() {
+        return;
+    }
+    let moved = std::fs::create_dir_all(dir).and_then(|()| {
+        for name in MOVED {
+            if legacy.join(name).exists() && !dir.join(name).exists() {
+                std::fs::rename(legacy.join(name), dir.join(name))?;
+            }
+        }
+        Ok(())
+    });
+    match moved {
+        Ok(()) => println!("Sigillo: profiles moved from {} to {}", legacy.display(), dir.display()),
+        Err(e) => eprintln!(
+            "Sigillo: cannot move the profiles from {} to {}: {e}",
+            legacy.display(),
+            dir.display()
+        ),
+    }
+}
+
 const KIOSK_SCRATCH_PREFIX: &str = "sigillo-kiosk-";
 pub(crate) const KIOSK_SCRATCH_ENV: &str = "SIGILLO_KIOSK_SCRATCH";
 
@@ -100,4 +127,27 @@ pub(crate) fn kiosk_scratch() -> Result<PathBuf, String> {
         .tempdir()
         .map(tempfile::TempDir::keep)
         .map_err(|e| format!("cannot make a scratch folder in {}: {e}", tmp.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_old_folder_moves_once_and_never_over_profiles() {
+        let root = tempfile::tempdir().unwrap();
+        let (legacy, dir) = (root.path().join("it.sigillo.desktop"), root.path().join("sigillo"));
+        std::fs::create_dir_all(legacy.join("demo-bank")).unwrap();
+        std::fs::write(legacy.join("profiles.json"), "old").unwrap();
+        std::fs::write(legacy.join("demo-bank/bank.db"), "db").unwrap();
+        move_legacy_data(&legacy, &dir);
+        assert_eq!(std::fs::read_to_string(dir.join("profiles.json")).unwrap(), "old");
+        assert_eq!(std::fs::read_to_string(dir.join("demo-bank/bank.db")).unwrap(), "db");
+        assert!(!legacy.join("profiles.json").exists());
+        // Profiles in the new folder are never replaced by an old index.
+        std::fs::write(legacy.join("profiles.json"), "older").unwrap();
+        move_legacy_data(&legacy, &dir);
+        assert_eq!(std::fs::read_to_string(dir.join("profiles.json")).unwrap(), "old");
+    }
 }

@@ -238,20 +238,57 @@ pub struct Vault {
 }
 
 const INDEX_FILE: &str = "profiles.json";
+/// Locked while a process changes the index.
+const LOCK_FILE: &str = "profiles.lock";
+
+/// The profiles of the index in `dir`; none when there is no index yet.
+fn read_index(dir: &Path) -> Result<Vec<Profile>> {
+    let path = dir.join(INDEX_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let index: Index = serde_json::from_slice(&bytes).map_err(|e| Error::storage("read", &path, e))?;
+            Ok(index.profiles)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::storage("read", &path, e)),
+    }
+}
+
+/// The index held for a change (see [`Vault::begin_change`]); dropping it releases both locks.
+struct Change<'a> {
+    profiles: MutexGuard<'a, Vec<Profile>>,
+    _file: Option<std::fs::File>,
+}
+
+impl std::ops::Deref for Change<'_> {
+    type Target = Vec<Profile>;
+    fn deref(&self) -> &Vec<Profile> {
+        &self.profiles
+    }
+}
+
+impl std::ops::DerefMut for Change<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<Profile> {
+        &mut self.profiles
+    }
+}
+
+/// The vault's folder when none is given: `$XDG_DATA_HOME/sigillo`, or
+/// `$HOME/.local/share/sigillo`. The same for `sigillo-auth` and the desktop app, which may run
+/// at once: changes to the index are locked ([`Vault`]).
+pub fn default_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|d| d.join("sigillo"))
+}
 
 impl Vault {
     /// Opens (or creates) the vault whose index is in `dir`, secrets in `secrets`.
     pub fn open(dir: &Path, secrets: Box<dyn SecretStore>) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::storage("create", dir, e))?;
-        let path = dir.join(INDEX_FILE);
-        let profiles = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let index: Index = serde_json::from_slice(&bytes).map_err(|e| Error::storage("read", &path, e))?;
-                index.profiles
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::storage("read", &path, e)),
-        };
+        let profiles = read_index(dir)?;
         Ok(Self {
             dir: Some(dir.to_owned()),
             index: Mutex::new(profiles),
@@ -272,6 +309,45 @@ impl Vault {
 
     fn lock(&self) -> MutexGuard<'_, Vec<Profile>> {
         self.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The index as it is on disk now: another process (the desktop app, `sigillo-auth`) may
+    /// have changed it since this one read it. The file is replaced by a rename, so a reader
+    /// never sees half of it. If it cannot be read, the last index read stands.
+    fn fresh(&self) -> MutexGuard<'_, Vec<Profile>> {
+        let mut profiles = self.lock();
+        if let Some(dir) = &self.dir {
+            match read_index(dir) {
+                Ok(now) => *profiles = now,
+                Err(e) => tracing::warn!(error = %e, "the profile index cannot be read again; using the last one read"),
+            }
+        }
+        profiles
+    }
+
+    /// The index for a change: this process's lock, then the folder's lock (`profiles.lock`,
+    /// held by one process at a time until the returned guard is dropped), then the index read
+    /// again under it — so two processes sharing the folder never write over each other's change.
+    fn begin_change(&self) -> Result<Change<'_>> {
+        let mut profiles = self.lock();
+        let Some(dir) = &self.dir else {
+            return Ok(Change { profiles, _file: None });
+        };
+        let path = dir.join(LOCK_FILE);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path).map_err(|e| Error::storage("open", &path, e))?;
+        file.lock().map_err(|e| Error::storage("lock", &path, e))?;
+        *profiles = read_index(dir)?;
+        Ok(Change {
+            profiles,
+            _file: Some(file),
+        })
     }
 
     /// Writes the index atomically (temporary file, fsync, rename), owner-only.
@@ -304,14 +380,14 @@ impl Vault {
 
     /// Every profile, the main one first.
     pub fn profiles(&self) -> Vec<Profile> {
-        let mut profiles = self.lock().clone();
+        let mut profiles = self.fresh().clone();
         profiles.sort_by_key(|p| (!p.main, p.created_at));
         profiles
     }
 
     /// A profile by id; `None` or `"main"` means the main profile.
     pub fn profile(&self, id: Option<&str>) -> Result<Profile> {
-        let profiles = self.lock();
+        let profiles = self.fresh();
         let found = match id {
             None | Some("main") => profiles.iter().find(|p| p.main).or(profiles.first()),
             Some(id) => profiles.iter().find(|p| p.id == id || p.user == id),
@@ -347,7 +423,7 @@ impl Vault {
             wrapped,
             device_pkcs8: Zeroizing::new(secrets.device_key.pkcs8().to_vec()),
         };
-        let mut profiles = self.lock();
+        let mut profiles = self.begin_change()?;
         let profile = Profile {
             id: hex::encode(id_bytes),
             user: user.to_owned(),
@@ -407,12 +483,20 @@ impl Vault {
             wrapped: wrap_knowledge_key(&keys.knowledge, new, &salt, iterations),
             device_pkcs8: stored.device_pkcs8,
         };
-        let mut profiles = self.lock();
+        let mut profiles = self.begin_change()?;
         let mut updated = profiles.clone();
         let entry = updated
             .iter_mut()
             .find(|p| p.id == profile.id)
             .ok_or_else(|| Error::NoProfile(profile.id.clone()))?;
+        // The keys above were unwrapped with the salt the caller read; if another process changed
+        // the PIN since, they are wrong, and wrapping them would lose the profile.
+        if entry.pin_salt != profile.pin_salt {
+            return Err(Error::input(
+                "old_pin",
+                "the PIN of this profile was changed meanwhile (in another window or program); try again",
+            ));
+        }
         entry.pin_salt = hex::encode(salt.0);
         entry.iterations = iterations.get();
         // Secret first: if the index write then fails, restore the old secret.
@@ -428,7 +512,7 @@ impl Vault {
 
     /// Makes `id` the main profile.
     pub fn set_main(&self, id: &str) -> Result<()> {
-        let mut profiles = self.lock();
+        let mut profiles = self.begin_change()?;
         if !profiles.iter().any(|p| p.id == id) {
             return Err(Error::NoProfile(id.to_owned()));
         }
@@ -448,7 +532,7 @@ impl Vault {
     /// Removes a profile and its secrets from this computer. If it was the main one, the oldest
     /// remaining profile becomes main.
     pub fn remove(&self, id: &str) -> Result<()> {
-        let mut profiles = self.lock();
+        let mut profiles = self.begin_change()?;
         let mut updated: Vec<Profile> = profiles.iter().filter(|p| p.id != id).cloned().collect();
         if updated.len() == profiles.len() {
             return Err(Error::NoProfile(id.to_owned()));
@@ -532,6 +616,42 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    /// Two programs on one folder (the desktop app and `sigillo-auth`): each sees the other's
+    /// profiles, and changes made at once are all kept.
+    #[test]
+    fn two_vaults_on_one_folder_keep_each_others_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = Arc::new(Vault::open(dir.path(), Box::new(MemoryStore::default())).unwrap());
+        let cli = Arc::new(Vault::open(dir.path(), Box::new(MemoryStore::default())).unwrap());
+        let first = add(&app, "11111111", "13579");
+        assert_eq!(cli.profiles(), vec![first.clone()], "a profile added elsewhere is seen");
+        let second = add(&cli, "22222222", "13579");
+        assert!(!second.main, "the other program's profile is main already");
+        cli.set_main(&second.id).unwrap();
+        assert_eq!(app.profile(None).unwrap().id, second.id);
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let vault = if i % 2 == 0 { app.clone() } else { cli.clone() };
+                std::thread::spawn(move || add(&vault, &format!("user{i}"), "13579").id)
+            })
+            .collect();
+        let mut added: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        added.extend([first.id.clone(), second.id.clone()]);
+        added.sort();
+        let mut on_disk: Vec<String> = Vault::open(dir.path(), Box::new(MemoryStore::default()))
+            .unwrap()
+            .profiles()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        on_disk.sort();
+        assert_eq!(on_disk, added, "no change lost");
+        assert_eq!(app.profiles().iter().filter(|p| p.main).count(), 1);
+        app.remove(&second.id).unwrap();
+        assert!(cli.profile(Some(&second.id)).is_err());
+        assert_eq!(cli.profiles().iter().filter(|p| p.main).count(), 1);
     }
 
     #[test]

@@ -230,13 +230,9 @@ fn cameras() -> Result<(), Error> {
 }
 
 fn data_dir(given: Option<PathBuf>) -> PathBuf {
-    given.unwrap_or_else(|| {
-        std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join("sigillo")
-    })
+    given
+        .or_else(authenticator::vault::default_dir)
+        .unwrap_or_else(|| PathBuf::from("sigillo"))
 }
 
 fn print_operation(payload: &SignedPayload) {
