@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use image::GrayImage;
 
 use crate::error::ScanError;
-use crate::source::{Frame, FrameClock, FrameSource, Pacing};
+use crate::source::{Frame, FrameClock, FrameSource, Pacing, ScanClock};
 
 /// File name extensions taken from a folder (compared without case).
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
@@ -97,6 +97,14 @@ impl ImageFiles {
     pub fn at_fps(mut self, fps: f64) -> Result<Self, ScanError> {
         self.clock.set_fps(fps)?;
         Ok(self)
+    }
+
+    /// Runs on `clock` ([`ScanClock`]): on a [`crate::StepClock`], frames are stamped with its
+    /// time, a frame rate moves it instead of sleeping, and frames come on demand.
+    #[must_use]
+    pub fn on_clock(mut self, clock: ScanClock) -> Self {
+        self.clock.set_time(clock);
+        self
     }
 
     /// The files, in the order they are read.

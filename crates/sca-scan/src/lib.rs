@@ -44,7 +44,7 @@ pub use scanner::{
     EVENT_CAPACITY, FAST_HALF_ABOVE, Finish, FinishReason, ScanConfig, ScanEvent, ScanPass, ScanResult, ScanStats,
     Scanner, Strategy, fast_decode,
 };
-pub use source::{Frame, FrameSource, MAX_FPS, Pacing};
+pub use source::{Frame, FrameSource, MAX_FPS, Pacing, ScanClock, StepClock};
 #[cfg(any(test, feature = "testkit"))]
 pub use synthetic::{
     CATEGORIES, Case, MAX_FRAME_SIDE, SAMPLE_PAYLOAD, Scene, Shot, SyntheticSource, code_modules, compose,

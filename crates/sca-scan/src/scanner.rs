@@ -31,7 +31,7 @@ use image::GrayImage;
 use sca_qr::{Decoded, Decoder, Pass};
 
 use crate::error::ScanError;
-use crate::source::{Frame, FrameSource, Pacing};
+use crate::source::{Frame, FrameSource, Pacing, ScanClock};
 
 /// Room in the event channel. Results are de-duplicated, so a caller that reads now and then
 /// never fills it; one that never reads loses the newest events, and the loop goes on.
@@ -82,6 +82,9 @@ pub struct ScanConfig {
     /// Pause after a source error before asking for the next frame (a camera that fails at once
     /// would otherwise spin).
     pub error_backoff: Duration,
+    /// The time that decode times and latencies are read from: the system's, or a test's
+    /// [`crate::StepClock`] (the same one its source runs on).
+    pub clock: ScanClock,
 }
 
 impl Default for ScanConfig {
@@ -91,6 +94,7 @@ impl Default for ScanConfig {
             repeat_after: Duration::from_secs(3),
             max_consecutive_errors: 30,
             error_backoff: Duration::from_millis(50),
+            clock: ScanClock::System,
         }
     }
 }
@@ -410,7 +414,10 @@ fn capture_loop(
                 if errors_in_a_row >= config.max_consecutive_errors.max(1) {
                     break FinishReason::SourceFailed;
                 }
-                std::thread::sleep(config.error_backoff);
+                match &config.clock {
+                    ScanClock::System => std::thread::sleep(config.error_backoff),
+                    ScanClock::Stepped(clock) => clock.advance(config.error_backoff),
+                }
             }
         }
     };
@@ -450,7 +457,7 @@ fn decode_loop(shared: &Shared, tx: &SyncSender<ScanEvent>, config: &ScanConfig)
                 slot.ended.unwrap_or(FinishReason::Stopped)
             };
         };
-        let started = Instant::now();
+        let started = config.clock.now();
         let scan_pass = planner.plan(&frame.image);
         // sca-qr catches the decoders' panics already; this also covers the glue around them,
         // so that no frame, whatever its pixels, can end the loop.
@@ -459,7 +466,7 @@ fn decode_loop(shared: &Shared, tx: &SyncSender<ScanEvent>, config: &ScanConfig)
             ScanPass::Full => sca_qr::decode_luma(&frame.image),
         }))
         .unwrap_or(None);
-        let decode_time = started.elapsed();
+        let decode_time = config.clock.now().saturating_duration_since(started);
         shared.count(|s| {
             s.frames_decoded += 1;
             s.decode_busy += decode_time;
@@ -482,7 +489,7 @@ fn decode_loop(shared: &Shared, tx: &SyncSender<ScanEvent>, config: &ScanConfig)
             frame_seq: frame.seq,
             captured_at: frame.captured_at,
             decode_time,
-            latency: frame.captured_at.elapsed(),
+            latency: config.clock.now().saturating_duration_since(frame.captured_at),
         };
         shared.count(|s| s.results_sent += 1);
         if !send(shared, tx, ScanEvent::Code(result)) {

@@ -4,6 +4,8 @@
 //! A source owns its device or files and nothing else; it never decodes QR codes (that is the
 //! scanning loop's job, in [`crate::scanner`]).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use image::GrayImage;
@@ -72,6 +74,79 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
     }
 }
 
+/// Where the scanning loop and the file and synthetic sources read the time: the system's
+/// monotonic clock, or a [`StepClock`] that moves only when a source delivers a frame — so a test
+/// can play seconds of a camera's time in a few milliseconds, without sleeping, and assert times
+/// exactly.
+#[derive(Debug, Clone, Default)]
+pub enum ScanClock {
+    /// `Instant::now()`.
+    #[default]
+    System,
+    /// A clock that moves by one frame interval per frame delivered.
+    Stepped(Arc<StepClock>),
+}
+
+impl ScanClock {
+    /// The time now on this clock.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        match self {
+            Self::System => Instant::now(),
+            Self::Stepped(clock) => clock.now(),
+        }
+    }
+}
+
+impl PartialEq for ScanClock {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::System, Self::System) => true,
+            (Self::Stepped(a), Self::Stepped(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ScanClock {}
+
+/// A clock that stands still until it is moved ([`ScanClock::Stepped`]).
+#[derive(Debug)]
+pub struct StepClock {
+    origin: Instant,
+    nanos: AtomicU64,
+}
+
+impl Default for StepClock {
+    fn default() -> Self {
+        Self {
+            origin: Instant::now(),
+            nanos: AtomicU64::new(0),
+        }
+    }
+}
+
+impl StepClock {
+    /// A clock at an arbitrary origin, moved only by [`advance`](Self::advance); as a
+    /// [`ScanClock`] to hand to a source and to the loop's [`crate::ScanConfig`].
+    #[must_use]
+    pub fn new_shared() -> ScanClock {
+        ScanClock::Stepped(Arc::new(Self::default()))
+    }
+
+    /// The time now.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        self.origin + Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(nanos, Ordering::SeqCst);
+    }
+}
+
 /// Highest frame rate a source accepts (above any webcam; keeps the frame interval non-zero).
 pub const MAX_FPS: f64 = 1000.0;
 
@@ -125,6 +200,7 @@ impl Pacer {
 pub(crate) struct FrameClock {
     seq: u64,
     pacer: Option<Pacer>,
+    time: ScanClock,
 }
 
 impl FrameClock {
@@ -134,9 +210,27 @@ impl FrameClock {
         Ok(())
     }
 
+    /// Reads the time from `time`. On a [`ScanClock::Stepped`] clock a paced source does not
+    /// sleep: each frame moves the clock by one interval instead, and is delivered when asked
+    /// ([`Pacing::OnDemand`]), so that the loop sees every frame of the simulated camera.
+    pub(crate) fn set_time(&mut self, time: ScanClock) {
+        self.time = time;
+    }
+
     /// The next frame of `image`, once it is due.
     pub(crate) fn frame(&mut self, image: GrayImage) -> Frame {
-        let captured_at = self.pacer.as_mut().map_or_else(Instant::now, Pacer::wait);
+        let captured_at = match (&self.time, self.pacer.as_mut()) {
+            (ScanClock::System, Some(pacer)) => pacer.wait(),
+            (ScanClock::System, None) => Instant::now(),
+            (ScanClock::Stepped(clock), pacer) => {
+                if self.seq > 0
+                    && let Some(pacer) = pacer
+                {
+                    clock.advance(pacer.interval);
+                }
+                clock.now()
+            }
+        };
         let frame = Frame {
             image,
             seq: self.seq,
@@ -146,9 +240,9 @@ impl FrameClock {
         frame
     }
 
-    /// Live when paced, on demand otherwise.
+    /// Live when paced on the system clock, on demand otherwise.
     pub(crate) fn pacing(&self) -> Pacing {
-        if self.pacer.is_some() {
+        if self.pacer.is_some() && self.time == ScanClock::System {
             Pacing::Live
         } else {
             Pacing::OnDemand

@@ -10,7 +10,7 @@
 use image::{GrayImage, Luma};
 
 use crate::error::ScanError;
-use crate::source::{Frame, FrameClock, FrameSource, Pacing};
+use crate::source::{Frame, FrameClock, FrameSource, Pacing, ScanClock};
 
 /// A payload shaped like a real signed operation payload (docs/spec/sca1.md §6: a TRANSFER with a
 /// non-ASCII payee, so the code is in byte mode behind an ECI header; 250-odd bytes, a version-12
@@ -441,6 +441,14 @@ impl SyntheticSource {
     pub fn at_fps(mut self, fps: f64) -> Result<Self, ScanError> {
         self.clock.set_fps(fps)?;
         Ok(self)
+    }
+
+    /// Runs on `clock` ([`ScanClock`]): on a [`crate::StepClock`], frames are stamped with its
+    /// time, a frame rate moves it instead of sleeping, and frames come on demand.
+    #[must_use]
+    pub fn on_clock(mut self, clock: ScanClock) -> Self {
+        self.clock.set_time(clock);
+        self
     }
 
     /// The shots.

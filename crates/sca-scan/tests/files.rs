@@ -46,6 +46,27 @@ fn folder_in_natural_order_images_only() {
     assert!(src.next_frame().unwrap().is_none(), "stays ended");
 }
 
+/// On a step clock the same source stamps its frames exactly one interval apart and does not
+/// sleep: tests play a camera's time without spending it.
+#[test]
+fn a_frame_rate_on_a_step_clock_does_not_sleep() {
+    let dir = tempfile::tempdir().unwrap();
+    png(dir.path(), "a.png", "a");
+    let clock = sca_scan::StepClock::new_shared();
+    let mut src = ImageFiles::from_dir(dir.path())
+        .unwrap()
+        .looping(true)
+        .at_fps(50.0)
+        .unwrap()
+        .on_clock(clock.clone());
+    assert_eq!(src.pacing(), Pacing::OnDemand);
+    let start = clock.now();
+    let frames: Vec<_> = (0..6).map(|_| src.next_frame().unwrap().unwrap()).collect();
+    for (k, frame) in frames.iter().enumerate() {
+        assert_eq!(frame.captured_at - start, Duration::from_millis(20) * k as u32);
+    }
+}
+
 #[test]
 fn looping_at_a_frame_rate() {
     let dir = tempfile::tempdir().unwrap();

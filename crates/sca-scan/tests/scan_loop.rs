@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use image::GrayImage;
 use sca_scan::{
     Finish, FinishReason, Frame, FrameSource, ImageFiles, Pacing, SAMPLE_PAYLOAD, ScanConfig, ScanError, ScanEvent,
-    ScanPass, ScanResult, Scanner, Scene, Shot, StillImage, Strategy, SyntheticSource, code_modules, compose,
-    render_scene,
+    ScanPass, ScanResult, Scanner, Scene, Shot, StepClock, StillImage, Strategy, SyntheticSource, code_modules,
+    compose, render_scene,
 };
 
 /// Generous: tests run in debug builds on a shared 2-core machine.
@@ -206,22 +206,37 @@ fn synthetic_camera_latest_frame_wins() {
 }
 
 /// The live strategy on a synthetic camera: the code is read, mostly by the fast pass, and the
-/// full pipeline runs on a fraction of the frames only.
+/// full pipeline runs on a fraction of the frames only. The camera runs on a step clock: one
+/// second of its frames plays without sleeping, and every frame is decoded.
 #[test]
 fn live_strategy_reads_and_spends_little() {
-    let source = SyntheticSource::still(SAMPLE_PAYLOAD, &Scene::cluttered_720p(11), 60.0).unwrap();
-    let (scanner, events) = Scanner::start(source, config(Strategy::LIVE_DEFAULT)).unwrap();
-    let r = match events.recv_timeout(WAIT) {
-        Ok(ScanEvent::Code(r)) => r,
-        other => panic!("{other:?}"),
+    let clock = StepClock::new_shared();
+    let image = render_scene(SAMPLE_PAYLOAD, &Scene::cluttered_720p(11)).unwrap();
+    let source = SyntheticSource::new(vec![Shot {
+        image,
+        text: Some(SAMPLE_PAYLOAD.to_owned()),
+        frames: 60,
+    }])
+    .unwrap()
+    .at_fps(60.0)
+    .unwrap()
+    .on_clock(clock.clone());
+    let cfg = ScanConfig {
+        clock,
+        ..config(Strategy::LIVE_DEFAULT)
     };
-    assert_eq!(r.text, SAMPLE_PAYLOAD);
-    // Let it run a little longer: the same code is not reported again.
-    std::thread::sleep(Duration::from_millis(700));
-    let stats = scanner.stop();
-    println!("{r:?}\n{stats:?}");
-    let again: Vec<_> = events.try_iter().filter(|e| matches!(e, ScanEvent::Code(_))).collect();
-    assert!(again.is_empty(), "{again:?}");
+    let (_scanner, events) = Scanner::start(source, cfg).unwrap();
+    let (codes, errors, finish) = collect(&events);
+    let stats = finish.stats;
+    println!("{codes:?}\n{stats:?}");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        codes.len(),
+        1,
+        "the code is read, and not reported again in the second it stays"
+    );
+    assert_eq!(codes[0].text, SAMPLE_PAYLOAD);
+    assert_eq!(stats.frames_decoded, 60);
     assert!(stats.duplicates > 0, "{stats:?}");
     assert!(stats.fast_passes > stats.full_passes, "{stats:?}");
 
@@ -241,6 +256,55 @@ fn live_strategy_reads_and_spends_little() {
     assert_eq!(finish.reason, FinishReason::SourceEnded);
     assert_eq!(finish.stats.frames_decoded, 6);
     assert_eq!(finish.stats.full_passes, 1, "{:?}", finish.stats);
+}
+
+/// The same code is reported again only after it was out of sight for longer than
+/// `repeat_after` — in the camera's time (a step clock at 10 fps), not the decoder's.
+#[test]
+fn a_code_is_reported_again_only_after_being_out_of_sight_long_enough() {
+    let code = sca_qr::load_luma(&sca_qr::render_png("pay 12.50", 4).unwrap()).unwrap();
+    let empty = GrayImage::from_pixel(code.width(), code.height(), image::Luma([255]));
+    let shot = |image: &GrayImage, frames, text: Option<&str>| Shot {
+        image: image.clone(),
+        text: text.map(str::to_owned),
+        frames,
+    };
+    let clock = StepClock::new_shared();
+    // In sight 0.0–0.9 s; away 2.6 s; in sight 3.5–4.4 s; away 4.1 s; in sight from 8.5 s.
+    let source = SyntheticSource::new(vec![
+        shot(&code, 10, Some("pay 12.50")),
+        shot(&empty, 25, None),
+        shot(&code, 10, Some("pay 12.50")),
+        shot(&empty, 40, None),
+        shot(&code, 10, Some("pay 12.50")),
+    ])
+    .unwrap()
+    .at_fps(10.0)
+    .unwrap()
+    .on_clock(clock.clone());
+    assert_eq!(source.pacing(), Pacing::OnDemand, "a stepped camera is never late");
+    let cfg = ScanConfig {
+        repeat_after: Duration::from_secs(3),
+        clock: clock.clone(),
+        ..config(Strategy::Full)
+    };
+    let (_scanner, events) = Scanner::start(source, cfg).unwrap();
+    let (codes, errors, finish) = collect(&events);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(finish.stats.frames_decoded, 95, "{:?}", finish.stats);
+    let seqs: Vec<u64> = codes.iter().map(|r| r.frame_seq).collect();
+    assert_eq!(
+        seqs,
+        [0, 85],
+        "a 2.6 s absence is the same appearance, a 4.1 s one a new one"
+    );
+    assert_eq!(codes[1].captured_at - codes[0].captured_at, Duration::from_millis(8500));
+    // On demand, the next frame is fetched while one is decoded: in the camera's time a result
+    // is at most one frame interval old.
+    assert!(
+        codes.iter().all(|r| r.latency <= Duration::from_millis(100)),
+        "{codes:?}"
+    );
 }
 
 /// A hold-still scene (fresh noise on each frame) that the fast pass cannot read is read by the
