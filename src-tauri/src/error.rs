@@ -9,7 +9,7 @@ use serde::Serialize;
 #[serde(rename_all = "camelCase")]
 #[error("{code}: {message}")]
 pub struct CommandError {
-    /// Stable, snake_case: the authenticator's codes (`bad_input`, `wrong_code`, `offline`, …)
+    /// Stable, snake_case: the authenticator's codes (`invalid_input`, `wrong_code`, `offline`, …)
     /// and the app's own (`no_pending`, `no_scan`, `not_demo`, `not_kiosk`).
     pub code: String,
     /// For the customer.
@@ -37,7 +37,7 @@ impl CommandError {
     pub fn input(field: &str, message: impl Into<String>) -> Self {
         Self {
             field: Some(field.to_owned()),
-            ..Self::new("bad_input", message)
+            ..Self::new("invalid_input", message)
         }
     }
 }
@@ -97,14 +97,17 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(CommandError::input("op_id", "check digit")).unwrap(),
-            serde_json::json!({"code": "bad_input", "message": "check digit", "field": "op_id"})
+            serde_json::json!({"code": "invalid_input", "message": "check digit", "field": "op_id"})
         );
     }
 
     #[test]
     fn authenticator_errors_keep_their_code_field_and_attempts() {
         let e: CommandError = authenticator::Error::input("sms_otp", "the SMS code is 6 digits").into();
-        assert_eq!((e.code.as_str(), e.field.as_deref()), ("bad_input", Some("sms_otp")));
+        assert_eq!(
+            (e.code.as_str(), e.field.as_deref()),
+            ("invalid_input", Some("sms_otp"))
+        );
         let e: CommandError = authenticator::Error::Server {
             status: 401,
             code: "wrong_code".into(),

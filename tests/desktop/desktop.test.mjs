@@ -473,7 +473,7 @@ test('the banking window cannot reach any authenticator command; both web proces
     // The authenticator window may.
     assert.ok(Array.isArray(await invoke(s, 'profiles_list')));
     // A language the app does not speak is refused, naming the field.
-    await assert.rejects(invoke(s, 'language_set', { lang: 'fr' }), /"code":"bad_input".*"field":"lang"|"field":"lang".*"code":"bad_input"/);
+    await assert.rejects(invoke(s, 'language_set', { lang: 'fr' }), /"code":"invalid_input".*"field":"lang"|"field":"lang".*"code":"invalid_input"/);
     await app.bank();
     // One web process per window, each with the hardening the app re-executed itself with.
     let envs = webProcessEnvs('ipc');

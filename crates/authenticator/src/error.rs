@@ -77,7 +77,7 @@ impl Error {
             Self::Storage { .. } => "storage".into(),
             Self::NoProfile(_) => "no_profile".into(),
             Self::SecretsMissing(_) => "secrets_missing".into(),
-            Self::Input { .. } => "bad_input".into(),
+            Self::Input { .. } => "invalid_input".into(),
             Self::Pin(e) => e.code().into(),
             Self::Payload(e) => format!("payload_{}", e.code()),
             Self::Qr(sca_qr::DecodeError::NotFound) => "no_qr_code".into(),

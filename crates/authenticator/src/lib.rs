@@ -81,7 +81,7 @@ pub struct ProfileEvent {
 /// system's.
 pub struct Authenticator {
     vault: Vault,
-    clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    clock: client::UnixClock,
     ca_pem: Option<Arc<Vec<u8>>>,
 }
 
@@ -104,7 +104,7 @@ impl Authenticator {
     }
 
     /// With another clock (tests, or a device whose clock is known to be off).
-    pub fn with_clock(vault: Vault, clock: Arc<dyn Fn() -> u64 + Send + Sync>) -> Self {
+    pub fn with_clock(vault: Vault, clock: client::UnixClock) -> Self {
         Self {
             vault,
             clock,
@@ -518,6 +518,6 @@ mod tests {
         assert_eq!(parse_op_id("5724 0000").unwrap().as_str(), "57240000");
         assert!(parse_op_id("57240001").unwrap_err().to_string().contains("check digit"));
         assert!(parse_activation_qr("SCA1-ACTIVATE:AAAAAAAAAAAAAAAAAAAAAA").is_ok());
-        assert_eq!(parse_activation_qr("hello").unwrap_err().code(), "bad_input");
+        assert_eq!(parse_activation_qr("hello").unwrap_err().code(), "invalid_input");
     }
 }

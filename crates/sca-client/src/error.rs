@@ -42,7 +42,7 @@ impl Error {
     /// Stable identifier for programs; the same as the authenticator's error for the same cause.
     pub fn code(&self) -> String {
         match self {
-            Self::Input { .. } => "bad_input".into(),
+            Self::Input { .. } => "invalid_input".into(),
             Self::Server { code, .. } => code.clone(),
             Self::Offline(_) => "offline".into(),
             Self::BadAnswer(_) => "bad_server_answer".into(),

@@ -49,15 +49,16 @@ impl std::fmt::Debug for NewSecrets {
     }
 }
 
-/// The clock that dates signed requests (the same one that steps the codes).
-pub type Clock = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
+/// Unix seconds, read for each signed request (the same time that steps the codes). Not the
+/// server's `Clock` trait: a device only ever needs "now", as a function it can be handed.
+pub type UnixClock = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// An HTTP client for one bank server.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
-    clock: Clock,
+    clock: UnixClock,
 }
 
 impl std::fmt::Debug for Client {
@@ -177,13 +178,13 @@ impl Client {
     }
 
     /// A client whose signed requests are dated by `clock`.
-    pub fn with_clock(server_url: &str, clock: Clock) -> Result<Self> {
+    pub fn with_clock(server_url: &str, clock: UnixClock) -> Result<Self> {
         Self::with_roots(server_url, clock, None)
     }
 
     /// A client that also trusts the certificate authorities of `ca_pem` (a bank's own CA, a
     /// test CA), besides the system's.
-    pub fn with_roots(server_url: &str, clock: Clock, ca_pem: Option<&[u8]>) -> Result<Self> {
+    pub fn with_roots(server_url: &str, clock: UnixClock, ca_pem: Option<&[u8]>) -> Result<Self> {
         let base = server_url.trim_end_matches('/').to_owned();
         check_server_url(&base)?;
         let mut builder = reqwest::Client::builder()

@@ -7,8 +7,8 @@ describe('toIpcError', () => {
     const e = toIpcError({ code: 'wrong_code', message: 'the code is not valid', attemptsLeft: 3 });
     expect(e).toBeInstanceOf(IpcError);
     expect([e.code, e.message, e.field, e.attemptsLeft]).toEqual(['wrong_code', 'the code is not valid', null, 3]);
-    const f = toIpcError({ code: 'bad_input', message: 'check digit', field: 'op_id' });
-    expect([f.code, f.field, f.attemptsLeft]).toEqual(['bad_input', 'op_id', null]);
+    const f = toIpcError({ code: 'invalid_input', message: 'check digit', field: 'op_id' });
+    expect([f.code, f.field, f.attemptsLeft]).toEqual(['invalid_input', 'op_id', null]);
   });
 
   it('keeps an IpcError as it is', () => {
@@ -45,21 +45,21 @@ describe('ipcErrorMessage', () => {
     expect(ipcErrorMessage(new IpcError('offline', 'cannot reach'), 'it')).toContain('banca');
     expect(ipcErrorMessage(new IpcError('pin_straight', 'PIN: …', 'pin'), 'en')).toContain('consecutive');
     expect(ipcErrorMessage(new IpcError('payload_signature', 'sig'), 'it')).toContain('firma');
-    expect(ipcErrorMessage(new IpcError('bad_input', 'sms_otp: the SMS code is 6 digits', 'sms_otp'), 'it')).toBe(
+    expect(ipcErrorMessage(new IpcError('invalid_input', 'sms_otp: the SMS code is 6 digits', 'sms_otp'), 'it')).toBe(
       'Il codice SMS è di 6 cifre.',
     );
   });
 
   it('falls back to the app’s message for codes it does not know', () => {
     expect(ipcErrorMessage(new IpcError('something_new', 'Something new happened'), 'it')).toBe('Something new happened');
-    expect(ipcErrorMessage(new IpcError('bad_input', 'device_name: too long', 'device_name'), 'en')).toBe('device_name: too long');
+    expect(ipcErrorMessage(new IpcError('invalid_input', 'device_name: too long', 'device_name'), 'en')).toBe('device_name: too long');
     expect(ipcErrorMessage(new Error('x'), 'en')).toBe('That did not work. Please try again.');
     expect(ipcErrorMessage('Testo già pronto', 'en')).toBe('Testo già pronto');
   });
 
   it('tells which input an error is about', () => {
-    expect(isAbout(new IpcError('bad_input', 'x', 'sms_otp'), 'sms_otp')).toBe(true);
-    expect(isAbout(new IpcError('bad_input', 'x', 'sms_otp'), 'pin')).toBe(false);
+    expect(isAbout(new IpcError('invalid_input', 'x', 'sms_otp'), 'sms_otp')).toBe(true);
+    expect(isAbout(new IpcError('invalid_input', 'x', 'sms_otp'), 'pin')).toBe(false);
     expect(isAbout(new IpcError('pin_all_equal', 'x'), 'pin')).toBe(true);
     expect(isAbout('text', 'pin')).toBe(false);
     expect(isOffline(new IpcError('offline', 'x'))).toBe(true);

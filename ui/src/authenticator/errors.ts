@@ -52,7 +52,7 @@ const COUNTED_KEYS: Readonly<Record<string, Key>> = {
   wrong_otp: 'auth.err.wrong_otp',
 };
 
-/** `bad_input` words by the field it names. */
+/** `invalid_input` words by the field it names. */
 const INPUT_KEYS: Readonly<Record<string, Key>> = {
   sms_otp: 'auth.err.sms_form',
   qr: 'auth.err.activation_qr',
@@ -82,7 +82,7 @@ export function ipcErrorMessage(e: unknown, lang: Lang): string {
   if (!(e instanceof IpcError)) return t('auth.err.generic');
   const counted = COUNTED_KEYS[e.code];
   if (counted) return e.attemptsLeft === null ? t(counted) : `${t(counted)} ${attemptsText(e.attemptsLeft, lang)}`;
-  if (e.code === 'bad_input') {
+  if (e.code === 'invalid_input') {
     const key = e.field ? INPUT_KEYS[e.field] : undefined;
     if (key) return t(key);
     return e.message || t('auth.err.generic');

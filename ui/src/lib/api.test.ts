@@ -69,7 +69,7 @@ describe('api.ts error mapping', () => {
     expect(codeForStatus(423)).toBe('blocked');
     expect(codeForStatus(429)).toBe('too_many_requests');
     expect(codeForStatus(410)).toBe('expired');
-    expect(codeForStatus(418)).toBe('bad_response');
+    expect(codeForStatus(418)).toBe('bad_server_answer');
   });
 
   it('keeps unknown codes from the server out of the type, by status', async () => {
@@ -86,9 +86,9 @@ describe('api.ts error mapping', () => {
     expect(e.code).toBe('network');
   });
 
-  it('turns a 2xx answer that is not JSON into bad_response', async () => {
+  it('turns a 2xx answer that is not JSON into bad_server_answer', async () => {
     fetchMock.mockResolvedValue(new Response('not json', { status: 200 }));
-    expect((await caught(api.accounts())).code).toBe('bad_response');
+    expect((await caught(api.accounts())).code).toBe('bad_server_answer');
   });
 
   it('reports an ended session to the hook, for session calls only', async () => {

@@ -32,7 +32,7 @@ export type ErrorCode =
   /** The server could not be reached (or the request was aborted). */
   | 'network'
   /** The server answered something the contract does not allow. */
-  | 'bad_response';
+  | 'bad_server_answer';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'invalid_input',
@@ -57,7 +57,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'timeout',
   'internal',
   'network',
-  'bad_response',
+  'bad_server_answer',
 ]);
 
 /** The one error type of every call. */
@@ -126,7 +126,7 @@ export function codeForStatus(status: number): ErrorCode {
     case 429:
       return 'too_many_requests';
     default:
-      return status >= 500 ? 'internal' : 'bad_response';
+      return status >= 500 ? 'internal' : 'bad_server_answer';
   }
 }
 
@@ -292,7 +292,7 @@ async function json<T>(method: Method, path: string, opts: CallOptions = {}): Pr
   try {
     return (await res.json()) as T;
   } catch {
-    throw new ApiError(res.status, 'bad_response', 'the answer is not JSON');
+    throw new ApiError(res.status, 'bad_server_answer', 'the answer is not JSON');
   }
 }
 

@@ -67,7 +67,7 @@ export function errorMessage(e: unknown, lang: Lang): string {
     case 'network':
       return t('err.network');
     case 'internal':
-    case 'bad_response':
+    case 'bad_server_answer':
       return t('err.internal');
     case 'unauthenticated':
     case 'session_expired':

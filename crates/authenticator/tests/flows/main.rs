@@ -99,7 +99,7 @@ async fn login_by_push_needs_the_number_shown_on_the_page() {
     assert!(needs_number(&verified), "the customer must type the page's number");
     // Without it, the bank refuses the approval and nothing is counted.
     let err = auth.approve(&profile, &verified, &pin(PIN), None).await.unwrap_err();
-    assert_eq!(err.code(), "bad_input", "{err}");
+    assert_eq!(err.code(), "invalid_input", "{err}");
 
     // A wrong number counts as a wrong answer and ends that login: push fatigue or an attacker.
     let wrong_pick = if web.number == 99 { 98 } else { web.number + 1 };
@@ -484,7 +484,7 @@ async fn a_bank_over_https_with_its_own_ca() {
         tls,
         std::future::pending(),
     ));
-    let clock: authenticator::client::Clock = std::sync::Arc::new(authenticator::client::system_now);
+    let clock: authenticator::client::UnixClock = std::sync::Arc::new(authenticator::client::system_now);
     let stranger = authenticator::Client::with_roots(&url, clock.clone(), None).unwrap();
     let err = stranger
         .start_activation(&customer.user_code, &customer.password)
@@ -499,6 +499,6 @@ async fn a_bank_over_https_with_its_own_ca() {
         .unwrap();
     // A file that holds no certificate is refused, naming the option.
     let e = authenticator::client::parse_ca_pem(b"not a certificate").unwrap_err();
-    assert_eq!(e.code(), "bad_input");
+    assert_eq!(e.code(), "invalid_input");
     assert!(e.to_string().contains("ca_file"), "{e}");
 }

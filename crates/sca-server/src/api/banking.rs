@@ -237,7 +237,7 @@ pub struct OperationView {
     /// Signed payload.
     pub payload: String,
     /// Unix seconds.
-    pub expires: i64,
+    pub expires: u64,
 }
 
 pub(crate) async fn own_operation(state: &AppState, customer: &Customer, op_id: &str) -> ApiResult<OperationRow> {
@@ -263,7 +263,7 @@ pub async fn operation(
         op_id: op.op_id,
         kind: op.kind,
         payload: op.payload,
-        expires: op.expires_at,
+        expires: u64::try_from(op.expires_at).map_err(AppError::internal)?,
     }))
 }
 

@@ -84,7 +84,7 @@ pub async fn start_activation(
 /// The device's half of the key exchange.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ActivationKeys {
+pub struct KeyExchangeBody {
     /// The SMS OTP (first device; not needed for an activation started from an active device).
     #[serde(default)]
     pub sms_otp: Option<String>,
@@ -115,7 +115,7 @@ fn parse_activation_id(text: &str) -> ApiResult<ActivationId> {
 
 /// Key exchange (docs/spec/sca1.md §3.2 steps 2–3): the server makes `Es`, derives the keys, keeps them
 /// sealed, and answers with `Es_pub` signed by the bank key.
-#[utoipa::path(post, path = "/api/v1/activations/{activation_id}", tag = "devices", request_body = ActivationKeys,
+#[utoipa::path(post, path = "/api/v1/activations/{activation_id}", tag = "devices", request_body = KeyExchangeBody,
     params(("activation_id" = String, Path)),
     responses((status = 200, body = ActivationAnswer), (status = 400, body = Problem), (status = 401, body = Problem, description = "wrong_otp + attempts_left"),
         (status = 403, body = Problem, description = "the DEVICE operation is not approved yet"), (status = 404, body = Problem),
@@ -123,7 +123,7 @@ fn parse_activation_id(text: &str) -> ApiResult<ActivationId> {
 pub async fn activation_keys(
     State(state): State<AppState>,
     Path(activation_id): Path<String>,
-    Body(body): Body<ActivationKeys>,
+    Body(body): Body<KeyExchangeBody>,
 ) -> ApiResult<Json<ActivationAnswer>> {
     let aid = parse_activation_id(&activation_id)?;
     let device_pub = PublicKey::from_b64u(&body.device_pub).map_err(|e| AppError::bad_request("device_pub", e))?;
@@ -234,7 +234,7 @@ async fn start_second_device(
         customer.id,
         customer.user_code.clone(),
         from.map(str::to_owned),
-        created.row_id,
+        created.row,
     );
     state
         .store()
@@ -323,7 +323,7 @@ pub struct ApproveRequest {
     /// The two-digit number the customer typed, as the login page shows it (logins: number
     /// matching; a wrong one counts as a wrong answer and fails the login).
     #[serde(default)]
-    pub number: Option<i64>,
+    pub number: Option<u8>,
 }
 
 fn require_pending(op: &OperationRow, now: u64) -> ApiResult<()> {
@@ -365,7 +365,7 @@ pub async fn approve(
                 "missing: type the number the login page shows",
             ));
         };
-        if number != expected {
+        if i64::from(number) != expected {
             // A wrong pick is how push fatigue shows: the login fails and the pick is counted.
             return Err(sca::wrong_answer(&state, &req.customer, Credential::Code, "number matching", Some(&op)).await);
         }

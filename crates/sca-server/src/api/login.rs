@@ -54,7 +54,7 @@ pub struct LoginResponse {
     pub csrf_token: String,
     /// Two-digit number the customer types in the authenticator (number matching; never sent to
     /// the device).
-    pub number: i64,
+    pub number: u8,
     /// The login operation (for a QR, an op-id code, or push).
     pub operation: PendingOperation,
     /// The password was issued by the bank: once strong authentication is done, change it

@@ -63,7 +63,7 @@ pub(crate) async fn exchange_keys(
         .ok_or_else(|| AppError::not_found("activation"))?;
     let otp_id = match row.source {
         ActivationSource::Device => {
-            let approved = match row.operation_id {
+            let approved = match row.operation_row {
                 Some(op) => state
                     .store()
                     .operation_by_row(op)

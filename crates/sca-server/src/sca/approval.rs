@@ -264,7 +264,7 @@ async fn classify(
 /// A created operation.
 #[derive(Debug, Clone)]
 pub(crate) struct Created {
-    pub row_id: i64,
+    pub row: i64,
     pub op_id: String,
     pub payload: String,
     pub expires: u64,
@@ -277,7 +277,7 @@ pub(crate) async fn create_operation(
     customer: &Customer,
     kind: Kind,
     data: OperationData,
-    login: Option<(String, i64)>,
+    login: Option<(String, u8)>,
     booking: Option<(Booking, String)>,
 ) -> ApiResult<Created> {
     let now = state.now();
@@ -300,7 +300,7 @@ pub(crate) async fn create_operation(
             payload: signed.text().to_owned(),
             expires_at: expires as i64,
             login_id: login.as_ref().map(|l| l.0.clone()),
-            number: login.as_ref().map(|l| l.1),
+            number: login.as_ref().map(|l| i64::from(l.1)),
             booking: booking.clone(),
         };
         let user_code = customer.user_code.clone();
@@ -323,7 +323,7 @@ pub(crate) async fn create_operation(
                 })
             })
             .await?;
-        if let Some(row_id) = row {
+        if let Some(row) = row {
             let (account_id, amount_minor, currency, payee_iban, payee_name, description) = match &new.booking {
                 Some((b, cur)) => (
                     Some(b.account_id),
@@ -336,7 +336,7 @@ pub(crate) async fn create_operation(
                 None => (None, None, None, None, None, None),
             };
             state.remember_operation(OperationRow {
-                id: row_id,
+                id: row,
                 customer_id: customer.id,
                 op_id: new.op_id.clone(),
                 kind: new.kind.clone(),
@@ -361,7 +361,7 @@ pub(crate) async fn create_operation(
                 },
             );
             return Ok(Created {
-                row_id,
+                row,
                 op_id: new.op_id,
                 payload: new.payload,
                 expires,

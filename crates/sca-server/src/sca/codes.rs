@@ -199,8 +199,9 @@ pub(crate) async fn right_code_spent(state: &AppState, customer: &Customer, spen
 }
 
 /// A two-digit number for number matching (10–99).
-pub(crate) fn matching_number(state: &AppState) -> ApiResult<i64> {
-    Ok(i64::from(random::below(&state.0.rng, 90).map_err(AppError::internal)?) + 10)
+pub(crate) fn matching_number(state: &AppState) -> ApiResult<u8> {
+    let below = random::below(&state.0.rng, 90).map_err(AppError::internal)?;
+    Ok(u8::try_from(below).map_err(AppError::internal)? + 10)
 }
 
 #[cfg(test)]

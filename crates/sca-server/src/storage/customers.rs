@@ -114,7 +114,7 @@ impl WriteCtx {
         amount_minor: i64,
         counterparty: &str,
         description: &str,
-        operation_id: Option<i64>,
+        operation_row: Option<i64>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO movements (account_id, at, amount_minor, counterparty, description, operation_id) \
@@ -125,7 +125,7 @@ impl WriteCtx {
         .bind(amount_minor)
         .bind(counterparty)
         .bind(description)
-        .bind(operation_id)
+        .bind(operation_row)
         .execute(&mut self.conn)
         .await?;
         Ok(())

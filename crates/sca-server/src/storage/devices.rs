@@ -44,7 +44,7 @@ impl WriteCtx {
         customer_id: i64,
         source: ActivationSource,
         source_device: Option<&str>,
-        operation_id: Option<i64>,
+        operation_row: Option<i64>,
         expires_at: u64,
     ) -> Result<(), StoreError> {
         sqlx::query(
@@ -55,7 +55,7 @@ impl WriteCtx {
         .bind(customer_id)
         .bind(source)
         .bind(source_device)
-        .bind(operation_id)
+        .bind(operation_row)
         .bind(expires_at as i64)
         .bind(at as i64)
         .execute(&mut self.conn)

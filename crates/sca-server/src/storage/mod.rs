@@ -260,8 +260,10 @@ pub struct ActivationRow {
     pub customer_id: i64,
     /// `password_sms` | `device`.
     pub source: ActivationSource,
-    /// The DEVICE operation that must be approved first (device-sourced activations).
-    pub operation_id: Option<i64>,
+    /// The row of the DEVICE operation that must be approved first (device-sourced
+    /// activations); the column is `operation_id`, a row id, not an `op_id`.
+    #[sqlx(rename = "operation_id")]
+    pub operation_row: Option<i64>,
     /// `awaiting_keys` | `awaiting_confirm` | `active` | `failed`.
     pub status: ActivationStatus,
     /// Unix seconds.
@@ -588,10 +590,10 @@ impl Store {
     }
 
     /// How many movements an operation booked (tests and checks: exactly-once money).
-    pub async fn movements_of_operation(&self, operation_id: i64) -> Result<i64, StoreError> {
+    pub async fn movements_of_operation(&self, operation_row: i64) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT count(*) FROM movements WHERE operation_id = ?")
-                .bind(operation_id)
+                .bind(operation_row)
                 .fetch_one(&self.read)
                 .await?,
         )

@@ -185,6 +185,21 @@ async fn login_by_push_with_number_matching_and_by_sms() {
     );
     assert_eq!(pushed["op_id"], login["operation"]["op_id"]);
     let op_id = pushed["op_id"].as_str().unwrap();
+    // A number no login page can show is a malformed answer, not a pick: refused naming the
+    // field, and not counted (the wrong pick below still finds 4 attempts left).
+    let (status, problem) = device
+        .approve(
+            op_id,
+            pushed["payload"].as_str().unwrap(),
+            server.clock.now_secs(),
+            Some(300),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(
+        (problem["code"].as_str(), problem["field"].as_str()),
+        (Some("invalid_input"), Some("number"))
+    );
     let wrong_pick = if number == 99 { 98 } else { number + 1 };
     let (status, problem) = device
         .approve(

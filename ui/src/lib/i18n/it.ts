@@ -40,8 +40,8 @@ export const it = {
 
   'sca.title': 'Conferma l’accesso',
   'sca.push_title': 'Con l’autenticatore collegato',
-  'sca.push_text': 'Abbiamo inviato una richiesta al tuo autenticatore. Aprila e scegli questo numero:',
-  'sca.number_label': 'Numero da scegliere nell’autenticatore',
+  'sca.push_text': 'Abbiamo inviato una richiesta al tuo autenticatore. Aprila e scrivi questo numero:',
+  'sca.number_label': 'Numero da scrivere nell’autenticatore',
   'sca.waiting': 'In attesa della conferma dall’autenticatore…',
   'sca.offline_title': 'Senza connessione',
   'sca.offline_text': 'Inquadra il codice QR con l’autenticatore, oppure digita il codice operazione, e inserisci qui il codice di 6 cifre che ti mostra. Puoi anche usare un codice «OTP login».',
@@ -509,6 +509,6 @@ export const it = {
   'auth.err.sms_form': 'Il codice SMS è di 6 cifre.',
   'auth.err.activation_qr': 'Non è un codice QR di attivazione Sigillo.',
   'auth.err.user_empty': 'Inserisci il codice utente o l’alias.',
-  'auth.err.number': 'Scegli il numero che vedi nell’Area Clienti.',
+  'auth.err.number': 'Scrivi il numero che vedi nell’Area Clienti.',
   'auth.err.new_pin_same': 'Il nuovo PIN deve essere diverso da quello attuale.',
 } as const;
