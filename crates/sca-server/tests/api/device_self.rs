@@ -99,12 +99,11 @@ async fn area_clienti_starts_a_second_device_that_an_active_one_approves() {
     let key = sca_protocol::SigningKey::generate(&rng).unwrap();
     let ecdh = sca_protocol::EphemeralEcdh::generate(&rng).unwrap();
     let early = server
-        .http
-        .post(server.url(&format!("/api/v1/activations/{activation_id}")))
-        .json(&json!({"device_pub": key.public_key().to_b64u(), "ecdh_pub": ecdh.public_key().to_b64u(), "name": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/activations/{activation_id}"),
+            &json!({"device_pub": key.public_key().to_b64u(), "ecdh_pub": ecdh.public_key().to_b64u(), "name": "x"}),
+        )
+        .await;
     assert_eq!(early.status(), StatusCode::FORBIDDEN);
 
     let now = server.clock.now();
@@ -120,11 +119,10 @@ async fn area_clienti_starts_a_second_device_that_an_active_one_approves() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(devices.as_array().unwrap().len(), 2, "{devices}");
     let again = server
-        .http
-        .post(server.url(&format!("/api/v1/activations/{activation_id}")))
-        .json(&json!({"device_pub": key.public_key().to_b64u(), "ecdh_pub": ecdh.public_key().to_b64u(), "name": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/activations/{activation_id}"),
+            &json!({"device_pub": key.public_key().to_b64u(), "ecdh_pub": ecdh.public_key().to_b64u(), "name": "x"}),
+        )
+        .await;
     assert_ne!(again.status(), StatusCode::OK, "an activation id works once");
 }

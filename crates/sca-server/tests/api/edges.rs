@@ -40,12 +40,11 @@ async fn funds_short_at_approval_fail_the_operation_and_move_nothing() {
 
 async fn start_activation(server: &TestServer, c: &Customer) -> String {
     let r = server
-        .http
-        .post(server.url("/api/v1/activations"))
-        .json(&json!({"user": c.user_code, "password": c.password}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/v1/activations",
+            &json!({"user": c.user_code, "password": c.password}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let v: Value = r.json().await.unwrap();
     v["activation_id"].as_str().unwrap().to_owned()
@@ -55,13 +54,7 @@ async fn exchange(server: &TestServer, aid: &str, otp: &str) -> StatusCode {
     let rng = SystemRandom::new();
     let key = SigningKey::generate(&rng).unwrap();
     let ed = EphemeralEcdh::generate(&rng).unwrap();
-    server
-        .http
-        .post(server.url(&format!("/api/v1/activations/{aid}")))
-        .json(&json!({"sms_otp": otp, "device_pub": key.public_key().to_b64u(), "ecdh_pub": ed.public_key().to_b64u(), "name": "n"}))
-        .send()
-        .await
-        .unwrap()
+    server.post_json(&format!("/api/v1/activations/{aid}"), &json!({"sms_otp": otp, "device_pub": key.public_key().to_b64u(), "ecdh_pub": ed.public_key().to_b64u(), "name": "n"})).await
         .status()
 }
 
@@ -79,12 +72,11 @@ async fn activation_ids_expire_are_used_once_and_a_wrong_tag_voids_them() {
     // A device key off the curve is refused before anything is spent.
     let off_curve = sca_protocol::b64u_encode(&[4u8; 65]);
     let r = server
-        .http
-        .post(server.url(&format!("/api/v1/activations/{aid}")))
-        .json(&json!({"sms_otp": "123456", "device_pub": off_curve, "ecdh_pub": off_curve, "name": "n"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/activations/{aid}"),
+            &json!({"sms_otp": "123456", "device_pub": off_curve, "ecdh_pub": off_curve, "name": "n"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["field"], "device_pub");
@@ -113,12 +105,11 @@ async fn activation_ids_expire_are_used_once_and_a_wrong_tag_voids_them() {
     web.login(&c.user_code, &c.password).await;
     // Unknown activation ids: 404.
     let r = server
-        .http
-        .post(server.url("/api/v1/activations/AAAAAAAAAAAAAAAAAAAAAA/confirm"))
-        .json(&json!({"confirm": "00".repeat(32)}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/v1/activations/AAAAAAAAAAAAAAAAAAAAAA/confirm",
+            &json!({"confirm": "00".repeat(32)}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 

@@ -12,7 +12,7 @@ async fn answers(server: &TestServer, path: &str, bodies: &[Value]) -> (Vec<(Sta
     let before = server.state.hashes_run();
     let mut seen = Vec::new();
     for body in bodies {
-        let r = server.http.post(server.url(path)).json(body).send().await.unwrap();
+        let r = server.post_json(path, body).await;
         let status = r.status();
         let v: Value = r.json().await.unwrap();
         seen.push((status, v["code"].clone(), v["attempts_left"].clone()));

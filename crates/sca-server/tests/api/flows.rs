@@ -136,12 +136,11 @@ async fn independent_client_full_flow() {
 
     // Unblock with the security code + an SMS OTP.
     let r = server
-        .http
-        .post(server.url("/api/v1/recovery/unblock"))
-        .json(&json!({"user": c.user_code, "security_code": c.security_code}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/v1/recovery/unblock",
+            &json!({"user": c.user_code, "security_code": c.security_code}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let recovery: serde_json::Value = r.json().await.unwrap();
     let otp = server.last_otp(&c.phone).await;
@@ -346,13 +345,7 @@ async fn reject_second_device_by_qr_and_device_management() {
     let qr_text = started["qr_text"].as_str().unwrap();
     let activation_id = qr_text.strip_prefix("SCA1-ACTIVATE:").unwrap();
     // Before the approval, the QR alone does not activate anything.
-    let r = server
-        .http
-        .post(server.url(&format!("/api/v1/activations/{activation_id}")))
-        .json(&json!({"device_pub": first.key.public_key().to_b64u(), "ecdh_pub": first.key.public_key().to_b64u(), "name": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let r = server.post_json(&format!("/api/v1/activations/{activation_id}"), &json!({"device_pub": first.key.public_key().to_b64u(), "ecdh_pub": first.key.public_key().to_b64u(), "name": "x"})).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let dev_op = started["op_id"].as_str().unwrap();
     let shown = SignedPayload::verify(
@@ -434,12 +427,8 @@ async fn recovery_of_user_code_and_password() {
     let server = TestServer::start().await;
     let c = server.admin_create("Paolo Gialli", "+393331110005").await;
     let r = server
-        .http
-        .post(server.url("/api/v1/recovery/user-code"))
-        .json(&json!({"phone": c.phone}))
-        .send()
-        .await
-        .unwrap();
+        .post_json("/api/v1/recovery/user-code", &json!({"phone": c.phone}))
+        .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert!(
         server.outbox(&c.phone).await[0]["body"]
@@ -449,54 +438,46 @@ async fn recovery_of_user_code_and_password() {
     );
     // An unknown phone gets the same answer.
     let r = server
-        .http
-        .post(server.url("/api/v1/recovery/user-code"))
-        .json(&json!({"phone": "+393339999999"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json("/api/v1/recovery/user-code", &json!({"phone": "+393339999999"}))
+        .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
 
     // Password reset with security code + SMS OTP.
     let r = server
-        .http
-        .post(server.url("/api/v1/recovery/password"))
-        .json(&json!({"user": c.user_code, "security_code": c.security_code.to_lowercase()}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/v1/recovery/password",
+            &json!({"user": c.user_code, "security_code": c.security_code.to_lowercase()}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let v: serde_json::Value = r.json().await.unwrap();
     let id = v["recovery_id"].as_str().unwrap();
     let otp = server.last_otp(&c.phone).await;
     let wrong = if otp == "000000" { "000001" } else { "000000" };
     let r = server
-        .http
-        .post(server.url(&format!("/api/v1/recovery/password/{id}")))
-        .json(&json!({"sms_otp": wrong, "new_password": "97531864"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/recovery/password/{id}"),
+            &json!({"sms_otp": wrong, "new_password": "97531864"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = server
-        .http
-        .post(server.url(&format!("/api/v1/recovery/password/{id}")))
-        .json(&json!({"sms_otp": otp, "new_password": "97531864"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/recovery/password/{id}"),
+            &json!({"sms_otp": otp, "new_password": "97531864"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let mut web = Web::new(&server);
     assert_eq!(web.login(&c.user_code, &c.password).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(web.login(&c.user_code, "97531864").await.0, StatusCode::OK);
     // A recovery is used once.
     let r = server
-        .http
-        .post(server.url(&format!("/api/v1/recovery/password/{id}")))
-        .json(&json!({"sms_otp": otp, "new_password": "12121212"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/recovery/password/{id}"),
+            &json!({"sms_otp": otp, "new_password": "12121212"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 }
 

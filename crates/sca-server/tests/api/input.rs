@@ -206,15 +206,7 @@ async fn malformed_input_is_a_4xx_naming_the_field() {
 #[tokio::test]
 async fn openapi_describes_every_route() {
     let server = TestServer::start().await;
-    let doc: Value = server
-        .http
-        .get(server.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = server.get_anon("/api/openapi.json").await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for (method, path) in sca_server::api::ROUTES {
         assert!(
@@ -230,15 +222,7 @@ async fn openapi_describes_every_route() {
         .sum();
     assert_eq!(documented, sca_server::api::ROUTES.len());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
-    let health: Value = server
-        .http
-        .get(server.url("/api/v1/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = server.get_anon("/api/v1/health").await.json().await.unwrap();
     assert_eq!(health, json!({"status": "ok", "durable": true}));
 }
 
@@ -392,12 +376,8 @@ async fn a_request_over_the_time_limit_is_a_408_problem() {
     })
     .await;
     let r = server
-        .http
-        .post(server.url("/api/v1/login"))
-        .json(&json!({"user": "12345674", "password": "12345678"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json("/api/v1/login", &json!({"user": "12345674", "password": "12345678"}))
+        .await;
     assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
     assert!(
         r.headers()["content-type"]

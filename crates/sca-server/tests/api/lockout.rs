@@ -35,12 +35,11 @@ async fn wrong_passwords_block_then_branch_unblocks() {
     );
     // Activation asks for the password too: refused while it is blocked.
     let r = server
-        .http
-        .post(server.url("/api/v1/activations"))
-        .json(&json!({"user": c.user_code, "password": c.password}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/v1/activations",
+            &json!({"user": c.user_code, "password": c.password}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::LOCKED);
     // The branch unblocks.
     assert_eq!(server.admin_unblock(&c.user_code).await, StatusCode::NO_CONTENT);

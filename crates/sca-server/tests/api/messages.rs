@@ -35,12 +35,11 @@ async fn webhook_gateway_delivers_sms_and_email() {
     .await;
     let c = server.admin_issue("Webhook User", "+393337770001").await;
     let r = server
-        .http
-        .post(server.url("/api/v1/activations"))
-        .json(&json!({"user": c.user_code, "password": c.password}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/v1/activations",
+            &json!({"user": c.user_code, "password": c.password}),
+        )
+        .await;
     assert_eq!(r.status(), reqwest::StatusCode::CREATED);
     let otp = server.last_otp(&c.phone).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -203,12 +203,11 @@ async fn a_new_password_or_an_unblock_ends_the_other_sessions() {
     server.clock.advance(30);
     let web = server.web_login(&c, &device).await;
     let r = server
-        .http
-        .post(server.url("/api/v1/recovery/password"))
-        .json(&json!({"user": c.user_code, "security_code": c.security_code}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/v1/recovery/password",
+            &json!({"user": c.user_code, "security_code": c.security_code}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let id = r.json::<serde_json::Value>().await.unwrap()["recovery_id"]
         .as_str()
@@ -216,12 +215,11 @@ async fn a_new_password_or_an_unblock_ends_the_other_sessions() {
         .to_owned();
     let otp = server.last_otp(&c.phone).await;
     let r = server
-        .http
-        .post(server.url(&format!("/api/v1/recovery/password/{id}")))
-        .json(&json!({"sms_otp": otp, "new_password": "86420975"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/recovery/password/{id}"),
+            &json!({"sms_otp": otp, "new_password": "86420975"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(web.get("/api/v1/accounts").await.0, StatusCode::UNAUTHORIZED);
 }

@@ -9,12 +9,11 @@ use crate::support::*;
 
 async fn unblock_start(server: &TestServer, c: &Customer) -> (StatusCode, Option<String>, Value) {
     let r = server
-        .http
-        .post(server.url("/api/v1/recovery/unblock"))
-        .json(&json!({"user": c.user_code, "security_code": c.security_code}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/v1/recovery/unblock",
+            &json!({"user": c.user_code, "security_code": c.security_code}),
+        )
+        .await;
     let status = r.status();
     let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
     (status, retry, r.json().await.unwrap_or(Value::Null))
@@ -85,12 +84,8 @@ async fn the_user_code_sms_is_limited_for_any_phone_alike() {
     for phone in [c.phone.as_str(), "+393335559999"] {
         let ask = || async {
             server
-                .http
-                .post(server.url("/api/v1/recovery/user-code"))
-                .json(&json!({"phone": phone}))
-                .send()
+                .post_json("/api/v1/recovery/user-code", &json!({"phone": phone}))
                 .await
-                .unwrap()
         };
         assert_eq!(ask().await.status(), StatusCode::ACCEPTED);
         let r = ask().await;
@@ -109,12 +104,8 @@ async fn recovery_sms_codes_count_across_recoveries() {
         let server = &server;
         async move {
             let r = server
-                .http
-                .post(server.url(&format!("/api/v1/recovery/unblock/{id}")))
-                .json(&json!({"sms_otp": otp}))
-                .send()
-                .await
-                .unwrap();
+                .post_json(&format!("/api/v1/recovery/unblock/{id}"), &json!({"sms_otp": otp}))
+                .await;
             let status = r.status();
             (status, r.json::<Value>().await.unwrap())
         }

@@ -111,6 +111,16 @@ impl Api {
         format!("{}{}", self.base, path)
     }
 
+    /// A POST of `body` as JSON, with no session (login, activation, recovery steps).
+    pub async fn post_json(&self, path: &str, body: &impl serde::Serialize) -> reqwest::Response {
+        self.http.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// A GET with no session.
+    pub async fn get_anon(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
     /// A customer as the branch creates one, after their first access: the branch-issued password
     /// already replaced by one they chose (with an SMS code), as the server requires before any
     /// banking call. The SMS codes of that first access are in the outbox.
@@ -374,12 +384,8 @@ pub async fn finish_activation(server: &Api, activation_id: &str, sms_otp: Optio
         body["sms_otp"] = json!(otp);
     }
     let r = server
-        .http
-        .post(server.url(&format!("/api/v1/activations/{activation_id}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .post_json(&format!("/api/v1/activations/{activation_id}"), &body)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     let device_id = v["device_id"].as_str().unwrap().to_owned();
@@ -394,12 +400,11 @@ pub async fn finish_activation(server: &Api, activation_id: &str, sms_otp: Optio
     let keys = derive_keys(&aid, &ed.agree(&es_pub).unwrap());
     let tag = confirm_tag(&keys.confirm, &aid, &key.public_key());
     let r = server
-        .http
-        .post(server.url(&format!("/api/v1/activations/{activation_id}/confirm")))
-        .json(&json!({"confirm": hex::encode(tag)}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            &format!("/api/v1/activations/{activation_id}/confirm"),
+            &json!({"confirm": hex::encode(tag)}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "active");
@@ -419,12 +424,11 @@ impl Device {
     /// First device: password + SMS OTP.
     pub async fn activate(server: &Api, c: &Customer) -> Device {
         let r = server
-            .http
-            .post(server.url("/api/v1/activations"))
-            .json(&json!({"user": c.user_code, "password": c.password}))
-            .send()
-            .await
-            .unwrap();
+            .post_json(
+                "/api/v1/activations",
+                &json!({"user": c.user_code, "password": c.password}),
+            )
+            .await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let v: Value = r.json().await.unwrap();
         let aid = v["activation_id"].as_str().unwrap().to_owned();
