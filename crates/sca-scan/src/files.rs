@@ -83,29 +83,7 @@ impl ImageFiles {
         }
     }
 
-    /// Starts again from the first file after the last one, forever.
-    #[must_use]
-    pub fn looping(mut self, looping: bool) -> Self {
-        self.looping = looping;
-        self
-    }
-
-    /// Delivers the files at `fps` frames per second, like a camera.
-    ///
-    /// # Errors
-    /// [`ScanError::InvalidConfig`] (`fps`) unless `0 < fps <= MAX_FPS`.
-    pub fn at_fps(mut self, fps: f64) -> Result<Self, ScanError> {
-        self.clock.set_fps(fps)?;
-        Ok(self)
-    }
-
-    /// Runs on `clock` ([`ScanClock`]): on a [`crate::StepClock`], frames are stamped with its
-    /// time, a frame rate moves it instead of sleeping, and frames come on demand.
-    #[must_use]
-    pub fn on_clock(mut self, clock: ScanClock) -> Self {
-        self.clock.set_time(clock);
-        self
-    }
+    crate::source::replay_settings!("file");
 
     /// The files, in the order they are read.
     #[must_use]

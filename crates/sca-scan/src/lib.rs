@@ -9,10 +9,10 @@
 //!   * [`ImageFiles`] — PNG/JPEG files from a folder or a list, in order, optionally looping,
 //!     optionally at a frame rate; [`StillImage`] — one image (a file, the clipboard through
 //!     [`clipboard_image`], or pixels);
-//!   * [`SyntheticSource`] — frames composed from a text rendered by `sca-qr` ([`Scene`]:
-//!     size, position, rotation, perspective, blur, contrast, light, clutter, noise), for tests
-//!     and benchmarks, with the standard synthetic set in [`standard_set`] (cargo feature
-//!     `testkit`, which only tests, benchmarks and examples turn on);
+//!   * `SyntheticSource` — frames composed from a text rendered by `sca-qr` (`Scene`: size,
+//!     position, rotation, perspective, blur, contrast, light, clutter, noise), for tests and
+//!     benchmarks, with the standard synthetic set in `standard_set` (cargo feature `testkit`,
+//!     which only tests, benchmarks and examples turn on);
 //! * [`Scanner`] — the scanning loop: reads a source on its own thread, always decodes the
 //!   newest frame on another (stale frames are dropped, nothing queues), reports each new code
 //!   over a bounded channel ([`ScanEvent`]), de-duplicates, never blocks the caller, and keeps

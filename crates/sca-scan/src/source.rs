@@ -193,6 +193,37 @@ impl Pacer {
     }
 }
 
+/// The settings every replaying source (image files, synthetic shots) offers, over its fields
+/// `looping: bool` and `clock: FrameClock`; `$item` names what it replays.
+macro_rules! replay_settings {
+    ($item:literal) => {
+        #[doc = concat!("Starts again from the first ", $item, " after the last one, forever.")]
+        #[must_use]
+        pub fn looping(mut self, looping: bool) -> Self {
+            self.looping = looping;
+            self
+        }
+
+        /// Delivers frames at `fps` frames per second, like a camera ([`Pacing::Live`]).
+        ///
+        /// # Errors
+        /// [`ScanError::InvalidConfig`] (`fps`) unless `0 < fps <= MAX_FPS`.
+        pub fn at_fps(mut self, fps: f64) -> Result<Self, ScanError> {
+            self.clock.set_fps(fps)?;
+            Ok(self)
+        }
+
+        /// Runs on `clock` ([`ScanClock`]): on a [`crate::StepClock`], frames are stamped with
+        /// its time, a frame rate moves it instead of sleeping, and frames come on demand.
+        #[must_use]
+        pub fn on_clock(mut self, clock: ScanClock) -> Self {
+            self.clock.set_time(clock);
+            self
+        }
+    };
+}
+pub(crate) use replay_settings;
+
 /// What every file and synthetic source does alike: number its frames and, when paced, deliver
 /// each at its due time ([`Pacing::Live`]); unpaced, frames come as fast as they are asked for
 /// ([`Pacing::OnDemand`]).

@@ -427,29 +427,7 @@ impl SyntheticSource {
         .at_fps(fps)
     }
 
-    /// Starts again from the first shot after the last one, forever.
-    #[must_use]
-    pub fn looping(mut self, looping: bool) -> Self {
-        self.looping = looping;
-        self
-    }
-
-    /// Delivers frames at `fps` frames per second ([`Pacing::Live`]).
-    ///
-    /// # Errors
-    /// [`ScanError::InvalidConfig`] (`fps`) unless `0 < fps <= MAX_FPS`.
-    pub fn at_fps(mut self, fps: f64) -> Result<Self, ScanError> {
-        self.clock.set_fps(fps)?;
-        Ok(self)
-    }
-
-    /// Runs on `clock` ([`ScanClock`]): on a [`crate::StepClock`], frames are stamped with its
-    /// time, a frame rate moves it instead of sleeping, and frames come on demand.
-    #[must_use]
-    pub fn on_clock(mut self, clock: ScanClock) -> Self {
-        self.clock.set_time(clock);
-        self
-    }
+    crate::source::replay_settings!("shot");
 
     /// The shots.
     #[must_use]

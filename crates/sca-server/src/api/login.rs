@@ -382,14 +382,9 @@ pub async fn change_password(
     };
     let customer = sca::check_password(&state, client, &web.customer.user_code, &body.current_password).await?;
     let by_code = code.is_some();
-    let pw = body.new_password.clone();
-    let hash = state.hashing(move |h| h.hash(&pw)).await?.map_err(AppError::internal)?;
-    let (cid, user_code, now, max) = (
-        customer.id,
-        customer.user_code.clone(),
-        state.now(),
-        state.config().max_attempts,
-    );
+    let hash = sca::hash_new_password(&state, &body.new_password).await?;
+    let (cid, user_code) = (customer.id, customer.user_code.clone());
+    let (now, max) = (state.now(), state.config().max_attempts);
     // From here on the change runs to its end even if the client hangs up: once the new password
     // is committed, the other sessions must end and this one must open (issue 11 §5).
     let token = web.token.clone();

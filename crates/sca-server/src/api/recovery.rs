@@ -244,14 +244,9 @@ pub async fn password_finish(
     check_new_password("new_password", &body.new_password)?;
     let customer = recovery_customer(&state, &id, "password_reset").await?;
     let otp_id = sca::check_otp(&state, &customer, OtpPurpose::PasswordReset, &id, &body.sms_otp).await?;
-    let pw = body.new_password.clone();
-    let hash = state.hashing(move |h| h.hash(&pw)).await?.map_err(AppError::internal)?;
-    let (cid, user_code, now, max) = (
-        customer.id,
-        customer.user_code.clone(),
-        state.now(),
-        state.config().max_attempts,
-    );
+    let hash = sca::hash_new_password(&state, &body.new_password).await?;
+    let (cid, user_code) = (customer.id, customer.user_code.clone());
+    let (now, max) = (state.now(), state.config().max_attempts);
     // Once the new password is committed, whoever logged in with the old one is logged out, even
     // if the client hangs up in between.
     sca::to_the_end(async move {

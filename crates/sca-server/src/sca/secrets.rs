@@ -171,3 +171,12 @@ pub(crate) async fn check_password(
     }
     check_secret(state, client, user, password, Credential::Password, true, "login").await
 }
+
+/// The argon2id hash of a new password, made on the hashing pool (a password change, a reset).
+pub(crate) async fn hash_new_password(state: &AppState, password: &str) -> ApiResult<String> {
+    let password = password.to_owned();
+    state
+        .hashing(move |h| h.hash(&password))
+        .await?
+        .map_err(AppError::internal)
+}

@@ -1,7 +1,7 @@
 //! Writes of customers and their accounts: creation, alias, password, accounts and movements.
 
 use super::StoreError;
-use super::writer::{CustomerConflict, NewCustomer, WriteCtx, unique_violation};
+use super::writer::{CustomerConflict, NewCustomer, WriteCtx, inserted_unless_taken, unique_violation};
 
 impl WriteCtx {
     /// Stores a customer.
@@ -99,11 +99,7 @@ impl WriteCtx {
         .bind(at as i64)
         .execute(&mut self.conn)
         .await;
-        match r {
-            Ok(done) => Ok(Some(done.last_insert_rowid())),
-            Err(e) if unique_violation(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        inserted_unless_taken(r)
     }
 
     /// Books a movement (demo seeding and transfers).

@@ -1,7 +1,7 @@
 //! Writes of operations: creation, the one conditional UPDATE that approves (its triggers book a
 //! transfer), and the other decisions.
 
-use super::writer::{Approval, NewOperation, WriteCtx, unique_violation};
+use super::writer::{Approval, NewOperation, WriteCtx, inserted_unless_taken};
 use super::{Credential, OperationRow, OperationStatus, StoreError};
 
 impl WriteCtx {
@@ -39,11 +39,7 @@ impl WriteCtx {
         .bind(at as i64)
         .execute(&mut self.conn)
         .await;
-        match r {
-            Ok(done) => Ok(Some(done.last_insert_rowid())),
-            Err(e) if unique_violation(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        inserted_unless_taken(r)
     }
 
     /// The operation as this batch sees it.

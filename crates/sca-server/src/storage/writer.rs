@@ -365,6 +365,18 @@ pub enum CustomerConflict {
     Alias,
 }
 
+/// The new row's id, or `None` when a unique constraint refused it (the caller draws another
+/// identifier and tries again).
+pub(super) fn inserted_unless_taken(
+    result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>,
+) -> Result<Option<i64>, StoreError> {
+    match result {
+        Ok(done) => Ok(Some(done.last_insert_rowid())),
+        Err(e) if unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A UNIQUE constraint refused the write (by its kind, never by its message's text).
 pub(super) fn unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
