@@ -85,6 +85,16 @@ pub struct Checkpoint {
     pub signature: Vec<u8>,
 }
 
+impl Checkpoint {
+    /// The row hash it signs, if its signature holds under `bank`.
+    pub fn signed_hash(&self, bank: &sca_protocol::PublicKey) -> Option<[u8; 32]> {
+        let hash: [u8; 32] = self.hash.as_slice().try_into().ok()?;
+        let signature = sca_protocol::Signature::from_bytes(&self.signature).ok()?;
+        bank.verify(&checkpoint_bytes(self.seq, self.at, &hash), &signature)
+            .then_some(hash)
+    }
+}
+
 /// Why the chain does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {

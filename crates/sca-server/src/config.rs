@@ -62,9 +62,15 @@ pub struct Config {
     pub sandbox: bool,
     /// Bearer token of the branch (admin) API; `None` disables it.
     pub admin_token: Option<String>,
-    /// 64 hex characters: the AES-256-GCM key of device secrets at rest. `None`: a key file in
-    /// the data directory (generated, 0600).
+    /// 64 hex characters: the AES-256-GCM key of device secrets at rest. `None`: the
+    /// `secrets_key_file`, else a key file in the data directory (generated, 0600).
     pub secrets_key_hex: Option<String>,
+    /// The secrets key's file (32 bytes, or 64 hex characters), the same for every instance;
+    /// read, never made.
+    pub secrets_key_file: Option<PathBuf>,
+    /// The bank signing key's file (P-256 PKCS#8), the same for every instance; read, never
+    /// made. `None`: `bank-key.p8` in the data directory (generated on first start, 0600).
+    pub bank_key_file: Option<PathBuf>,
     /// Operations expire after this many seconds.
     pub operation_ttl: u64,
     /// Activation ids expire after this many seconds.
@@ -145,6 +151,8 @@ impl Config {
             sandbox: false,
             admin_token: None,
             secrets_key_hex: None,
+            secrets_key_file: None,
+            bank_key_file: None,
             operation_ttl: defaults::OPERATION_TTL,
             activation_ttl: 600,
             otp_ttl: 300,

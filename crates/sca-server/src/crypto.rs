@@ -2,8 +2,12 @@
 //! key, password and security-code hashing (argon2id), and random values. All randomness comes
 //! from `ring::rand::SystemRandom`.
 //!
-//! This module owns files in the data directory (`bank-key.p8`, `secrets.key`, both 0600); it
-//! never logs a secret.
+//! The two keys come either from files the operator gives (`--bank-key-file`,
+//! `--secrets-key-file`, or the secrets key in `SCA_SECRETS_KEY`) — the same for every instance of
+//! a deployment, read and never made — or from the data directory (`bank-key.p8`, `secrets.key`,
+//! both 0600), made on the first start of a single instance. `sca-server keygen` makes the given
+//! files. This module never logs a secret; a key is named by its fingerprint
+//! ([`SigningKey`]'s key id, [`SecretBox::fingerprint`]).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
@@ -41,7 +45,23 @@ pub enum CryptoError {
     /// Password hashing failed.
     #[error("password hashing: {0}")]
     Hash(String),
+    /// A key file that was given does not exist (a given key is read, never made).
+    #[error(
+        "key file {0} does not exist: make it once with `sca-server keygen` and give the same file to every instance"
+    )]
+    Missing(String),
+    /// A key file exists where a new one was to be made.
+    #[error("key file {0} exists already: a key is never overwritten")]
+    Exists(String),
 }
+
+/// The name of the bank key file in the data directory.
+const BANK_KEY_FILE: &str = "bank-key.p8";
+/// The name of the secrets key file in the data directory.
+const SECRETS_KEY_FILE: &str = "secrets.key";
+/// What a secrets key's fingerprint hashes before the key: a fingerprint is never a hash used
+/// anywhere else.
+const SECRETS_FINGERPRINT_DOMAIN: &[u8] = b"sigillo secrets key fingerprint v1\0";
 
 /// Writes `bytes` to a new file readable by the owner only, durably.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CryptoError> {
@@ -68,6 +88,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CryptoError> {
     Ok(())
 }
 
+/// A file that must exist: a key that was given.
+fn read_given(path: &Path) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    read_file(path)?.ok_or_else(|| CryptoError::Missing(path.display().to_string()))
+}
+
 fn read_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, CryptoError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
@@ -79,23 +104,39 @@ fn read_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, CryptoError> {
     }
 }
 
-/// The bank's public key from `bank-key.p8` in the data directory, if there is one (never makes
-/// one): what `audit-verify` checks the signed checkpoints with.
-pub fn read_bank_public_key(data_dir: &Path, rng: &SystemRandom) -> Result<Option<PublicKey>, CryptoError> {
-    let Some(der) = read_file(&data_dir.join("bank-key.p8"))? else {
-        return Ok(None);
-    };
-    SigningKey::from_pkcs8(&der, rng)
-        .map(|k| Some(k.public_key()))
-        .map_err(|_| CryptoError::BadKey("bank-key.p8 is not a P-256 PKCS#8 key"))
+fn parse_bank_key(der: &[u8], rng: &SystemRandom) -> Result<SigningKey, CryptoError> {
+    SigningKey::from_pkcs8(der, rng).map_err(|_| CryptoError::BadKey("the bank key is not a P-256 PKCS#8 key"))
 }
 
-/// The bank signing key: `bank-key.p8` (PKCS#8, 0600) in the data directory, made on first start.
-pub fn load_or_create_bank_key(data_dir: &Path, rng: &SystemRandom) -> Result<SigningKey, CryptoError> {
-    let path = data_dir.join("bank-key.p8");
+/// The bank's public key, if its key file is there (never makes one): `key_file` when given,
+/// else `bank-key.p8` in the data directory. What `audit-verify` checks the signed checkpoints
+/// with.
+pub fn read_bank_public_key(
+    key_file: Option<&Path>,
+    data_dir: &Path,
+    rng: &SystemRandom,
+) -> Result<Option<PublicKey>, CryptoError> {
+    let der = match key_file {
+        Some(path) => Some(read_given(path)?),
+        None => read_file(&data_dir.join(BANK_KEY_FILE))?,
+    };
+    der.map(|der| parse_bank_key(&der, rng).map(|k| k.public_key()))
+        .transpose()
+}
+
+/// The bank signing key: the given `key_file` (PKCS#8; it must exist), else `bank-key.p8`
+/// (0600) in the data directory, made on first start.
+pub fn load_or_create_bank_key(
+    key_file: Option<&Path>,
+    data_dir: &Path,
+    rng: &SystemRandom,
+) -> Result<SigningKey, CryptoError> {
+    if let Some(path) = key_file {
+        return parse_bank_key(&read_given(path)?, rng);
+    }
+    let path = data_dir.join(BANK_KEY_FILE);
     if let Some(der) = read_file(&path)? {
-        return SigningKey::from_pkcs8(&der, rng)
-            .map_err(|_| CryptoError::BadKey("bank-key.p8 is not a P-256 PKCS#8 key"));
+        return parse_bank_key(&der, rng);
     }
     let key = SigningKey::generate(rng).map_err(|_| CryptoError::Random)?;
     write_private(&path, key.pkcs8())?;
@@ -103,11 +144,33 @@ pub fn load_or_create_bank_key(data_dir: &Path, rng: &SystemRandom) -> Result<Si
     Ok(key)
 }
 
+/// Makes the two key files a deployment of several instances gives each of them (0600; neither
+/// may exist): a P-256 bank key (PKCS#8) and a 32-byte secrets key. Returns the bank key's id and
+/// the secrets key's fingerprint.
+pub fn generate_key_files(bank_key_file: &Path, secrets_key_file: &Path) -> Result<(String, String), CryptoError> {
+    for path in [bank_key_file, secrets_key_file] {
+        if path.exists() {
+            return Err(CryptoError::Exists(path.display().to_string()));
+        }
+    }
+    let rng = SystemRandom::new();
+    let bank = SigningKey::generate(&rng).map_err(|_| CryptoError::Random)?;
+    let mut secrets = Zeroizing::new([0u8; 32]);
+    rng.fill(&mut *secrets).map_err(|_| CryptoError::Random)?;
+    write_private(bank_key_file, bank.pkcs8())?;
+    write_private(secrets_key_file, &*secrets)?;
+    Ok((
+        bank.public_key().key_id().to_string(),
+        SecretBox::new(&secrets)?.fingerprint().to_owned(),
+    ))
+}
+
 /// Seals and opens device secrets with AES-256-GCM; the row id is the associated data, so a
 /// sealed value copied to another row does not open.
 pub struct SecretBox {
     key: LessSafeKey,
     rng: SystemRandom,
+    fingerprint: String,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -120,22 +183,51 @@ impl SecretBox {
     /// From 32 key bytes.
     pub fn new(key: &[u8; 32]) -> Result<Self, CryptoError> {
         let unbound = UnboundKey::new(&AES_256_GCM, key).map_err(|_| CryptoError::BadKey("AES-256 key"))?;
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(SECRETS_FINGERPRINT_DOMAIN);
+        ctx.update(key);
         Ok(Self {
             key: LessSafeKey::new(unbound),
             rng: SystemRandom::new(),
+            fingerprint: hex::encode(&ctx.finish().as_ref()[..16]),
         })
     }
 
-    /// The configured key (64 hex characters), or `secrets.key` in the data directory, made on
-    /// first start.
-    pub fn load_or_create(configured_hex: Option<&str>, data_dir: &Path) -> Result<Self, CryptoError> {
+    /// The key, from the first of: `configured_hex` (64 hex characters, `SCA_SECRETS_KEY`), the
+    /// given `key_file` (32 bytes, or 64 hex characters and a newline; it must exist), or
+    /// `secrets.key` in the data directory, made on first start.
+    pub fn load_or_create(
+        configured_hex: Option<&str>,
+        key_file: Option<&Path>,
+        data_dir: &Path,
+    ) -> Result<Self, CryptoError> {
         let mut key = Zeroizing::new([0u8; 32]);
+        let from_hex = |text: &[u8], key: &mut [u8; 32], what| {
+            let text = std::str::from_utf8(text).map_err(|_| CryptoError::BadKey(what))?;
+            hex::decode_to_slice(text.trim(), key).map_err(|_| CryptoError::BadKey(what))
+        };
         if let Some(hex_key) = configured_hex {
-            hex::decode_to_slice(hex_key.trim(), &mut *key)
-                .map_err(|_| CryptoError::BadKey("SCA_SECRETS_KEY must be 64 hex characters"))?;
+            from_hex(
+                hex_key.as_bytes(),
+                &mut key,
+                "SCA_SECRETS_KEY must be 64 hex characters",
+            )?;
             return Self::new(&key);
         }
-        let path = data_dir.join("secrets.key");
+        if let Some(path) = key_file {
+            let bytes = read_given(path)?;
+            if bytes.len() == 32 {
+                key.copy_from_slice(&bytes);
+            } else {
+                from_hex(
+                    &bytes,
+                    &mut key,
+                    "the secrets key file must hold 32 bytes or 64 hex characters",
+                )?;
+            }
+            return Self::new(&key);
+        }
+        let path = data_dir.join(SECRETS_KEY_FILE);
         match read_file(&path)? {
             Some(bytes) => {
                 if bytes.len() != 32 {
@@ -149,6 +241,12 @@ impl SecretBox {
             }
         }
         Self::new(&key)
+    }
+
+    /// 32 hex characters naming the key (a domain-separated SHA-256 of it, which reveals nothing
+    /// of it): what the database records to refuse an instance started with another key.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// `nonce || ciphertext || tag`.
@@ -298,7 +396,7 @@ mod tests {
     #[test]
     fn sealed_secrets_open_only_with_their_row_id() {
         let dir = tempfile::tempdir().unwrap();
-        let sbox = SecretBox::load_or_create(None, dir.path()).unwrap();
+        let sbox = SecretBox::load_or_create(None, None, dir.path()).unwrap();
         let sealed = sbox.seal("dev1", b"secret bytes").unwrap();
         assert_eq!(&*sbox.open("dev1", &sealed).unwrap(), b"secret bytes");
         assert!(sbox.open("dev2", &sealed).is_err());
@@ -311,23 +409,75 @@ mod tests {
             std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
             0o600
         );
-        let again = SecretBox::load_or_create(None, dir.path()).unwrap();
+        let again = SecretBox::load_or_create(None, None, dir.path()).unwrap();
         assert_eq!(&*again.open("dev1", &sealed).unwrap(), b"secret bytes");
-        assert!(SecretBox::load_or_create(Some("zz"), dir.path()).is_err());
+        assert!(SecretBox::load_or_create(Some("zz"), None, dir.path()).is_err());
     }
 
     #[test]
     fn bank_key_is_made_once_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let rng = SystemRandom::new();
-        let k1 = load_or_create_bank_key(dir.path(), &rng).unwrap();
-        let k2 = load_or_create_bank_key(dir.path(), &rng).unwrap();
+        let k1 = load_or_create_bank_key(None, dir.path(), &rng).unwrap();
+        let k2 = load_or_create_bank_key(None, dir.path(), &rng).unwrap();
         assert_eq!(k1.public_key(), k2.public_key());
         let meta = fs::metadata(dir.path().join("bank-key.p8")).unwrap();
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn given_key_files_are_read_never_made_and_name_the_same_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bank_file, secrets_file) = (dir.path().join("bank.p8"), dir.path().join("secrets"));
+        let empty = tempfile::tempdir().unwrap();
+        let rng = SystemRandom::new();
+        // Missing: refused by name, and nothing is made in their place or in the data directory.
+        let missing = load_or_create_bank_key(Some(&bank_file), empty.path(), &rng).unwrap_err();
+        assert!(
+            matches!(&missing, CryptoError::Missing(p) if p.ends_with("bank.p8")),
+            "{missing}"
+        );
+        assert!(SecretBox::load_or_create(None, Some(&secrets_file), empty.path()).is_err());
+        assert!(!bank_file.exists() && !secrets_file.exists());
+        assert_eq!(fs::read_dir(empty.path()).unwrap().count(), 0);
+
+        let (key_id, fingerprint) = generate_key_files(&bank_file, &secrets_file).unwrap();
+        for file in [&bank_file, &secrets_file] {
+            let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(file).unwrap().permissions());
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(
+            generate_key_files(&bank_file, &secrets_file),
+            Err(CryptoError::Exists(_))
+        ));
+        let bank = load_or_create_bank_key(Some(&bank_file), empty.path(), &rng).unwrap();
+        assert_eq!(bank.public_key().key_id().to_string(), key_id);
+        let public = read_bank_public_key(Some(&bank_file), empty.path(), &rng).unwrap();
+        assert_eq!(public, Some(bank.public_key()));
+        let sbox = SecretBox::load_or_create(None, Some(&secrets_file), empty.path()).unwrap();
+        assert_eq!(sbox.fingerprint(), fingerprint);
+        assert_eq!(fingerprint.len(), 32);
+        // The same key written as hex reads the same; another key has another fingerprint.
+        let hex_file = dir.path().join("secrets.hex");
+        fs::write(
+            &hex_file,
+            format!("{}\n", hex::encode(fs::read(&secrets_file).unwrap())),
+        )
+        .unwrap();
+        let from_hex = SecretBox::load_or_create(None, Some(&hex_file), empty.path()).unwrap();
+        assert_eq!(from_hex.fingerprint(), fingerprint);
+        let sealed = sbox.seal("dev1", b"k").unwrap();
+        assert_eq!(&*from_hex.open("dev1", &sealed).unwrap(), b"k");
+        assert_ne!(SecretBox::new(&[7; 32]).unwrap().fingerprint(), fingerprint);
+        fs::write(&hex_file, "not a key").unwrap();
+        assert!(matches!(
+            SecretBox::load_or_create(None, Some(&hex_file), empty.path()),
+            Err(CryptoError::BadKey(_))
+        ));
+        assert_eq!(fs::read_dir(empty.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -211,7 +211,9 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
     Err(AppError::internal("no free user code after 8 draws"))
 }
 
-/// Unblocks every credential of `customer`, audited with `by` (`branch`, `security_code+sms`).
+/// Unblocks every credential of `customer` and ends every web session of the customer (any one
+/// still open was opened before, possibly by whoever caused the block), in one write audited with
+/// `by` (`branch`).
 pub(crate) async fn unblock(state: &AppState, customer: &Customer, by: &'static str) -> ApiResult<()> {
     let now = state.now();
     let (cid, user_code) = (customer.id, customer.user_code.clone());
@@ -220,6 +222,7 @@ pub(crate) async fn unblock(state: &AppState, customer: &Customer, by: &'static 
         .write(move |w| {
             Box::pin(async move {
                 w.unblock_all(cid).await?;
+                w.end_customer_sessions(cid, None).await?;
                 w.audit(now, "unblocked", &user_code, by).await
             })
         })

@@ -21,6 +21,7 @@ pub mod customers;
 pub mod error;
 pub mod messages;
 pub(crate) mod sca;
+pub mod sessions;
 pub mod state;
 pub mod storage;
 pub(crate) mod texts;

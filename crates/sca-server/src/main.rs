@@ -31,6 +31,19 @@ enum Command {
         /// Database URL (default sqlite://<data-dir>/sca.db).
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
+        /// The bank key's file, when it is not in the data directory.
+        #[arg(long, env = "SCA_BANK_KEY_FILE")]
+        bank_key_file: Option<PathBuf>,
+    },
+    /// Makes the two key files that every instance of a deployment is given: the bank signing
+    /// key and the secrets key (0600; neither file may exist yet).
+    Keygen {
+        /// Where to write the bank signing key (P-256, PKCS#8).
+        #[arg(long)]
+        bank_key_file: PathBuf,
+        /// Where to write the secrets key (32 bytes).
+        #[arg(long)]
+        secrets_key_file: PathBuf,
     },
 }
 
@@ -58,9 +71,23 @@ struct RunArgs {
     /// Bearer token of the branch API (unset: branch API disabled).
     #[arg(long, env = "SCA_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
-    /// AES-256-GCM key for device secrets at rest, 64 hex characters (unset: <data-dir>/secrets.key).
-    #[arg(long, env = "SCA_SECRETS_KEY", hide_env_values = true)]
+    /// AES-256-GCM key for device secrets at rest, 64 hex characters (unset: --secrets-key-file,
+    /// else <data-dir>/secrets.key).
+    #[arg(
+        long,
+        env = "SCA_SECRETS_KEY",
+        hide_env_values = true,
+        conflicts_with = "secrets_key_file"
+    )]
     secrets_key: Option<String>,
+    /// The secrets key's file (32 bytes or 64 hex characters), the same for every instance; never
+    /// made (`sca-server keygen` makes it). Unset: <data-dir>/secrets.key, made on first start.
+    #[arg(long, env = "SCA_SECRETS_KEY_FILE")]
+    secrets_key_file: Option<PathBuf>,
+    /// The bank signing key's file (P-256 PKCS#8), the same for every instance; never made.
+    /// Unset: <data-dir>/bank-key.p8, made on first start.
+    #[arg(long, env = "SCA_BANK_KEY_FILE")]
+    bank_key_file: Option<PathBuf>,
     /// Seconds before an operation expires.
     #[arg(long, env = "SCA_OPERATION_TTL", default_value_t = defaults::OPERATION_TTL)]
     operation_ttl: u64,
@@ -129,6 +156,8 @@ impl RunArgs {
         c.sandbox = sandbox;
         c.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
         c.secrets_key_hex = self.secrets_key.clone().filter(|k| !k.is_empty());
+        c.secrets_key_file = self.secrets_key_file.clone();
+        c.bank_key_file = self.bank_key_file.clone();
         c.operation_ttl = self.operation_ttl;
         c.session_idle = self.session_idle;
         c.session_lifetime = self.session_lifetime;
@@ -164,10 +193,31 @@ impl RunArgs {
     }
 }
 
-async fn audit_verify(data_dir: PathBuf, database_url: Option<String>) -> ExitCode {
+fn keygen(bank_key_file: &std::path::Path, secrets_key_file: &std::path::Path) -> ExitCode {
+    match sca_server::crypto::generate_key_files(bank_key_file, secrets_key_file) {
+        Ok((key_id, fingerprint)) => {
+            println!("bank signing key: {} (key id {key_id})", bank_key_file.display());
+            println!(
+                "secrets key:      {} (fingerprint {fingerprint})",
+                secrets_key_file.display()
+            );
+            println!(
+                "Give both files to every instance (--bank-key-file, --secrets-key-file), readable by its user only."
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot make the keys: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn audit_verify(data_dir: PathBuf, database_url: Option<String>, bank_key_file: Option<PathBuf>) -> ExitCode {
     let mut config = Config::new(&data_dir);
     config.database_url = database_url;
-    let bank = match sca_server::crypto::read_bank_public_key(&data_dir, &ring::rand::SystemRandom::new()) {
+    let rng = ring::rand::SystemRandom::new();
+    let bank = match sca_server::crypto::read_bank_public_key(bank_key_file.as_deref(), &data_dir, &rng) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("cannot read the bank key: {e}");
@@ -235,8 +285,17 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Some(Command::AuditVerify { data_dir, database_url }) = cli.command {
-        return audit_verify(data_dir, database_url).await;
+    match cli.command {
+        Some(Command::AuditVerify {
+            data_dir,
+            database_url,
+            bank_key_file,
+        }) => return audit_verify(data_dir, database_url, bank_key_file).await,
+        Some(Command::Keygen {
+            bank_key_file,
+            secrets_key_file,
+        }) => return keygen(&bank_key_file, &secrets_key_file),
+        None => {}
     }
     let args = cli.run;
     let config = args.config();

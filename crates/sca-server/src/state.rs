@@ -1,10 +1,10 @@
 //! Shared state of a running server: configuration, storage, keys, clock, and the in-memory
-//! parts (web sessions, the push hub, the device-key cache).
+//! parts (the push hub, the caches of device keys and pending operations, the hashing queue).
 //!
-//! Web sessions live in memory: a restart ends every session (customers log in again). What
-//! guards a credential lives in the database instead — attempt counters (also for user names
-//! that are no customer's) and the device requests already accepted — so a restart forgets none
-//! of it.
+//! Nothing a customer depends on lives only here: web sessions and the login rate per address
+//! (`sessions.rs`), attempt counters (also for user names that are no customer's), the device
+//! requests already accepted, SMS rate limits and pending activations are rows, so a restart
+//! logs nobody out and forgets no count, and every instance on one database sees the same.
 
 use std::collections::HashMap;
 use std::os::unix::fs::DirBuilderExt as _;
@@ -22,7 +22,7 @@ use crate::crypto::{CryptoError, PasswordHashing, SecretBox};
 use crate::error::ApiResult;
 use crate::error::{AppError, ErrorKind};
 use crate::messages::{Gateway, WebhookGateway};
-use crate::storage::{Customer, OperationRow, Store, StoreError};
+use crate::storage::{OperationRow, Store, StoreError};
 
 /// Password hashes that may wait, per hashing slot, before a login is answered 429: at about
 /// 50 ms a hash, the 128 that may wait on the default two slots are some three seconds of queue,
@@ -49,6 +49,89 @@ pub enum StartError {
     /// The messages gateway.
     #[error(transparent)]
     Gateway(#[from] crate::messages::GatewayError),
+    /// A key is not the one the database's data was made with.
+    #[error(
+        "the {key} given ({given}) is not the one this database's data was made with ({recorded}): \
+         give every instance the same key ({how})"
+    )]
+    KeyMismatch {
+        /// Which key.
+        key: &'static str,
+        /// What names the key given (a key id or fingerprint).
+        given: String,
+        /// What names the key of the data.
+        recorded: String,
+        /// Where the key is configured.
+        how: &'static str,
+    },
+}
+
+/// Refuses keys that are not the ones the stored data was made with: an instance started with
+/// another bank key would sign what devices and the audit check cannot verify, one with another
+/// secrets key could open no device's secrets (and would seal new ones the others cannot open).
+/// The first start records both keys (`keys_in_use`); data older than that record is tested
+/// instead (its newest signed audit checkpoint, one sealed secret) before the keys are recorded.
+async fn keys_match_the_data(store: &Store, bank: &PublicKey, secrets: &SecretBox, now: u64) -> Result<(), StartError> {
+    use crate::storage::KeyName;
+    let bank_value = bank.to_b64u();
+    let bank_id = |value: &str| {
+        sca_protocol::b64u_decode(value)
+            .ok()
+            .and_then(|bytes| PublicKey::from_bytes(&bytes).ok())
+            .map_or_else(|| "unreadable".to_owned(), |k| format!("key id {}", k.key_id()))
+    };
+    let bank_mismatch = |recorded: String| StartError::KeyMismatch {
+        key: "bank signing key",
+        given: format!("key id {}", bank.key_id()),
+        recorded,
+        how: "--bank-key-file / SCA_BANK_KEY_FILE",
+    };
+    let secrets_mismatch = |recorded: String| StartError::KeyMismatch {
+        key: "secrets key",
+        given: format!("fingerprint {}", secrets.fingerprint()),
+        recorded,
+        how: "--secrets-key-file / SCA_SECRETS_KEY_FILE or SCA_SECRETS_KEY",
+    };
+    let recorded_bank = match store.key_in_use(KeyName::BankSigning).await? {
+        Some(value) => Some(value),
+        None => match store.latest_audit_checkpoint().await? {
+            Some(c) if c.signed_hash(bank).is_none() => {
+                return Err(bank_mismatch(format!("the key that signed audit checkpoint {}", c.seq)));
+            }
+            _ => None,
+        },
+    };
+    let recorded_secrets = match store.key_in_use(KeyName::Secrets).await? {
+        Some(value) => Some(value),
+        None => match store.a_sealed_secret().await? {
+            Some((aad, sealed)) if secrets.open(&aad, &sealed).is_err() => {
+                return Err(secrets_mismatch(format!("the key that sealed the secrets of {aad}")));
+            }
+            _ => None,
+        },
+    };
+    let (recorded_bank, recorded_secrets) = match (recorded_bank, recorded_secrets) {
+        (Some(b), Some(s)) => (b, s),
+        _ => {
+            let (b, s) = (bank_value.clone(), secrets.fingerprint().to_owned());
+            store
+                .write(move |w| {
+                    Box::pin(async move {
+                        let b = w.record_key_in_use(KeyName::BankSigning, &b, now).await?;
+                        let s = w.record_key_in_use(KeyName::Secrets, &s, now).await?;
+                        Ok((b, s))
+                    })
+                })
+                .await?
+        }
+    };
+    if recorded_bank != bank_value {
+        return Err(bank_mismatch(bank_id(&recorded_bank)));
+    }
+    if recorded_secrets != secrets.fingerprint() {
+        return Err(secrets_mismatch(format!("fingerprint {recorded_secrets}")));
+    }
+    Ok(())
 }
 
 /// The state every handler gets. Cheap to clone.
@@ -66,9 +149,9 @@ pub(crate) struct Inner {
     pub hash_slots: Semaphore,
     pub hash_waiting: AtomicUsize,
     pub hashes_run: AtomicU64,
-    pub login_buckets: Mutex<HashMap<std::net::IpAddr, (u64, u64)>>,
     pub hub: Hub,
-    pub sessions: Sessions,
+    /// When this instance last swept ended sessions (`sessions.rs`).
+    pub last_sweep: AtomicU64,
     pub device_keys: Mutex<HashMap<i64, Arc<Vec<DeviceKeys>>>>,
     pub operations: Mutex<HashMap<(i64, String), Arc<OperationRow>>>,
     pub outbox_wake: Arc<Notify>,
@@ -95,14 +178,19 @@ impl AppState {
                 .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
         }
         let rng = SystemRandom::new();
-        let bank_key = crate::crypto::load_or_create_bank_key(&config.data_dir, &rng)?;
-        let secrets = SecretBox::load_or_create(config.secrets_key_hex.as_deref(), &config.data_dir)?;
+        let bank_key = crate::crypto::load_or_create_bank_key(config.bank_key_file.as_deref(), &config.data_dir, &rng)?;
+        let secrets = SecretBox::load_or_create(
+            config.secrets_key_hex.as_deref(),
+            config.secrets_key_file.as_deref(),
+            &config.data_dir,
+        )?;
         let passwords = PasswordHashing::new(config.argon2_memory_kib, config.argon2_iterations)?;
         let audit_key = SigningKey::from_pkcs8(bank_key.pkcs8(), &rng).map_err(|_| CryptoError::Random)?;
         let signer_rng = rng.clone();
         let signer: crate::audit::Signer =
             Arc::new(move |message: &[u8]| audit_key.sign(&signer_rng, message).ok().map(|s| s.as_bytes().to_vec()));
         let store = Store::open(&config.database_url(), config.writer_batch_max, Some(signer)).await?;
+        keys_match_the_data(&store, &bank_key.public_key(), &secrets, clock.now()).await?;
         let outbox_wake = Arc::new(Notify::new());
         if let MessagesConfig::Webhook { url, token } = &config.messages {
             let gateway: Arc<dyn Gateway> = Arc::new(WebhookGateway::new(url.clone(), token.clone())?);
@@ -126,9 +214,8 @@ impl AppState {
             passwords,
             hash_waiting: AtomicUsize::new(0),
             hashes_run: AtomicU64::new(0),
-            login_buckets: Mutex::new(HashMap::new()),
             hub,
-            sessions: Sessions::default(),
+            last_sweep: AtomicU64::new(0),
             device_keys: Mutex::new(HashMap::new()),
             operations: Mutex::new(HashMap::new()),
             outbox_wake,
@@ -176,51 +263,6 @@ impl AppState {
         drop(permit);
         self.0.hash_waiting.fetch_sub(1, Ordering::SeqCst);
         result.map_err(AppError::internal)
-    }
-
-    /// Takes a token from `client`'s bucket before a password or security code is checked
-    /// (`login_burst` tokens, `login_per_second` back each second): `Err` is 429 with the seconds
-    /// to wait. No client address (a server embedded without one) is not limited.
-    pub(crate) fn take_login_token(&self, client: Option<std::net::IpAddr>) -> ApiResult<()> {
-        let cfg = &self.0.config;
-        let (Some(ip), burst) = (client, u64::from(cfg.login_burst)) else {
-            return Ok(());
-        };
-        if burst == 0 {
-            return Ok(());
-        }
-        let rate = u64::from(cfg.login_per_second.max(1));
-        let now = self.now();
-        // One bucket per IPv6 /64 (what one subscriber gets), per IPv4 address.
-        let ip = match ip {
-            std::net::IpAddr::V6(v6) => {
-                let mut o = v6.octets();
-                o[8..].fill(0);
-                std::net::IpAddr::V6(o.into())
-            }
-            v4 => v4,
-        };
-        let mut buckets = self.0.login_buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 100_000 {
-            // Drop the buckets that are full again: they hold nothing a client could owe. If
-            // that frees too little (a spread-out flood), forget them all rather than scan
-            // again on every request.
-            buckets.retain(|_, (tokens, at)| *tokens + now.saturating_sub(*at) * rate < burst);
-            if buckets.len() > 50_000 {
-                buckets.clear();
-            }
-        }
-        let (tokens, at) = buckets.entry(ip).or_insert((burst, now));
-        *tokens = (*tokens + now.saturating_sub(*at) * rate).min(burst);
-        *at = now;
-        if *tokens == 0 {
-            return Err(AppError::retry_after(
-                "too many logins from this address: try again in a moment",
-                1,
-            ));
-        }
-        *tokens -= 1;
-        Ok(())
     }
 
     /// How many argon2id hashes or verifications (real or dummy) this process has run: what the
@@ -391,112 +433,5 @@ impl Hub {
         {
             map.remove(&customer_id);
         }
-    }
-}
-
-/// A web-banking session.
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// The customer.
-    pub customer_id: i64,
-    /// The customer's row as read at login (contact details and ids; credentials are re-read
-    /// where they are checked).
-    pub customer: Arc<Customer>,
-    /// The customer's user code.
-    pub user_code: String,
-    /// The login that made the session.
-    pub login_id: String,
-    /// The CSRF token.
-    pub csrf: String,
-    /// SCA completed.
-    pub authenticated: bool,
-    /// The password was issued by the bank and not changed yet: only the password change (and
-    /// logout) is open to this session until it is.
-    pub password_change_required: bool,
-    /// Unix seconds.
-    pub created_at: u64,
-    /// Unix seconds of the last request.
-    pub last_seen: u64,
-}
-
-/// Why a session cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionError {
-    /// No such session.
-    Unknown,
-    /// Idle too long or too old.
-    Expired,
-}
-
-/// Sessions by cookie value.
-#[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-}
-
-impl std::fmt::Debug for Sessions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sessions")
-    }
-}
-
-impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Stores a new session; drops expired ones now and then.
-    pub fn insert(&self, token: String, session: Session, idle: u64, lifetime: u64) {
-        let mut map = self.lock();
-        if map.len() > 1024 {
-            let now = session.created_at;
-            map.retain(|_, s| now < s.last_seen + idle && now < s.created_at + lifetime);
-        }
-        map.insert(token, session);
-    }
-
-    /// The session, touched at `now`; an expired one is removed.
-    pub fn touch(&self, token: &str, now: u64, idle: u64, lifetime: u64) -> Result<Session, SessionError> {
-        let mut map = self.lock();
-        let session = map.get_mut(token).ok_or(SessionError::Unknown)?;
-        if now >= session.last_seen + idle || now >= session.created_at + lifetime {
-            map.remove(token);
-            return Err(SessionError::Expired);
-        }
-        session.last_seen = now;
-        Ok(session.clone())
-    }
-
-    /// Marks the session of `login_id` authenticated.
-    pub fn authenticate(&self, login_id: &str, now: u64) {
-        for s in self.lock().values_mut() {
-            if s.login_id == login_id {
-                s.authenticated = true;
-                s.last_seen = now;
-            }
-        }
-    }
-
-    /// The customer of session `token` chose a new password: banking opens to it.
-    pub fn password_changed(&self, token: &str) {
-        if let Some(s) = self.lock().get_mut(token) {
-            s.password_change_required = false;
-        }
-    }
-
-    /// Ends a session.
-    pub fn remove(&self, token: &str) {
-        self.lock().remove(token);
-    }
-
-    /// Ends every session of a customer but `keep` (the one that asked, if any): what a change of
-    /// the customer's security state does (a new password, a reset, the branch's unblock), so a
-    /// session opened by whoever knew the old credentials does not outlive them. Returns how many
-    /// ended.
-    pub fn end_customer(&self, customer_id: i64, keep: Option<&str>) -> usize {
-        let mut map = self.lock();
-        let before = map.len();
-        map.retain(|token, s| s.customer_id != customer_id || keep == Some(token.as_str()));
-        before - map.len()
     }
 }

@@ -87,14 +87,8 @@ pub async fn unblock_customer(
         .customer_by_user(code.as_str())
         .await?
         .ok_or_else(|| AppError::not_found("customer"))?;
-    // The branch unblocks a customer who called in: any session still open was opened before,
-    // possibly by whoever caused the block. Both happen even if the branch's client hangs up.
-    crate::sca::to_the_end(async move {
-        customers::unblock(&state, &customer, "branch").await?;
-        state.0.sessions.end_customer(customer.id, None);
-        Ok::<(), AppError>(())
-    })
-    .await??;
+    // The branch unblocks a customer who called in, and every session still open ends (one write).
+    customers::unblock(&state, &customer, "branch").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use sca_protocol::{DeviceAuthorization, PublicKey, constant_time_eq, request_message, sha256};
 
 use crate::error::{AppError, ErrorKind};
-use crate::state::{AppState, Session, SessionError};
+use crate::sessions::Session;
+use crate::state::AppState;
 use crate::storage::{Customer, DeviceRow};
 
 /// The session cookie's name.
@@ -124,18 +125,10 @@ pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
         .map(|(_, v)| v)
 }
 
-fn session_from(parts: &Parts, state: &AppState) -> Result<(String, Session), AppError> {
+async fn session_from(parts: &Parts, state: &AppState) -> Result<(String, Session), AppError> {
     let token =
         session_cookie(&parts.headers).ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in first"))?;
-    let cfg = state.config();
-    let session = state
-        .0
-        .sessions
-        .touch(token, state.now(), cfg.session_idle, cfg.session_lifetime)
-        .map_err(|e| match e {
-            SessionError::Unknown => AppError::new(ErrorKind::Unauthenticated, "log in first"),
-            SessionError::Expired => AppError::new(ErrorKind::SessionExpired, "the session has ended; log in again"),
-        })?;
+    let session = state.session(token).await?;
     if parts.method != Method::GET && parts.method != Method::HEAD {
         let given = parts
             .headers
@@ -166,7 +159,7 @@ impl FromRequestParts<AppState> for AnySession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (token, session) = session_from(parts, state)?;
+        let (token, session) = session_from(parts, state).await?;
         Ok(Self { token, session })
     }
 }
@@ -187,7 +180,7 @@ impl FromRequestParts<AppState> for ScaSession {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (token, session) = session_from(parts, state)?;
+        let (token, session) = session_from(parts, state).await?;
         if !session.authenticated {
             return Err(AppError::new(
                 ErrorKind::Unauthenticated,

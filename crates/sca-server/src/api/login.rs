@@ -3,7 +3,6 @@
 //! the customer's own password and alias changes.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -21,7 +20,8 @@ use crate::crypto::random;
 use crate::customers::{check_alias, check_new_password};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
 use crate::sca::{self, Allowed, OtpPurpose, Spent, Via};
-use crate::state::{AppState, Session};
+use crate::sessions::{NewSession, Session};
+use crate::state::AppState;
 use crate::storage::{Credential, Customer, OperationRow, OperationStatus};
 
 /// Password step.
@@ -119,25 +119,8 @@ pub async fn login(
         None,
     )
     .await?;
-    let token = random::b64u(&state.0.rng, 32).map_err(AppError::internal)?;
-    let csrf = random::b64u(&state.0.rng, 32).map_err(AppError::internal)?;
+    let NewSession { token, csrf } = state.start_session(customer.id, &login_id).await?;
     let cfg = state.config();
-    state.0.sessions.insert(
-        token.clone(),
-        Session {
-            customer_id: customer.id,
-            customer: Arc::new(customer.clone()),
-            user_code: customer.user_code.clone(),
-            login_id: login_id.clone(),
-            csrf: csrf.clone(),
-            authenticated: false,
-            password_change_required: customer.password_change_required,
-            created_at: now,
-            last_seen: now,
-        },
-        cfg.session_idle,
-        cfg.session_lifetime,
-    );
     let mut headers = HeaderMap::new();
     headers.insert(header::SET_COOKIE, session_cookie(&state, &token, cfg.session_lifetime));
     Ok((
@@ -292,12 +275,16 @@ pub async fn login_events(
 #[utoipa::path(post, path = "/api/v1/logout", tag = "login", params(("x-csrf-token" = String, Header)),
     responses((status = 204, description = "session ended, cookie cleared"), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn logout(State(state): State<AppState>, s: AnySession) -> ApiResult<Response> {
-    state.0.sessions.remove(&s.token);
     let now = state.now();
-    let user_code = s.session.user_code.clone();
+    let (key, user_code) = (s.session.key, s.session.customer.user_code.clone());
     state
         .store()
-        .write(move |w| Box::pin(async move { w.audit(now, "logout", &user_code, "").await }))
+        .write(move |w| {
+            Box::pin(async move {
+                w.end_session(&key).await?;
+                w.audit(now, "logout", &user_code, "").await
+            })
+        })
         .await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::SET_COOKIE, session_cookie(&state, "", 0));
@@ -386,8 +373,8 @@ pub async fn change_password(
     let (cid, user_code) = (customer.id, customer.user_code.clone());
     let (now, max) = (state.now(), state.config().max_attempts);
     // From here on the change runs to its end even if the client hangs up: once the new password
-    // is committed, the other sessions must end and this one must open (issue 11 §5).
-    let token = web.token.clone();
+    // is committed, the other sessions end (in the same write) and this one opens (issue 11 §5).
+    let keep = web.session.key;
     sca::to_the_end(async move {
         let spent = state
             .store()
@@ -408,6 +395,7 @@ pub async fn change_password(
                     }
                     // (The right current password already reset its count, in check_password.)
                     w.set_password(cid, &hash, false).await?;
+                    w.end_customer_sessions(cid, Some(&keep)).await?;
                     w.audit(now, "password_changed", &user_code, "by the customer").await?;
                     Ok(Spent::Now)
                 })
@@ -418,8 +406,6 @@ pub async fn change_password(
         } else {
             spent.ok()?;
         }
-        state.0.sessions.end_customer(customer.id, Some(&token));
-        state.0.sessions.password_changed(&token);
         Ok::<(), AppError>(())
     })
     .await??;

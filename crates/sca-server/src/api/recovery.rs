@@ -247,8 +247,7 @@ pub async fn password_finish(
     let hash = sca::hash_new_password(&state, &body.new_password).await?;
     let (cid, user_code) = (customer.id, customer.user_code.clone());
     let (now, max) = (state.now(), state.config().max_attempts);
-    // Once the new password is committed, whoever logged in with the old one is logged out, even
-    // if the client hangs up in between.
+    // Whoever logged in with the old password is logged out in the write that sets the new one.
     sca::to_the_end(async move {
         state
             .store()
@@ -261,13 +260,13 @@ pub async fn password_finish(
                     w.set_password(cid, &hash, false).await?;
                     w.reset_failures(cid, Credential::Password).await?;
                     w.reset_failures(cid, Credential::SecurityCode).await?;
+                    w.end_customer_sessions(cid, None).await?;
                     w.audit(now, "password_reset", &user_code, "security_code+sms").await?;
                     Ok(Spent::Now)
                 })
             })
             .await?
             .ok()?;
-        state.0.sessions.end_customer(cid, None);
         Ok::<(), AppError>(())
     })
     .await??;

@@ -7,7 +7,7 @@ use super::*;
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::{AppState, HubEvent};
 use crate::storage::writer::{Approval, Booking, NewOperation};
-use crate::storage::{Counted, Credential, Customer, OperationRow, OperationStatus};
+use crate::storage::{Counted, Credential, Customer, Holder, OperationRow, OperationStatus};
 
 /// The operation a stored payload describes (the server signed it; no signature check needed).
 pub(crate) fn stored_operation(row: &OperationRow) -> ApiResult<Operation> {
@@ -61,11 +61,8 @@ enum Outcome {
 pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &OperationRow, via: Via) -> ApiResult<()> {
     let now = state.now();
     let max = state.config().max_attempts;
-    let (cid, user_code, contact) = (
-        customer.id,
-        customer.user_code.clone(),
-        (customer.phone.clone(), customer.email.clone()),
-    );
+    let cid = customer.id;
+    let holder = Holder::new(customer, current_session_key());
     let (op_row, kind, op_id) = (op.id, op.kind.clone(), op.op_id.clone());
     // OPERATION / OPERATION_ID codes and push approvals need nothing but the one conditional
     // UPDATE (its triggers book the money and reset the count): the hot path, without a
@@ -76,9 +73,7 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
         via: via.clone(),
         now,
         max,
-        cid,
-        user_code,
-        contact,
+        holder,
         op_row,
         kind,
         op_id,
@@ -106,9 +101,8 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
                     status: OperationStatus::Approved,
                 },
             );
-            if let Some(login_id) = &op.login_id {
-                state.0.sessions.authenticate(login_id, now);
-            }
+            // (A session is authenticated by its login operation's approval, read as it is:
+            // `sessions.rs`.)
             Ok(())
         }
         Outcome::NotPending => Err(AppError::not_pending()),
@@ -148,9 +142,7 @@ struct ApproveArgs {
     via: Via,
     now: u64,
     max: u32,
-    cid: i64,
-    user_code: String,
-    contact: (String, String),
+    holder: Holder,
     op_row: i64,
     kind: String,
     op_id: String,
@@ -165,13 +157,12 @@ async fn approve_in_writer(
         via: via2,
         now,
         max,
-        cid,
-        user_code,
-        contact,
+        holder,
         op_row,
         kind,
         op_id,
     } = a;
+    let (cid, user_code) = (holder.id, holder.user_code.as_str());
     let credential = via2.credential();
     let by = via2.by();
     if !fast {
@@ -180,7 +171,7 @@ async fn approve_in_writer(
         }
         match w.operation(op_row).await? {
             Some(current) if current.status.is_pending() && now < current.expires_at as u64 => {}
-            _ => return classify(w, op_row, now, &user_code, &op_id, cid, credential, max).await,
+            _ => return classify(w, op_row, now, user_code, &op_id, cid, credential, max).await,
         }
         if let Via::Code(CodeMatch {
             device_id,
@@ -189,15 +180,7 @@ async fn approve_in_writer(
             && !w.accept_step(device_id, *transaction, *step).await?
         {
             let counted = w
-                .count_failure(
-                    now,
-                    cid,
-                    &user_code,
-                    (&contact.0, &contact.1),
-                    credential,
-                    max,
-                    "replayed time-step code",
-                )
+                .count_failure(now, &holder, credential, max, "replayed time-step code")
                 .await?;
             return Ok(Outcome::Wrong(counted));
         }
@@ -209,13 +192,8 @@ async fn approve_in_writer(
     }
     match w.approve_operation(op_row, now, &by, cid, credential, max).await? {
         Approval::Approved => {
-            w.audit(
-                now,
-                "operation_approved",
-                &user_code,
-                &format!("{op_id} {kind} by {by}"),
-            )
-            .await?;
+            w.audit(now, "operation_approved", user_code, &format!("{op_id} {kind} by {by}"))
+                .await?;
             Ok(Outcome::Approved)
         }
         Approval::InsufficientFunds => {
@@ -223,13 +201,13 @@ async fn approve_in_writer(
             w.audit(
                 now,
                 "operation_failed",
-                &user_code,
+                user_code,
                 &format!("{op_id}: insufficient funds"),
             )
             .await?;
             Ok(Outcome::InsufficientFunds)
         }
-        Approval::NotApproved => classify(w, op_row, now, &user_code, &op_id, cid, credential, max).await,
+        Approval::NotApproved => classify(w, op_row, now, user_code, &op_id, cid, credential, max).await,
     }
 }
 

@@ -21,21 +21,19 @@ pub(crate) use secrets::*;
 
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::{AppState, HubEvent};
-use crate::storage::{Counted, Credential, Customer, OperationRow, OperationStatus};
+use crate::storage::{Counted, Credential, Customer, Holder, OperationRow, OperationStatus};
 
-/// The error for a counted answer. The answer that blocks the credential (0 left) also ends the
-/// customer's other web sessions: whoever is guessing may be in one (issue 11 §5).
+/// The error for a counted answer. (The write that blocks the credential also ended the
+/// customer's other web sessions: `storage::credentials`.) A block of the device codes closes
+/// the customer's device streams: no push may wait on a device whose codes cannot approve it.
 fn counted_error(state: &AppState, customer_id: Option<i64>, counted: Counted, kind: ErrorKind) -> AppError {
     match counted {
         Counted::Wrong { attempts_left } => {
             if attempts_left == 0
+                && kind == ErrorKind::WrongCode
                 && let Some(cid) = customer_id
             {
-                state.0.sessions.end_customer(cid, current_session().as_deref());
-                if kind == ErrorKind::WrongCode {
-                    // No push may wait on a device whose codes cannot approve it.
-                    state.0.hub.publish(cid, HubEvent::CodesBlocked);
-                }
+                state.0.hub.publish(cid, HubEvent::CodesBlocked);
             }
             AppError::counted(kind, attempts_left)
         }
@@ -66,6 +64,11 @@ pub(crate) fn current_session() -> Option<String> {
     SESSION_COOKIE.try_with(Clone::clone).ok().flatten()
 }
 
+/// The key of the session of the request this task serves: the one a block leaves open.
+pub(crate) fn current_session_key() -> Option<crate::storage::SessionKey> {
+    current_session().map(|token| crate::sessions::key(&token))
+}
+
 /// Counts a wrong answer for `credential` and returns the error to answer with: 401 with
 /// `attempts_left`, or 423 once blocked. Optionally moves a pending operation to `failed` in the
 /// same commit (a wrong number-matching pick).
@@ -86,26 +89,24 @@ pub(crate) async fn wrong_answer(
     to_the_end(async move {
         let now = state.now();
         let max = state.config().max_attempts;
-        let (cid, user_code, phone, email) = (
-            customer.id,
-            customer.user_code.clone(),
-            customer.phone.clone(),
-            customer.email.clone(),
-        );
+        let holder = Holder::new(&customer, current_session_key());
         let fail = fail_operation.as_ref().map(|o| (o.id, o.op_id.clone()));
         let result = state
             .store()
             .write(move |w| {
                 Box::pin(async move {
-                    let counted = w
-                        .count_failure(now, cid, &user_code, (&phone, &email), credential, max, &detail)
-                        .await?;
+                    let counted = w.count_failure(now, &holder, credential, max, &detail).await?;
                     if let Some((row, op_id)) = fail
                         && w.decide_operation(row, OperationStatus::Failed, now, "wrong_answer")
                             .await?
                     {
-                        w.audit(now, "operation_failed", &user_code, &format!("{op_id}: {detail}"))
-                            .await?;
+                        w.audit(
+                            now,
+                            "operation_failed",
+                            &holder.user_code,
+                            &format!("{op_id}: {detail}"),
+                        )
+                        .await?;
                     }
                     Ok(counted)
                 })

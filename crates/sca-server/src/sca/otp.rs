@@ -7,7 +7,7 @@ use super::*;
 use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::AppState;
-use crate::storage::{Counted, Credential, Customer};
+use crate::storage::{Counted, Credential, Customer, Holder};
 
 fn otp_hash(id: &str, otp: &str) -> [u8; 32] {
     let mut buf = Vec::with_capacity(id.len() + otp.len());
@@ -152,13 +152,7 @@ pub(crate) async fn check_otp(
     // customer's SMS codes like any other (a new recovery is not 3 fresh guesses). Counted only
     // below the limits, in the statements that count: of answers that arrive at once, no more
     // than the limits are ever answered "wrong".
-    let (id, user_code, phone, email, cid) = (
-        otp.id.clone(),
-        customer.user_code.clone(),
-        customer.phone.clone(),
-        customer.email.clone(),
-        customer.id,
-    );
+    let (id, holder) = (otp.id.clone(), Holder::new(customer, current_session_key()));
     let counted = state
         .store()
         .write(move |w| {
@@ -166,17 +160,8 @@ pub(crate) async fn check_otp(
                 let Some(n) = w.otp_failed(&id, limit).await? else {
                     return Ok(None);
                 };
-                let counted = w
-                    .count_failure(
-                        now,
-                        cid,
-                        &user_code,
-                        (&phone, &email),
-                        Credential::SmsOtp,
-                        max,
-                        &format!("{}; failures of this code={n}", purpose.as_str()),
-                    )
-                    .await?;
+                let detail = format!("{}; failures of this code={n}", purpose.as_str());
+                let counted = w.count_failure(now, &holder, Credential::SmsOtp, max, &detail).await?;
                 Ok(Some((n, counted)))
             })
         })
@@ -186,15 +171,8 @@ pub(crate) async fn check_otp(
         None => Err(otp_spent_error()),
         Some((_, Counted::Blocked)) => Err(AppError::blocked()),
         Some((n, Counted::Wrong { attempts_left })) => {
-            if attempts_left == 0 {
-                // The customer's SMS codes are blocked now.
-                let _ = counted_error(
-                    state,
-                    Some(customer.id),
-                    Counted::Wrong { attempts_left },
-                    ErrorKind::WrongOtp,
-                );
-            }
+            // (At 0 left the customer's SMS codes are blocked now, and the other sessions ended
+            // in the same write.)
             let this_code = u32::try_from((limit - n).max(0)).unwrap_or(0);
             Err(AppError::counted(ErrorKind::WrongOtp, attempts_left.min(this_code)))
         }

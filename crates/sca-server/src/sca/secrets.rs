@@ -37,7 +37,7 @@ pub(crate) async fn check_secret(
 ) -> ApiResult<Customer> {
     // In front of everything else, so a client beyond its rate neither hashes nor takes an
     // attempt of anyone's.
-    state.take_login_token(client.0)?;
+    state.take_login_token(client.0).await?;
     let (state, user, secret) = (
         state.clone(),
         user.to_owned(),
@@ -53,19 +53,14 @@ pub(crate) async fn check_secret(
 
 /// The owned parts of a [`Subject`], to move into a write job.
 enum Whose {
-    Customer(i64, String, String, String),
+    Customer(Holder),
     Unknown(String),
 }
 
 impl Whose {
     fn subject(&self) -> Subject<'_> {
         match self {
-            Self::Customer(id, user_code, phone, email) => Subject::Customer(Holder {
-                id: *id,
-                user_code,
-                phone,
-                email,
-            }),
+            Self::Customer(holder) => Subject::Customer(holder),
             Self::Unknown(user) => Subject::Unknown(user),
         }
     }
@@ -82,7 +77,7 @@ async fn check_secret_now(
     let max = state.config().max_attempts;
     let customer = state.store().customer_by_user(user).await?;
     let whose = Arc::new(match &customer {
-        Some(c) => Whose::Customer(c.id, c.user_code.clone(), c.phone.clone(), c.email.clone()),
+        Some(c) => Whose::Customer(Holder::new(c, current_session_key())),
         None => Whose::Unknown(user.to_ascii_lowercase()),
     });
     let now = state.now();

@@ -29,19 +29,18 @@ impl WriteCtx {
 
     /// Counts a wrong answer whose evaluation ran in this job's batch order (codes and SMS
     /// codes, cheap to check, are settled by the job that consumes them). On the `max`-th in a
-    /// row the credential is blocked, the customer is alerted by SMS and e-mail, and the block is
-    /// audited.
-    #[allow(clippy::too_many_arguments)]
+    /// row the credential is blocked, the customer is alerted by SMS and e-mail, the customer's
+    /// other web sessions end, and the block is audited.
     pub async fn count_failure(
         &mut self,
         at: u64,
-        customer_id: i64,
-        user_code: &str,
-        contact: (&str, &str),
+        holder: &Holder,
         credential: Credential,
         max: u32,
         detail: &str,
     ) -> Result<Counted, StoreError> {
+        let customer_id = holder.id;
+        let user_code = holder.user_code.as_str();
         let before = self.failures(customer_id, credential).await?;
         if before >= max {
             self.audit(at, "attempt_while_blocked", user_code, credential.as_str())
@@ -60,13 +59,7 @@ impl WriteCtx {
         .bind(blocked.then_some(at as i64))
         .execute(&mut self.conn)
         .await?;
-        let holder = Holder {
-            id: customer_id,
-            user_code,
-            phone: contact.0,
-            email: contact.1,
-        };
-        self.wrong_counted(at, &holder, credential, max, now_failures, detail)
+        self.wrong_counted(at, holder, credential, max, now_failures, detail)
             .await?;
         Ok(Counted::Wrong {
             attempts_left: max.saturating_sub(now_failures),
@@ -74,11 +67,12 @@ impl WriteCtx {
     }
 
     /// Audits a counted wrong answer and, on the `max`-th in a row, alerts the customer by SMS
-    /// and e-mail and audits the block.
+    /// and e-mail, ends the customer's web sessions but the one that answered (whoever is
+    /// guessing may be in one, issue 11 §5), and audits the block.
     async fn wrong_counted(
         &mut self,
         at: u64,
-        holder: &Holder<'_>,
+        holder: &Holder,
         credential: Credential,
         max: u32,
         failures: u32,
@@ -87,15 +81,17 @@ impl WriteCtx {
         self.audit(
             at,
             &format!("{}_wrong", credential.as_str()),
-            holder.user_code,
+            &holder.user_code,
             &format!("{detail}; failures={failures}"),
         )
         .await?;
         if failures == max {
             let text = crate::texts::blocked_alert(credential, max);
-            self.outbox(at, holder.phone, "sms", &text).await?;
-            self.outbox(at, holder.email, "email", &text).await?;
-            self.audit(at, "credential_blocked", holder.user_code, credential.as_str())
+            self.outbox(at, &holder.phone, "sms", &text).await?;
+            self.outbox(at, &holder.email, "email", &text).await?;
+            self.end_customer_sessions(holder.id, holder.keep_session.as_ref())
+                .await?;
+            self.audit(at, "credential_blocked", &holder.user_code, credential.as_str())
                 .await?;
         }
         Ok(())
@@ -150,7 +146,7 @@ impl WriteCtx {
             } else {
                 "attempt_while_others_evaluated"
             };
-            self.audit(at, kind, h.user_code, credential.as_str()).await?;
+            self.audit(at, kind, &h.user_code, credential.as_str()).await?;
         }
         Ok(taken)
     }
@@ -211,7 +207,7 @@ impl WriteCtx {
                 Settle::Wrong => self.wrong_counted(at, h, credential, max, failures, detail).await?,
                 // Audited where it is decided: the rows after it tell what the answer opened.
                 Settle::Right { .. } => {
-                    self.audit(at, &format!("{}_right", credential.as_str()), h.user_code, detail)
+                    self.audit(at, &format!("{}_right", credential.as_str()), &h.user_code, detail)
                         .await?;
                 }
                 Settle::NotEvaluated => {}

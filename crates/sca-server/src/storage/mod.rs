@@ -1,11 +1,14 @@
 //! Storage: every SQL statement of the server lives here — reads in this file, writes in the
 //! [`writer`] engine and its table modules (`credentials`, `customers`, `operations`, `devices`,
-//! `otps`, `outbox`). Handlers call methods; they never see SQL.
+//! `otps`, `outbox`, `sessions` with the login buckets, `keys` the data is made with). Handlers
+//! call methods; they never see SQL.
 //!
 //! SQLite in WAL mode with `synchronous=FULL`: a commit is on disk before it is acknowledged.
 //! Reads go through a pool of reader connections; every write goes through one writer task that
 //! batches concurrent writes into one transaction (group commit) and acknowledges each only
-//! after that transaction commits, and that alone appends to the audit hash chain.
+//! after that transaction commits, and that alone appends to the audit hash chain (whose head it
+//! reads again inside each batch's write lock, so that a second process on the same file, such
+//! as a restart overlapping the old one, continues the chain instead of forking it).
 //!
 //! Shape for PostgreSQL: the row types and method signatures carry no SQLite type; a PostgreSQL
 //! backend would implement the same methods over `PgPool` (the writer task becomes a plain
@@ -14,9 +17,11 @@
 mod credentials;
 mod customers;
 mod devices;
+mod keys;
 mod operations;
 mod otps;
 mod outbox;
+mod sessions;
 pub mod writer;
 
 use std::str::FromStr as _;
@@ -26,6 +31,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions as _, SqlitePool};
 
 pub use crate::audit::AuditRow;
+pub use keys::KeyName;
+pub use sessions::{SessionKey, SessionRow};
 pub use writer::{Counted, Holder, Settle, Subject, WriteCtx, Writer};
 
 /// A storage failure (never a client's mistake).
@@ -693,6 +700,37 @@ impl Store {
         )
     }
 
+    /// The newest signed checkpoint, if any.
+    pub async fn latest_audit_checkpoint(&self) -> Result<Option<crate::audit::Checkpoint>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT seq, at, hash, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    // ----- keys -----
+
+    /// The value recorded for a key the data is made with, if any.
+    pub async fn key_in_use(&self, name: KeyName) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM keys_in_use WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    /// One secret sealed with the secrets key and the associated data it was sealed with (a
+    /// device's, else an activation's), if any: what tells the key of data older than
+    /// `keys_in_use`.
+    pub async fn a_sealed_secret(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, secrets FROM devices UNION ALL \
+             SELECT id, secrets FROM activations WHERE secrets IS NOT NULL LIMIT 1",
+        )
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
     /// Verifies the chain and its signed checkpoints with the bank's public key: each signature
     /// holds, each names a row the chain still has with that hash, and no row comes after the
     /// newest (a cut-off tail, or one rewritten without the key, fails). Returns the number of
@@ -708,14 +746,9 @@ impl Store {
         };
         let checkpoints = self.audit_checkpoints().await?;
         for c in &checkpoints {
-            let hash: Option<[u8; 32]> = c.hash.as_slice().try_into().ok();
-            let signature = sca_protocol::Signature::from_bytes(&c.signature).ok();
-            let (Some(hash), Some(signature)) = (hash, signature) else {
+            let Some(hash) = c.signed_hash(bank) else {
                 return Ok(Err(ChainError::CheckpointSignature(c.seq)));
             };
-            if !bank.verify(&crate::audit::checkpoint_bytes(c.seq, c.at, &hash), &signature) {
-                return Ok(Err(ChainError::CheckpointSignature(c.seq)));
-            }
             let row: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM audit WHERE seq = ?")
                 .bind(c.seq)
                 .fetch_optional(&self.read)

@@ -91,17 +91,7 @@ impl Writer {
         batch_max: usize,
         signer: Option<audit::Signer>,
     ) -> Result<Self, StoreError> {
-        let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut conn)
-            .await?;
-        let head = match head {
-            Some((seq, hash)) => (
-                seq,
-                hash.try_into()
-                    .map_err(|_| StoreError::Corrupt("audit hash is not 32 bytes".into()))?,
-            ),
-            None => (0, audit::GENESIS),
-        };
+        let head = read_head(&mut conn).await?;
         let mut ctx = WriteCtx {
             conn,
             head,
@@ -163,6 +153,21 @@ impl Writer {
     }
 }
 
+/// The audit chain's head as stored.
+async fn read_head(conn: &mut SqliteConnection) -> Result<(i64, [u8; 32]), StoreError> {
+    let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(conn)
+        .await?;
+    match head {
+        Some((seq, hash)) => Ok((
+            seq,
+            hash.try_into()
+                .map_err(|_| StoreError::Corrupt("audit hash is not 32 bytes".into()))?,
+        )),
+        None => Ok((0, audit::GENESIS)),
+    }
+}
+
 async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), sqlx::Error> {
     sqlx::query(sql).execute(conn).await.map(|_| ())
 }
@@ -178,7 +183,6 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
                 Err(_) => break,
             }
         }
-        let start_head = ctx.head;
         ctx.audit_rows.clear();
         if let Err(e) = exec(&mut ctx.conn, "BEGIN IMMEDIATE").await {
             // The jobs never ran; dropping them answers each caller with `WriterGone`.
@@ -186,6 +190,19 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
             batch.clear();
             continue;
         }
+        // The head is read again inside the write lock: another process on the same file (a
+        // restart overlapping the old one) may have appended since, and the chain must go on
+        // from the row it wrote, not fork.
+        match read_head(&mut ctx.conn).await {
+            Ok(head) => ctx.head = head,
+            Err(e) => {
+                tracing::error!(error = %e, "writer: reading the audit head failed");
+                let _ = exec(&mut ctx.conn, "ROLLBACK").await;
+                batch.clear();
+                continue;
+            }
+        }
+        let start_head = ctx.head;
         let mut poisoned: Option<String> = None;
         for job in batch.drain(..) {
             let before = (ctx.head, ctx.audit_rows.len());
@@ -248,17 +265,33 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
     }
 }
 
-/// A customer whose attempts are counted, with where a block alert goes.
-#[derive(Debug, Clone, Copy)]
-pub struct Holder<'a> {
+/// A customer whose attempts are counted, with where a block alert goes and the web session
+/// that a block leaves open (the one that gave the answer, so that it can show the block).
+#[derive(Debug, Clone)]
+pub struct Holder {
     /// Row id.
     pub id: i64,
     /// For the audit log.
-    pub user_code: &'a str,
+    pub user_code: String,
     /// Certified phone (block alert).
-    pub phone: &'a str,
+    pub phone: String,
     /// E-mail (block alert).
-    pub email: &'a str,
+    pub email: String,
+    /// The session of the request that answers; a block ends the customer's other sessions.
+    pub keep_session: Option<super::SessionKey>,
+}
+
+impl Holder {
+    /// `customer`, answering from the session `keep_session` (if any).
+    pub fn new(customer: &super::Customer, keep_session: Option<super::SessionKey>) -> Self {
+        Self {
+            id: customer.id,
+            user_code: customer.user_code.clone(),
+            phone: customer.phone.clone(),
+            email: customer.email.clone(),
+            keep_session,
+        }
+    }
 }
 
 /// Whose attempts are counted: a customer's, or those made on a user name that is no
@@ -267,7 +300,7 @@ pub struct Holder<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {
     /// A customer.
-    Customer(Holder<'a>),
+    Customer(&'a Holder),
     /// A user name that is no customer's.
     Unknown(&'a str),
 }

@@ -29,6 +29,14 @@ async fn the_closed_sets_migration_keeps_every_row_of_an_existing_bank() {
         .collect::<Vec<_>>()
         .into();
     previous.run(&mut conn).await.unwrap();
+    // The device's secrets sealed with the bank's secrets key, as that release did: the server
+    // checks the key it is given against them (no key is recorded in data this old).
+    let key = [0x5a; 32];
+    std::fs::write(dir.path().join("secrets.key"), key).unwrap();
+    let sealed = sca_server::crypto::SecretBox::new(&key)
+        .unwrap()
+        .seal("dev1", &[7; 64])
+        .unwrap();
     for sql in [
         "INSERT INTO customers (id, user_code, name, phone, email, password_hash, security_code_hash, created_at) \
          VALUES (1, '12345674', 'Rosa Vecchi', '+393330000099', 'rosa@example.invalid', 'x', 'y', 0)",
@@ -47,8 +55,12 @@ async fn the_closed_sets_migration_keeps_every_row_of_an_existing_bank() {
          VALUES ('otp1', 1, 'password_change', 'r', x'00', 0, 0)",
         "INSERT INTO activations (id, customer_id, source, operation_id, status, expires_at, created_at) \
          VALUES ('act1', 1, 'device', 9, 'awaiting_keys', 0, 0)",
-        "INSERT INTO devices (id, customer_id, name, public_key, secrets, status, created_at) \
-         VALUES ('dev1', 1, 'Portatile', x'04', x'00', 'active', 0)",
+        format!(
+            "INSERT INTO devices (id, customer_id, name, public_key, secrets, status, created_at) \
+             VALUES ('dev1', 1, 'Portatile', x'04', x'{}', 'active', 0)",
+            hex::encode(&sealed)
+        )
+        .as_str(),
     ] {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     }

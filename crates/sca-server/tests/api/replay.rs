@@ -84,14 +84,8 @@ async fn a_request_is_not_accepted_again_after_a_restart() {
     // The same data directory, a new process state, the same second on the clock.
     let config = server.state.config().clone();
     let clock = Arc::new(ManualClock::new(ts));
-    let restarted = AppState::new(config, clock).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        sca_server::serve(listener, restarted, std::future::pending())
-            .await
-            .unwrap();
-    });
+    let restarted = AppState::new(config, clock.clone()).await.unwrap();
+    let base = Api::serve(restarted, clock).await.base;
     let r = device
         .http
         .post(format!("{base}{path}"))

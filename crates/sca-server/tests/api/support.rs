@@ -73,20 +73,8 @@ impl TestServer {
         tune(&mut config);
         let clock = Arc::new(ManualClock::new(now_unix()));
         let state = AppState::new(config, clock.clone()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app_state = state.clone();
-        tokio::spawn(async move {
-            sca_server::serve(listener, app_state, std::future::pending())
-                .await
-                .unwrap();
-        });
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
         Self {
-            api: Api { base, http, clock },
+            api: Api::serve(state.clone(), clock).await,
             state,
             dir,
         }
@@ -94,6 +82,23 @@ impl TestServer {
 }
 
 impl Api {
+    /// Serves `state` on a new loopback port (another instance, or the same data after a
+    /// restart); its client reads `clock`.
+    pub async fn serve(state: AppState, clock: Arc<ManualClock>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            sca_server::serve(listener, state, std::future::pending())
+                .await
+                .unwrap();
+        });
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self { base, http, clock }
+    }
+
     /// A client of a server in another process (the device follows the system clock).
     pub fn external(base: String) -> Self {
         let http = reqwest::Client::builder()
