@@ -9,12 +9,13 @@ VECTORS := crates/sca-protocol/tests/vectors/sca1.json
 # Use cargo-nextest when it is there (faster, one process per test); plain cargo test otherwise.
 NEXTEST := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo yes)
 
-.PHONY: run server demo test deps ui lint unit api-fuzz doc-test vectors e2e desktop bench bundle fmt help
+.PHONY: run server demo test deps ui lint unit api-fuzz doc-test vectors server-deb server-deb-test e2e desktop bench bundle fmt help
 
 help:
 	@echo "make run    run Sigillo: the desktop app with its own demo bank"
 	@echo "make server the demo bank alone (Area Clienti on http://127.0.0.1:8080/, no desktop needed)"
 	@echo "make bundle the .deb package of the desktop app (target/release/bundle/deb/)"
+	@echo "make server-deb  the .deb package of sca-server with its systemd unit (target/debian/)"
 	@echo "make demo   dynamic linking step by step with the sca developer tool"
 	@echo "make test   every test: format, lints, unit + integration tests, published vectors"
 	@echo "make bench  the benchmarks of docs/benchmarks.md"
@@ -37,7 +38,7 @@ demo: deps
 	@$(CARGO) build --locked -q -p sca-cli
 	@scripts/demo.sh target/debug/sca
 
-test: deps ui lint unit api-fuzz doc-test vectors e2e desktop
+test: deps ui lint unit api-fuzz doc-test vectors server-deb-test e2e desktop
 	@echo "make test: all green"
 
 lint:
@@ -64,6 +65,15 @@ doc-test:
 vectors:
 	$(CARGO) test --workspace --locked --no-run -q 2>&1 | grep -v '^  Executable' || true
 	target/debug/sca vectors check $(VECTORS)
+
+# The Debian package of sca-server (release build) with its systemd unit; docs/deploy.md.
+server-deb: deps
+	@scripts/server-deb.sh
+
+# That package, made from the test build's binary, installed here: the unit verifies, rates "OK"
+# in systemd-analyze security, and its command line answers /api/v1/health; then it is purged.
+server-deb-test:
+	tests/server-deb/run.sh
 
 # Area Clienti: Vitest, the build of ui/dist, and the browser tests in Chromium against a real
 # sca-server --demo with sigillo-auth as the customer's authenticator.
