@@ -14,7 +14,7 @@ impl WriteCtx {
     /// Wrong answers in a row for `credential`.
     pub async fn failures(&mut self, customer_id: i64, credential: Credential) -> Result<u32, StoreError> {
         let n: Option<i64> =
-            sqlx::query_scalar("SELECT failures FROM credential_failures WHERE customer_id = ? AND credential = ?")
+            sqlx::query_scalar("SELECT failures FROM credential_failures WHERE customer_id = $1 AND credential = $2")
                 .bind(customer_id)
                 .bind(credential.as_str())
                 .fetch_optional(&mut self.conn)
@@ -50,7 +50,7 @@ impl WriteCtx {
         let now_failures = before + 1;
         let blocked = now_failures >= max;
         sqlx::query(
-            "INSERT INTO credential_failures (customer_id, credential, failures, blocked_at) VALUES (?, ?, ?, ?) \
+            "INSERT INTO credential_failures (customer_id, credential, failures, blocked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (customer_id, credential) DO UPDATE SET failures = excluded.failures, blocked_at = excluded.blocked_at",
         )
         .bind(customer_id)
@@ -110,9 +110,9 @@ impl WriteCtx {
     ) -> Result<bool, StoreError> {
         let taken = match subject {
             Subject::Customer(h) => sqlx::query(
-                "INSERT INTO credential_failures (customer_id, credential, failures, pending) VALUES (?1, ?2, 0, 1) \
+                "INSERT INTO credential_failures (customer_id, credential, failures, pending) VALUES ($1, $2, 0, 1) \
                  ON CONFLICT (customer_id, credential) DO UPDATE SET pending = pending + 1 \
-                 WHERE failures + pending < ?3 RETURNING pending",
+                 WHERE failures + pending < $3 RETURNING pending",
             )
             .bind(h.id)
             .bind(credential.as_str())
@@ -121,14 +121,14 @@ impl WriteCtx {
             .await?
             .is_some(),
             Subject::Unknown(user) => {
-                sqlx::query("DELETE FROM unknown_user_failures WHERE updated_at < ?")
+                sqlx::query("DELETE FROM unknown_user_failures WHERE updated_at < $1")
                     .bind((at as i64).saturating_sub(UNKNOWN_USER_MEMORY_SECS))
                     .execute(&mut self.conn)
                     .await?;
                 sqlx::query(
-                    "INSERT INTO unknown_user_failures (user, credential, failures, pending, updated_at) \
-                     VALUES (?1, ?2, 0, 1, ?4) ON CONFLICT (user, credential) DO UPDATE SET pending = pending + 1, \
-                     updated_at = ?4 WHERE failures + pending < ?3 RETURNING pending",
+                    "INSERT INTO unknown_user_failures (\"user\", credential, failures, pending, updated_at) \
+                     VALUES ($1, $2, 0, 1, $4) ON CONFLICT (\"user\", credential) DO UPDATE SET pending = pending + 1, \
+                     updated_at = $4 WHERE failures + pending < $3 RETURNING pending",
                 )
                 .bind(*user)
                 .bind(credential.as_str())
@@ -168,20 +168,24 @@ impl WriteCtx {
     ) -> Result<Counted, StoreError> {
         let set = match settle {
             Settle::Wrong => {
-                "pending = max(pending - 1, 0), failures = failures + 1, \
-                 blocked_at = CASE WHEN failures + 1 >= ?3 THEN coalesce(blocked_at, ?4) ELSE blocked_at END"
+                "pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, failures = failures + 1, \
+                 blocked_at = CASE WHEN failures + 1 >= $3 THEN coalesce(blocked_at, $4) ELSE blocked_at END"
             }
-            Settle::Right { reset: true } => "pending = max(pending - 1, 0), failures = 0, blocked_at = NULL",
-            Settle::Right { reset: false } | Settle::NotEvaluated => "pending = max(pending - 1, 0)",
+            Settle::Right { reset: true } => {
+                "pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END, failures = 0, blocked_at = NULL"
+            }
+            Settle::Right { reset: false } | Settle::NotEvaluated => {
+                "pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END"
+            }
         };
         let (table, key) = match subject {
             Subject::Customer(_) => ("credential_failures", "customer_id"),
-            Subject::Unknown(_) => ("unknown_user_failures", "user"),
+            Subject::Unknown(_) => ("unknown_user_failures", "\"user\""),
         };
-        // Every variant binds the same four parameters; `?3 = ?3 AND ?4 = ?4` names the two that
-        // only `Wrong` uses, so that SQLite counts four.
+        // Every variant binds the same four parameters; `$3 = $3 AND $4 = $4` names the two that
+        // only `Wrong` uses, so that the engine counts four.
         let sql = format!(
-            "UPDATE {table} SET {set} WHERE {key} = ?1 AND credential = ?2 AND ?3 = ?3 AND ?4 = ?4 \
+            "UPDATE {table} SET {set} WHERE {key} = $1 AND credential = $2 AND $3 = $3 AND $4 = $4 \
              RETURNING failures"
         );
         let q = sqlx::query(&sql);
@@ -221,7 +225,7 @@ impl WriteCtx {
     /// A right answer: the count of `credential` starts again.
     pub async fn reset_failures(&mut self, customer_id: i64, credential: Credential) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = ? AND credential = ?",
+            "UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = $1 AND credential = $2",
         )
         .bind(customer_id)
         .bind(credential.as_str())
@@ -232,7 +236,7 @@ impl WriteCtx {
 
     /// Unblocks every credential.
     pub async fn unblock_all(&mut self, customer_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = ?")
+        sqlx::query("UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = $1")
             .bind(customer_id)
             .execute(&mut self.conn)
             .await?;

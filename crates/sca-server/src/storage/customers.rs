@@ -17,9 +17,9 @@ impl WriteCtx {
         {
             return Ok(Err(CustomerConflict::Alias));
         }
-        let r = sqlx::query(
+        let r: Result<i64, _> = sqlx::query_scalar(
             "INSERT INTO customers (user_code, alias, name, phone, email, password_hash, security_code_hash, \
-             password_change_required, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             password_change_required, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(&c.user_code)
         .bind(&c.alias)
@@ -30,10 +30,10 @@ impl WriteCtx {
         .bind(&c.security_code_hash)
         .bind(c.password_change_required)
         .bind(at as i64)
-        .execute(&mut self.conn)
+        .fetch_one(&mut self.conn)
         .await;
         match r {
-            Ok(done) => Ok(Ok(done.last_insert_rowid())),
+            Ok(id) => Ok(Ok(id)),
             Err(e) if unique_violation(&e) => Ok(Err(CustomerConflict::UserCode)),
             Err(e) => Err(e.into()),
         }
@@ -41,7 +41,7 @@ impl WriteCtx {
 
     /// Whether a customer has `alias`.
     async fn alias_taken(&mut self, alias: &str) -> Result<bool, StoreError> {
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE alias = ?")
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE alias = $1")
             .bind(alias)
             .fetch_optional(&mut self.conn)
             .await?;
@@ -50,7 +50,7 @@ impl WriteCtx {
 
     /// Sets or clears the alias; `false` if taken.
     pub async fn set_alias(&mut self, customer_id: i64, alias: Option<&str>) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE customers SET alias = ? WHERE id = ?")
+        let r = sqlx::query("UPDATE customers SET alias = $1 WHERE id = $2")
             .bind(alias)
             .bind(customer_id)
             .execute(&mut self.conn)
@@ -69,7 +69,7 @@ impl WriteCtx {
         hash: &str,
         change_required: bool,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE customers SET password_hash = ?, password_change_required = ? WHERE id = ?")
+        sqlx::query("UPDATE customers SET password_hash = $1, password_change_required = $2 WHERE id = $3")
             .bind(hash)
             .bind(change_required)
             .bind(customer_id)
@@ -88,8 +88,8 @@ impl WriteCtx {
         balance_minor: i64,
         currency: &str,
     ) -> Result<Option<i64>, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO accounts (customer_id, iban, name, balance_minor, currency, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        let r: Result<i64, _> = sqlx::query_scalar(
+            "INSERT INTO accounts (customer_id, iban, name, balance_minor, currency, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(customer_id)
         .bind(iban)
@@ -97,7 +97,7 @@ impl WriteCtx {
         .bind(balance_minor)
         .bind(currency)
         .bind(at as i64)
-        .execute(&mut self.conn)
+        .fetch_one(&mut self.conn)
         .await;
         inserted_unless_taken(r)
     }
@@ -114,7 +114,7 @@ impl WriteCtx {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO movements (account_id, at, amount_minor, counterparty, description, operation_id) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(account_id)
         .bind(at as i64)
@@ -129,7 +129,7 @@ impl WriteCtx {
 
     /// The customer's first (current) account.
     pub async fn first_account(&mut self, customer_id: i64) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT id FROM accounts WHERE customer_id = ? ORDER BY id LIMIT 1")
+        sqlx::query_scalar("SELECT id FROM accounts WHERE customer_id = $1 ORDER BY id LIMIT 1")
             .bind(customer_id)
             .fetch_optional(&mut self.conn)
             .await?

@@ -7,9 +7,9 @@ impl WriteCtx {
     /// Accepts a LOGIN or TRANSACTION step for a device only above the last one accepted.
     pub async fn accept_step(&mut self, device_id: &str, transaction: bool, step: u64) -> Result<bool, StoreError> {
         let sql = if transaction {
-            "UPDATE devices SET last_transaction_step = ?1 WHERE id = ?2 AND status = 'active' AND last_transaction_step < ?1"
+            "UPDATE devices SET last_transaction_step = $1 WHERE id = $2 AND status = 'active' AND last_transaction_step < $1"
         } else {
-            "UPDATE devices SET last_login_step = ?1 WHERE id = ?2 AND status = 'active' AND last_login_step < ?1"
+            "UPDATE devices SET last_login_step = $1 WHERE id = $2 AND status = 'active' AND last_login_step < $1"
         };
         let done = sqlx::query(sql)
             .bind(step as i64)
@@ -22,12 +22,12 @@ impl WriteCtx {
     /// Records a device-signed request by `key` until `until`; `false` if it was already
     /// recorded (a replay). Records past their time are dropped on the way.
     pub async fn first_use_of_request(&mut self, key: &[u8; 32], until: u64, now: u64) -> Result<bool, StoreError> {
-        sqlx::query("DELETE FROM device_requests_seen WHERE expires_at < ?")
+        sqlx::query("DELETE FROM device_requests_seen WHERE expires_at < $1")
             .bind(now as i64)
             .execute(&mut self.conn)
             .await?;
         let done =
-            sqlx::query("INSERT INTO device_requests_seen (key, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            sqlx::query("INSERT INTO device_requests_seen (key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(&key[..])
                 .bind(until as i64)
                 .execute(&mut self.conn)
@@ -49,7 +49,7 @@ impl WriteCtx {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO activations (id, customer_id, source, source_device, operation_id, status, expires_at, created_at) \
-             VALUES (?, ?, ?, ?, ?, 'awaiting_keys', ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, 'awaiting_keys', $6, $7)",
         )
         .bind(id)
         .bind(customer_id)
@@ -67,7 +67,7 @@ impl WriteCtx {
     pub async fn activation(&mut self, id: &str) -> Result<Option<ActivationRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, customer_id, source, operation_id, status, expires_at, device_id, device_name, device_pub, \
-             secrets FROM activations WHERE id = ?",
+             secrets FROM activations WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut self.conn)
@@ -84,8 +84,8 @@ impl WriteCtx {
         sealed: &[u8],
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE activations SET status = 'awaiting_confirm', device_id = ?, device_name = ?, device_pub = ?, \
-             secrets = ? WHERE id = ? AND status = 'awaiting_keys'",
+            "UPDATE activations SET status = 'awaiting_confirm', device_id = $1, device_name = $2, device_pub = $3, \
+             secrets = $4 WHERE id = $5 AND status = 'awaiting_keys'",
         )
         .bind(device_id)
         .bind(name)
@@ -104,7 +104,7 @@ impl WriteCtx {
         from: ActivationStatus,
         to: ActivationStatus,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE activations SET status = ?, secrets = NULL WHERE id = ? AND status = ?")
+        let done = sqlx::query("UPDATE activations SET status = $1, secrets = NULL WHERE id = $2 AND status = $3")
             .bind(to)
             .bind(id)
             .bind(from)
@@ -126,7 +126,7 @@ impl WriteCtx {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO devices (id, customer_id, name, public_key, secrets, status, created_at) \
-             VALUES (?, ?, ?, ?, ?, 'active', ?)",
+             VALUES ($1, $2, $3, $4, $5, 'active', $6)",
         )
         .bind(id)
         .bind(customer_id)
@@ -141,7 +141,7 @@ impl WriteCtx {
 
     /// Renames an active device of the customer; `false` if none.
     pub async fn rename_device(&mut self, customer_id: i64, id: &str, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE devices SET name = ? WHERE id = ? AND customer_id = ? AND status = 'active'")
+        let done = sqlx::query("UPDATE devices SET name = $1 WHERE id = $2 AND customer_id = $3 AND status = 'active'")
             .bind(name)
             .bind(id)
             .bind(customer_id)
@@ -153,7 +153,7 @@ impl WriteCtx {
     /// Removes an active device of the customer and wipes its secrets; `false` if none.
     pub async fn remove_device(&mut self, at: u64, customer_id: i64, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE devices SET status = 'removed', removed_at = ?, secrets = x'' WHERE id = ? AND customer_id = ? \
+            "UPDATE devices SET status = 'removed', removed_at = $1, secrets = x'' WHERE id = $2 AND customer_id = $3 \
              AND status = 'active'",
         )
         .bind(at as i64)

@@ -461,7 +461,7 @@ impl Store {
     /// By user code or alias (case-insensitive).
     pub async fn customer_by_user(&self, user: &str) -> Result<Option<Customer>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM customers WHERE user_code = ?1 OR alias = lower(?1)",
+            "SELECT {} FROM customers WHERE user_code = $1 OR alias = lower($1)",
             Self::CUSTOMER_COLUMNS
         );
         Ok(sqlx::query_as(&sql).bind(user).fetch_optional(&self.read).await?)
@@ -469,20 +469,20 @@ impl Store {
 
     /// By row id.
     pub async fn customer(&self, id: i64) -> Result<Option<Customer>, StoreError> {
-        let sql = format!("SELECT {} FROM customers WHERE id = ?", Self::CUSTOMER_COLUMNS);
+        let sql = format!("SELECT {} FROM customers WHERE id = $1", Self::CUSTOMER_COLUMNS);
         Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
     }
 
     /// Everyone with this certified phone.
     pub async fn customers_by_phone(&self, phone: &str) -> Result<Vec<Customer>, StoreError> {
-        let sql = format!("SELECT {} FROM customers WHERE phone = ?", Self::CUSTOMER_COLUMNS);
+        let sql = format!("SELECT {} FROM customers WHERE phone = $1", Self::CUSTOMER_COLUMNS);
         Ok(sqlx::query_as(&sql).bind(phone).fetch_all(&self.read).await?)
     }
 
     /// Wrong answers in a row, per credential.
     pub async fn failures(&self, customer_id: i64) -> Result<Failures, StoreError> {
         let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT credential, failures FROM credential_failures WHERE customer_id = ?")
+            sqlx::query_as("SELECT credential, failures FROM credential_failures WHERE customer_id = $1")
                 .bind(customer_id)
                 .fetch_all(&self.read)
                 .await?;
@@ -507,14 +507,14 @@ impl Store {
 
     /// A device, active or removed.
     pub async fn device(&self, id: &str) -> Result<Option<DeviceRow>, StoreError> {
-        let sql = format!("SELECT {} FROM devices WHERE id = ?", Self::DEVICE_COLUMNS);
+        let sql = format!("SELECT {} FROM devices WHERE id = $1", Self::DEVICE_COLUMNS);
         Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
     }
 
     /// A customer's active devices, oldest first.
     pub async fn active_devices(&self, customer_id: i64) -> Result<Vec<DeviceRow>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM devices WHERE customer_id = ? AND status = 'active' ORDER BY created_at, id",
+            "SELECT {} FROM devices WHERE customer_id = $1 AND status = 'active' ORDER BY created_at, id",
             Self::DEVICE_COLUMNS
         );
         Ok(sqlx::query_as(&sql).bind(customer_id).fetch_all(&self.read).await?)
@@ -528,7 +528,7 @@ impl Store {
     /// A customer's operation by op id.
     pub async fn operation(&self, customer_id: i64, op_id: &str) -> Result<Option<OperationRow>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM operations WHERE customer_id = ? AND op_id = ?",
+            "SELECT {} FROM operations WHERE customer_id = $1 AND op_id = $2",
             Self::OPERATION_COLUMNS
         );
         Ok(sqlx::query_as(&sql)
@@ -540,20 +540,20 @@ impl Store {
 
     /// An operation by row id.
     pub async fn operation_by_row(&self, id: i64) -> Result<Option<OperationRow>, StoreError> {
-        let sql = format!("SELECT {} FROM operations WHERE id = ?", Self::OPERATION_COLUMNS);
+        let sql = format!("SELECT {} FROM operations WHERE id = $1", Self::OPERATION_COLUMNS);
         Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
     }
 
     /// The operation of a login.
     pub async fn operation_by_login(&self, login_id: &str) -> Result<Option<OperationRow>, StoreError> {
-        let sql = format!("SELECT {} FROM operations WHERE login_id = ?", Self::OPERATION_COLUMNS);
+        let sql = format!("SELECT {} FROM operations WHERE login_id = $1", Self::OPERATION_COLUMNS);
         Ok(sqlx::query_as(&sql).bind(login_id).fetch_optional(&self.read).await?)
     }
 
     /// A customer's pending, unexpired operations, oldest first.
     pub async fn pending_operations(&self, customer_id: i64, now: u64) -> Result<Vec<OperationRow>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM operations WHERE customer_id = ? AND status = 'pending' AND expires_at > ? ORDER BY id",
+            "SELECT {} FROM operations WHERE customer_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id",
             Self::OPERATION_COLUMNS
         );
         Ok(sqlx::query_as(&sql)
@@ -568,7 +568,7 @@ impl Store {
     /// A customer's accounts, oldest first.
     pub async fn accounts(&self, customer_id: i64) -> Result<Vec<Account>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, customer_id, iban, name, balance_minor, currency FROM accounts WHERE customer_id = ? ORDER BY id",
+            "SELECT id, customer_id, iban, name, balance_minor, currency FROM accounts WHERE customer_id = $1 ORDER BY id",
         )
         .bind(customer_id)
         .fetch_all(&self.read)
@@ -577,7 +577,7 @@ impl Store {
 
     /// Whether an IBAN is already an account here.
     pub async fn iban_taken(&self, iban: &str) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE iban = ?")
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE iban = $1")
             .bind(iban)
             .fetch_one(&self.read)
             .await?;
@@ -587,8 +587,8 @@ impl Store {
     /// The newest movements of an account.
     pub async fn movements(&self, account_id: i64, limit: i64) -> Result<Vec<Movement>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, at, amount_minor, counterparty, description FROM movements WHERE account_id = ? \
-             ORDER BY id DESC LIMIT ?",
+            "SELECT id, at, amount_minor, counterparty, description FROM movements WHERE account_id = $1 \
+             ORDER BY id DESC LIMIT $2",
         )
         .bind(account_id)
         .bind(limit)
@@ -599,7 +599,7 @@ impl Store {
     /// How many movements an operation booked (tests and checks: exactly-once money).
     pub async fn movements_of_operation(&self, operation_row: i64) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT count(*) FROM movements WHERE operation_id = ?")
+            sqlx::query_scalar("SELECT count(*) FROM movements WHERE operation_id = $1")
                 .bind(operation_row)
                 .fetch_one(&self.read)
                 .await?,
@@ -612,7 +612,7 @@ impl Store {
     pub async fn activation(&self, id: &str) -> Result<Option<ActivationRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, customer_id, source, operation_id, status, expires_at, device_id, device_name, device_pub, \
-             secrets FROM activations WHERE id = ?",
+             secrets FROM activations WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.read)
@@ -623,7 +623,7 @@ impl Store {
     pub async fn latest_otp(&self, r#ref: &str, purpose: &str) -> Result<Option<OtpRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, customer_id, purpose, ref, hash, expires_at, failures, used_at FROM otps \
-             WHERE ref = ? AND purpose = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+             WHERE ref = $1 AND purpose = $2 ORDER BY created_at DESC, rowid DESC LIMIT 1",
         )
         .bind(r#ref)
         .bind(purpose)
@@ -634,7 +634,7 @@ impl Store {
     /// An OTP (recovery) by id.
     pub async fn otp(&self, id: &str) -> Result<Option<OtpRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, customer_id, purpose, ref, hash, expires_at, failures, used_at FROM otps WHERE id = ?",
+            "SELECT id, customer_id, purpose, ref, hash, expires_at, failures, used_at FROM otps WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.read)
@@ -646,7 +646,7 @@ impl Store {
     /// Messages to `recipient`, newest first.
     pub async fn outbox(&self, recipient: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, recipient, channel, body, created_at FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT ?",
+            "SELECT id, recipient, channel, body, created_at FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(recipient)
         .bind(limit)
@@ -658,7 +658,7 @@ impl Store {
     pub async fn undelivered(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, recipient, channel, body, created_at FROM outbox WHERE delivered_at IS NULL \
-             ORDER BY id LIMIT ?",
+             ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.read)
@@ -668,7 +668,7 @@ impl Store {
     /// Audit rows after `seq`, in order.
     pub async fn audit_after(&self, seq: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT seq, at, kind, customer, detail, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, at, kind, customer, detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
         .bind(limit)
@@ -713,7 +713,7 @@ impl Store {
 
     /// The value recorded for a key the data is made with, if any.
     pub async fn key_in_use(&self, name: KeyName) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM keys_in_use WHERE name = ?")
+        Ok(sqlx::query_scalar("SELECT value FROM keys_in_use WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.read)
             .await?)
@@ -749,7 +749,7 @@ impl Store {
             let Some(hash) = c.signed_hash(bank) else {
                 return Ok(Err(ChainError::CheckpointSignature(c.seq)));
             };
-            let row: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM audit WHERE seq = ?")
+            let row: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM audit WHERE seq = $1")
                 .bind(c.seq)
                 .fetch_optional(&self.read)
                 .await?;

@@ -18,10 +18,10 @@ impl WriteCtx {
             ),
             None => (None, None, None, None, None, None),
         };
-        let r = sqlx::query(
+        let r: Result<i64, _> = sqlx::query_scalar(
             "INSERT INTO operations (customer_id, op_id, kind, payload, status, expires_at, login_id, number, \
              account_id, amount_minor, currency, payee_iban, payee_name, description, created_at) \
-             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(op.customer_id)
         .bind(&op.op_id)
@@ -37,7 +37,7 @@ impl WriteCtx {
         .bind(name)
         .bind(description)
         .bind(at as i64)
-        .execute(&mut self.conn)
+        .fetch_one(&mut self.conn)
         .await;
         inserted_unless_taken(r)
     }
@@ -46,7 +46,7 @@ impl WriteCtx {
     pub async fn operation(&mut self, id: i64) -> Result<Option<OperationRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, customer_id, op_id, kind, payload, status, expires_at, login_id, number, account_id, \
-             amount_minor, currency, payee_iban, payee_name, description, created_at FROM operations WHERE id = ?",
+             amount_minor, currency, payee_iban, payee_name, description, created_at FROM operations WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut self.conn)
@@ -62,7 +62,7 @@ impl WriteCtx {
         by: &str,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE operations SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'pending'",
+            "UPDATE operations SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND status = 'pending'",
         )
         .bind(status)
         .bind(at as i64)
@@ -106,19 +106,19 @@ impl WriteCtx {
 }
 
 /// The conditions under which an operation may be approved: pending, unexpired, and the
-/// credential that answered not blocked. Parameters: ?1 now, ?3 the row, ?4 the customer,
-/// ?5 the credential, ?6 the attempts allowed (?2 is who approves, for the UPDATE).
+/// credential that answered not blocked. Parameters: $1 now, $3 the row, $4 the customer,
+/// $5 the credential, $6 the attempts allowed ($2 is who approves, for the UPDATE).
 macro_rules! approvable {
     () => {
-        "o.id = ?3 AND o.status = 'pending' AND o.expires_at > ?1 AND NOT EXISTS \
-         (SELECT 1 FROM credential_failures WHERE customer_id = ?4 AND credential = ?5 AND failures >= ?6)"
+        "o.id = $3 AND o.status = 'pending' AND o.expires_at > $1 AND NOT EXISTS \
+         (SELECT 1 FROM credential_failures WHERE customer_id = $4 AND credential = $5 AND failures >= $6)"
     };
 }
 
 /// The hot path: one statement, whose triggers book the money and reset the count. A transfer
 /// the account cannot cover is left alone (the trigger's own refusal stays as the last guard).
 const APPROVE: &str = concat!(
-    "UPDATE operations AS o SET status = 'approved', decided_at = ?1, decided_by = ?2, approved_with = ?5 WHERE ",
+    "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = $5 WHERE ",
     approvable!(),
     " AND (o.account_id IS NULL OR (SELECT balance_minor FROM accounts WHERE id = o.account_id) >= o.amount_minor)"
 );

@@ -7,7 +7,7 @@ use super::writer::WriteCtx;
 impl WriteCtx {
     /// When the newest OTP for `ref`/`purpose` was made.
     pub async fn last_otp_at(&mut self, r#ref: &str, purpose: &str) -> Result<Option<u64>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar("SELECT max(created_at) FROM otps WHERE ref = ? AND purpose = ?")
+        let at: Option<i64> = sqlx::query_scalar("SELECT max(created_at) FROM otps WHERE ref = $1 AND purpose = $2")
             .bind(r#ref)
             .bind(purpose)
             .fetch_one(&mut self.conn)
@@ -28,7 +28,7 @@ impl WriteCtx {
     ) -> Result<Option<u64>, StoreError> {
         const HOUR: i64 = 3600;
         let now_i = now as i64;
-        sqlx::query("DELETE FROM sms_sends WHERE at <= ?")
+        sqlx::query("DELETE FROM sms_sends WHERE at <= $1")
             .bind(now_i - HOUR)
             .execute(&mut self.conn)
             .await?;
@@ -41,7 +41,7 @@ impl WriteCtx {
             let Some(value) = value else { continue };
             if min_interval > 0 {
                 let last: Option<i64> =
-                    sqlx::query_scalar(&format!("SELECT max(at) FROM sms_sends WHERE {column} = ?"))
+                    sqlx::query_scalar(&format!("SELECT max(at) FROM sms_sends WHERE {column} = $1"))
                         .bind(&value)
                         .fetch_one(&mut self.conn)
                         .await?;
@@ -50,14 +50,14 @@ impl WriteCtx {
                 }
             }
             if per_hour > 0 {
-                let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM sms_sends WHERE {column} = ?"))
+                let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM sms_sends WHERE {column} = $1"))
                     .bind(&value)
                     .fetch_one(&mut self.conn)
                     .await?;
                 if n >= i64::from(per_hour) {
                     // The send that must leave the hour's window before another may go.
                     let leaving: i64 = sqlx::query_scalar(&format!(
-                        "SELECT at FROM sms_sends WHERE {column} = ? ORDER BY at LIMIT 1 OFFSET ?"
+                        "SELECT at FROM sms_sends WHERE {column} = $1 ORDER BY at LIMIT 1 OFFSET $2"
                     ))
                     .bind(&value)
                     .bind(n - i64::from(per_hour))
@@ -70,7 +70,7 @@ impl WriteCtx {
         if wait > 0 {
             return Ok(Some(wait as u64));
         }
-        sqlx::query("INSERT INTO sms_sends (phone, customer_id, at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO sms_sends (phone, customer_id, at) VALUES ($1, $2, $3)")
             .bind(phone)
             .bind(customer_id)
             .bind(now_i)
@@ -92,7 +92,7 @@ impl WriteCtx {
         expires_at: u64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO otps (id, customer_id, purpose, ref, hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO otps (id, customer_id, purpose, ref, hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(customer_id)
@@ -110,7 +110,7 @@ impl WriteCtx {
     /// answers.
     pub async fn use_otp(&mut self, id: &str, at: u64, max_failures: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE otps SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL AND expires_at > ?1 AND failures < ?3",
+            "UPDATE otps SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1 AND failures < $3",
         )
         .bind(at as i64)
         .bind(id)
@@ -124,7 +124,7 @@ impl WriteCtx {
     /// failures, or `None` when it had already taken `limit` (nothing counted).
     pub async fn otp_failed(&mut self, id: &str, limit: i64) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
-            "UPDATE otps SET failures = failures + 1 WHERE id = ? AND failures < ? RETURNING failures",
+            "UPDATE otps SET failures = failures + 1 WHERE id = $1 AND failures < $2 RETURNING failures",
         )
         .bind(id)
         .bind(limit)

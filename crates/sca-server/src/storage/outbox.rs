@@ -7,7 +7,7 @@ use super::writer::WriteCtx;
 impl WriteCtx {
     /// Queues a message in the outbox (delivered after commit by the gateway).
     pub async fn outbox(&mut self, at: u64, recipient: &str, channel: &str, body: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO outbox (recipient, channel, body, created_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO outbox (recipient, channel, body, created_at) VALUES ($1, $2, $3, $4)")
             .bind(recipient)
             .bind(channel)
             .bind(body)
@@ -22,9 +22,9 @@ impl WriteCtx {
     pub async fn outbox_delivered(&mut self, ids: &[i64], at: u64, keep_body: bool) -> Result<(), StoreError> {
         for id in ids {
             let sql = if keep_body {
-                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?"
+                "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1 WHERE id = $2"
             } else {
-                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, body = '[delivered]' WHERE id = ?"
+                "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, body = '[delivered]' WHERE id = $2"
             };
             sqlx::query(sql)
                 .bind(at as i64)
@@ -37,7 +37,7 @@ impl WriteCtx {
 
     /// Counts a failed delivery attempt.
     pub async fn outbox_attempt_failed(&mut self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?")
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1")
             .bind(id)
             .execute(&mut self.conn)
             .await?;

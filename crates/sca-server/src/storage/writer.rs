@@ -398,13 +398,11 @@ pub enum CustomerConflict {
     Alias,
 }
 
-/// The new row's id, or `None` when a unique constraint refused it (the caller draws another
-/// identifier and tries again).
-pub(super) fn inserted_unless_taken(
-    result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>,
-) -> Result<Option<i64>, StoreError> {
+/// The new row's id (from `RETURNING id`), or `None` when a unique constraint refused it (the
+/// caller draws another identifier and tries again).
+pub(super) fn inserted_unless_taken(result: Result<i64, sqlx::Error>) -> Result<Option<i64>, StoreError> {
     match result {
-        Ok(done) => Ok(Some(done.last_insert_rowid())),
+        Ok(id) => Ok(Some(id)),
         Err(e) if unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -439,11 +437,18 @@ impl WriteCtx {
         for chunk in self.audit_rows.chunks(100) {
             let mut sql = String::from("INSERT INTO audit (seq, at, kind, customer, detail, prev_hash, hash) VALUES ");
             for i in 0..chunk.len() {
-                sql.push_str(if i == 0 {
-                    "(?, ?, ?, ?, ?, ?, ?)"
-                } else {
-                    ", (?, ?, ?, ?, ?, ?, ?)"
-                });
+                let n = i * 7;
+                let sep = if i == 0 { "" } else { ", " };
+                sql.push_str(&format!(
+                    "{sep}(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7
+                ));
             }
             let mut q = sqlx::query(&sql);
             for r in chunk {
@@ -472,14 +477,14 @@ impl WriteCtx {
         }
         let signature = signer(&audit::checkpoint_bytes(seq, at, &hash))
             .ok_or_else(|| StoreError::Commit("signing the audit checkpoint failed".into()))?;
-        sqlx::query("INSERT INTO audit_checkpoints (seq, at, hash, signature) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO audit_checkpoints (seq, at, hash, signature) VALUES ($1, $2, $3, $4)")
             .bind(seq)
             .bind(at)
             .bind(&hash[..])
             .bind(signature)
             .execute(&mut self.conn)
             .await?;
-        sqlx::query("INSERT INTO audit_anchor (id, value) VALUES (1, ?) ON CONFLICT DO NOTHING")
+        sqlx::query("INSERT INTO audit_anchor (id, value) VALUES (1, $1) ON CONFLICT DO NOTHING")
             .bind(seq)
             .execute(&mut self.conn)
             .await?;
@@ -511,7 +516,7 @@ impl WriteCtx {
         let mut at = 0;
         loop {
             let rows: Vec<audit::AuditRow> = sqlx::query_as(
-                "SELECT seq, at, kind, customer, detail, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT 10000",
+                "SELECT seq, at, kind, customer, detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT 10000",
             )
             .bind(head.0)
             .fetch_all(&mut self.conn)
@@ -525,7 +530,7 @@ impl WriteCtx {
         }
         exec(&mut self.conn, "BEGIN IMMEDIATE").await?;
         self.checkpoint(0, at).await?;
-        sqlx::query("INSERT INTO audit_anchor (id, value) VALUES (1, ?)")
+        sqlx::query("INSERT INTO audit_anchor (id, value) VALUES (1, $1)")
             .bind(self.head.0)
             .execute(&mut self.conn)
             .await?;
