@@ -46,11 +46,17 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 # Every test runs with a real, unlocked Secret Service (gnome-keyring) on a private D-Bus session.
+# The server's API suite then runs again on PostgreSQL, in a throwaway cluster of its own
+# (scripts/with-postgres.sh: initdb in a temporary folder, a free loopback port, removed after).
+# schemathesis runs once, on SQLite (api-fuzz).
+PG_SUITE := SCA_TEST_ENGINE=postgres scripts/with-postgres.sh scripts/with-keyring.sh
 unit:
 ifeq ($(NEXTEST),yes)
 	scripts/with-keyring.sh $(CARGO) nextest run --workspace --locked --no-fail-fast
+	$(PG_SUITE) $(CARGO) nextest run --workspace --locked --no-fail-fast -E 'binary(api) and not test(schemathesis)'
 else
 	scripts/with-keyring.sh $(CARGO) test --workspace --locked --no-fail-fast --all-targets
+	$(PG_SUITE) $(CARGO) test --workspace --locked --no-fail-fast --test api -- --skip schemathesis
 endif
 
 # The OpenAPI document against the real server: schemathesis, every operation, every check but

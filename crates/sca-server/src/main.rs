@@ -28,7 +28,7 @@ enum Command {
         /// Data directory.
         #[arg(long, env = "SCA_DATA_DIR")]
         data_dir: PathBuf,
-        /// Database URL (default sqlite://<data-dir>/sca.db).
+        /// Database URL: sqlite://… (default sqlite://<data-dir>/sca.db) or postgres://….
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
         /// The bank key's file, when it is not in the data directory.
@@ -55,7 +55,7 @@ struct RunArgs {
     /// Data directory: database, bank key, secrets key.
     #[arg(long, env = "SCA_DATA_DIR", default_value = "./sca-data")]
     data_dir: PathBuf,
-    /// Database URL (default sqlite://<data-dir>/sca.db).
+    /// Database URL: sqlite://… (default sqlite://<data-dir>/sca.db) or postgres://….
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
     /// Serve the Area Clienti pages from this folder (default: the pages built into the binary;

@@ -124,14 +124,11 @@ pub struct Health {
 pub async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> crate::error::ApiResult<Json<Health>> {
-    let (mode, sync) = state
+    let durable = state
         .store()
-        .write(|w| Box::pin(async move { w.durability().await }))
+        .write(|w| Box::pin(async move { w.durable().await }))
         .await?;
-    Ok(Json(Health {
-        status: "ok",
-        durable: mode == "wal" && sync >= 2,
-    }))
+    Ok(Json(Health { status: "ok", durable }))
 }
 
 /// Routes that answer within the request timeout.

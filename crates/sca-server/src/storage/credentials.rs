@@ -2,8 +2,7 @@
 //! their lifting (issue 11 §1). Every rule that a burst of answers could break is decided here,
 //! in the write.
 
-use sqlx::Row as _;
-
+use super::db::conn;
 use super::writer::{Counted, Holder, Settle, Subject, WriteCtx};
 use super::{Credential, StoreError};
 
@@ -13,12 +12,13 @@ const UNKNOWN_USER_MEMORY_SECS: i64 = 30 * 24 * 3600;
 impl WriteCtx {
     /// Wrong answers in a row for `credential`.
     pub async fn failures(&mut self, customer_id: i64, credential: Credential) -> Result<u32, StoreError> {
-        let n: Option<i64> =
-            sqlx::query_scalar("SELECT failures FROM credential_failures WHERE customer_id = $1 AND credential = $2")
-                .bind(customer_id)
-                .bind(credential.as_str())
-                .fetch_optional(&mut self.conn)
-                .await?;
+        let n: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT failures FROM credential_failures WHERE customer_id = $1 AND credential = $2"
+        )
+        .bind(customer_id)
+        .bind(credential.as_str())
+        .fetch_optional(c)
+        .await)?;
         Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
     }
 
@@ -49,7 +49,8 @@ impl WriteCtx {
         }
         let now_failures = before + 1;
         let blocked = now_failures >= max;
-        sqlx::query(
+        conn!(&mut self.conn, |c| {
+            sqlx::query(
             "INSERT INTO credential_failures (customer_id, credential, failures, blocked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (customer_id, credential) DO UPDATE SET failures = excluded.failures, blocked_at = excluded.blocked_at",
         )
@@ -57,8 +58,9 @@ impl WriteCtx {
         .bind(credential.as_str())
         .bind(i64::from(now_failures))
         .bind(blocked.then_some(at as i64))
-        .execute(&mut self.conn)
-        .await?;
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+        })?;
         self.wrong_counted(at, holder, credential, max, now_failures, detail)
             .await?;
         Ok(Counted::Wrong {
@@ -109,34 +111,41 @@ impl WriteCtx {
         max: u32,
     ) -> Result<bool, StoreError> {
         let taken = match subject {
-            Subject::Customer(h) => sqlx::query(
-                "INSERT INTO credential_failures (customer_id, credential, failures, pending) VALUES ($1, $2, 0, 1) \
-                 ON CONFLICT (customer_id, credential) DO UPDATE SET pending = pending + 1 \
-                 WHERE failures + pending < $3 RETURNING pending",
+            Subject::Customer(h) => conn!(&mut self.conn, |c| {
+                sqlx::query(
+                "INSERT INTO credential_failures AS f (customer_id, credential, failures, pending) VALUES ($1, $2, 0, 1) \
+                 ON CONFLICT (customer_id, credential) DO UPDATE SET pending = f.pending + 1 \
+                 WHERE f.failures + f.pending < $3 RETURNING pending",
             )
             .bind(h.id)
             .bind(credential.as_str())
             .bind(i64::from(max))
-            .fetch_optional(&mut self.conn)
-            .await?
-            .is_some(),
+            .fetch_optional(c)
+            .await
+            .map(|row| row.is_some())
+            })?,
             Subject::Unknown(user) => {
-                sqlx::query("DELETE FROM unknown_user_failures WHERE updated_at < $1")
-                    .bind((at as i64).saturating_sub(UNKNOWN_USER_MEMORY_SECS))
-                    .execute(&mut self.conn)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO unknown_user_failures (\"user\", credential, failures, pending, updated_at) \
-                     VALUES ($1, $2, 0, 1, $4) ON CONFLICT (\"user\", credential) DO UPDATE SET pending = pending + 1, \
-                     updated_at = $4 WHERE failures + pending < $3 RETURNING pending",
+                conn!(&mut self.conn, |c| sqlx::query(
+                    "DELETE FROM unknown_user_failures WHERE updated_at < $1"
+                )
+                .bind((at as i64).saturating_sub(UNKNOWN_USER_MEMORY_SECS))
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+                conn!(&mut self.conn, |c| {
+                    sqlx::query(
+                    "INSERT INTO unknown_user_failures AS f (\"user\", credential, failures, pending, updated_at) \
+                     VALUES ($1, $2, 0, 1, $4) ON CONFLICT (\"user\", credential) DO UPDATE SET pending = f.pending + 1, \
+                     updated_at = $4 WHERE f.failures + f.pending < $3 RETURNING pending",
                 )
                 .bind(*user)
                 .bind(credential.as_str())
                 .bind(i64::from(max))
                 .bind(at as i64)
-                .fetch_optional(&mut self.conn)
-                .await?
-                .is_some()
+                .fetch_optional(c)
+                .await
+                .map(|row| row.is_some())
+                })?
             }
         };
         if !taken && let Subject::Customer(h) = subject {
@@ -188,24 +197,25 @@ impl WriteCtx {
             "UPDATE {table} SET {set} WHERE {key} = $1 AND credential = $2 AND $3 = $3 AND $4 = $4 \
              RETURNING failures"
         );
-        let q = sqlx::query(&sql);
-        let q = match subject {
-            Subject::Customer(h) => q.bind(h.id),
-            Subject::Unknown(user) => q.bind(*user),
-        };
-        let row = q
-            .bind(credential.as_str())
-            .bind(i64::from(max))
-            .bind(at as i64)
-            .fetch_optional(&mut self.conn)
-            .await?;
-        let Some(row) = row else {
+        let failures: Option<i64> = conn!(&mut self.conn, |c| {
+            let q = sqlx::query_scalar(&sql);
+            let q = match subject {
+                Subject::Customer(h) => q.bind(h.id),
+                Subject::Unknown(user) => q.bind(*user),
+            };
+            q.bind(credential.as_str())
+                .bind(i64::from(max))
+                .bind(at as i64)
+                .fetch_optional(c)
+                .await
+        })?;
+        let Some(failures) = failures else {
             return Err(StoreError::Corrupt(format!(
                 "no attempt at {} to settle",
                 credential.as_str()
             )));
         };
-        let failures = u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX);
+        let failures = u32::try_from(failures).unwrap_or(u32::MAX);
         if let Subject::Customer(h) = subject {
             match settle {
                 Settle::Wrong => self.wrong_counted(at, h, credential, max, failures, detail).await?,
@@ -224,22 +234,26 @@ impl WriteCtx {
 
     /// A right answer: the count of `credential` starts again.
     pub async fn reset_failures(&mut self, customer_id: i64, credential: Credential) -> Result<(), StoreError> {
-        sqlx::query(
+        conn!(&mut self.conn, |c| sqlx::query(
             "UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = $1 AND credential = $2",
         )
         .bind(customer_id)
         .bind(credential.as_str())
-        .execute(&mut self.conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Unblocks every credential.
     pub async fn unblock_all(&mut self, customer_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = $1")
-            .bind(customer_id)
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = $1"
+        )
+        .bind(customer_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Writes of customers and their accounts: creation, alias, password, accounts and movements.
 
 use super::StoreError;
+use super::db::conn;
 use super::writer::{CustomerConflict, NewCustomer, WriteCtx, inserted_unless_taken, unique_violation};
 
 impl WriteCtx {
@@ -17,7 +18,8 @@ impl WriteCtx {
         {
             return Ok(Err(CustomerConflict::Alias));
         }
-        let r: Result<i64, _> = sqlx::query_scalar(
+        self.begin_maybe_taken().await?;
+        let r: Result<i64, _> = conn!(&mut self.conn, |db| sqlx::query_scalar(
             "INSERT INTO customers (user_code, alias, name, phone, email, password_hash, security_code_hash, \
              password_change_required, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
@@ -30,8 +32,9 @@ impl WriteCtx {
         .bind(&c.security_code_hash)
         .bind(c.password_change_required)
         .bind(at as i64)
-        .fetch_one(&mut self.conn)
-        .await;
+        .fetch_one(db)
+        .await);
+        self.end_maybe_taken(r.is_err()).await?;
         match r {
             Ok(id) => Ok(Ok(id)),
             Err(e) if unique_violation(&e) => Ok(Err(CustomerConflict::UserCode)),
@@ -41,20 +44,27 @@ impl WriteCtx {
 
     /// Whether a customer has `alias`.
     async fn alias_taken(&mut self, alias: &str) -> Result<bool, StoreError> {
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE alias = $1")
-            .bind(alias)
-            .fetch_optional(&mut self.conn)
-            .await?;
+        let taken: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT id FROM customers WHERE alias = $1"
+        )
+        .bind(alias)
+        .fetch_optional(c)
+        .await)?;
         Ok(taken.is_some())
     }
 
     /// Sets or clears the alias; `false` if taken.
     pub async fn set_alias(&mut self, customer_id: i64, alias: Option<&str>) -> Result<bool, StoreError> {
-        let r = sqlx::query("UPDATE customers SET alias = $1 WHERE id = $2")
-            .bind(alias)
-            .bind(customer_id)
-            .execute(&mut self.conn)
-            .await;
+        self.begin_maybe_taken().await?;
+        let r = conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE customers SET alias = $1 WHERE id = $2"
+        )
+        .bind(alias)
+        .bind(customer_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()));
+        self.end_maybe_taken(r.is_err()).await?;
         match r {
             Ok(_) => Ok(true),
             Err(e) if unique_violation(&e) => Ok(false),
@@ -69,12 +79,15 @@ impl WriteCtx {
         hash: &str,
         change_required: bool,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE customers SET password_hash = $1, password_change_required = $2 WHERE id = $3")
-            .bind(hash)
-            .bind(change_required)
-            .bind(customer_id)
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE customers SET password_hash = $1, password_change_required = $2 WHERE id = $3"
+        )
+        .bind(hash)
+        .bind(change_required)
+        .bind(customer_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -88,7 +101,9 @@ impl WriteCtx {
         balance_minor: i64,
         currency: &str,
     ) -> Result<Option<i64>, StoreError> {
-        let r: Result<i64, _> = sqlx::query_scalar(
+        self.begin_maybe_taken().await?;
+        let r: Result<i64, _> = conn!(&mut self.conn, |c| {
+            sqlx::query_scalar(
             "INSERT INTO accounts (customer_id, iban, name, balance_minor, currency, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(customer_id)
@@ -97,8 +112,10 @@ impl WriteCtx {
         .bind(balance_minor)
         .bind(currency)
         .bind(at as i64)
-        .fetch_one(&mut self.conn)
-        .await;
+        .fetch_one(c)
+        .await
+        });
+        self.end_maybe_taken(r.is_err()).await?;
         inserted_unless_taken(r)
     }
 
@@ -112,7 +129,7 @@ impl WriteCtx {
         description: &str,
         operation_row: Option<i64>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        conn!(&mut self.conn, |c| sqlx::query(
             "INSERT INTO movements (account_id, at, amount_minor, counterparty, description, operation_id) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -122,17 +139,20 @@ impl WriteCtx {
         .bind(counterparty)
         .bind(description)
         .bind(operation_row)
-        .execute(&mut self.conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// The customer's first (current) account.
     pub async fn first_account(&mut self, customer_id: i64) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT id FROM accounts WHERE customer_id = $1 ORDER BY id LIMIT 1")
-            .bind(customer_id)
-            .fetch_optional(&mut self.conn)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("the customer has no account".into()))
+        conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE customer_id = $1 ORDER BY id LIMIT 1"
+        )
+        .bind(customer_id)
+        .fetch_optional(c)
+        .await)?
+        .ok_or_else(|| StoreError::Corrupt("the customer has no account".into()))
     }
 }

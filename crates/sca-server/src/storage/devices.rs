@@ -1,5 +1,6 @@
 //! Writes of devices and activations, the once-only device requests and the accepted time steps.
 
+use super::db::conn;
 use super::writer::WriteCtx;
 use super::{ActivationRow, ActivationSource, ActivationStatus, StoreError};
 
@@ -11,28 +12,34 @@ impl WriteCtx {
         } else {
             "UPDATE devices SET last_login_step = $1 WHERE id = $2 AND status = 'active' AND last_login_step < $1"
         };
-        let done = sqlx::query(sql)
+        let done = conn!(&mut self.conn, |c| sqlx::query(sql)
             .bind(step as i64)
             .bind(device_id)
-            .execute(&mut self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Records a device-signed request by `key` until `until`; `false` if it was already
     /// recorded (a replay). Records past their time are dropped on the way.
     pub async fn first_use_of_request(&mut self, key: &[u8; 32], until: u64, now: u64) -> Result<bool, StoreError> {
-        sqlx::query("DELETE FROM device_requests_seen WHERE expires_at < $1")
-            .bind(now as i64)
-            .execute(&mut self.conn)
-            .await?;
-        let done =
-            sqlx::query("INSERT INTO device_requests_seen (key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(&key[..])
-                .bind(until as i64)
-                .execute(&mut self.conn)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        conn!(&mut self.conn, |c| sqlx::query(
+            "DELETE FROM device_requests_seen WHERE expires_at < $1"
+        )
+        .bind(now as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        let done = conn!(&mut self.conn, |c| sqlx::query(
+            "INSERT INTO device_requests_seen (key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        )
+        .bind(&key[..])
+        .bind(until as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Stores an activation.
@@ -47,7 +54,8 @@ impl WriteCtx {
         operation_row: Option<i64>,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        conn!(&mut self.conn, |c| {
+            sqlx::query(
             "INSERT INTO activations (id, customer_id, source, source_device, operation_id, status, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, 'awaiting_keys', $6, $7)",
         )
@@ -58,20 +66,21 @@ impl WriteCtx {
         .bind(operation_row)
         .bind(expires_at as i64)
         .bind(at as i64)
-        .execute(&mut self.conn)
-        .await?;
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+        })?;
         Ok(())
     }
 
     /// The activation as this batch sees it.
     pub async fn activation(&mut self, id: &str) -> Result<Option<ActivationRow>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(conn!(&mut self.conn, |c| sqlx::query_as(
             "SELECT id, customer_id, source, operation_id, status, expires_at, device_id, device_name, device_pub, \
              secrets FROM activations WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&mut self.conn)
-        .await?)
+        .fetch_optional(c)
+        .await)?)
     }
 
     /// Records the key exchange: `awaiting_keys` → `awaiting_confirm`; `false` if not awaiting keys.
@@ -83,7 +92,8 @@ impl WriteCtx {
         device_pub: &[u8],
         sealed: &[u8],
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = conn!(&mut self.conn, |c| {
+            sqlx::query(
             "UPDATE activations SET status = 'awaiting_confirm', device_id = $1, device_name = $2, device_pub = $3, \
              secrets = $4 WHERE id = $5 AND status = 'awaiting_keys'",
         )
@@ -92,9 +102,10 @@ impl WriteCtx {
         .bind(device_pub)
         .bind(sealed)
         .bind(id)
-        .execute(&mut self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
     }
 
     /// Ends an activation (`active` or `failed`) from `from`; `false` if it was not in `from`.
@@ -104,13 +115,16 @@ impl WriteCtx {
         from: ActivationStatus,
         to: ActivationStatus,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE activations SET status = $1, secrets = NULL WHERE id = $2 AND status = $3")
-            .bind(to)
-            .bind(id)
-            .bind(from)
-            .execute(&mut self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE activations SET status = $1, secrets = NULL WHERE id = $2 AND status = $3"
+        )
+        .bind(to)
+        .bind(id)
+        .bind(from)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Stores an active device.
@@ -124,7 +138,7 @@ impl WriteCtx {
         public_key: &[u8],
         sealed: &[u8],
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        conn!(&mut self.conn, |c| sqlx::query(
             "INSERT INTO devices (id, customer_id, name, public_key, secrets, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, 'active', $6)",
         )
@@ -134,33 +148,40 @@ impl WriteCtx {
         .bind(public_key)
         .bind(sealed)
         .bind(at as i64)
-        .execute(&mut self.conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Renames an active device of the customer; `false` if none.
     pub async fn rename_device(&mut self, customer_id: i64, id: &str, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE devices SET name = $1 WHERE id = $2 AND customer_id = $3 AND status = 'active'")
-            .bind(name)
-            .bind(id)
-            .bind(customer_id)
-            .execute(&mut self.conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let done = conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE devices SET name = $1 WHERE id = $2 AND customer_id = $3 AND status = 'active'"
+        )
+        .bind(name)
+        .bind(id)
+        .bind(customer_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Removes an active device of the customer and wipes its secrets; `false` if none.
     pub async fn remove_device(&mut self, at: u64, customer_id: i64, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE devices SET status = 'removed', removed_at = $1, secrets = x'' WHERE id = $2 AND customer_id = $3 \
+        let done = conn!(&mut self.conn, |c| {
+            sqlx::query(
+            "UPDATE devices SET status = 'removed', removed_at = $1, secrets = $4 WHERE id = $2 AND customer_id = $3 \
              AND status = 'active'",
         )
         .bind(at as i64)
         .bind(id)
         .bind(customer_id)
-        .execute(&mut self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(&[][..] as &[u8])
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
     }
 }

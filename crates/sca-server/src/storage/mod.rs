@@ -3,19 +3,18 @@
 //! `otps`, `outbox`, `sessions` with the login buckets, `keys` the data is made with). Handlers
 //! call methods; they never see SQL.
 //!
-//! SQLite in WAL mode with `synchronous=FULL`: a commit is on disk before it is acknowledged.
-//! Reads go through a pool of reader connections; every write goes through one writer task that
-//! batches concurrent writes into one transaction (group commit) and acknowledges each only
-//! after that transaction commits, and that alone appends to the audit hash chain (whose head it
-//! reads again inside each batch's write lock, so that a second process on the same file, such
-//! as a restart overlapping the old one, continues the chain instead of forking it).
-//!
-//! Shape for PostgreSQL: the row types and method signatures carry no SQLite type; a PostgreSQL
-//! backend would implement the same methods over `PgPool` (the writer task becomes a plain
-//! transaction per write, and the chain head a `SELECT … FOR UPDATE`), with handlers unchanged.
+//! Two engines, one set of statements ([`db`]): SQLite (the embedded default, one instance per
+//! file) in WAL mode with `synchronous=FULL`, and PostgreSQL (several instances on one database)
+//! with durable commits. Either way a commit is on disk before it is acknowledged. Reads go
+//! through a pool of reader connections; every write goes through this process's one writer task
+//! that batches concurrent writes into one transaction (group commit) and acknowledges each only
+//! after that transaction commits. The writer reads the audit chain's head inside each batch's
+//! write lock (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's advisory transaction lock), so writers of
+//! several processes append to one chain in turn, never forking it.
 
 mod credentials;
 mod customers;
+pub mod db;
 mod devices;
 mod keys;
 mod operations;
@@ -27,8 +26,11 @@ pub mod writer;
 use std::str::FromStr as _;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions as _, SqlitePool};
+use sqlx::{ConnectOptions as _, Connection as _};
+
+use db::{Conn, Engine, Pool, pool};
 
 pub use crate::audit::AuditRow;
 pub use keys::KeyName;
@@ -104,8 +106,7 @@ pub struct DeviceRow {
 
 /// An operation's status, as stored (`operations.status`, which a CHECK keeps to these) and as
 /// clients read it. A login's `Approved` is shown as `authenticated` (`api::login`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
-#[sqlx(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OperationStatus {
     /// Waiting for the customer.
@@ -120,18 +121,15 @@ pub enum OperationStatus {
     Failed,
 }
 
-impl OperationStatus {
-    /// The stored and sent name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Expired => "expired",
-            Self::Failed => "failed",
-        }
-    }
+db::text_column!(OperationStatus {
+    Pending => "pending",
+    Approved => "approved",
+    Rejected => "rejected",
+    Expired => "expired",
+    Failed => "failed",
+});
 
+impl OperationStatus {
     /// Still waiting: events keep coming.
     pub fn is_pending(self) -> bool {
         self == Self::Pending
@@ -145,8 +143,7 @@ impl std::fmt::Display for OperationStatus {
 }
 
 /// Where an activation is in its steps (`activations.status`, kept to these by a CHECK).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActivationStatus {
     /// Started; the device has not sent its keys.
     AwaitingKeys,
@@ -158,9 +155,10 @@ pub enum ActivationStatus {
     Failed,
 }
 
+db::text_column!(ActivationStatus { AwaitingKeys => "awaiting_keys", AwaitingConfirm => "awaiting_confirm", Active => "active", Failed => "failed" });
+
 /// How an activation was started (`activations.source`, kept to these by a CHECK).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActivationSource {
     /// A first device: password and an SMS code.
     PasswordSms,
@@ -168,15 +166,18 @@ pub enum ActivationSource {
     Device,
 }
 
+db::text_column!(ActivationSource { PasswordSms => "password_sms", Device => "device" });
+
 /// A device's status (`devices.status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceStatus {
     /// Its codes, signatures and pushes count.
     Active,
     /// Removed by the customer: nothing of it counts.
     Removed,
 }
+
+db::text_column!(DeviceStatus { Active => "active", Removed => "removed" });
 
 /// An operation as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -362,7 +363,7 @@ impl Credential {
 /// The storage: a reader pool and the writer.
 #[derive(Debug, Clone)]
 pub struct Store {
-    read: SqlitePool,
+    read: Pool,
     writer: Writer,
 }
 
@@ -380,15 +381,28 @@ fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url`, runs migrations, starts the writer;
-    /// with a `signer` (the bank key), the writer signs the audit chain's head as it grows.
+    /// Opens (creating if needed) the database at `url` — `sqlite://…` or `postgres://…` —,
+    /// runs its engine's migrations, starts the writer; with a `signer` (the bank key), the writer
+    /// signs the audit chain's head as it grows.
     pub async fn open(url: &str, batch_max: usize, signer: Option<crate::audit::Signer>) -> Result<Self, StoreError> {
-        if !url.starts_with("sqlite:") {
+        let (conn, read, reopen) = if url.starts_with("sqlite:") {
+            let (conn, read) = Self::open_sqlite(url).await?;
+            (conn, read, None)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
+            let (conn, read) = Self::open_postgres(&opts).await?;
+            (conn, read, Some(opts))
+        } else {
             return Err(StoreError::Corrupt(format!(
-                "unsupported DATABASE_URL scheme (only sqlite:// is built in): {}",
+                "unsupported DATABASE_URL scheme (sqlite:// or postgres://): {}",
                 url.split(':').next().unwrap_or("")
             )));
-        }
+        };
+        let writer = Writer::start(conn, batch_max, signer, reopen).await?;
+        Ok(Self { read, writer })
+    }
+
+    async fn open_sqlite(url: &str) -> Result<(Conn, Pool), StoreError> {
         let opts = options(url)?;
         let mut conn = opts.connect().await?;
         // A migration that makes a table anew (0006) replaces the parent of foreign keys, which
@@ -417,13 +431,31 @@ impl Store {
             .execute(&mut conn)
             .await?;
         }
-        let writer = Writer::start(conn, batch_max, signer).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
             .connect_with(opts)
             .await?;
-        Ok(Self { read, writer })
+        Ok((Conn::Sqlite(conn), Pool::Sqlite(read)))
+    }
+
+    /// PostgreSQL: its own migrations (`migrations-postgres/`, run under the migrator's advisory
+    /// lock, so instances starting together run them once). Attempts left taken are not settled
+    /// here: other instances may be evaluating them right now.
+    async fn open_postgres(opts: &PgConnectOptions) -> Result<(Conn, Pool), StoreError> {
+        let mut conn = sqlx::PgConnection::connect_with(opts).await?;
+        sqlx::migrate!("./migrations-postgres").run(&mut conn).await?;
+        let read = PgPoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        Ok((Conn::Pg(conn), Pool::Pg(read)))
+    }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> Engine {
+        self.read.engine()
     }
 
     /// The writer, for writes (see [`writer`]).
@@ -464,28 +496,38 @@ impl Store {
             "SELECT {} FROM customers WHERE user_code = $1 OR alias = lower($1)",
             Self::CUSTOMER_COLUMNS
         );
-        Ok(sqlx::query_as(&sql).bind(user).fetch_optional(&self.read).await?)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(user)
+            .fetch_optional(p)
+            .await)?)
     }
 
     /// By row id.
     pub async fn customer(&self, id: i64) -> Result<Option<Customer>, StoreError> {
         let sql = format!("SELECT {} FROM customers WHERE id = $1", Self::CUSTOMER_COLUMNS);
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?)
     }
 
     /// Everyone with this certified phone.
     pub async fn customers_by_phone(&self, phone: &str) -> Result<Vec<Customer>, StoreError> {
         let sql = format!("SELECT {} FROM customers WHERE phone = $1", Self::CUSTOMER_COLUMNS);
-        Ok(sqlx::query_as(&sql).bind(phone).fetch_all(&self.read).await?)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(phone)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Wrong answers in a row, per credential.
     pub async fn failures(&self, customer_id: i64) -> Result<Failures, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT credential, failures FROM credential_failures WHERE customer_id = $1")
-                .bind(customer_id)
-                .fetch_all(&self.read)
-                .await?;
+        let rows: Vec<(String, i64)> = pool!(&self.read, |p| sqlx::query_as(
+            "SELECT credential, failures FROM credential_failures WHERE customer_id = $1"
+        )
+        .bind(customer_id)
+        .fetch_all(p)
+        .await)?;
         let mut f = Failures::default();
         for (credential, n) in rows {
             let n = u32::try_from(n).unwrap_or(u32::MAX);
@@ -508,7 +550,10 @@ impl Store {
     /// A device, active or removed.
     pub async fn device(&self, id: &str) -> Result<Option<DeviceRow>, StoreError> {
         let sql = format!("SELECT {} FROM devices WHERE id = $1", Self::DEVICE_COLUMNS);
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?)
     }
 
     /// A customer's active devices, oldest first.
@@ -517,7 +562,10 @@ impl Store {
             "SELECT {} FROM devices WHERE customer_id = $1 AND status = 'active' ORDER BY created_at, id",
             Self::DEVICE_COLUMNS
         );
-        Ok(sqlx::query_as(&sql).bind(customer_id).fetch_all(&self.read).await?)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(customer_id)
+            .fetch_all(p)
+            .await)?)
     }
 
     // ----- operations -----
@@ -531,23 +579,29 @@ impl Store {
             "SELECT {} FROM operations WHERE customer_id = $1 AND op_id = $2",
             Self::OPERATION_COLUMNS
         );
-        Ok(sqlx::query_as(&sql)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
             .bind(customer_id)
             .bind(op_id)
-            .fetch_optional(&self.read)
-            .await?)
+            .fetch_optional(p)
+            .await)?)
     }
 
     /// An operation by row id.
     pub async fn operation_by_row(&self, id: i64) -> Result<Option<OperationRow>, StoreError> {
         let sql = format!("SELECT {} FROM operations WHERE id = $1", Self::OPERATION_COLUMNS);
-        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.read).await?)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?)
     }
 
     /// The operation of a login.
     pub async fn operation_by_login(&self, login_id: &str) -> Result<Option<OperationRow>, StoreError> {
         let sql = format!("SELECT {} FROM operations WHERE login_id = $1", Self::OPERATION_COLUMNS);
-        Ok(sqlx::query_as(&sql).bind(login_id).fetch_optional(&self.read).await?)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(login_id)
+            .fetch_optional(p)
+            .await)?)
     }
 
     /// A customer's pending, unexpired operations, oldest first.
@@ -556,124 +610,130 @@ impl Store {
             "SELECT {} FROM operations WHERE customer_id = $1 AND status = 'pending' AND expires_at > $2 ORDER BY id",
             Self::OPERATION_COLUMNS
         );
-        Ok(sqlx::query_as(&sql)
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
             .bind(customer_id)
             .bind(now as i64)
-            .fetch_all(&self.read)
-            .await?)
+            .fetch_all(p)
+            .await)?)
     }
 
     // ----- accounts -----
 
     /// A customer's accounts, oldest first.
     pub async fn accounts(&self, customer_id: i64) -> Result<Vec<Account>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| {
+            sqlx::query_as(
             "SELECT id, customer_id, iban, name, balance_minor, currency FROM accounts WHERE customer_id = $1 ORDER BY id",
         )
         .bind(customer_id)
-        .fetch_all(&self.read)
-        .await?)
+        .fetch_all(p)
+        .await
+        })?)
     }
 
     /// Whether an IBAN is already an account here.
     pub async fn iban_taken(&self, iban: &str) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE iban = $1")
-            .bind(iban)
-            .fetch_one(&self.read)
-            .await?;
+        let n: i64 = pool!(&self.read, |p| sqlx::query_scalar(
+            "SELECT count(*) FROM accounts WHERE iban = $1"
+        )
+        .bind(iban)
+        .fetch_one(p)
+        .await)?;
         Ok(n > 0)
     }
 
     /// The newest movements of an account.
     pub async fn movements(&self, account_id: i64, limit: i64) -> Result<Vec<Movement>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| sqlx::query_as(
             "SELECT id, at, amount_minor, counterparty, description FROM movements WHERE account_id = $1 \
              ORDER BY id DESC LIMIT $2",
         )
         .bind(account_id)
         .bind(limit)
-        .fetch_all(&self.read)
-        .await?)
+        .fetch_all(p)
+        .await)?)
     }
 
     /// How many movements an operation booked (tests and checks: exactly-once money).
     pub async fn movements_of_operation(&self, operation_row: i64) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT count(*) FROM movements WHERE operation_id = $1")
-                .bind(operation_row)
-                .fetch_one(&self.read)
-                .await?,
+        Ok(pool!(&self.read, |p| sqlx::query_scalar(
+            "SELECT count(*) FROM movements WHERE operation_id = $1"
         )
+        .bind(operation_row)
+        .fetch_one(p)
+        .await)?)
     }
 
     // ----- activations and OTPs -----
 
     /// An activation.
     pub async fn activation(&self, id: &str) -> Result<Option<ActivationRow>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| sqlx::query_as(
             "SELECT id, customer_id, source, operation_id, status, expires_at, device_id, device_name, device_pub, \
              secrets FROM activations WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.read)
-        .await?)
+        .fetch_optional(p)
+        .await)?)
     }
 
     /// The newest OTP for `ref` and `purpose`.
     pub async fn latest_otp(&self, r#ref: &str, purpose: &str) -> Result<Option<OtpRow>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| sqlx::query_as(
             "SELECT id, customer_id, purpose, ref, hash, expires_at, failures, used_at FROM otps \
              WHERE ref = $1 AND purpose = $2 ORDER BY created_at DESC, rowid DESC LIMIT 1",
         )
         .bind(r#ref)
         .bind(purpose)
-        .fetch_optional(&self.read)
-        .await?)
+        .fetch_optional(p)
+        .await)?)
     }
 
     /// An OTP (recovery) by id.
     pub async fn otp(&self, id: &str) -> Result<Option<OtpRow>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| sqlx::query_as(
             "SELECT id, customer_id, purpose, ref, hash, expires_at, failures, used_at FROM otps WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.read)
-        .await?)
+        .fetch_optional(p)
+        .await)?)
     }
 
     // ----- outbox and audit -----
 
     /// Messages to `recipient`, newest first.
     pub async fn outbox(&self, recipient: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| {
+            sqlx::query_as(
             "SELECT id, recipient, channel, body, created_at FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(recipient)
         .bind(limit)
-        .fetch_all(&self.read)
-        .await?)
+        .fetch_all(p)
+        .await
+        })?)
     }
 
     /// Messages not delivered yet, oldest first.
     pub async fn undelivered(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| sqlx::query_as(
             "SELECT id, recipient, channel, body, created_at FROM outbox WHERE delivered_at IS NULL \
              ORDER BY id LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(&self.read)
-        .await?)
+        .fetch_all(p)
+        .await)?)
     }
 
     /// Audit rows after `seq`, in order.
     pub async fn audit_after(&self, seq: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| sqlx::query_as(
             "SELECT seq, at, kind, customer, detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
         .bind(limit)
-        .fetch_all(&self.read)
-        .await?)
+        .fetch_all(p)
+        .await)?)
     }
 
     /// Verifies the whole audit chain, page by page. Returns the number of rows.
@@ -693,42 +753,44 @@ impl Store {
 
     /// The signed checkpoints, oldest first.
     pub async fn audit_checkpoints(&self) -> Result<Vec<crate::audit::Checkpoint>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT seq, at, hash, signature FROM audit_checkpoints ORDER BY seq")
-                .fetch_all(&self.read)
-                .await?,
+        Ok(pool!(&self.read, |p| sqlx::query_as(
+            "SELECT seq, at, hash, signature FROM audit_checkpoints ORDER BY seq"
         )
+        .fetch_all(p)
+        .await)?)
     }
 
     /// The newest signed checkpoint, if any.
     pub async fn latest_audit_checkpoint(&self) -> Result<Option<crate::audit::Checkpoint>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT seq, at, hash, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&self.read)
-                .await?,
+        Ok(pool!(&self.read, |p| sqlx::query_as(
+            "SELECT seq, at, hash, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
         )
+        .fetch_optional(p)
+        .await)?)
     }
 
     // ----- keys -----
 
     /// The value recorded for a key the data is made with, if any.
     pub async fn key_in_use(&self, name: KeyName) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM keys_in_use WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.read)
-            .await?)
+        Ok(pool!(&self.read, |p| sqlx::query_scalar(
+            "SELECT value FROM keys_in_use WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_optional(p)
+        .await)?)
     }
 
     /// One secret sealed with the secrets key and the associated data it was sealed with (a
     /// device's, else an activation's), if any: what tells the key of data older than
     /// `keys_in_use`.
     pub async fn a_sealed_secret(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(pool!(&self.read, |p| sqlx::query_as(
             "SELECT id, secrets FROM devices UNION ALL \
              SELECT id, secrets FROM activations WHERE secrets IS NOT NULL LIMIT 1",
         )
-        .fetch_optional(&self.read)
-        .await?)
+        .fetch_optional(p)
+        .await)?)
     }
 
     /// Verifies the chain and its signed checkpoints with the bank's public key: each signature
@@ -749,10 +811,12 @@ impl Store {
             let Some(hash) = c.signed_hash(bank) else {
                 return Ok(Err(ChainError::CheckpointSignature(c.seq)));
             };
-            let row: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM audit WHERE seq = $1")
-                .bind(c.seq)
-                .fetch_optional(&self.read)
-                .await?;
+            let row: Option<Vec<u8>> = pool!(&self.read, |p| sqlx::query_scalar(
+                "SELECT hash FROM audit WHERE seq = $1"
+            )
+            .bind(c.seq)
+            .fetch_optional(p)
+            .await)?;
             if row.as_deref() != Some(&hash[..]) {
                 return Ok(Err(ChainError::CheckpointMismatch(c.seq)));
             }

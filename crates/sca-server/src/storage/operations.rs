@@ -1,6 +1,7 @@
 //! Writes of operations: creation, the one conditional UPDATE that approves (its triggers book a
 //! transfer), and the other decisions.
 
+use super::db::conn;
 use super::writer::{Approval, NewOperation, WriteCtx, inserted_unless_taken};
 use super::{Credential, OperationRow, OperationStatus, StoreError};
 
@@ -18,7 +19,8 @@ impl WriteCtx {
             ),
             None => (None, None, None, None, None, None),
         };
-        let r: Result<i64, _> = sqlx::query_scalar(
+        self.begin_maybe_taken().await?;
+        let r: Result<i64, _> = conn!(&mut self.conn, |c| sqlx::query_scalar(
             "INSERT INTO operations (customer_id, op_id, kind, payload, status, expires_at, login_id, number, \
              account_id, amount_minor, currency, payee_iban, payee_name, description, created_at) \
              VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
@@ -37,20 +39,21 @@ impl WriteCtx {
         .bind(name)
         .bind(description)
         .bind(at as i64)
-        .fetch_one(&mut self.conn)
-        .await;
+        .fetch_one(c)
+        .await);
+        self.end_maybe_taken(r.is_err()).await?;
         inserted_unless_taken(r)
     }
 
     /// The operation as this batch sees it.
     pub async fn operation(&mut self, id: i64) -> Result<Option<OperationRow>, StoreError> {
-        Ok(sqlx::query_as(
+        Ok(conn!(&mut self.conn, |c| sqlx::query_as(
             "SELECT id, customer_id, op_id, kind, payload, status, expires_at, login_id, number, account_id, \
              amount_minor, currency, payee_iban, payee_name, description, created_at FROM operations WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&mut self.conn)
-        .await?)
+        .fetch_optional(c)
+        .await)?)
     }
 
     /// Moves a pending operation to `status`; `false` if it was not pending.
@@ -61,16 +64,18 @@ impl WriteCtx {
         at: u64,
         by: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = conn!(&mut self.conn, |c| {
+            sqlx::query(
             "UPDATE operations SET status = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND status = 'pending'",
         )
         .bind(status)
         .bind(at as i64)
         .bind(by)
         .bind(id)
-        .execute(&mut self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
     }
 
     /// Approves a pending, unexpired operation unless `credential` (a device code or an SMS code)
@@ -87,16 +92,31 @@ impl WriteCtx {
         credential: Credential,
         max: u32,
     ) -> Result<Approval, StoreError> {
-        let done = approval_query(APPROVE, at, by, id, customer_id, credential, max)
-            .execute(&mut self.conn)
-            .await?;
-        if done.rows_affected() == 1 {
+        let done = conn!(&mut self.conn, |c| approval_query!(
+            APPROVE,
+            at,
+            by,
+            id,
+            customer_id,
+            credential,
+            max
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if done == 1 {
             return Ok(Approval::Approved);
         }
         // Not approved: because the account cannot cover it, or for a reason the caller sorts out.
-        let short = approval_query(SHORT_OF_FUNDS, at, by, id, customer_id, credential, max)
-            .fetch_optional(&mut self.conn)
-            .await?;
+        let short: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(SHORT_OF_FUNDS)
+            .bind(at as i64)
+            .bind(by)
+            .bind(id)
+            .bind(customer_id)
+            .bind(credential.as_str())
+            .bind(i64::from(max))
+            .fetch_optional(c)
+            .await)?;
         Ok(if short.is_some() {
             Approval::InsufficientFunds
         } else {
@@ -130,20 +150,16 @@ const SHORT_OF_FUNDS: &str = concat!(
     " AND (SELECT balance_minor FROM accounts WHERE id = o.account_id) < o.amount_minor"
 );
 
-fn approval_query<'q>(
-    sql: &'static str,
-    at: u64,
-    by: &'q str,
-    id: i64,
-    customer_id: i64,
-    credential: Credential,
-    max: u32,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    sqlx::query(sql)
-        .bind(at as i64)
-        .bind(by)
-        .bind(id)
-        .bind(customer_id)
-        .bind(credential.as_str())
-        .bind(i64::from(max))
+/// The approval statement with its six parameters bound (a macro: each engine binds its own).
+macro_rules! approval_query {
+    ($sql:expr, $at:expr, $by:expr, $id:expr, $customer_id:expr, $credential:expr, $max:expr) => {
+        sqlx::query($sql)
+            .bind($at as i64)
+            .bind($by)
+            .bind($id)
+            .bind($customer_id)
+            .bind($credential.as_str())
+            .bind(i64::from($max))
+    };
 }
+use approval_query;

@@ -2,16 +2,19 @@
 //! counting a recovery code's tries.
 
 use super::StoreError;
+use super::db::conn;
 use super::writer::WriteCtx;
 
 impl WriteCtx {
     /// When the newest OTP for `ref`/`purpose` was made.
     pub async fn last_otp_at(&mut self, r#ref: &str, purpose: &str) -> Result<Option<u64>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar("SELECT max(created_at) FROM otps WHERE ref = $1 AND purpose = $2")
-            .bind(r#ref)
-            .bind(purpose)
-            .fetch_one(&mut self.conn)
-            .await?;
+        let at: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT max(created_at) FROM otps WHERE ref = $1 AND purpose = $2"
+        )
+        .bind(r#ref)
+        .bind(purpose)
+        .fetch_one(c)
+        .await)?;
         Ok(at.map(|a| a as u64))
     }
 
@@ -28,41 +31,52 @@ impl WriteCtx {
     ) -> Result<Option<u64>, StoreError> {
         const HOUR: i64 = 3600;
         let now_i = now as i64;
-        sqlx::query("DELETE FROM sms_sends WHERE at <= $1")
+        conn!(&mut self.conn, |c| sqlx::query("DELETE FROM sms_sends WHERE at <= $1")
             .bind(now_i - HOUR)
-            .execute(&mut self.conn)
-            .await?;
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         let mut wait: i64 = 0;
+        // The phone, and the customer when there is one: each bound as its column's type.
+        enum Key<'a> {
+            Phone(&'a str),
+            Customer(i64),
+        }
+        macro_rules! bind_key {
+            ($q:expr, $key:expr) => {
+                match $key {
+                    Key::Phone(p) => $q.bind(p),
+                    Key::Customer(id) => $q.bind(id),
+                }
+            };
+        }
         let keys = [
-            ("phone", Some(phone.to_owned())),
-            ("customer_id", customer_id.map(|c| c.to_string())),
+            ("phone", Some(Key::Phone(phone))),
+            ("customer_id", customer_id.map(Key::Customer)),
         ];
-        for (column, value) in keys {
-            let Some(value) = value else { continue };
+        for (column, key) in keys {
+            let Some(key) = key else { continue };
             if min_interval > 0 {
-                let last: Option<i64> =
-                    sqlx::query_scalar(&format!("SELECT max(at) FROM sms_sends WHERE {column} = $1"))
-                        .bind(&value)
-                        .fetch_one(&mut self.conn)
-                        .await?;
+                let sql = format!("SELECT max(at) FROM sms_sends WHERE {column} = $1");
+                let last: Option<i64> = conn!(&mut self.conn, |c| bind_key!(sqlx::query_scalar(&sql), &key)
+                    .fetch_one(c)
+                    .await)?;
                 if let Some(last) = last {
                     wait = wait.max(last + min_interval as i64 - now_i);
                 }
             }
             if per_hour > 0 {
-                let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM sms_sends WHERE {column} = $1"))
-                    .bind(&value)
-                    .fetch_one(&mut self.conn)
-                    .await?;
+                let sql = format!("SELECT count(*) FROM sms_sends WHERE {column} = $1");
+                let n: i64 = conn!(&mut self.conn, |c| bind_key!(sqlx::query_scalar(&sql), &key)
+                    .fetch_one(c)
+                    .await)?;
                 if n >= i64::from(per_hour) {
                     // The send that must leave the hour's window before another may go.
-                    let leaving: i64 = sqlx::query_scalar(&format!(
-                        "SELECT at FROM sms_sends WHERE {column} = $1 ORDER BY at LIMIT 1 OFFSET $2"
-                    ))
-                    .bind(&value)
-                    .bind(n - i64::from(per_hour))
-                    .fetch_one(&mut self.conn)
-                    .await?;
+                    let sql = format!("SELECT at FROM sms_sends WHERE {column} = $1 ORDER BY at LIMIT 1 OFFSET $2");
+                    let leaving: i64 = conn!(&mut self.conn, |c| bind_key!(sqlx::query_scalar(&sql), &key)
+                        .bind(n - i64::from(per_hour))
+                        .fetch_one(c)
+                        .await)?;
                     wait = wait.max(leaving + HOUR - now_i);
                 }
             }
@@ -70,12 +84,15 @@ impl WriteCtx {
         if wait > 0 {
             return Ok(Some(wait as u64));
         }
-        sqlx::query("INSERT INTO sms_sends (phone, customer_id, at) VALUES ($1, $2, $3)")
-            .bind(phone)
-            .bind(customer_id)
-            .bind(now_i)
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "INSERT INTO sms_sends (phone, customer_id, at) VALUES ($1, $2, $3)"
+        )
+        .bind(phone)
+        .bind(customer_id)
+        .bind(now_i)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(None)
     }
 
@@ -91,7 +108,8 @@ impl WriteCtx {
         hash: &[u8],
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        conn!(&mut self.conn, |c| {
+            sqlx::query(
             "INSERT INTO otps (id, customer_id, purpose, ref, hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
@@ -101,34 +119,36 @@ impl WriteCtx {
         .bind(hash)
         .bind(expires_at as i64)
         .bind(at as i64)
-        .execute(&mut self.conn)
-        .await?;
+        .execute(c)
+        .await.map(|r| r.rows_affected())
+        })?;
         Ok(())
     }
 
     /// Uses an OTP once; `false` if already used, expired, or it took `max_failures` wrong
     /// answers.
     pub async fn use_otp(&mut self, id: &str, at: u64, max_failures: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = conn!(&mut self.conn, |c| sqlx::query(
             "UPDATE otps SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND expires_at > $1 AND failures < $3",
         )
         .bind(at as i64)
         .bind(id)
         .bind(max_failures)
-        .execute(&mut self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Counts a wrong answer to one OTP while it has taken fewer than `limit`; returns its
     /// failures, or `None` when it had already taken `limit` (nothing counted).
     pub async fn otp_failed(&mut self, id: &str, limit: i64) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(conn!(&mut self.conn, |c| sqlx::query_scalar(
             "UPDATE otps SET failures = failures + 1 WHERE id = $1 AND failures < $2 RETURNING failures",
         )
         .bind(id)
         .bind(limit)
-        .fetch_optional(&mut self.conn)
-        .await?)
+        .fetch_optional(c)
+        .await)?)
     }
 }

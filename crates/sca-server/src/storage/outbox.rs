@@ -2,18 +2,22 @@
 //! commit by the gateway (`messages.rs`), and marked as they are.
 
 use super::StoreError;
+use super::db::conn;
 use super::writer::WriteCtx;
 
 impl WriteCtx {
     /// Queues a message in the outbox (delivered after commit by the gateway).
     pub async fn outbox(&mut self, at: u64, recipient: &str, channel: &str, body: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO outbox (recipient, channel, body, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(recipient)
-            .bind(channel)
-            .bind(body)
-            .bind(at as i64)
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "INSERT INTO outbox (recipient, channel, body, created_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(recipient)
+        .bind(channel)
+        .bind(body)
+        .bind(at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -26,21 +30,25 @@ impl WriteCtx {
             } else {
                 "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, body = '[delivered]' WHERE id = $2"
             };
-            sqlx::query(sql)
+            conn!(&mut self.conn, |c| sqlx::query(sql)
                 .bind(at as i64)
                 .bind(id)
-                .execute(&mut self.conn)
-                .await?;
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         Ok(())
     }
 
     /// Counts a failed delivery attempt.
     pub async fn outbox_attempt_failed(&mut self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1 WHERE id = $1"
+        )
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! what ends one) live in `crate::sessions`; a block ending the customer's other sessions is in
 //! the write that counts it (`credentials`).
 
+use super::db::{conn, pool};
 use super::writer::WriteCtx;
 use super::{Customer, OperationStatus, Store, StoreError};
 
@@ -42,10 +43,10 @@ impl Store {
                     .join(", ")
             )
         });
-        Ok(sqlx::query_as(SQL.as_str())
+        Ok(pool!(&self.read, |p| sqlx::query_as(SQL.as_str())
             .bind(&key[..])
-            .fetch_optional(&self.read)
-            .await?)
+            .fetch_optional(p)
+            .await)?)
     }
 }
 
@@ -59,7 +60,7 @@ impl WriteCtx {
         csrf: &str,
         at: u64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        conn!(&mut self.conn, |c| sqlx::query(
             "INSERT INTO sessions (token_hash, customer_id, login_id, csrf, created_at, last_seen) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -69,27 +70,34 @@ impl WriteCtx {
         .bind(csrf)
         .bind(at as i64)
         .bind(at as i64)
-        .execute(&mut self.conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Records a request of the session at `at`.
     pub async fn touch_session(&mut self, key: &SessionKey, at: u64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND last_seen < $1")
-            .bind(at as i64)
-            .bind(&key[..])
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND last_seen < $1"
+        )
+        .bind(at as i64)
+        .bind(&key[..])
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Ends one session.
     pub async fn end_session(&mut self, key: &SessionKey) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(&key[..])
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "DELETE FROM sessions WHERE token_hash = $1"
+        )
+        .bind(&key[..])
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -99,14 +107,14 @@ impl WriteCtx {
         customer_id: i64,
         keep: Option<&SessionKey>,
     ) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM sessions WHERE customer_id = $1 AND token_hash IS DISTINCT FROM $2")
-                .bind(customer_id)
-                .bind(keep.map(|k| &k[..]))
-                .execute(&mut self.conn)
-                .await?
-                .rows_affected(),
+        Ok(conn!(&mut self.conn, |c| sqlx::query(
+            "DELETE FROM sessions WHERE customer_id = $1 AND token_hash IS DISTINCT FROM $2"
         )
+        .bind(customer_id)
+        .bind(keep.map(|k| &k[..]))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 
     /// Drops the sessions idle since before `idle_before` or made before `made_before`, and the
@@ -118,18 +126,23 @@ impl WriteCtx {
         at: u64,
         bucket: (u32, u32),
     ) -> Result<u64, StoreError> {
-        let ended = sqlx::query("DELETE FROM sessions WHERE last_seen <= $1 OR created_at <= $2")
-            .bind(idle_before as i64)
-            .bind(made_before as i64)
-            .execute(&mut self.conn)
-            .await?
-            .rows_affected();
-        sqlx::query("DELETE FROM login_buckets WHERE tokens + ($1 - at) * $2 >= $3")
-            .bind(at as i64)
-            .bind(i64::from(bucket.1))
-            .bind(i64::from(bucket.0))
-            .execute(&mut self.conn)
-            .await?;
+        let ended = conn!(&mut self.conn, |c| sqlx::query(
+            "DELETE FROM sessions WHERE last_seen <= $1 OR created_at <= $2"
+        )
+        .bind(idle_before as i64)
+        .bind(made_before as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "DELETE FROM login_buckets WHERE tokens + ($1 - at) * $2 >= $3"
+        )
+        .bind(at as i64)
+        .bind(i64::from(bucket.1))
+        .bind(i64::from(bucket.0))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(ended)
     }
 
@@ -138,7 +151,7 @@ impl WriteCtx {
     pub async fn take_login_token(&mut self, client: &str, at: u64, burst: u32, rate: u32) -> Result<bool, StoreError> {
         // The refill, capped at the burst: `CASE` rather than `min`/`LEAST`, which the two
         // engines spell differently.
-        let left: Option<i64> = sqlx::query_scalar(
+        let left: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(
             "INSERT INTO login_buckets AS b (client, tokens, at) VALUES ($1, $2 - 1, $3) \
              ON CONFLICT (client) DO UPDATE SET at = $3, tokens = \
                CASE WHEN b.tokens + ($3 - b.at) * $4 >= $2 THEN $2 ELSE b.tokens + ($3 - b.at) * $4 END - 1 \
@@ -148,8 +161,8 @@ impl WriteCtx {
         .bind(i64::from(burst))
         .bind(at as i64)
         .bind(i64::from(rate))
-        .fetch_optional(&mut self.conn)
-        .await?;
+        .fetch_optional(c)
+        .await)?;
         Ok(left.is_some())
     }
 }

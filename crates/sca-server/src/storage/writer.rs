@@ -16,10 +16,10 @@
 //! `outbox` (messages).
 
 use futures_util::future::BoxFuture;
-use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use super::db::{Conn, Engine, conn};
 use crate::audit;
 
 type Ack = Box<dyn FnOnce(Option<&str>) + Send>;
@@ -58,10 +58,11 @@ pub struct Writer {
 /// What a write job works with: the writing connection inside the batch's transaction, and the
 /// audit chain head.
 pub struct WriteCtx {
-    pub(super) conn: SqliteConnection,
+    pub(super) conn: Conn,
     head: (i64, [u8; 32]),
     audit_rows: Vec<PendingAudit>,
     signer: Option<audit::Signer>,
+    reopen: Option<sqlx::postgres::PgConnectOptions>,
 }
 
 impl std::fmt::Debug for WriteCtx {
@@ -86,10 +87,13 @@ impl Writer {
     /// Starts the writer task on `conn` (migrations already run). With a `signer`, every batch
     /// that appends audit rows also stores the new head signed (a checkpoint), and a chain that
     /// has none yet (older data) is verified whole and its head signed now.
+    /// On PostgreSQL, `reopen` is how to connect again when the writing connection is lost (the
+    /// server restarted, or terminated it): the batch that found it lost is run on the new one.
     pub async fn start(
-        mut conn: SqliteConnection,
+        mut conn: Conn,
         batch_max: usize,
         signer: Option<audit::Signer>,
+        reopen: Option<sqlx::postgres::PgConnectOptions>,
     ) -> Result<Self, StoreError> {
         let head = read_head(&mut conn).await?;
         let mut ctx = WriteCtx {
@@ -97,6 +101,7 @@ impl Writer {
             head,
             audit_rows: Vec::new(),
             signer,
+            reopen,
         };
         ctx.anchor_unsigned_chain().await?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
@@ -154,10 +159,12 @@ impl Writer {
 }
 
 /// The audit chain's head as stored.
-async fn read_head(conn: &mut SqliteConnection) -> Result<(i64, [u8; 32]), StoreError> {
-    let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(conn)
-        .await?;
+async fn read_head(conn: &mut Conn) -> Result<(i64, [u8; 32]), StoreError> {
+    let head: Option<(i64, Vec<u8>)> = conn!(conn, |c| sqlx::query_as(
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+    )
+    .fetch_optional(c)
+    .await)?;
     match head {
         Some((seq, hash)) => Ok((
             seq,
@@ -168,8 +175,59 @@ async fn read_head(conn: &mut SqliteConnection) -> Result<(i64, [u8; 32]), Store
     }
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(sql).execute(conn).await.map(|_| ())
+async fn exec(conn: &mut Conn, sql: &str) -> Result<(), sqlx::Error> {
+    conn!(conn, |c| sqlx::query(sql).execute(c).await.map(|_| ()))
+}
+
+/// The lock every writer of a PostgreSQL database takes for its batch: the audit chain is one
+/// sequence, so batches append to it one after another, whichever instance runs them (each
+/// instance still commits many writes per batch). Released by the batch's commit or rollback.
+const AUDIT_CHAIN_LOCK: i64 = 0x5349_4731_4155_4454; // "SIG1AUDT"
+
+/// Begins a batch's transaction and takes the write lock: SQLite's `BEGIN IMMEDIATE`, or on
+/// PostgreSQL a transaction holding the audit chain's advisory lock.
+async fn begin(conn: &mut Conn) -> Result<(), sqlx::Error> {
+    match conn.engine() {
+        Engine::Sqlite => exec(conn, "BEGIN IMMEDIATE").await,
+        Engine::Postgres => {
+            exec(conn, "BEGIN").await?;
+            conn!(conn, |c| sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(AUDIT_CHAIN_LOCK)
+                .execute(c)
+                .await
+                .map(|_| ()))
+        }
+    }
+}
+
+/// [`begin`], and on PostgreSQL, when the connection is gone, a new connection and `begin` again
+/// (a few tries, a second apart): a server restart or a terminated backend costs the waiting
+/// batch a delay, not an error.
+async fn begin_or_reopen(ctx: &mut WriteCtx) -> Result<(), sqlx::Error> {
+    let mut error = match begin(&mut ctx.conn).await {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    let Some(opts) = ctx.reopen.clone() else {
+        return Err(error);
+    };
+    for attempt in 1..=5u64 {
+        tracing::warn!(%error, attempt, "writer: connecting to PostgreSQL again");
+        if attempt > 1 {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        match sqlx::Connection::connect_with(&opts).await {
+            Ok(conn) => {
+                ctx.conn = Conn::Pg(conn);
+                match begin(&mut ctx.conn).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => error = e,
+                }
+            }
+            Err(e) => error = e,
+        }
+    }
+    Err(error)
 }
 
 async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
@@ -184,7 +242,7 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
             }
         }
         ctx.audit_rows.clear();
-        if let Err(e) = exec(&mut ctx.conn, "BEGIN IMMEDIATE").await {
+        if let Err(e) = begin_or_reopen(&mut ctx).await {
             // The jobs never ran; dropping them answers each caller with `WriterGone`.
             tracing::error!(error = %e, "writer: BEGIN failed");
             batch.clear();
@@ -414,6 +472,24 @@ pub(super) fn unique_violation(e: &sqlx::Error) -> bool {
 }
 
 impl WriteCtx {
+    /// Opens a savepoint around one statement that a unique key may refuse (a drawn identifier
+    /// or an alias already taken): PostgreSQL aborts the whole transaction on a refused
+    /// statement, SQLite does not. Closed by [`end_maybe_taken`](Self::end_maybe_taken).
+    pub(super) async fn begin_maybe_taken(&mut self) -> Result<(), StoreError> {
+        exec(&mut self.conn, "SAVEPOINT maybe_taken").await?;
+        Ok(())
+    }
+
+    /// Closes the savepoint of [`begin_maybe_taken`](Self::begin_maybe_taken), undoing the
+    /// statement if it `failed`, so that the batch goes on either way.
+    pub(super) async fn end_maybe_taken(&mut self, failed: bool) -> Result<(), StoreError> {
+        if failed {
+            exec(&mut self.conn, "ROLLBACK TO maybe_taken").await?;
+        }
+        exec(&mut self.conn, "RELEASE maybe_taken").await?;
+        Ok(())
+    }
+
     /// Appends to the audit chain (written with the rest of the batch, before its commit).
     pub async fn audit(&mut self, at: u64, kind: &str, customer: &str, detail: &str) -> Result<(), StoreError> {
         let seq = self.head.0 + 1;
@@ -450,18 +526,20 @@ impl WriteCtx {
                     n + 7
                 ));
             }
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q
-                    .bind(r.seq)
-                    .bind(r.at)
-                    .bind(&r.kind)
-                    .bind(&r.customer)
-                    .bind(&r.detail)
-                    .bind(&r.prev_hash[..])
-                    .bind(&r.hash[..]);
-            }
-            q.execute(&mut self.conn).await?;
+            conn!(&mut self.conn, |c| {
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(r.seq)
+                        .bind(r.at)
+                        .bind(&r.kind)
+                        .bind(&r.customer)
+                        .bind(&r.detail)
+                        .bind(&r.prev_hash[..])
+                        .bind(&r.hash[..]);
+                }
+                q.execute(c).await.map(|_| ())
+            })?;
         }
         Ok(())
     }
@@ -477,17 +555,23 @@ impl WriteCtx {
         }
         let signature = signer(&audit::checkpoint_bytes(seq, at, &hash))
             .ok_or_else(|| StoreError::Commit("signing the audit checkpoint failed".into()))?;
-        sqlx::query("INSERT INTO audit_checkpoints (seq, at, hash, signature) VALUES ($1, $2, $3, $4)")
-            .bind(seq)
-            .bind(at)
-            .bind(&hash[..])
-            .bind(signature)
-            .execute(&mut self.conn)
-            .await?;
-        sqlx::query("INSERT INTO audit_anchor (id, value) VALUES (1, $1) ON CONFLICT DO NOTHING")
-            .bind(seq)
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "INSERT INTO audit_checkpoints (seq, at, hash, signature) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(&hash[..])
+        .bind(signature)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "INSERT INTO audit_anchor (id, value) VALUES (1, $1) ON CONFLICT DO NOTHING"
+        )
+        .bind(seq)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -497,17 +581,21 @@ impl WriteCtx {
         if self.signer.is_none() || self.head.0 == 0 {
             return Ok(());
         }
-        let signed: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_checkpoints")
-            .fetch_one(&mut self.conn)
-            .await?;
+        let signed: i64 = conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT count(*) FROM audit_checkpoints"
+        )
+        .fetch_one(c)
+        .await)?;
         if signed > 0 {
             return Ok(());
         }
         // Once only: a chain that was anchored and has lost its checkpoints since was tampered
         // with, and signing it now would vouch for the tampering. `audit-verify` reports it.
-        let anchored: Option<i64> = sqlx::query_scalar("SELECT value FROM audit_anchor WHERE id = 1")
-            .fetch_optional(&mut self.conn)
-            .await?;
+        let anchored: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT value FROM audit_anchor WHERE id = 1"
+        )
+        .fetch_optional(c)
+        .await)?;
         if anchored.is_some() {
             tracing::error!("the audit checkpoints are gone: not signing the chain again (run audit-verify)");
             return Ok(());
@@ -515,12 +603,14 @@ impl WriteCtx {
         let mut head = (0i64, audit::GENESIS);
         let mut at = 0;
         loop {
-            let rows: Vec<audit::AuditRow> = sqlx::query_as(
+            let rows: Vec<audit::AuditRow> = conn!(&mut self.conn, |c| {
+                sqlx::query_as(
                 "SELECT seq, at, kind, customer, detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT 10000",
             )
             .bind(head.0)
-            .fetch_all(&mut self.conn)
-            .await?;
+            .fetch_all(c)
+            .await
+            })?;
             if rows.is_empty() {
                 break;
             }
@@ -528,28 +618,43 @@ impl WriteCtx {
                 .map_err(|e| StoreError::Corrupt(format!("audit chain, before its first checkpoint: {e}")))?;
             at = rows.last().map_or(at, |r| r.at);
         }
-        exec(&mut self.conn, "BEGIN IMMEDIATE").await?;
+        begin(&mut self.conn).await?;
         self.checkpoint(0, at).await?;
-        sqlx::query("INSERT INTO audit_anchor (id, value) VALUES (1, $1)")
-            .bind(self.head.0)
-            .execute(&mut self.conn)
-            .await?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "INSERT INTO audit_anchor (id, value) VALUES (1, $1)"
+        )
+        .bind(self.head.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         exec(&mut self.conn, "COMMIT").await?;
         Ok(())
     }
 }
 
 impl WriteCtx {
-    /// `(journal_mode, synchronous)` of the writing connection: `("wal", 2)` means every commit
-    /// is fsynced (FULL) before it is acknowledged.
-    pub async fn durability(&mut self) -> Result<(String, i64), StoreError> {
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut self.conn)
-            .await?;
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut self.conn)
-            .await?;
-        Ok((mode, sync))
+    /// Whether a commit of the writing connection is on disk before it is acknowledged: SQLite
+    /// in WAL mode with `synchronous=FULL`, or PostgreSQL with `fsync` and a durable
+    /// `synchronous_commit` (`on`, `remote_write`, `remote_apply`; not `local` or `off`).
+    pub async fn durable(&mut self) -> Result<bool, StoreError> {
+        match self.conn.engine() {
+            Engine::Sqlite => {
+                let mode: String = conn!(&mut self.conn, |c| sqlx::query_scalar("PRAGMA journal_mode")
+                    .fetch_one(c)
+                    .await)?;
+                let sync: i64 = conn!(&mut self.conn, |c| sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(c)
+                    .await)?;
+                Ok(mode == "wal" && sync >= 2)
+            }
+            Engine::Postgres => {
+                let fsync: String = conn!(&mut self.conn, |c| sqlx::query_scalar("SHOW fsync").fetch_one(c).await)?;
+                let commit: String = conn!(&mut self.conn, |c| sqlx::query_scalar("SHOW synchronous_commit")
+                    .fetch_one(c)
+                    .await)?;
+                Ok(fsync == "on" && matches!(commit.as_str(), "on" | "remote_write" | "remote_apply"))
+            }
+        }
     }
 }
 
@@ -562,11 +667,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = Store::open(&url, 16, None).await.unwrap();
-        let (mode, sync) = store
-            .write(|w| Box::pin(async move { w.durability().await }))
+        let durable = store
+            .write(|w| Box::pin(async move { w.durable().await }))
             .await
             .unwrap();
-        assert_eq!((mode.as_str(), sync), ("wal", 2));
+        assert!(durable, "WAL with synchronous=FULL");
         // Concurrent writes land in batches; the chain stays whole; a failed guarded job leaves
         // no audit row behind.
         let mut tasks = Vec::new();

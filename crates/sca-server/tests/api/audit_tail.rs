@@ -3,18 +3,12 @@
 //! audit-verify` checks the signatures and that no row is missing after, or comes after, the
 //! newest checkpoint — also when the forger recomputed every hash.
 
-use std::process::Command;
-
 use sca_server::audit::{chain_hash, entry_bytes};
 
 use crate::support::*;
 
 fn verify(server: &TestServer) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sca-server"))
-        .args(["audit-verify", "--data-dir"])
-        .arg(server.dir.path())
-        .output()
-        .unwrap();
+    let out = audit_verify_command(server).output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -23,11 +17,8 @@ fn verify(server: &TestServer) -> (Option<i32>, String) {
     (out.status.code(), text)
 }
 
-async fn db(server: &TestServer) -> sqlx::SqliteConnection {
-    let url = format!("sqlite://{}", server.dir.path().join("sca.db").display());
-    <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap()
+async fn db(server: &TestServer) -> TestDb {
+    test_db(server.state.config()).await
 }
 
 #[tokio::test]
@@ -39,15 +30,16 @@ async fn deleting_the_newest_rows_is_seen() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("signed checkpoints"), "{text}");
     let mut conn = db(&server).await;
-    let newest: i64 = sqlx::query_scalar("SELECT max(seq) FROM audit")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM audit WHERE seq > ?")
+    let newest: i64 = on_db!(&mut conn, |c| sqlx::query_scalar("SELECT max(seq) FROM audit")
+        .fetch_one(c)
+        .await)
+    .unwrap();
+    on_db!(&mut conn, |c| sqlx::query("DELETE FROM audit WHERE seq > $1")
         .bind(newest - 2)
-        .execute(&mut conn)
+        .execute(c)
         .await
-        .unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
     let (code, text) = verify(&server);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("cut off or rewritten"), "{text}");
@@ -61,19 +53,23 @@ async fn a_tail_rewritten_with_recomputed_hashes_is_seen() {
     let mut conn = db(&server).await;
     // A forger with the database but not the key rewrites the newest row and recomputes its
     // hash: the chain itself verifies again.
-    let (seq, at, kind, customer, prev): (i64, i64, String, String, Vec<u8>) =
-        sqlx::query_as("SELECT seq, at, kind, customer, prev_hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+    let (seq, at, kind, customer, prev): (i64, i64, String, String, Vec<u8>) = on_db!(&mut conn, |c| sqlx::query_as(
+        "SELECT seq, at, kind, customer, prev_hash FROM audit ORDER BY seq DESC LIMIT 1"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     let prev: [u8; 32] = prev.try_into().unwrap();
     let hash = chain_hash(&prev, &entry_bytes(seq, at, &kind, &customer, "nothing happened"));
-    sqlx::query("UPDATE audit SET detail = 'nothing happened', hash = ? WHERE seq = ?")
-        .bind(&hash[..])
-        .bind(seq)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    on_db!(&mut conn, |c| sqlx::query(
+        "UPDATE audit SET detail = 'nothing happened', hash = $1 WHERE seq = $2"
+    )
+    .bind(&hash[..])
+    .bind(seq)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     assert!(
         server.state.store().verify_audit().await.unwrap().is_ok(),
         "the bare chain is fooled"
@@ -82,11 +78,14 @@ async fn a_tail_rewritten_with_recomputed_hashes_is_seen() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains(&format!("row {seq}")), "{text}");
     // Nor can the forger drop the checkpoints and leave rows unsigned.
-    sqlx::query("DELETE FROM audit_checkpoints WHERE seq >= ?")
-        .bind(seq)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    on_db!(&mut conn, |c| sqlx::query(
+        "DELETE FROM audit_checkpoints WHERE seq >= $1"
+    )
+    .bind(seq)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let (code, text) = verify(&server);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("after the newest signed checkpoint"), "{text}");
@@ -101,10 +100,11 @@ async fn a_chain_that_lost_its_checkpoints_is_not_signed_again() {
     let c = server.admin_create("Ancora Persa", "+393331119003").await;
     let _device = Device::activate(&server, &c).await;
     let mut conn = db(&server).await;
-    sqlx::query("DELETE FROM audit_checkpoints")
-        .execute(&mut conn)
+    on_db!(&mut conn, |c| sqlx::query("DELETE FROM audit_checkpoints")
+        .execute(c)
         .await
-        .unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
     let clock = std::sync::Arc::new(sca_server::ManualClock::new(server.clock.now_secs()));
     let again = sca_server::AppState::new(server.state.config().clone(), clock)
         .await

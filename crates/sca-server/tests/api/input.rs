@@ -265,28 +265,19 @@ async fn audit_chain_is_readable_and_verifiable_and_tampering_is_found() {
     let after: Vec<Value> = r.json().await.unwrap();
     assert_eq!(after[0]["seq"], 4);
     // The command verifies the chain of the data directory.
-    let bin = env!("CARGO_BIN_EXE_sca-server");
-    let out = std::process::Command::new(bin)
-        .args(["audit-verify", "--data-dir"])
-        .arg(server.dir.path())
-        .output()
-        .unwrap();
+    let out = audit_verify_command(&server).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
     // Change one detail behind the server's back: the command finds the row.
-    let url = format!("sqlite://{}", server.dir.path().join("sca.db").display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE audit SET detail = 'nothing happened' WHERE seq = 3")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let out = std::process::Command::new(bin)
-        .args(["audit-verify", "--data-dir"])
-        .arg(server.dir.path())
-        .output()
-        .unwrap();
+    let mut conn = test_db(server.state.config()).await;
+    on_db!(&mut conn, |c| sqlx::query(
+        "UPDATE audit SET detail = 'nothing happened' WHERE seq = 3"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    let out = audit_verify_command(&server).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("row 3"),

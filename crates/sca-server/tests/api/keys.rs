@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use sca_server::{AppState, Config};
-use sqlx::Connection as _;
 
 use crate::support::*;
 
@@ -75,9 +74,13 @@ async fn data_made_before_the_keys_were_recorded_is_tested_with_the_keys_given()
     let device = Device::activate(&server, &c).await;
     let config = server.state.config().clone();
     // The database as a release before the record left it: the same data, no keys recorded.
-    let mut conn = sqlx::SqliteConnection::connect(&config.database_url()).await.unwrap();
-    sqlx::query("DELETE FROM keys_in_use").execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
+    let mut conn = test_db(&config).await;
+    on_db!(&mut conn, |c| sqlx::query("DELETE FROM keys_in_use")
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    drop(conn);
 
     // Another bank key does not verify the newest signed audit checkpoint.
     let other = tempfile::tempdir().unwrap();
@@ -99,11 +102,10 @@ async fn data_made_before_the_keys_were_recorded_is_tested_with_the_keys_given()
         .await
         .unwrap();
     drop(restarted);
-    let mut conn = sqlx::SqliteConnection::connect(&config.database_url()).await.unwrap();
-    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM keys_in_use")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    let mut conn = test_db(&config).await;
+    let recorded: i64 = on_db!(&mut conn, |c| sqlx::query_scalar("SELECT count(*) FROM keys_in_use")
+        .fetch_one(c)
+        .await)
+    .unwrap();
     assert_eq!(recorded, 2);
 }

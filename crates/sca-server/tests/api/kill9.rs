@@ -12,8 +12,12 @@ use tokio::sync::Mutex;
 
 use crate::support::*;
 
-fn spawn_server(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sca-server"))
+fn spawn_server(dir: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sca-server"));
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
+    let mut child = command
         .args(["--listen", "127.0.0.1:0", "--sandbox", "--data-dir"])
         .arg(dir)
         .env("SCA_ADMIN_TOKEN", ADMIN)
@@ -53,7 +57,8 @@ async fn login_by_op_id(api: &Api, c: &Customer, device: &Device) -> Web {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = spawn_server(dir.path());
+    let database = test_database().await;
+    let (mut child, base) = spawn_server(dir.path(), database.as_deref());
     let api = Api::external(base);
     let c = api.admin_create("Kill Nine", "+393336660001").await;
     let device = Device::activate(&api, &c).await;
@@ -125,7 +130,7 @@ async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twi
     );
 
     // Restart on the same data directory and compare.
-    let (mut child, base) = spawn_server(dir.path());
+    let (mut child, base) = spawn_server(dir.path(), database.as_deref());
     let api = Api::external(base);
     let device = Device {
         base: api.base.clone(),
@@ -161,11 +166,12 @@ async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twi
     let expected = 1_000_000 - approved as i64;
     assert_eq!(web.balance().await, format!("{}.{:02}", expected / 100, expected % 100));
     // The audit chain survived the kill.
-    let out = Command::new(env!("CARGO_BIN_EXE_sca-server"))
-        .args(["audit-verify", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let mut verify = Command::new(env!("CARGO_BIN_EXE_sca-server"));
+    verify.args(["audit-verify", "--data-dir"]).arg(dir.path());
+    if let Some(url) = &database {
+        verify.arg("--database-url").arg(url);
+    }
+    let out = verify.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     child.kill().unwrap();
     child.wait().unwrap();

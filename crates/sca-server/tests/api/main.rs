@@ -23,6 +23,7 @@ mod migrations;
 mod operations;
 mod pages;
 mod password;
+mod postgres;
 mod races;
 mod replay;
 mod restart;

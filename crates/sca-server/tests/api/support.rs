@@ -52,6 +52,80 @@ pub fn now_unix() -> u64 {
         .as_secs()
 }
 
+/// Whether this run tests the PostgreSQL engine (`SCA_TEST_ENGINE=postgres`, in the throwaway
+/// cluster `scripts/with-postgres.sh` starts and names in `SCA_TEST_POSTGRES`); otherwise each
+/// server gets an SQLite file in its data directory.
+pub fn on_postgres() -> bool {
+    std::env::var("SCA_TEST_ENGINE").as_deref() == Ok("postgres")
+}
+
+/// A new, empty database for one test server: `None` for SQLite (the default file in its data
+/// directory), a new PostgreSQL database otherwise.
+pub async fn test_database() -> Option<String> {
+    use sqlx::Connection as _;
+    if !on_postgres() {
+        return None;
+    }
+    let admin = std::env::var("SCA_TEST_POSTGRES")
+        .expect("SCA_TEST_ENGINE=postgres needs SCA_TEST_POSTGRES: run it inside scripts/with-postgres.sh");
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "sca_test_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+/// A connection of the test's own to a server's database, to change rows behind its back.
+pub enum TestDb {
+    Sqlite(sqlx::SqliteConnection),
+    Pg(sqlx::PgConnection),
+}
+
+/// Runs `$body` with `$c` the engine's connection (the statement is compiled for each).
+macro_rules! on_db {
+    ($db:expr, |$c:ident| $body:expr) => {
+        match $db {
+            $crate::support::TestDb::Sqlite($c) => $body,
+            $crate::support::TestDb::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// Opens [`TestDb`] on the database of `config`.
+pub async fn test_db(config: &Config) -> TestDb {
+    use sqlx::Connection as _;
+    let url = config.database_url();
+    if url.starts_with("postgres") {
+        TestDb::Pg(sqlx::PgConnection::connect(&url).await.unwrap())
+    } else {
+        TestDb::Sqlite(sqlx::SqliteConnection::connect(&url).await.unwrap())
+    }
+}
+
+/// `sca-server audit-verify` on a server's data directory and database.
+pub fn audit_verify_command(server: &TestServer) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sca-server"));
+    command
+        .args(["audit-verify", "--data-dir"])
+        .arg(server.dir.path())
+        .arg("--database-url")
+        .arg(server.state.config().database_url());
+    command
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
@@ -71,6 +145,14 @@ impl TestServer {
         // Every test client is 127.0.0.1: the per-address login rate is tested on its own.
         config.login_burst = 0;
         tune(&mut config);
+        if config.database_url.is_none() {
+            config.database_url = test_database().await;
+        }
+        // The server's errors (RUST_LOG for more) in the output of a failing test.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let clock = Arc::new(ManualClock::new(now_unix()));
         let state = AppState::new(config, clock.clone()).await.unwrap();
         Self {
