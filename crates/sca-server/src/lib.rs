@@ -20,6 +20,7 @@ pub mod crypto;
 pub mod customers;
 pub mod error;
 pub mod messages;
+pub mod push;
 pub(crate) mod sca;
 pub mod sessions;
 pub mod state;

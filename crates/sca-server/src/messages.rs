@@ -89,8 +89,12 @@ impl Gateway for WebhookGateway {
     }
 }
 
+/// The advisory lock key of outbox delivery.
+const OUTBOX_LEASE: i64 = 0x5349_4731_4f55_5442; // "SIG1OUTB"
+
 /// Runs forever: delivers undelivered outbox rows through `gateway` whenever `wake` is notified
-/// (after a commit that queued messages) and every few seconds (retries).
+/// (after a commit that queued messages) and every few seconds (retries), while this instance
+/// holds the delivery lease.
 pub async fn dispatch(
     store: Store,
     gateway: Arc<dyn Gateway>,
@@ -98,8 +102,24 @@ pub async fn dispatch(
     clock: Arc<dyn Clock>,
     keep_bodies: bool,
 ) {
+    // One instance at a time delivers (a message is sent once, not once per instance); another
+    // takes over within a round when it dies.
+    let mut lease: Option<crate::storage::Lease> = None;
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(5), wake.notified()).await;
+        let held = match lease.as_mut() {
+            Some(l) => l.held().await,
+            None => false,
+        };
+        if !held {
+            lease = store.lease(OUTBOX_LEASE).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "outbox: cannot take the delivery lease");
+                None
+            });
+            if lease.is_none() {
+                continue;
+            }
+        }
         let rows = match store.undelivered(100).await {
             Ok(rows) => rows,
             Err(e) => {

@@ -203,7 +203,8 @@ impl AppState {
             ));
         }
         let hub = Hub::new(config.hub_capacity);
-        Ok(Self(Arc::new(Inner {
+        let postgres = store.postgres_pool();
+        let state = Self(Arc::new(Inner {
             hash_slots: Semaphore::new(config.password_hash_concurrency.max(1)),
             config,
             store,
@@ -219,7 +220,12 @@ impl AppState {
             device_keys: Mutex::new(HashMap::new()),
             operations: Mutex::new(HashMap::new()),
             outbox_wake,
-        })))
+        }));
+        if let Some(pool) = postgres {
+            let instance = crate::crypto::random::b64u(&state.0.rng, 12)?;
+            crate::push::start(&state, pool, instance);
+        }
+        Ok(state)
     }
 
     /// The configuration.
@@ -305,8 +311,15 @@ impl AppState {
         Ok(keys)
     }
 
-    /// Drops the cached keys of a customer (a device was added or removed).
+    /// Drops the cached keys of a customer (a device was added or removed), here and on every
+    /// other instance.
     pub(crate) fn forget_device_keys(&self, customer_id: i64) {
+        self.lock_device_keys().remove(&customer_id);
+        self.0.hub.publish(customer_id, HubEvent::DevicesChanged);
+    }
+
+    /// Drops the cached keys of a customer here only (another instance changed its devices).
+    pub(crate) fn forget_device_keys_here(&self, customer_id: i64) {
         self.lock_device_keys().remove(&customer_id);
     }
 
@@ -389,12 +402,23 @@ pub enum HubEvent {
         /// New status.
         status: crate::storage::OperationStatus,
     },
+    /// The customer's devices changed (one activated or removed): every instance drops the keys
+    /// it cached for the customer. Streams ignore it.
+    DevicesChanged,
+    /// Events may have been missed (the cross-instance listener reconnected, or its periodic
+    /// re-read): every stream reads the table again, as when it lags.
+    Resync,
 }
 
-/// Per-customer broadcast of operations and status changes (in this process).
+/// Where a hub sends what it publishes for the other instances: (customer, event).
+pub(crate) type Forward = tokio::sync::mpsc::UnboundedSender<(i64, Arc<HubEvent>)>;
+
+/// Per-customer broadcast of operations and status changes: to this process's streams, and, on
+/// PostgreSQL, to the other instances' (`push.rs`) through `remote`.
 pub struct Hub {
     channels: Mutex<HashMap<i64, broadcast::Sender<Arc<HubEvent>>>>,
     capacity: usize,
+    remote: Mutex<Option<Forward>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -410,6 +434,7 @@ impl Hub {
         Self {
             channels: Mutex::default(),
             capacity,
+            remote: Mutex::default(),
         }
     }
 
@@ -425,13 +450,33 @@ impl Hub {
             .subscribe()
     }
 
-    /// Publishes to a customer's subscribers, if any.
+    /// Sends what this instance publishes to the other instances too (`push.rs`).
+    pub(crate) fn forward_to(&self, remote: Forward) {
+        *self.remote.lock().unwrap_or_else(|p| p.into_inner()) = Some(remote);
+    }
+
+    /// Publishes to a customer's subscribers here and on the other instances.
     pub fn publish(&self, customer_id: i64, event: HubEvent) {
+        let event = Arc::new(event);
+        if let Some(remote) = &*self.remote.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = remote.send((customer_id, event.clone()));
+        }
+        self.publish_here(customer_id, event);
+    }
+
+    /// Publishes to this instance's subscribers of a customer, if any.
+    pub(crate) fn publish_here(&self, customer_id: i64, event: Arc<HubEvent>) {
         let mut map = self.lock();
         if let Some(tx) = map.get(&customer_id)
-            && tx.send(Arc::new(event)).is_err()
+            && tx.send(event).is_err()
         {
             map.remove(&customer_id);
         }
+    }
+
+    /// Tells every stream of this instance to read the table again.
+    pub(crate) fn resync_all(&self) {
+        let event = Arc::new(HubEvent::Resync);
+        self.lock().retain(|_, tx| tx.send(event.clone()).is_ok());
     }
 }

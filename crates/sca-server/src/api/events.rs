@@ -72,15 +72,16 @@ pub(crate) fn status_stream(
         loop {
             tokio::select! {
                 received = st.rx.recv() => match received {
-                    Ok(ev) => {
+                    Ok(ev) if !matches!(*ev, HubEvent::Resync) => {
                         if let HubEvent::Status { op_id, status } = &*ev && *op_id == st.op_id {
                             st.done = !status.is_pending();
                             let s = name(*status, st.login);
                             return Some((status_event(s), st));
                         }
                     }
-                    // Events were dropped while this stream lagged: the table is the truth.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Events were dropped while this stream lagged, or may have been missed
+                    // between instances: the table is the truth.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         let now = st.state.now();
                         if let Ok(Some(op)) = st.state.store().operation_by_row(st.row).await {
                             let status = op.status_at(now);
@@ -147,10 +148,10 @@ pub(crate) async fn device_stream(
                     return Some((event, (rx, me, state, customer_id, resync)));
                 }
                 match rx.recv().await {
-                    Ok(ev) => {
+                    Ok(ev) if !matches!(*ev, HubEvent::Resync) => {
                         let event = match &*ev {
                             HubEvent::DeviceRemoved { device_id } if *device_id == me => return None,
-                            HubEvent::DeviceRemoved { .. } => continue,
+                            HubEvent::DeviceRemoved { .. } | HubEvent::DevicesChanged | HubEvent::Resync => continue,
                             HubEvent::CodesBlocked => return None,
                             HubEvent::Operation { op_id, payload } => operation_event(op_id, payload),
                             HubEvent::Status { op_id, status } => Event::default()
@@ -159,10 +160,10 @@ pub(crate) async fn device_stream(
                         };
                         return Some((event, (rx, me, state, customer_id, resync)));
                     }
-                    // Events were dropped while this stream lagged: every pending operation is
-                    // sent again from the table (the authenticator keys them by op id), and a
-                    // removed device's stream ends.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Events were dropped while this stream lagged, or may have been missed
+                    // between instances: every pending operation is sent again from the table
+                    // (the authenticator keys them by op id), and a removed device's stream ends.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         match state.store().device(&me).await {
                             Ok(Some(d)) if d.status == crate::storage::DeviceStatus::Active => {}
                             _ => return None,

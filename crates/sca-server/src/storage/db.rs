@@ -88,6 +88,14 @@ macro_rules! text_column {
                     $(Self::$variant => $text,)+
                 }
             }
+
+            /// The value of a stored name.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
         }
 
         impl<DB: sqlx::Database> sqlx::Type<DB> for $ty
@@ -120,10 +128,8 @@ macro_rules! text_column {
             &'r str: sqlx::Decode<'r, DB>,
         {
             fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-                match <&'r str as sqlx::Decode<'r, DB>>::decode(value)? {
-                    $($text => Ok(Self::$variant),)+
-                    other => Err(format!("not a {}: {other}", stringify!($ty)).into()),
-                }
+                let text = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+                Self::parse(text).ok_or_else(|| format!("not a {}: {text}", stringify!($ty)).into())
             }
         }
     };

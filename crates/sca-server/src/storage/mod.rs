@@ -360,6 +360,20 @@ impl Credential {
     }
 }
 
+/// Background work held by this instance ([`Store::lease`]).
+#[derive(Debug)]
+pub struct Lease(Option<sqlx::PgConnection>);
+
+impl Lease {
+    /// Whether it is still held (its connection still answers).
+    pub async fn held(&mut self) -> bool {
+        match &mut self.0 {
+            None => true,
+            Some(conn) => sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok(),
+        }
+    }
+}
+
 /// The storage: a reader pool and the writer.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -456,6 +470,34 @@ impl Store {
     /// The engine this store runs on.
     pub fn engine(&self) -> Engine {
         self.read.engine()
+    }
+
+    /// Takes the lease of background work `key` if no instance holds it: work that one instance at
+    /// a time must do (delivering the outbox). On SQLite (one instance per file) it is always
+    /// granted. On PostgreSQL it is a session advisory lock on a connection of its own, held as
+    /// long as that connection lives: if the instance dies, the database ends the session, and
+    /// another instance's next try takes the lease.
+    pub async fn lease(&self, key: i64) -> Result<Option<Lease>, StoreError> {
+        match &self.read {
+            Pool::Sqlite(_) => Ok(Some(Lease(None))),
+            Pool::Pg(pool) => {
+                let mut conn = pool.acquire().await?;
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(key)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                // Held: the connection leaves the pool with its lock (closing it releases it).
+                Ok(got.then(|| Lease(Some(conn.detach()))))
+            }
+        }
+    }
+
+    /// The PostgreSQL pool, for what only that engine has (`push.rs`).
+    pub fn postgres_pool(&self) -> Option<sqlx::PgPool> {
+        match &self.read {
+            Pool::Pg(pool) => Some(pool.clone()),
+            Pool::Sqlite(_) => None,
+        }
     }
 
     /// The writer, for writes (see [`writer`]).

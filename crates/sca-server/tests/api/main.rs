@@ -14,6 +14,7 @@ mod edges;
 mod enumeration;
 mod flows;
 mod input;
+mod instances;
 mod keys;
 mod kill9;
 mod lockout;
