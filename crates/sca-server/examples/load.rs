@@ -34,6 +34,11 @@ struct Args {
     /// Server base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base: String,
+    /// Another instance of the same bank (one PostgreSQL database), repeatable: authorizations
+    /// are spread over `--base` and these, and the push run creates its transfers on the first of
+    /// them while the device listens on `--base` (push across instances).
+    #[arg(long)]
+    also: Vec<String>,
     /// Branch token (SCA_ADMIN_TOKEN of the server).
     #[arg(long)]
     admin_token: String,
@@ -308,16 +313,26 @@ fn report(name: &str, mut lat: Vec<Duration>, elapsed: Duration, errors: usize) 
     );
 }
 
+impl Args {
+    /// Every instance the authorizations are spread over.
+    fn bases(&self) -> Vec<String> {
+        std::iter::once(self.base.clone())
+            .chain(self.also.iter().cloned())
+            .collect()
+    }
+}
+
 async fn closed_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String, String)>) {
     let queue = Arc::new(Mutex::new(work));
     let lat = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..a.concurrency {
+    let bases = a.bases();
+    for i in 0..a.concurrency {
         let (http, base, s, queue, lat, errors) = (
             http.clone(),
-            a.base.clone(),
+            bases[i % bases.len()].clone(),
             s.clone(),
             queue.clone(),
             lat.clone(),
@@ -356,10 +371,11 @@ async fn open_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String, 
     let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(work.len());
+    let bases = a.bases();
     for (i, (op_id, code)) in work.into_iter().enumerate() {
         let scheduled = start + interval * i as u32;
         tokio::time::sleep_until(scheduled.into()).await;
-        let (http, base, s) = (http.clone(), a.base.clone(), s.clone());
+        let (http, base, s) = (http.clone(), bases[i % bases.len()].clone(), s.clone());
         tasks.push(tokio::spawn(async move {
             let ok = authorize(&http, &base, &s, &op_id, &code).await == StatusCode::OK;
             (ok, scheduled.elapsed())
@@ -447,7 +463,7 @@ async fn push(http: &Client, a: &Args, s: Arc<Session>, device: Arc<Device>) {
     let start = Instant::now();
     for _ in 0..a.pushes {
         let t0 = Instant::now();
-        let t = transfer(http, &a.base, &s).await;
+        let t = transfer(http, a.also.first().unwrap_or(&a.base), &s).await;
         let op_id = t["op_id"].as_str().unwrap();
         loop {
             let (got, at) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
@@ -461,7 +477,11 @@ async fn push(http: &Client, a: &Args, s: Arc<Session>, device: Arc<Device>) {
         }
     }
     report(
-        "push (create transfer -> operation event at the device)",
+        if a.also.is_empty() {
+            "push (create transfer -> operation event at the device)"
+        } else {
+            "push across instances (create transfer on --also -> event at the device on --base)"
+        },
         lat,
         start.elapsed(),
         0,

@@ -5,8 +5,9 @@
 //! - A session is named by the SHA-256 of its cookie value ([`key`]); the value is never stored.
 //! - It ends `session_idle` seconds after its last request and `session_lifetime` seconds after
 //!   login, whichever comes first. Its last request is written at most every [`TOUCH_EVERY`]
-//!   seconds (one write per active session per interval, not per request), so a session may end
-//!   up to that much *before* its idle time, never after it (RTS art. 4(3)(d) sets a maximum).
+//!   seconds, or a twentieth of the idle time if that is shorter ([`touch_every`]): one write
+//!   per active session per interval, not per request. So a session may end up to that much
+//!   *before* its idle time, never after it (RTS art. 4(3)(d) sets a maximum).
 //! - It has completed strong authentication when its login operation is approved, and it is
 //!   held to the password change while its customer's row says the bank issued the password:
 //!   both are read, not copied, so no write can leave a session out of step with them.
@@ -23,8 +24,15 @@ use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::AppState;
 use crate::storage::{Customer, OperationStatus, SessionKey};
 
-/// Seconds between two writes of a session's last request.
+/// Seconds between two writes of a session's last request, at most.
 pub const TOUCH_EVERY: u64 = 15;
+
+/// Seconds between two writes of a session's last request for an idle time of `idle` seconds:
+/// [`TOUCH_EVERY`], or a twentieth of the idle time (at least a second) if that is shorter, so
+/// that a short idle time (a kiosk's, a test's) is still kept alive by each request.
+pub fn touch_every(idle: u64) -> u64 {
+    (idle / 20).clamp(1, TOUCH_EVERY)
+}
 
 /// Seconds between two sweeps of ended sessions and refilled login buckets (by this instance).
 const SWEEP_EVERY: u64 = 60;
@@ -115,7 +123,7 @@ impl AppState {
                 "the session has ended; log in again",
             ));
         }
-        if now >= last_seen + TOUCH_EVERY {
+        if now >= last_seen + touch_every(cfg.session_idle) {
             self.store()
                 .write(move |w| Box::pin(async move { w.touch_session(&k, now).await }))
                 .await?;

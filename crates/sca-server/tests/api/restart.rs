@@ -65,6 +65,22 @@ async fn an_idle_session_ends_on_time_whichever_process_served_its_last_request(
     assert_eq!(web.get("/api/v1/accounts").await.1["code"], "unauthenticated");
 }
 
+/// The last request is written only now and then, but often enough for a short idle time: with
+/// 10 s, a request every 9 s keeps the session.
+#[tokio::test]
+async fn a_short_idle_time_is_kept_alive_by_each_request() {
+    let server = TestServer::start_with(|c| c.session_idle = 10).await;
+    let c = server.admin_create("Sessione Breve", "+393331119003").await;
+    let device = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &device).await;
+    for _ in 0..4 {
+        server.clock.advance(9);
+        assert_eq!(web.get("/api/v1/accounts").await.0, StatusCode::OK);
+    }
+    server.clock.advance(10);
+    assert_eq!(web.get("/api/v1/accounts").await.1["code"], "session_expired");
+}
+
 async fn wrong_login(api: &Api, user: &str) -> (StatusCode, Value) {
     let r = api
         .post_json("/api/v1/login", &json!({"user": user, "password": "11223344"}))
