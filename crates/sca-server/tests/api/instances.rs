@@ -53,10 +53,7 @@ async fn next(rx: &mut tokio::sync::mpsc::Receiver<(String, Value)>, event: &str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_made_on_one_instance_reaches_a_device_on_another_and_the_approval_a_page_on_a_third() {
-    if !on_postgres() {
-        eprintln!("several instances need PostgreSQL: SCA_TEST_ENGINE=postgres");
-        return;
-    }
+    postgres_only!();
     let one = TestServer::start().await;
     let (two, three) = more_instances(&one).await;
     let c = one.admin_create("Tre Istanze", "+393331121001").await;
@@ -120,10 +117,7 @@ async fn a_push_made_on_one_instance_reaches_a_device_on_another_and_the_approva
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_right_answers_spread_over_three_instances_approve_once_and_move_the_money_once() {
-    if !on_postgres() {
-        eprintln!("several instances need PostgreSQL: SCA_TEST_ENGINE=postgres");
-        return;
-    }
+    postgres_only!();
     let one = TestServer::start().await;
     let (two, three) = more_instances(&one).await;
     let c = one.admin_create("Cinquanta Risposte", "+393331121002").await;
@@ -158,10 +152,7 @@ async fn fifty_right_answers_spread_over_three_instances_approve_once_and_move_t
 
 #[tokio::test]
 async fn a_device_request_accepted_by_one_instance_is_refused_by_another() {
-    if !on_postgres() {
-        eprintln!("several instances need PostgreSQL: SCA_TEST_ENGINE=postgres");
-        return;
-    }
+    postgres_only!();
     let one = TestServer::start().await;
     let (two, _three) = more_instances(&one).await;
     let c = one.admin_create("Replica Altrove", "+393331121003").await;
@@ -185,10 +176,7 @@ async fn a_device_request_accepted_by_one_instance_is_refused_by_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_whose_connection_the_database_ended_still_delivers_the_next_push() {
-    if !on_postgres() {
-        eprintln!("several instances need PostgreSQL: SCA_TEST_ENGINE=postgres");
-        return;
-    }
+    postgres_only!();
     let one = TestServer::start().await;
     let (two, _three) = more_instances(&one).await;
     let c = one.admin_create("Ascolto Interrotto", "+393331121004").await;
@@ -213,10 +201,7 @@ async fn a_listener_whose_connection_the_database_ended_still_delivers_the_next_
 /// same provider, each message reaches it once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_deliver_each_message_once() {
-    if !on_postgres() {
-        eprintln!("several instances need PostgreSQL: SCA_TEST_ENGINE=postgres");
-        return;
-    }
+    postgres_only!();
     let received: Arc<tokio::sync::Mutex<Vec<Value>>> = Arc::default();
     let sink = received.clone();
     let app = axum::Router::new().route(

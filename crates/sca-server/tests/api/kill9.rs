@@ -183,10 +183,7 @@ async fn kill_9_during_approvals_loses_no_acknowledged_one_and_executes_none_twi
 /// again on another instance gets what is pending, and the audit chain verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_of_one_of_three_instances_loses_nothing_and_logs_nobody_out() {
-    if !on_postgres() {
-        eprintln!("several instances need PostgreSQL: SCA_TEST_ENGINE=postgres");
-        return;
-    }
+    postgres_only!();
     let dir = tempfile::tempdir().unwrap();
     let database = test_database().await;
     // The first start makes the keys in the shared data directory; the others read them.

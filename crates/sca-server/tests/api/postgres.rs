@@ -10,10 +10,7 @@ use crate::support::*;
 /// reads and writes alike, and nothing acknowledged before is lost.
 #[tokio::test]
 async fn connections_terminated_by_the_database_are_replaced() {
-    if !on_postgres() {
-        eprintln!("PostgreSQL only: SCA_TEST_ENGINE=postgres");
-        return;
-    }
+    postgres_only!();
     let server = TestServer::start().await;
     let c = server.admin_create("Connessione Persa", "+393331120001").await;
     let mut db = test_db(server.state.config()).await;

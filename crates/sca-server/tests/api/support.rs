@@ -59,6 +59,18 @@ pub fn on_postgres() -> bool {
     std::env::var("SCA_TEST_ENGINE").as_deref() == Ok("postgres")
 }
 
+/// Ends a test that needs PostgreSQL (several instances, what only that engine must survive) when
+/// this run is on SQLite, saying so.
+macro_rules! postgres_only {
+    () => {
+        if !$crate::support::on_postgres() {
+            eprintln!("this test needs PostgreSQL: SCA_TEST_ENGINE=postgres (make unit runs it so)");
+            return;
+        }
+    };
+}
+pub(crate) use postgres_only;
+
 /// A new, empty database for one test server: `None` for SQLite (the default file in its data
 /// directory), a new PostgreSQL database otherwise.
 pub async fn test_database() -> Option<String> {
