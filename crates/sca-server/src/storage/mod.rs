@@ -823,12 +823,12 @@ impl Store {
         .await)?)
     }
 
-    /// One secret sealed with the secrets key and the associated data it was sealed with (a
-    /// device's, else an activation's), if any: what tells the key of data older than
-    /// `keys_in_use`.
+    /// One secret sealed with the secrets key and the associated data it was sealed with (an
+    /// active device's, since a removed one's is wiped, else an activation's), if any: what tells
+    /// the key of data older than `keys_in_use`.
     pub async fn a_sealed_secret(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         Ok(pool!(&self.read, |p| sqlx::query_as(
-            "SELECT id, secrets FROM devices UNION ALL \
+            "SELECT id, secrets FROM devices WHERE status = 'active' UNION ALL \
              SELECT id, secrets FROM activations WHERE secrets IS NOT NULL LIMIT 1",
         )
         .fetch_optional(p)

@@ -109,3 +109,31 @@ async fn data_made_before_the_keys_were_recorded_is_tested_with_the_keys_given()
     .unwrap();
     assert_eq!(recorded, 2);
 }
+
+/// A removed device's secrets are wiped: they are not taken for data sealed with another key.
+#[tokio::test]
+async fn a_removed_devices_wiped_secrets_do_not_refuse_the_right_key() {
+    let server = TestServer::start().await;
+    let first = server.admin_create("Dispositivo Rimosso", "+393337770033").await;
+    let removed = Device::activate(&server, &first).await;
+    let second = server.admin_create("Dispositivo Attivo", "+393337770034").await;
+    let _active = Device::activate(&server, &second).await;
+    let config = server.state.config().clone();
+    let mut conn = test_db(&config).await;
+    on_db!(&mut conn, |c| sqlx::query("DELETE FROM keys_in_use")
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    on_db!(&mut conn, |c| sqlx::query(
+        "UPDATE devices SET status = 'removed', secrets = $1 WHERE id = $2"
+    )
+    .bind(&[][..] as &[u8])
+    .bind(&removed.id)
+    .execute(c)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    drop(conn);
+    AppState::new(config, server.clock.clone()).await.unwrap();
+}
