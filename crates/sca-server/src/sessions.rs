@@ -55,9 +55,6 @@ pub struct Session {
     pub csrf: String,
     /// Strong authentication complete: its login operation is approved.
     pub authenticated: bool,
-    /// The password was issued by the bank and not changed yet: only the password change (and
-    /// logout) is open to this session until it is.
-    pub password_change_required: bool,
 }
 
 /// A session just made: the cookie value and the CSRF token.
@@ -131,7 +128,6 @@ impl AppState {
         Ok(Session {
             key: k,
             authenticated: row.login_status == Some(OperationStatus::Approved),
-            password_change_required: row.customer.password_change_required,
             customer: Arc::new(row.customer),
             login_id: row.login_id,
             csrf: row.csrf,

@@ -216,7 +216,8 @@ impl FromRequestParts<AppState> for WebSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let sca = ScaSession::from_request_parts(parts, state).await?;
-        if sca.session.password_change_required {
+        // The bank-issued password flag is the customer's row, read with the session.
+        if sca.customer.password_change_required {
             return Err(AppError::new(
                 ErrorKind::PasswordChangeRequired,
                 "the password was issued by the bank: change it first (POST /api/v1/password)",

@@ -44,16 +44,6 @@ impl Conn {
     }
 }
 
-impl Pool {
-    /// The engine.
-    pub fn engine(&self) -> Engine {
-        match self {
-            Self::Sqlite(_) => Engine::Sqlite,
-            Self::Pg(_) => Engine::Postgres,
-        }
-    }
-}
-
 /// Runs `$body` with `$c` the engine's own connection (`&mut SqliteConnection` or
 /// `&mut PgConnection`): the statement is written once and compiled for each engine.
 macro_rules! conn {

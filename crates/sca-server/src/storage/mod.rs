@@ -30,7 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use db::{Conn, Engine, Pool, pool};
+use db::{Conn, Pool, pool};
 
 pub use crate::audit::AuditRow;
 pub use keys::KeyName;
@@ -465,11 +465,6 @@ impl Store {
             .connect_with(opts.clone())
             .await?;
         Ok((Conn::Pg(conn), Pool::Pg(read)))
-    }
-
-    /// The engine this store runs on.
-    pub fn engine(&self) -> Engine {
-        self.read.engine()
     }
 
     /// Takes the lease of background work `key` if no instance holds it: work that one instance at
