@@ -11,14 +11,15 @@ pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "insta
 # test:  a real Secret Service on a private D-Bus session for the keyring tests; Chromium for the
 #        browser tests of Area Clienti; Python's venv for schemathesis (from PyPI); PostgreSQL's
 #        server binaries for the throwaway cluster the server suite runs on a second time (no
-#        cluster of the package is used).
+#        cluster of the package is used); systemd-analyze, curl and adduser for the server
+#        package test.
 # desktop: Tauri 2's WebKitGTK and GTK libraries (build), WebKitWebDriver, Xvfb, dunst and the
 #        D-Bus tools (desktop tests); the Rust tool tauri-driver is installed with cargo.
 want=()
 for profile in "$@"; do
   case "$profile" in
     build) want+=(build-essential pkg-config clang libclang-dev) ;;
-    test) want+=(dbus gnome-keyring chromium python3-venv postgresql) ;;
+    test) want+=(dbus gnome-keyring chromium python3-venv postgresql systemd curl adduser) ;;
     desktop) want+=(build-essential pkg-config file libssl-dev libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
                     libsoup-3.0-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev) ;;
     desktop-test) want+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 dunst gnome-keyring imagemagick) ;;
