@@ -221,7 +221,7 @@ pub(crate) async fn unblock(state: &AppState, customer: &Customer, by: &'static 
         .store()
         .write(move |w| {
             Box::pin(async move {
-                w.unblock_all(cid).await?;
+                w.unblock_all(now, cid).await?;
                 w.end_customer_sessions(cid, None).await?;
                 w.audit(now, "unblocked", &user_code, by).await
             })

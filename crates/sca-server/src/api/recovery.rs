@@ -198,7 +198,7 @@ pub async fn unblock_finish(
                 if spent != Spent::Now {
                     return Ok(spent);
                 }
-                w.unblock_all(cid).await?;
+                w.unblock_all(now, cid).await?;
                 w.audit(now, "unblocked", &user_code, "security_code+sms").await?;
                 Ok(Spent::Now)
             })

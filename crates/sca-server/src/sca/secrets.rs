@@ -108,7 +108,7 @@ async fn check_secret_now(
         Err(_) => Settle::NotEvaluated,
     };
     // The settle must not be lost: a batch that failed was rolled back whole, so the write is
-    // tried again (an attempt left taken would refuse the customer until the next start).
+    // tried again (an attempt left taken holds its place until it is a minute old, then counts as wrong).
     let mut tries = 0;
     let counted = loop {
         let (whose, now) = (whose.clone(), state.now());

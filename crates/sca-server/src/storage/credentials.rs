@@ -9,6 +9,12 @@ use super::{Credential, StoreError};
 /// How long the counts of a user name that is no customer's are kept after its last attempt.
 const UNKNOWN_USER_MEMORY_SECS: i64 = 30 * 24 * 3600;
 
+/// An attempt taken and not settled within this time is dead: the process evaluating it died
+/// (no evaluation takes a minute: a password hash takes well under a second). Such attempts are
+/// counted as wrong answers (failing closed, as a lockout must), by the next attempt's write or
+/// forgiven by an unblock. An evaluation that does finish later counts once more if wrong.
+pub(crate) const UNSETTLED_AFTER_SECS: i64 = 60;
+
 impl WriteCtx {
     /// Wrong answers in a row for `credential`.
     pub async fn failures(&mut self, customer_id: i64, credential: Credential) -> Result<u32, StoreError> {
@@ -88,15 +94,21 @@ impl WriteCtx {
         )
         .await?;
         if failures == max {
-            let text = crate::texts::blocked_alert(credential, max);
-            self.outbox(at, &holder.phone, "sms", &text).await?;
-            self.outbox(at, &holder.email, "email", &text).await?;
-            self.end_customer_sessions(holder.id, holder.keep_session.as_ref())
-                .await?;
-            self.audit(at, "credential_blocked", &holder.user_code, credential.as_str())
-                .await?;
+            self.blocked(at, holder, credential, max).await?;
         }
         Ok(())
+    }
+
+    /// What a block does: alerts the customer by SMS and e-mail, ends the customer's web
+    /// sessions but the one that answered, and audits the block.
+    async fn blocked(&mut self, at: u64, holder: &Holder, credential: Credential, max: u32) -> Result<(), StoreError> {
+        let text = crate::texts::blocked_alert(credential, max);
+        self.outbox(at, &holder.phone, "sms", &text).await?;
+        self.outbox(at, &holder.email, "email", &text).await?;
+        self.end_customer_sessions(holder.id, holder.keep_session.as_ref())
+            .await?;
+        self.audit(at, "credential_blocked", &holder.user_code, credential.as_str())
+            .await
     }
 
     /// Count-then-verify: takes an attempt at `credential` before the answer is evaluated, in
@@ -110,19 +122,22 @@ impl WriteCtx {
         credential: Credential,
         max: u32,
     ) -> Result<bool, StoreError> {
+        self.count_unsettled(at, subject, credential, max).await?;
         let taken = match subject {
             Subject::Customer(h) => conn!(&mut self.conn, |c| {
                 sqlx::query(
-                "INSERT INTO credential_failures AS f (customer_id, credential, failures, pending) VALUES ($1, $2, 0, 1) \
-                 ON CONFLICT (customer_id, credential) DO UPDATE SET pending = f.pending + 1 \
+                    "INSERT INTO credential_failures AS f (customer_id, credential, failures, pending, taken_at) \
+                 VALUES ($1, $2, 0, 1, $4) \
+                 ON CONFLICT (customer_id, credential) DO UPDATE SET pending = f.pending + 1, taken_at = $4 \
                  WHERE f.failures + f.pending < $3 RETURNING pending",
-            )
-            .bind(h.id)
-            .bind(credential.as_str())
-            .bind(i64::from(max))
-            .fetch_optional(c)
-            .await
-            .map(|row| row.is_some())
+                )
+                .bind(h.id)
+                .bind(credential.as_str())
+                .bind(i64::from(max))
+                .bind(at as i64)
+                .fetch_optional(c)
+                .await
+                .map(|row| row.is_some())
             })?,
             Subject::Unknown(user) => {
                 conn!(&mut self.conn, |c| sqlx::query(
@@ -134,9 +149,9 @@ impl WriteCtx {
                 .map(|r| r.rows_affected()))?;
                 conn!(&mut self.conn, |c| {
                     sqlx::query(
-                    "INSERT INTO unknown_user_failures AS f (\"user\", credential, failures, pending, updated_at) \
-                     VALUES ($1, $2, 0, 1, $4) ON CONFLICT (\"user\", credential) DO UPDATE SET pending = f.pending + 1, \
-                     updated_at = $4 WHERE f.failures + f.pending < $3 RETURNING pending",
+                    "INSERT INTO unknown_user_failures AS f (\"user\", credential, failures, pending, updated_at, taken_at) \
+                     VALUES ($1, $2, 0, 1, $4, $4) ON CONFLICT (\"user\", credential) DO UPDATE SET pending = f.pending + 1, \
+                     updated_at = $4, taken_at = $4 WHERE f.failures + f.pending < $3 RETURNING pending",
                 )
                 .bind(*user)
                 .bind(credential.as_str())
@@ -158,6 +173,73 @@ impl WriteCtx {
             self.audit(at, kind, &h.user_code, credential.as_str()).await?;
         }
         Ok(taken)
+    }
+
+    /// Counts as wrong answers the attempts at `credential` that were taken and never settled
+    /// (no attempt taken for [`UNSETTLED_AFTER_SECS`]: whoever took them died). Writers run one
+    /// at a time (on PostgreSQL, whichever instance), so the read and the update are one step.
+    async fn count_unsettled(
+        &mut self,
+        at: u64,
+        subject: &Subject<'_>,
+        credential: Credential,
+        max: u32,
+    ) -> Result<(), StoreError> {
+        let (table, key) = match subject {
+            Subject::Customer(_) => ("credential_failures", "customer_id"),
+            Subject::Unknown(_) => ("unknown_user_failures", "\"user\""),
+        };
+        let stale = at as i64 - UNSETTLED_AFTER_SECS;
+        let sql = format!(
+            "SELECT failures, pending FROM {table} WHERE {key} = $1 AND credential = $2 AND pending > 0 AND taken_at < $3"
+        );
+        let row: Option<(i64, i64)> = conn!(&mut self.conn, |c| {
+            let q = sqlx::query_as(&sql);
+            let q = match subject {
+                Subject::Customer(h) => q.bind(h.id),
+                Subject::Unknown(user) => q.bind(*user),
+            };
+            q.bind(credential.as_str()).bind(stale).fetch_optional(c).await
+        })?;
+        let Some((before, unsettled)) = row else {
+            return Ok(());
+        };
+        let after = before + unsettled;
+        let sql = format!(
+            "UPDATE {table} SET failures = $3, pending = 0, \
+             blocked_at = CASE WHEN $3 >= $4 THEN coalesce(blocked_at, $5) ELSE blocked_at END \
+             WHERE {key} = $1 AND credential = $2"
+        );
+        conn!(&mut self.conn, |c| {
+            let q = sqlx::query(&sql);
+            let q = match subject {
+                Subject::Customer(h) => q.bind(h.id),
+                Subject::Unknown(user) => q.bind(*user),
+            };
+            q.bind(credential.as_str())
+                .bind(after)
+                .bind(i64::from(max))
+                .bind(at as i64)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if let Subject::Customer(h) = subject {
+            self.audit(
+                at,
+                "attempts_unsettled",
+                &h.user_code,
+                &format!(
+                    "{}: {unsettled} counted as wrong; failures={after}",
+                    credential.as_str()
+                ),
+            )
+            .await?;
+            if before < i64::from(max) && after >= i64::from(max) {
+                self.blocked(at, h, credential, max).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Settles an attempt taken with [`take_attempt`](Self::take_attempt): a wrong answer is
@@ -245,12 +327,15 @@ impl WriteCtx {
         Ok(())
     }
 
-    /// Unblocks every credential.
-    pub async fn unblock_all(&mut self, customer_id: i64) -> Result<(), StoreError> {
+    /// Unblocks every credential, and forgives the attempts left unsettled by a process that
+    /// died (attempts being evaluated now stay taken).
+    pub async fn unblock_all(&mut self, at: u64, customer_id: i64) -> Result<(), StoreError> {
         conn!(&mut self.conn, |c| sqlx::query(
-            "UPDATE credential_failures SET failures = 0, blocked_at = NULL WHERE customer_id = $1"
+            "UPDATE credential_failures SET failures = 0, blocked_at = NULL, \
+             pending = CASE WHEN taken_at < $2 THEN 0 ELSE pending END WHERE customer_id = $1"
         )
         .bind(customer_id)
+        .bind(at as i64 - UNSETTLED_AFTER_SECS)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;

@@ -150,3 +150,84 @@ async fn blocked_codes_close_the_device_stream_until_unblocked() {
         ("operation", Some(op_id.as_str()))
     );
 }
+
+/// What a process that dies while evaluating passwords leaves behind: attempts taken (committed
+/// by the real write that takes them) and never settled. On SQLite a restart counts them; on
+/// PostgreSQL other instances may be evaluating theirs right now, so the write of the next
+/// attempt counts the ones a minute old.
+async fn die_while_evaluating(server: &TestServer, c: &Customer, attempts: usize) {
+    let store = server.state.store();
+    let row = store.customer_by_user(&c.user_code).await.unwrap().unwrap();
+    let holder = sca_server::storage::Holder::new(&row, None);
+    let now = sca_server::Clock::now(&*server.clock);
+    for _ in 0..attempts {
+        let h = holder.clone();
+        let taken = store
+            .write(move |w| {
+                Box::pin(async move {
+                    w.take_attempt(
+                        now,
+                        &sca_server::storage::Subject::Customer(&h),
+                        sca_server::storage::Credential::Password,
+                        5,
+                    )
+                    .await
+                })
+            })
+            .await
+            .unwrap();
+        assert!(taken);
+    }
+}
+
+#[tokio::test]
+async fn attempts_a_dead_process_left_taken_count_as_wrong_once_a_minute_old() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Tino Morto", "+393332220011").await;
+    let mut web = Web::new(&server);
+    die_while_evaluating(&server, &c, 4).await;
+    // Still young: they may be live, and they hold their attempts (one is left to evaluate).
+    let (status, body) = web.login(&c.user_code, "99999999").await;
+    assert_eq!(
+        (status, body["attempts_left"].as_i64()),
+        (StatusCode::UNAUTHORIZED, Some(4)),
+        "{body}"
+    );
+    assert_eq!(web.login(&c.user_code, &c.password).await.0, StatusCode::LOCKED);
+    // A minute later they are dead, counted as four wrong answers: with the one before, a block.
+    server.clock.advance(61);
+    let (status, body) = web.login(&c.user_code, &c.password).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::LOCKED, Some("blocked")),
+        "{body}"
+    );
+    let sms = server.outbox(&c.phone).await;
+    assert!(
+        sms.iter().any(|m| m["body"].as_str().unwrap().contains("password")),
+        "{sms:?}"
+    );
+    // The branch unblocks: every attempt is there again.
+    assert_eq!(server.admin_unblock(&c.user_code).await, StatusCode::NO_CONTENT);
+    let (status, body) = web.login(&c.user_code, "99999999").await;
+    assert_eq!(
+        (status, body["attempts_left"].as_i64()),
+        (StatusCode::UNAUTHORIZED, Some(4)),
+        "{body}"
+    );
+    assert_eq!(web.login(&c.user_code, &c.password).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_branch_unblock_forgives_attempts_a_dead_process_left_taken() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Pia Morta", "+393332220012").await;
+    let mut web = Web::new(&server);
+    die_while_evaluating(&server, &c, 5).await;
+    // Every attempt is held: none can be evaluated, the customer is refused.
+    assert_eq!(web.login(&c.user_code, &c.password).await.0, StatusCode::LOCKED);
+    server.clock.advance(61);
+    assert_eq!(server.admin_unblock(&c.user_code).await, StatusCode::NO_CONTENT);
+    let (status, body) = web.login(&c.user_code, &c.password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
