@@ -49,6 +49,11 @@ struct Args {
     /// Authorizations in the closed-loop run.
     #[arg(long, default_value_t = 20_000)]
     authorizations: usize,
+    /// Customers whose transfers the authorize and rate runs approve (each with its device and
+    /// web session; the transfers are spread over them). One is the worst case: every approval
+    /// books on the same account row.
+    #[arg(long, default_value_t = 1)]
+    customers: usize,
     /// Concurrent clients in the closed-loop run.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -247,26 +252,26 @@ async fn transfer(http: &Client, base: &str, s: &Session) -> Value {
     .await
 }
 
-/// `n` pending transfers with their OPERATION codes, made by `concurrency` clients.
-async fn pending(http: &Client, base: &str, s: &Arc<Session>, device: &Arc<Device>, n: usize) -> Vec<(String, String)> {
+/// An operation to approve: the session that made it, its op id and its OPERATION code.
+type Work = (Arc<Session>, String, String);
+
+/// `n` pending transfers with their OPERATION codes, made by 32 clients, spread over the
+/// customers' sessions.
+async fn pending(http: &Client, base: &str, people: &[(Arc<Session>, Arc<Device>)], n: usize) -> Vec<Work> {
     let out = Arc::new(Mutex::new(Vec::with_capacity(n)));
     let left = Arc::new(std::sync::atomic::AtomicUsize::new(n));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..32 {
-        let (http, base, s, device, out, left) = (
-            http.clone(),
-            base.to_owned(),
-            s.clone(),
-            device.clone(),
-            out.clone(),
-            left.clone(),
-        );
+    for i in 0..32 {
+        let (s, device) = people[i % people.len()].clone();
+        let (http, base, out, left) = (http.clone(), base.to_owned(), out.clone(), left.clone());
         tasks.push(tokio::spawn(async move {
             while take_one(&left) {
                 let t = transfer(&http, &base, &s).await;
                 let code = device.operation_code(t["payload"].as_str().unwrap());
-                out.lock().await.push((t["op_id"].as_str().unwrap().to_owned(), code));
+                out.lock()
+                    .await
+                    .push((s.clone(), t["op_id"].as_str().unwrap().to_owned(), code));
             }
         }));
     }
@@ -278,7 +283,11 @@ async fn pending(http: &Client, base: &str, s: &Arc<Session>, device: &Arc<Devic
         "  (setup: {n} transfers created in {secs:.1} s = {:.0}/s)",
         n as f64 / secs
     );
-    Arc::try_unwrap(out).ok().unwrap().into_inner()
+    let mut work = Arc::try_unwrap(out).ok().unwrap().into_inner();
+    // Each client made its own in a row: shuffle them (the codes are random digits), so that
+    // consecutive approvals are of different customers.
+    work.sort_by(|a, b| a.2.cmp(&b.2));
+    work
 }
 
 async fn authorize(http: &Client, base: &str, s: &Session, op_id: &str, code: &str) -> StatusCode {
@@ -322,7 +331,7 @@ impl Args {
     }
 }
 
-async fn closed_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String, String)>) {
+async fn closed_loop(http: &Client, a: &Args, work: Vec<Work>) {
     let queue = Arc::new(Mutex::new(work));
     let lat = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -330,10 +339,9 @@ async fn closed_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String
     let mut tasks = Vec::new();
     let bases = a.bases();
     for i in 0..a.concurrency {
-        let (http, base, s, queue, lat, errors) = (
+        let (http, base, queue, lat, errors) = (
             http.clone(),
             bases[i % bases.len()].clone(),
-            s.clone(),
             queue.clone(),
             lat.clone(),
             errors.clone(),
@@ -341,7 +349,7 @@ async fn closed_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let Some((op_id, code)) = queue.lock().await.pop() else {
+                let Some((s, op_id, code)) = queue.lock().await.pop() else {
                     break;
                 };
                 let t0 = Instant::now();
@@ -367,15 +375,15 @@ async fn closed_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String
     );
 }
 
-async fn open_loop(http: &Client, a: &Args, s: Arc<Session>, work: Vec<(String, String)>) {
+async fn open_loop(http: &Client, a: &Args, work: Vec<Work>) {
     let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(work.len());
     let bases = a.bases();
-    for (i, (op_id, code)) in work.into_iter().enumerate() {
+    for (i, (s, op_id, code)) in work.into_iter().enumerate() {
         let scheduled = start + interval * i as u32;
         tokio::time::sleep_until(scheduled.into()).await;
-        let (http, base, s) = (http.clone(), bases[i % bases.len()].clone(), s.clone());
+        let (http, base) = (http.clone(), bases[i % bases.len()].clone());
         tasks.push(tokio::spawn(async move {
             let ok = authorize(&http, &base, &s, &op_id, &code).await == StatusCode::OK;
             (ok, scheduled.elapsed())
@@ -499,16 +507,19 @@ async fn main() {
     let all = a.scenario == "all";
     let wants = |s: &str| all || a.scenario.split(',').any(|x| x == s);
     if wants("authorize") || wants("rate") {
-        let (c, device) = setup(&http, &a, 1).await;
-        let device = Arc::new(device);
-        let s = Arc::new(login(&http, &a.base, &c, &device).await);
+        let mut people = Vec::new();
+        for i in 0..a.customers.max(1) {
+            let (c, device) = setup(&http, &a, if i == 0 { 1 } else { 100 + i }).await;
+            let device = Arc::new(device);
+            people.push((Arc::new(login(&http, &a.base, &c, &device).await), device));
+        }
         if wants("authorize") {
-            let work = pending(&http, &a.base, &s, &device, a.authorizations).await;
-            closed_loop(&http, &a, s.clone(), work).await;
+            let work = pending(&http, &a.base, &people, a.authorizations).await;
+            closed_loop(&http, &a, work).await;
         }
         if wants("rate") {
-            let work = pending(&http, &a.base, &s, &device, (a.rate * a.seconds) as usize).await;
-            open_loop(&http, &a, s.clone(), work).await;
+            let work = pending(&http, &a.base, &people, (a.rate * a.seconds) as usize).await;
+            open_loop(&http, &a, work).await;
         }
     }
     if wants("login") {
