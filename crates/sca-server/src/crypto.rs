@@ -165,10 +165,14 @@ pub fn generate_key_files(bank_key_file: &Path, secrets_key_file: &Path) -> Resu
     ))
 }
 
+/// Derives the key of card-number digests from the secrets key.
+const PAN_DIGEST_DOMAIN: &[u8] = b"sigillo card pan digest v1";
+
 /// Seals and opens device secrets with AES-256-GCM; the row id is the associated data, so a
 /// sealed value copied to another row does not open.
 pub struct SecretBox {
     key: LessSafeKey,
+    pan_key: ring::hmac::Key,
     rng: SystemRandom,
     fingerprint: String,
 }
@@ -186,8 +190,10 @@ impl SecretBox {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         ctx.update(SECRETS_FINGERPRINT_DOMAIN);
         ctx.update(key);
+        let pan_key = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key), PAN_DIGEST_DOMAIN);
         Ok(Self {
             key: LessSafeKey::new(unbound),
+            pan_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pan_key.as_ref()),
             rng: SystemRandom::new(),
             fingerprint: hex::encode(&ctx.finish().as_ref()[..16]),
         })
@@ -247,6 +253,12 @@ impl SecretBox {
     /// of it): what the database records to refuse an instance started with another key.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The keyed digest a card number is stored and found by (HMAC-SHA-256 under a key derived
+    /// from this one): the same on every instance, and nothing without the key.
+    pub fn pan_digest(&self, pan: &str) -> Vec<u8> {
+        ring::hmac::sign(&self.pan_key, pan.as_bytes()).as_ref().to_vec()
     }
 
     /// `nonce || ciphertext || tag`.

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod cards;
 pub mod clock;
 pub mod config;
 pub mod crypto;

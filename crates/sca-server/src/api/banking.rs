@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::storage::writer::Booking;
 use crate::storage::{Credential, Customer, OperationRow, OperationStatus};
 
-fn decimal(minor: i64) -> String {
+pub(crate) fn decimal(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let m = minor.unsigned_abs();
     format!("{sign}{}.{:02}", m / 100, m % 100)

@@ -44,12 +44,27 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             "body".to_owned()
         };
         // serde's message already says what was expected; drop its " at line 1 column 9".
-        let detail = message.split(" at line ").next().unwrap_or(&message).to_owned();
-        AppError::bad_request(field, detail)
+        let detail = message.split(" at line ").next().unwrap_or(&message);
+        AppError::bad_request(field, without_the_value(detail))
     })?;
     de.end()
         .map_err(|_| AppError::bad_request("body", "trailing characters after the JSON value"))?;
     Ok(value)
+}
+
+/// serde quotes the value it refused (``invalid type: integer `4111…`, expected a string``): a
+/// password or a card number sent as a number would come back in the answer and in the log.
+/// The value goes; what was expected stays.
+fn without_the_value(detail: &str) -> String {
+    if !(detail.starts_with("invalid type: ") || detail.starts_with("invalid value: ")) {
+        return detail.to_owned();
+    }
+    match (detail.find('`'), detail.rfind('`')) {
+        (Some(open), Some(close)) if close > open => {
+            format!("{}{}", detail[..open].trim_end(), &detail[close + 1..])
+        }
+        _ => detail.to_owned(),
+    }
 }
 
 async fn body_bytes<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Result<Bytes, AppError> {

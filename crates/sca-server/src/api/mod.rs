@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod banking;
+pub mod cards;
 pub mod contract;
 pub mod dev;
 pub mod devices;
@@ -26,6 +27,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/customers"),
     ("post", "/api/v1/admin/customers/{user_code}/unblock"),
     ("get", "/api/v1/admin/audit"),
+    ("post", "/api/v1/admin/customers/{user_code}/cards"),
+    ("get", "/api/v1/cards"),
     ("post", "/api/v1/login"),
     ("get", "/api/v1/login/{login_id}"),
     ("post", "/api/v1/login/{login_id}/code"),
@@ -87,7 +90,7 @@ impl Modify for Security {
         Device calls carry `authorization: SCA1-Device id=<device_id>,ts=<unix seconds>,sig=<b64u>`, the device key's \
         ECDSA over `\"SCA1-REQ\" || lp(METHOD) || lp(path) || lp(ts) || lp(SHA(body))`. Errors are application/problem+json."),
     paths(
-        admin::create_customer, admin::unblock_customer, admin::audit,
+        admin::create_customer, admin::unblock_customer, admin::audit, cards::issue_card, cards::list_cards,
         login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
         login::change_password, login::password_sms, login::set_alias,
         banking::accounts, banking::movements, banking::create_transfer, banking::operation, banking::operation_events,
@@ -140,6 +143,8 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
             post(admin::unblock_customer),
         )
         .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/admin/customers/{user_code}/cards", post(cards::issue_card))
+        .route("/api/v1/cards", get(cards::list_cards))
         .route("/api/v1/login", post(login::login))
         .route("/api/v1/login/{login_id}", get(login::login_state))
         .route("/api/v1/login/{login_id}/code", post(login::login_code))

@@ -12,6 +12,7 @@
 //! write lock (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's advisory transaction lock), so writers of
 //! several processes append to one chain in turn, never forking it.
 
+mod cards;
 mod credentials;
 mod customers;
 pub mod db;
@@ -33,6 +34,7 @@ use sqlx::{ConnectOptions as _, Connection as _};
 use db::{Conn, Pool, pool};
 
 pub use crate::audit::AuditRow;
+pub use cards::{CardRow, NewCard};
 pub use keys::KeyName;
 pub use sessions::{SessionKey, SessionRow};
 pub use writer::{Counted, Holder, Settle, Subject, WriteCtx, Writer};

@@ -9,6 +9,7 @@ mod support;
 mod tls;
 
 mod audit_tail;
+mod cards;
 mod device_self;
 mod edges;
 mod enumeration;

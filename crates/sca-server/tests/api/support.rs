@@ -280,6 +280,20 @@ impl Api {
         }
     }
 
+    /// The branch registers a card of a customer: (status, body).
+    pub async fn admin_card(&self, user_code: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(self.url(&format!("/api/v1/admin/customers/{user_code}/cards")))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// The branch unblocks a customer (and ends the customer's sessions).
     pub async fn admin_unblock(&self, user_code: &str) -> StatusCode {
         self.http

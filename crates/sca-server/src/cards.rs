@@ -1,0 +1,225 @@
+//! Payment cards (issue 14): the rules for a card number (PAN), its expiry, kind and brand, and
+//! how a card is shown. The full PAN is read once, when the branch registers a card: it is kept
+//! only as a keyed digest (to find the card when a merchant's 3-D Secure server names it) and its
+//! last four digits. No answer, log line or page ever carries it; [`Pan`]'s `Debug` is redacted.
+
+use zeroize::Zeroizing;
+
+use crate::error::{ApiResult, AppError};
+
+/// A card number: 13 to 19 digits (spaces allowed between), the Luhn check digit right, of a
+/// brand this bank issues.
+pub struct Pan {
+    digits: Zeroizing<String>,
+    brand: Brand,
+}
+
+impl std::fmt::Debug for Pan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pan({})", self.masked())
+    }
+}
+
+impl Pan {
+    /// Parses a PAN; the error names what is wrong, never the number.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let digits: Zeroizing<String> = Zeroizing::new(text.chars().filter(|c| *c != ' ').collect());
+        if !(13..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("must be 13 to 19 digits");
+        }
+        if !luhn(&digits) {
+            return Err("the check digit is wrong");
+        }
+        let brand = Brand::of(&digits).ok_or("not a Visa or Mastercard number")?;
+        Ok(Self { digits, brand })
+    }
+
+    /// The digits.
+    pub fn digits(&self) -> &str {
+        &self.digits
+    }
+
+    /// The brand, from the first digits.
+    pub fn brand(&self) -> Brand {
+        self.brand
+    }
+
+    /// The last four digits.
+    pub fn last4(&self) -> &str {
+        &self.digits[self.digits.len() - 4..]
+    }
+
+    /// `**** 1234`.
+    pub fn masked(&self) -> String {
+        masked(self.last4())
+    }
+}
+
+/// `**** 1234`: how a card is named everywhere.
+pub fn masked(last4: &str) -> String {
+    format!("**** {last4}")
+}
+
+/// The Luhn (mod 10) check over every digit, the check digit last.
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let d2 = d * 2;
+                if d2 > 9 { d2 - 9 } else { d2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// The card schemes this bank issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Brand {
+    /// Visa (Visa Secure).
+    Visa,
+    /// Mastercard (Mastercard Identity Check).
+    Mastercard,
+}
+crate::storage::db::text_column!(Brand { Visa => "visa", Mastercard => "mastercard" });
+
+impl Brand {
+    /// Visa: 4…; Mastercard: 51–55 and 2221–2720.
+    fn of(digits: &str) -> Option<Self> {
+        let two: u32 = digits[..2].parse().ok()?;
+        let four: u32 = digits[..4].parse().ok()?;
+        if digits.starts_with('4') {
+            Some(Self::Visa)
+        } else if (51..=55).contains(&two) || (2221..=2720).contains(&four) {
+            Some(Self::Mastercard)
+        } else {
+            None
+        }
+    }
+}
+
+/// Debit, credit or prepaid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardKind {
+    /// Charges the account at once.
+    Debit,
+    /// Charges the account monthly, within a limit.
+    Credit,
+    /// Spends what was loaded on it (here: the account it is linked to).
+    Prepaid,
+}
+crate::storage::db::text_column!(CardKind { Debit => "debit", Credit => "credit", Prepaid => "prepaid" });
+
+/// The last month a card is valid in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    /// 1–12.
+    pub month: u32,
+    /// Four digits.
+    pub year: i32,
+}
+
+impl Expiry {
+    /// `MM/YY`, as printed on the card; not before the month of `now` (unix seconds).
+    pub fn parse(text: &str, now: u64) -> Result<Self, &'static str> {
+        let (mm, yy) = text.trim().split_once('/').ok_or("must be MM/YY")?;
+        if mm.len() != 2 || yy.len() != 2 || !(mm.bytes().chain(yy.bytes())).all(|b| b.is_ascii_digit()) {
+            return Err("must be MM/YY");
+        }
+        let month: u32 = mm.parse().map_err(|_| "must be MM/YY")?;
+        let year = 2000 + yy.parse::<i32>().map_err(|_| "must be MM/YY")?;
+        if !(1..=12).contains(&month) {
+            return Err("the month must be 01 to 12");
+        }
+        let expiry = Self { month, year };
+        if expiry.is_past(now) {
+            return Err("the card has expired");
+        }
+        Ok(expiry)
+    }
+
+    /// Whether the card's last month is over at `now`.
+    pub fn is_past(&self, now: u64) -> bool {
+        (self.year, self.month) < year_month(now)
+    }
+
+    /// `MM/YY`.
+    pub fn text(&self) -> String {
+        format!("{:02}/{:02}", self.month, self.year % 100)
+    }
+}
+
+/// The (year, month) of unix seconds, UTC (H. Hinnant's `civil_from_days`).
+fn year_month(unix: u64) -> (i32, u32) {
+    let z = (unix / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    (year, month)
+}
+
+/// The customer's 3-D Secure phone, or the certified one when none is given.
+pub fn check_secure_phone(phone: Option<&str>, certified: &str) -> ApiResult<String> {
+    match phone {
+        None => Ok(certified.to_owned()),
+        Some(p) => crate::customers::check_phone(p)
+            .map_err(|_| AppError::bad_request("secure_phone", "must be in E.164 form, like +393331234567")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JAN_2027: u64 = 1_798_761_600; // 2027-01-01
+
+    #[test]
+    fn pans_are_checked_by_length_luhn_and_brand() {
+        let visa = Pan::parse("4111 1111 1111 1111").unwrap();
+        assert_eq!((visa.brand(), visa.masked().as_str()), (Brand::Visa, "**** 1111"));
+        assert_eq!(Pan::parse("5555555555554444").unwrap().brand(), Brand::Mastercard);
+        assert_eq!(Pan::parse("2223000048400011").unwrap().brand(), Brand::Mastercard);
+        assert_eq!(Pan::parse("4111111111111112").unwrap_err(), "the check digit is wrong");
+        assert_eq!(
+            Pan::parse("378282246310005").unwrap_err(),
+            "not a Visa or Mastercard number"
+        );
+        assert_eq!(Pan::parse("41111111111").unwrap_err(), "must be 13 to 19 digits");
+        assert_eq!(
+            Pan::parse("4111-1111-1111-1111").unwrap_err(),
+            "must be 13 to 19 digits"
+        );
+        assert!(!format!("{visa:?}").contains("41111111"));
+    }
+
+    #[test]
+    fn months_of_unix_seconds() {
+        assert_eq!(year_month(0), (1970, 1));
+        assert_eq!(year_month(JAN_2027), (2027, 1));
+        assert_eq!(year_month(JAN_2027 - 1), (2026, 12));
+        assert_eq!(year_month(951_782_400), (2000, 2)); // 2000-02-29
+        assert_eq!(year_month(951_868_800), (2000, 3));
+    }
+
+    #[test]
+    fn an_expiry_is_mm_yy_and_valid_through_its_month() {
+        assert_eq!(Expiry::parse("01/27", JAN_2027).unwrap().text(), "01/27");
+        assert_eq!(Expiry::parse("12/26", JAN_2027).unwrap_err(), "the card has expired");
+        assert_eq!(
+            Expiry::parse("13/29", JAN_2027).unwrap_err(),
+            "the month must be 01 to 12"
+        );
+        assert_eq!(Expiry::parse("1/29", JAN_2027).unwrap_err(), "must be MM/YY");
+        assert_eq!(Expiry::parse("0129", JAN_2027).unwrap_err(), "must be MM/YY");
+    }
+}
