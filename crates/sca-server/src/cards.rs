@@ -60,6 +60,29 @@ pub fn masked(last4: &str) -> String {
     format!("**** {last4}")
 }
 
+/// The Luhn check digit to append to `body`.
+fn luhn_digit(body: &str) -> char {
+    (b'0'..=b'9')
+        .map(char::from)
+        .find(|d| luhn(&format!("{body}{d}")))
+        .unwrap_or('0')
+}
+
+/// The two test cards of a sandbox customer, derived from the user code so that a developer can
+/// type them at a shop without the server ever showing a card number: a Visa debit card
+/// `499999 <user code> 1 <check digit>` and a Mastercard credit card
+/// `559999 <user code> 2 <check digit>` (16 digits each; test ranges, sandbox only).
+pub fn sandbox_pans(user_code: &str) -> Result<[(CardKind, Pan); 2], &'static str> {
+    let make = |prefix: &str, kind_digit: char| {
+        let body = format!("{prefix}{user_code}{kind_digit}");
+        Pan::parse(&format!("{body}{}", luhn_digit(&body)))
+    };
+    Ok([
+        (CardKind::Debit, make("499999", '1')?),
+        (CardKind::Credit, make("559999", '2')?),
+    ])
+}
+
 /// The Luhn (mod 10) check over every digit, the check digit last.
 fn luhn(digits: &str) -> bool {
     let sum: u32 = digits
@@ -144,6 +167,15 @@ impl Expiry {
         Ok(expiry)
     }
 
+    /// The month of `now`, `years` later: a new card's expiry.
+    pub fn years_after(now: u64, years: i32) -> Self {
+        let (year, month) = year_month(now);
+        Self {
+            month,
+            year: year + years,
+        }
+    }
+
     /// Whether the card's last month is over at `now`.
     pub fn is_past(&self, now: u64) -> bool {
         (self.year, self.month) < year_month(now)
@@ -200,6 +232,19 @@ mod tests {
             "must be 13 to 19 digits"
         );
         assert!(!format!("{visa:?}").contains("41111111"));
+    }
+
+    #[test]
+    fn sandbox_cards_follow_from_the_user_code() {
+        let [(debit, visa), (credit, mc)] = sandbox_pans("12345678").unwrap();
+        assert_eq!(
+            (debit, visa.brand(), visa.digits().len()),
+            (CardKind::Debit, Brand::Visa, 16)
+        );
+        assert_eq!((credit, mc.brand()), (CardKind::Credit, Brand::Mastercard));
+        assert!(visa.digits().starts_with("499999123456781"));
+        assert!(mc.digits().starts_with("559999123456782"));
+        assert_eq!(Expiry::years_after(JAN_2027, 3), Expiry { month: 1, year: 2030 });
     }
 
     #[test]

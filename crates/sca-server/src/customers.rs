@@ -125,7 +125,38 @@ pub(crate) fn new_iban(state: &AppState) -> ApiResult<Iban> {
     Iban::parse(&iban).map_err(|e| AppError::internal(format!("generated IBAN {iban}: {e}")))
 }
 
-/// Creates a customer; in sandbox mode also a current account holding 10 000.00 EUR.
+/// A sandbox card to issue with a new customer.
+struct SandboxCard {
+    card_id: String,
+    kind: crate::cards::CardKind,
+    brand: crate::cards::Brand,
+    digest: Vec<u8>,
+    last4: String,
+    expiry: crate::cards::Expiry,
+    limit_minor: Option<i64>,
+}
+
+/// The two test cards of a sandbox customer (`cards::sandbox_pans`), valid for 3 years; the
+/// credit card's limit is 1 500.00.
+fn sandbox_cards(state: &AppState, user_code: &str, now: u64) -> ApiResult<Vec<SandboxCard>> {
+    let pans = crate::cards::sandbox_pans(user_code).map_err(AppError::internal)?;
+    pans.into_iter()
+        .map(|(kind, pan)| {
+            Ok(SandboxCard {
+                card_id: random::b64u(&state.0.rng, 9).map_err(AppError::internal)?,
+                kind,
+                brand: pan.brand(),
+                digest: state.0.secrets.pan_digest(pan.digits()),
+                last4: pan.last4().to_owned(),
+                expiry: crate::cards::Expiry::years_after(now, 3),
+                limit_minor: (kind == crate::cards::CardKind::Credit).then_some(150_000),
+            })
+        })
+        .collect()
+}
+
+/// Creates a customer; in sandbox mode also a current account holding 10 000.00 EUR, with a
+/// debit and a credit card (`cards::sandbox_pans`).
 pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResult<CreatedCredentials> {
     let name = check_name("name", &input.name, 70)?;
     let phone = check_phone(&input.phone)?;
@@ -171,6 +202,11 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
             password_change_required,
         };
         let now = state.now();
+        let cards = if sandbox {
+            sandbox_cards(state, &user_code, now)?
+        } else {
+            Vec::new()
+        };
         let result = state
             .store()
             .write(move |w| {
@@ -179,13 +215,31 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
                         Ok(id) => id,
                         Err(conflict) => return Ok(Err(conflict)),
                     };
-                    if let Some(iban) = &iban
-                        && w.insert_account(now, id, iban, "Conto corrente", 1_000_000, "EUR")
+                    if let Some(iban) = &iban {
+                        let Some(account_id) = w
+                            .insert_account(now, id, iban, "Conto corrente", 1_000_000, "EUR")
                             .await?
-                            .is_none()
-                    {
-                        // A drawn IBAN collided: roll back and draw again.
-                        return Err(crate::storage::StoreError::Corrupt("iban collision".into()));
+                        else {
+                            // A drawn IBAN collided: roll back and draw again.
+                            return Err(crate::storage::StoreError::Corrupt("iban collision".into()));
+                        };
+                        for card in &cards {
+                            let new_card = crate::storage::NewCard {
+                                card_id: &card.card_id,
+                                customer_id: id,
+                                account_id,
+                                kind: card.kind,
+                                brand: card.brand,
+                                pan_digest: &card.digest,
+                                last4: &card.last4,
+                                expiry: card.expiry,
+                                limit_minor: card.limit_minor,
+                                secure_phone: &new.phone,
+                            };
+                            if w.insert_card(now, &new_card).await?.is_none() {
+                                return Err(crate::storage::StoreError::Corrupt("card id collision".into()));
+                            }
+                        }
                     }
                     w.audit(now, "customer_created", &new.user_code, "").await?;
                     Ok(Ok(id))

@@ -6,6 +6,27 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+/// A sandbox customer's test card, as documented: `prefix`, the user code, `kind_digit`, and
+/// the Luhn check digit.
+fn sandbox_pan(prefix: &str, user_code: &str, kind_digit: char) -> String {
+    let body = format!("{prefix}{user_code}{kind_digit}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            // With the check digit appended, these positions are the doubled ones.
+            if i % 2 == 0 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
 const VISA: &str = "4111 1111 1111 1111";
 const MASTERCARD: &str = "5555555555554444";
 
@@ -70,15 +91,17 @@ async fn the_branch_registers_cards_and_the_customer_sees_them_masked() {
         "{body}"
     );
 
-    // The customer's list: both, masked; no digit run of a PAN anywhere.
+    // The customer's list: the two sandbox cards, then both, masked; no digit run of a PAN anywhere.
     let (status, list) = web.get("/api/v1/cards").await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let ids: Vec<&Value> = list.as_array().unwrap().iter().map(|c| &c["card_id"]).collect();
-    assert_eq!(ids, [&debit["card_id"], &credit["card_id"]]);
+    assert_eq!(ids[2..], [&debit["card_id"], &credit["card_id"]]);
     // Another customer sees none of them.
     let other_device = Device::activate(&server, &other).await;
     let other_web = server.web_login(&other, &other_device).await;
-    assert_eq!(other_web.get("/api/v1/cards").await.1, json!([]));
+    let (_, theirs) = other_web.get("/api/v1/cards").await;
+    assert_eq!(theirs.as_array().unwrap().len(), 2, "{theirs}");
+    assert!(theirs.as_array().unwrap().iter().all(|t| !ids.contains(&&t["card_id"])));
 
     // Nowhere: the answers above, the list, the audit log.
     let audit = server
@@ -92,13 +115,75 @@ async fn the_branch_registers_cards_and_the_customer_sees_them_masked() {
         .await
         .unwrap();
     assert!(audit.contains("card_issued"), "{audit}");
+    let sandbox = [
+        sandbox_pan("499999", &c.user_code, '1'),
+        sandbox_pan("559999", &c.user_code, '2'),
+    ];
     for text in [debit.to_string(), credit.to_string(), list.to_string(), audit] {
-        for pan in [VISA.replace(' ', ""), MASTERCARD.to_owned()] {
-            assert!(!text.contains(&pan) && !text.contains(&pan[..12]), "a PAN in {text}");
+        for pan in [VISA.replace(' ', ""), MASTERCARD.to_owned()].iter().chain(&sandbox) {
+            assert!(
+                !text.contains(pan.as_str()) && !text.contains(&pan[..12]),
+                "a PAN in {text}"
+            );
         }
     }
     // Without a session, no list.
     assert_eq!(Web::new(&server).get("/api/v1/cards").await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// A sandbox customer comes with a Visa debit and a Mastercard credit card whose numbers follow
+/// from the user code (docs/api.md §10), so a developer can pay with them; the server still
+/// shows only their last digits.
+#[tokio::test]
+async fn a_sandbox_customer_has_a_debit_and_a_credit_card_derived_from_the_user_code() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Sara Sandbox", "+393334440005").await;
+    let device = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &device).await;
+    let (visa, mastercard) = (
+        sandbox_pan("499999", &c.user_code, '1'),
+        sandbox_pan("559999", &c.user_code, '2'),
+    );
+    let (status, list) = web.get("/api/v1/cards").await;
+    assert_eq!(status, StatusCode::OK);
+    let iban = web.iban().await;
+    let seen: Vec<(String, String, String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["account"], json!(iban));
+            let f = |k: &str| c[k].as_str().unwrap_or("-").to_owned();
+            (f("kind"), f("brand"), f("masked"), f("credit_limit"))
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "debit".into(),
+                "visa".into(),
+                format!("**** {}", &visa[12..]),
+                "-".into()
+            ),
+            (
+                "credit".into(),
+                "mastercard".into(),
+                format!("**** {}", &mastercard[12..]),
+                "1500.00".into()
+            ),
+        ]
+    );
+    // They are the numbers the server knows: registering one again is refused as taken.
+    for pan in [visa, mastercard] {
+        let (status, body) = server
+            .admin_card(
+                &c.user_code,
+                json!({"pan": pan, "expiry": "12/30", "kind": "debit", "account": iban}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    }
 }
 
 #[tokio::test]
