@@ -32,6 +32,20 @@ let browser;
 let page;
 let password; // the demo customer's current password
 
+/** A sandbox customer's test card number: prefix, user code, kind digit, Luhn check digit. */
+function sandboxPan(prefix, userCode, kindDigit) {
+  const body = `${prefix}${userCode}${kindDigit}`;
+  for (let d = 0; d < 10; d++) {
+    const digits = `${body}${d}`;
+    const sum = [...digits].reverse().reduce((acc, c, i) => {
+      const n = Number(c) * (i % 2 === 1 ? 2 : 1);
+      return acc + (n > 9 ? n - 9 : n);
+    }, 0);
+    if (sum % 10 === 0) return digits;
+  }
+  throw new Error('no check digit');
+}
+
 /** A test whose failure leaves a screenshot of the page as it was. */
 function step(name, fn) {
   test(name, async () => {
@@ -257,6 +271,23 @@ describe('Area Clienti', () => {
     assert.equal(await firstBalance(page), before);
   });
 
+  step('cards: the demo customer\'s debit and credit card, named by their last digits only', async () => {
+    await page.getByRole('link', { name: 'Carte', exact: true }).click();
+    await heading(page, 'Le tue carte');
+    await page.getByTestId('card').first().waitFor();
+    assert.equal(await page.getByTestId('card').count(), 2);
+    // The sandbox numbers follow from the user code (docs/api.md §10); the page shows neither.
+    const visa = sandboxPan('499999', server.creds.user_code, '1');
+    const mastercard = sandboxPan('559999', server.creds.user_code, '2');
+    await page.getByRole('heading', { level: 2, name: `Carta di debito Visa **** ${visa.slice(-4)}` }).waitFor();
+    await page.getByRole('heading', { level: 2, name: `Carta di credito Mastercard **** ${mastercard.slice(-4)}` }).waitFor();
+    await page.getByText('1.500,00').waitFor();
+    const text = await page.locator('body').innerText();
+    for (const pan of [visa, mastercard]) assert.ok(!text.includes(pan.slice(0, 12)), 'a card number on the page');
+    await shot(page, 'cards');
+    await accessible('cards');
+  });
+
   step('devices: list, rename, remove asks first', async () => {
     await page.getByRole('link', { name: 'Dispositivi' }).click();
     await heading(page, 'I tuoi dispositivi');
@@ -334,6 +365,7 @@ describe('Area Clienti', () => {
       ['home', 'I tuoi conti', 'narrow-home'],
       ['transfer', 'Nuovo bonifico', 'narrow-transfer'],
       ['devices', 'I tuoi dispositivi', 'narrow-devices'],
+      ['cards', 'Le tue carte', 'narrow-cards'],
     ]) {
       await open(page, server, hash);
       await heading(page, title);

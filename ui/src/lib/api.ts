@@ -213,6 +213,22 @@ export interface Operation {
   payload: string;
   expires: number;
 }
+/** `GET /api/v1/cards`: a card, never its number. */
+export interface Card {
+  card_id: string;
+  /** `**** 1234`. */
+  masked: string;
+  brand: 'visa' | 'mastercard';
+  kind: 'debit' | 'credit' | 'prepaid';
+  /** `MM/YY`. */
+  expiry: string;
+  /** IBAN of the account it charges. */
+  account: string;
+  /** Credit cards: the monthly limit, a decimal string. */
+  credit_limit?: string;
+  /** The 3-D Secure phone, masked. */
+  secure_phone: string;
+}
 export interface Device {
   device_id: string;
   name: string;
@@ -335,6 +351,7 @@ export const api = {
   qrSvgUrl: (opId: string) => `/api/v1/operations/${enc(opId)}/qr.svg`,
 
   // Devices
+  cards: () => json<Card[]>('GET', '/api/v1/cards', { session: true }),
   devices: () => json<Device[]>('GET', '/api/v1/devices', { session: true }),
   renameDevice: (id: string, name: string) =>
     empty('PATCH', `/api/v1/devices/${enc(id)}`, { body: { name }, session: true }),

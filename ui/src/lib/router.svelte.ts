@@ -1,5 +1,5 @@
 // Hash routing (`/#/transfer`): the server serves one index.html and needs no fallback route.
-export type RouteName = 'login' | 'home' | 'transfer' | 'authorize' | 'result' | 'devices' | 'security' | 'recovery';
+export type RouteName = 'login' | 'home' | 'transfer' | 'authorize' | 'result' | 'cards' | 'devices' | 'security' | 'recovery';
 
 export interface Route {
   name: RouteName;
@@ -13,6 +13,7 @@ const NAMES: ReadonlySet<string> = new Set<RouteName>([
   'transfer',
   'authorize',
   'result',
+  'cards',
   'devices',
   'security',
   'recovery',
@@ -24,6 +25,7 @@ export const PRIVATE: ReadonlySet<RouteName> = new Set<RouteName>([
   'transfer',
   'authorize',
   'result',
+  'cards',
   'devices',
   'security',
 ]);
