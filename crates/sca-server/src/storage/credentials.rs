@@ -12,7 +12,8 @@ const UNKNOWN_USER_MEMORY_SECS: i64 = 30 * 24 * 3600;
 /// An attempt taken and not settled within this time is dead: the process evaluating it died
 /// (no evaluation takes a minute: a password hash takes well under a second). Such attempts are
 /// counted as wrong answers (failing closed, as a lockout must), by the next attempt's write or
-/// forgiven by an unblock. An evaluation that does finish later counts once more if wrong.
+/// forgiven by an unblock. An attempt taken before the time was recorded (no `taken_at`) is as
+/// old as the upgrade: dead too. An evaluation that does finish later counts once more if wrong.
 pub(crate) const UNSETTLED_AFTER_SECS: i64 = 60;
 
 impl WriteCtx {
@@ -191,7 +192,7 @@ impl WriteCtx {
         };
         let stale = at as i64 - UNSETTLED_AFTER_SECS;
         let sql = format!(
-            "SELECT failures, pending FROM {table} WHERE {key} = $1 AND credential = $2 AND pending > 0 AND taken_at < $3"
+            "SELECT failures, pending FROM {table} WHERE {key} = $1 AND credential = $2 AND pending > 0 AND coalesce(taken_at, 0) < $3"
         );
         let row: Option<(i64, i64)> = conn!(&mut self.conn, |c| {
             let q = sqlx::query_as(&sql);
@@ -332,7 +333,7 @@ impl WriteCtx {
     pub async fn unblock_all(&mut self, at: u64, customer_id: i64) -> Result<(), StoreError> {
         conn!(&mut self.conn, |c| sqlx::query(
             "UPDATE credential_failures SET failures = 0, blocked_at = NULL, \
-             pending = CASE WHEN taken_at < $2 THEN 0 ELSE pending END WHERE customer_id = $1"
+             pending = CASE WHEN coalesce(taken_at, 0) < $2 THEN 0 ELSE pending END WHERE customer_id = $1"
         )
         .bind(customer_id)
         .bind(at as i64 - UNSETTLED_AFTER_SECS)

@@ -231,3 +231,29 @@ async fn the_branch_unblock_forgives_attempts_a_dead_process_left_taken() {
     let (status, body) = web.login(&c.user_code, &c.password).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Attempts left taken before the time of a take was recorded (a database of an earlier
+/// version, where a dead instance left them) are dead too: the next attempt counts them.
+#[tokio::test]
+async fn attempts_left_taken_before_their_time_was_recorded_count_as_wrong() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Ugo Antico", "+393332220013").await;
+    let mut web = Web::new(&server);
+    die_while_evaluating(&server, &c, 4).await;
+    let mut conn = test_db(server.state.config()).await;
+    on_db!(&mut conn, |db| sqlx::query(
+        "UPDATE credential_failures SET taken_at = NULL"
+    )
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    // Four dead and this wrong one: the fifth, the block.
+    let (status, body) = web.login(&c.user_code, "99999999").await;
+    assert_eq!(
+        (status, body["attempts_left"].as_i64()),
+        (StatusCode::UNAUTHORIZED, Some(0)),
+        "{body}"
+    );
+    assert_eq!(web.login(&c.user_code, &c.password).await.1["code"], "blocked");
+}
