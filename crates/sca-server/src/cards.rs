@@ -167,6 +167,14 @@ impl Expiry {
         Ok(expiry)
     }
 
+    /// As stored (month and year columns).
+    pub fn from_row(month: i64, year: i64) -> Self {
+        Self {
+            month: u32::try_from(month).unwrap_or(0),
+            year: i32::try_from(year).unwrap_or(0),
+        }
+    }
+
     /// The month of `now`, `years` later: a new card's expiry.
     pub fn years_after(now: u64, years: i32) -> Self {
         let (year, month) = year_month(now);
@@ -198,6 +206,28 @@ fn year_month(unix: u64) -> (i32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
     (year, month)
+}
+
+/// A card to issue for `pan`: a new public id, the PAN's keyed digest and last four digits,
+/// and nothing else of the PAN.
+pub fn new_card(
+    state: &crate::state::AppState,
+    pan: &Pan,
+    kind: CardKind,
+    expiry: Expiry,
+    limit_minor: Option<i64>,
+    secure_phone: &str,
+) -> ApiResult<crate::storage::NewCard> {
+    Ok(crate::storage::NewCard {
+        card_id: crate::crypto::random::b64u(&state.0.rng, 9).map_err(AppError::internal)?,
+        kind,
+        brand: pan.brand(),
+        pan_digest: state.0.secrets.pan_digest(pan.digits()),
+        last4: pan.last4().to_owned(),
+        expiry,
+        limit_minor,
+        secure_phone: secure_phone.to_owned(),
+    })
 }
 
 /// The customer's 3-D Secure phone, or the certified one when none is given.

@@ -125,32 +125,21 @@ pub(crate) fn new_iban(state: &AppState) -> ApiResult<Iban> {
     Iban::parse(&iban).map_err(|e| AppError::internal(format!("generated IBAN {iban}: {e}")))
 }
 
-/// A sandbox card to issue with a new customer.
-struct SandboxCard {
-    card_id: String,
-    kind: crate::cards::CardKind,
-    brand: crate::cards::Brand,
-    digest: Vec<u8>,
-    last4: String,
-    expiry: crate::cards::Expiry,
-    limit_minor: Option<i64>,
-}
-
 /// The two test cards of a sandbox customer (`cards::sandbox_pans`), valid for 3 years; the
 /// credit card's limit is 1 500.00.
-fn sandbox_cards(state: &AppState, user_code: &str, now: u64) -> ApiResult<Vec<SandboxCard>> {
+fn sandbox_cards(state: &AppState, user_code: &str, phone: &str, now: u64) -> ApiResult<Vec<crate::storage::NewCard>> {
     let pans = crate::cards::sandbox_pans(user_code).map_err(AppError::internal)?;
-    pans.into_iter()
+    pans.iter()
         .map(|(kind, pan)| {
-            Ok(SandboxCard {
-                card_id: random::b64u(&state.0.rng, 9).map_err(AppError::internal)?,
-                kind,
-                brand: pan.brand(),
-                digest: state.0.secrets.pan_digest(pan.digits()),
-                last4: pan.last4().to_owned(),
-                expiry: crate::cards::Expiry::years_after(now, 3),
-                limit_minor: (kind == crate::cards::CardKind::Credit).then_some(150_000),
-            })
+            let limit = (*kind == crate::cards::CardKind::Credit).then_some(150_000);
+            crate::cards::new_card(
+                state,
+                pan,
+                *kind,
+                crate::cards::Expiry::years_after(now, 3),
+                limit,
+                phone,
+            )
         })
         .collect()
 }
@@ -203,7 +192,7 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
         };
         let now = state.now();
         let cards = if sandbox {
-            sandbox_cards(state, &user_code, now)?
+            sandbox_cards(state, &user_code, &phone, now)?
         } else {
             Vec::new()
         };
@@ -224,19 +213,7 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
                             return Err(crate::storage::StoreError::Corrupt("iban collision".into()));
                         };
                         for card in &cards {
-                            let new_card = crate::storage::NewCard {
-                                card_id: &card.card_id,
-                                customer_id: id,
-                                account_id,
-                                kind: card.kind,
-                                brand: card.brand,
-                                pan_digest: &card.digest,
-                                last4: &card.last4,
-                                expiry: card.expiry,
-                                limit_minor: card.limit_minor,
-                                secure_phone: &new.phone,
-                            };
-                            if w.insert_card(now, &new_card).await?.is_none() {
+                            if w.insert_card(now, id, account_id, card).await?.is_none() {
                                 return Err(crate::storage::StoreError::Corrupt("card id collision".into()));
                             }
                         }

@@ -11,10 +11,9 @@ use utoipa::ToSchema;
 use super::banking::decimal;
 use super::extract::{Admin, Body, WebSession};
 use crate::cards::{self, CardKind, Expiry, Pan};
-use crate::crypto::random;
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
 use crate::state::AppState;
-use crate::storage::{CardRow, NewCard};
+use crate::storage::CardRow;
 
 /// A card the bank has made for a customer.
 #[derive(Deserialize, ToSchema)]
@@ -83,7 +82,7 @@ impl From<CardRow> for CardView {
             masked: cards::masked(&c.last4),
             brand: c.brand.as_str().to_owned(),
             kind: c.kind.as_str().to_owned(),
-            expiry: format!("{:02}/{:02}", c.expiry_month, c.expiry_year % 100),
+            expiry: Expiry::from_row(c.expiry_month, c.expiry_year).text(),
             account: c.iban,
             credit_limit: c.limit_minor.map(decimal),
             secure_phone: masked_phone(&c.secure_phone),
@@ -137,56 +136,38 @@ pub async fn issue_card(
         (_, None) => None,
     };
     let secure_phone = cards::check_secure_phone(body.secure_phone.as_deref(), &customer.phone)?;
-    let card_id = random::b64u(&state.0.rng, 9).map_err(|e| AppError::internal(e.to_string()))?;
-    let digest = state.0.secrets.pan_digest(pan.digits());
-    let (brand, last4) = (pan.brand(), pan.last4().to_owned());
+    let card = cards::new_card(&state, &pan, kind, expiry, limit_minor, &secure_phone)?;
     let (cid, account_id, user_code) = (customer.id, account.id, customer.user_code.clone());
-    let inserted = {
-        let (card_id, last4, secure_phone) = (card_id.clone(), last4.clone(), secure_phone.clone());
-        state
-            .store()
-            .write(move |w| {
-                Box::pin(async move {
-                    let card = NewCard {
-                        card_id: &card_id,
-                        customer_id: cid,
-                        account_id,
-                        kind,
-                        brand,
-                        pan_digest: &digest,
-                        last4: &last4,
-                        expiry,
-                        limit_minor,
-                        secure_phone: &secure_phone,
-                    };
-                    let id = w.insert_card(now, &card).await?;
-                    if id.is_some() {
-                        w.audit(
-                            now,
-                            "card_issued",
-                            &user_code,
-                            &format!("{card_id} {} {}", kind.as_str(), cards::masked(&last4)),
-                        )
-                        .await?;
-                    }
-                    Ok(id)
-                })
-            })
-            .await?
-    };
-    if inserted.is_none() {
-        return Err(AppError::new(
-            ErrorKind::Conflict,
-            "this card number is already registered",
-        ));
-    }
-    let card = state
+    let issued = card.clone();
+    let id = state
         .store()
-        .cards(cid)
+        .write(move |w| {
+            Box::pin(async move {
+                let id = w.insert_card(now, cid, account_id, &issued).await?;
+                if id.is_some() {
+                    let what = format!("{} {} {}", issued.card_id, kind.as_str(), cards::masked(&issued.last4));
+                    w.audit(now, "card_issued", &user_code, &what).await?;
+                }
+                Ok(id)
+            })
+        })
         .await?
-        .into_iter()
-        .find(|c| c.card_id == card_id)
-        .ok_or_else(|| AppError::internal("the card just issued is gone"))?;
+        .ok_or_else(|| AppError::new(ErrorKind::Conflict, "this card number is already registered"))?;
+    let card = CardRow {
+        id,
+        card_id: card.card_id,
+        customer_id: cid,
+        account_id,
+        iban: account.iban,
+        kind: card.kind,
+        brand: card.brand,
+        last4: card.last4,
+        expiry_month: i64::from(card.expiry.month),
+        expiry_year: i64::from(card.expiry.year),
+        limit_minor: card.limit_minor,
+        secure_phone: card.secure_phone,
+        created_at: now as i64,
+    };
     Ok((StatusCode::CREATED, Json(card.into())))
 }
 

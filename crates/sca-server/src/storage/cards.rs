@@ -36,29 +36,25 @@ pub struct CardRow {
     pub created_at: i64,
 }
 
-/// A card to issue.
-#[derive(Debug)]
-pub struct NewCard<'a> {
+/// A card to issue (`cards::new_card`), for a customer and account the write names.
+#[derive(Debug, Clone)]
+pub struct NewCard {
     /// Public id.
-    pub card_id: &'a str,
-    /// Holder.
-    pub customer_id: i64,
-    /// The account it charges (the holder's).
-    pub account_id: i64,
+    pub card_id: String,
     /// Kind.
     pub kind: CardKind,
     /// Brand.
     pub brand: Brand,
     /// The keyed digest of the PAN.
-    pub pan_digest: &'a [u8],
+    pub pan_digest: Vec<u8>,
     /// Its last four digits.
-    pub last4: &'a str,
+    pub last4: String,
     /// Last month valid.
     pub expiry: crate::cards::Expiry,
     /// Credit cards only.
     pub limit_minor: Option<i64>,
     /// 3-D Secure phone.
-    pub secure_phone: &'a str,
+    pub secure_phone: String,
 }
 
 const CARD_COLUMNS: &str = "k.id, k.card_id, k.customer_id, k.account_id, a.iban, k.kind, k.brand, k.last4, \
@@ -66,8 +62,15 @@ const CARD_COLUMNS: &str = "k.id, k.card_id, k.customer_id, k.account_id, a.iban
      FROM cards k JOIN accounts a ON a.id = k.account_id";
 
 impl WriteCtx {
-    /// Issues a card; `None` if its PAN (or its public id) is already a card's.
-    pub async fn insert_card(&mut self, at: u64, card: &NewCard<'_>) -> Result<Option<i64>, StoreError> {
+    /// Issues a card of `customer_id` on `account_id`; `None` if its PAN (or its public id) is
+    /// already a card's.
+    pub async fn insert_card(
+        &mut self,
+        at: u64,
+        customer_id: i64,
+        account_id: i64,
+        card: &NewCard,
+    ) -> Result<Option<i64>, StoreError> {
         self.begin_maybe_taken().await?;
         let r: Result<i64, _> = conn!(&mut self.conn, |c| {
             sqlx::query_scalar(
@@ -75,17 +78,17 @@ impl WriteCtx {
                  expiry_year, limit_minor, secure_phone, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             )
-            .bind(card.card_id)
-            .bind(card.customer_id)
-            .bind(card.account_id)
+            .bind(&card.card_id)
+            .bind(customer_id)
+            .bind(account_id)
             .bind(card.kind)
             .bind(card.brand)
-            .bind(card.pan_digest)
-            .bind(card.last4)
+            .bind(&card.pan_digest)
+            .bind(&card.last4)
             .bind(i64::from(card.expiry.month))
             .bind(i64::from(card.expiry.year))
             .bind(card.limit_minor)
-            .bind(card.secure_phone)
+            .bind(&card.secure_phone)
             .bind(at as i64)
             .fetch_one(c)
             .await

@@ -16,6 +16,14 @@ const UNKNOWN_USER_MEMORY_SECS: i64 = 30 * 24 * 3600;
 /// old as the upgrade: dead too. An evaluation that does finish later counts once more if wrong.
 pub(crate) const UNSETTLED_AFTER_SECS: i64 = 60;
 
+/// The table that counts `subject`'s attempts, and its key column.
+fn counts_of(subject: &Subject<'_>) -> (&'static str, &'static str) {
+    match subject {
+        Subject::Customer(_) => ("credential_failures", "customer_id"),
+        Subject::Unknown(_) => ("unknown_user_failures", "\"user\""),
+    }
+}
+
 impl WriteCtx {
     /// Wrong answers in a row for `credential`.
     pub async fn failures(&mut self, customer_id: i64, credential: Credential) -> Result<u32, StoreError> {
@@ -186,10 +194,7 @@ impl WriteCtx {
         credential: Credential,
         max: u32,
     ) -> Result<(), StoreError> {
-        let (table, key) = match subject {
-            Subject::Customer(_) => ("credential_failures", "customer_id"),
-            Subject::Unknown(_) => ("unknown_user_failures", "\"user\""),
-        };
+        let (table, key) = counts_of(subject);
         let stale = at as i64 - UNSETTLED_AFTER_SECS;
         let sql = format!(
             "SELECT failures, pending FROM {table} WHERE {key} = $1 AND credential = $2 AND pending > 0 AND coalesce(taken_at, 0) < $3"
@@ -270,10 +275,7 @@ impl WriteCtx {
                 "pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END"
             }
         };
-        let (table, key) = match subject {
-            Subject::Customer(_) => ("credential_failures", "customer_id"),
-            Subject::Unknown(_) => ("unknown_user_failures", "\"user\""),
-        };
+        let (table, key) = counts_of(subject);
         // Every variant binds the same four parameters; `$3 = $3 AND $4 = $4` names the two that
         // only `Wrong` uses, so that the engine counts four.
         let sql = format!(
