@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Authorizations/s and push latency on PostgreSQL with 1 and 2 instances, against SQLite with 1,
 # in one run on this machine (load generator included); docs/benchmarks.md ("Scale-out").
-#   scripts/bench-instances.sh [AUTHORIZATIONS]
+#   scripts/bench-instances.sh [AUTHORIZATIONS [LOAD OPTIONS…]]   e.g. 30000 --customers 16
 # Release builds of sca-server and the load generator; a throwaway PostgreSQL cluster
 # (scripts/with-postgres.sh, fsync and synchronous_commit on); every server in sandbox mode.
 set -euo pipefail
@@ -32,7 +32,8 @@ mkdir -p "$scratch/keys"
 "$server" keygen --bank-key-file "$scratch/keys/bank.p8" --secrets-key-file "$scratch/keys/secrets.key" >/dev/null
 psql -q "$SCA_TEST_POSTGRES" -c "CREATE DATABASE bench1" -c "CREATE DATABASE bench2"
 pg="${SCA_TEST_POSTGRES%/*}"
-run() { echo "== $1"; shift; "$load" --admin-token bench --authorizations "$n" --pushes 300 --scenario authorize,push "$@"; }
+extra=("${@:2}")
+run() { echo "== $1"; shift; "$load" --admin-token bench --authorizations "$n" --pushes 300 --scenario authorize,push "$@" "${extra[@]}"; }
 
 start sqlite 18101 ""
 run "SQLite, 1 instance" --base http://127.0.0.1:18101

@@ -26,9 +26,10 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 "${as[@]}" "$bindir/initdb" -D "$scratch/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$scratch/initdb.log" 2>&1 ||
   { cat "$scratch/initdb.log" >&2; exit 1; }
 # Durable commits as in production (fsync, synchronous_commit=on); enough connections for the
-# suite's servers running at once.
+# suite's servers running at once. SCA_PG_OPTIONS adds server options (benchmarks: e.g.
+# "-c shared_preload_libraries=pg_stat_statements").
 "${as[@]}" "$bindir/pg_ctl" -D "$scratch/data" -l "$scratch/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$scratch -c max_connections=400 -c shared_buffers=128MB" \
+  -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$scratch -c max_connections=400 -c shared_buffers=128MB ${SCA_PG_OPTIONS:-}" \
   start >/dev/null || { cat "$scratch/server.log" >&2; exit 1; }
 export SCA_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
 echo "with-postgres: a throwaway cluster on 127.0.0.1:$port" >&2
