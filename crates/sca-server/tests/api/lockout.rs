@@ -204,7 +204,8 @@ async fn attempts_a_dead_process_left_taken_count_as_wrong_once_a_minute_old() {
     );
     let sms = server.outbox(&c.phone).await;
     assert!(
-        sms.iter().any(|m| m["body"].as_str().unwrap().contains("password")),
+        sms.iter()
+            .any(|m| m["body"].as_str().unwrap().contains("your password has been blocked")),
         "{sms:?}"
     );
     // The branch unblocks: every attempt is there again.
@@ -256,4 +257,40 @@ async fn attempts_left_taken_before_their_time_was_recorded_count_as_wrong() {
         "{body}"
     );
     assert_eq!(web.login(&c.user_code, &c.password).await.1["code"], "blocked");
+}
+
+/// Wrong answers at once after a dead process: the dead attempts are counted once, by the first
+/// write that takes an attempt, and with the two wrong answers that fit they make one block,
+/// alerted once.
+#[tokio::test]
+async fn wrong_answers_at_once_count_a_dead_process_attempts_once() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Rino Folla", "+393332220014").await;
+    die_while_evaluating(&server, &c, 3).await;
+    server.clock.advance(61);
+    let answers = (0..20).map(|_| {
+        let mut web = Web::new(&server);
+        let user = c.user_code.clone();
+        async move { web.login(&user, "99999999").await }
+    });
+    let results = futures_util::future::join_all(answers).await;
+    let mut evaluated: Vec<i64> = results
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::UNAUTHORIZED)
+        .map(|(_, body)| body["attempts_left"].as_i64().unwrap())
+        .collect();
+    evaluated.sort_unstable();
+    assert_eq!(evaluated, [0, 1], "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|(status, _)| [StatusCode::UNAUTHORIZED, StatusCode::LOCKED].contains(status)),
+        "{results:?}"
+    );
+    let alerts = server.outbox(&c.phone).await;
+    let blocks = alerts
+        .iter()
+        .filter(|m| m["body"].as_str().unwrap().contains("your password has been blocked"))
+        .count();
+    assert_eq!(blocks, 1, "{alerts:?}");
 }
