@@ -18,32 +18,40 @@ use crate::keys::{KnowledgeKey, WrappedKnowledgeKey};
 pub struct Pin(Zeroizing<[u8; 5]>);
 
 impl Pin {
-    /// Exactly 5 ASCII digits; not all equal; not a straight run up or down (no wrap-around).
+    /// Exactly 5 ASCII digits that pass [`secret_digits`].
     pub fn parse(text: &str) -> Result<Self, PinError> {
-        let bytes = text.as_bytes();
-        if text.chars().count() != 5 {
-            return Err(PinError::Length);
-        }
-        if !bytes.iter().all(u8::is_ascii_digit) {
-            return Err(PinError::NotDigit);
-        }
-        if bytes.iter().all(|&b| b == bytes[0]) {
-            return Err(PinError::AllEqual);
-        }
-        let up = bytes.windows(2).all(|w| w[1] == w[0] + 1);
-        let down = bytes.windows(2).all(|w| w[0] == w[1] + 1);
-        if up || down {
-            return Err(PinError::Straight);
-        }
-        let mut digits = Zeroizing::new([0u8; 5]);
-        digits.copy_from_slice(bytes);
-        Ok(Self(digits))
+        secret_digits::<5>(text).map(Self)
     }
 
     /// The ASCII digits, to derive `P`. Secret.
     pub fn expose_secret(&self) -> &[u8; 5] {
         &self.0
     }
+}
+
+/// The weak-code rules of every secret of digits a customer chooses (the PIN here, a card's
+/// Key6 at the bank): exactly `N` ASCII digits, not all equal, not a straight run up or down (no
+/// wrap-around). The digits come back zeroized on drop. [`PinError::Length`] names the PIN's
+/// length; other users say their own.
+pub fn secret_digits<const N: usize>(text: &str) -> Result<Zeroizing<[u8; N]>, PinError> {
+    let bytes = text.as_bytes();
+    if text.chars().count() != N {
+        return Err(PinError::Length);
+    }
+    if !bytes.iter().all(u8::is_ascii_digit) {
+        return Err(PinError::NotDigit);
+    }
+    if bytes.iter().all(|&b| b == bytes[0]) {
+        return Err(PinError::AllEqual);
+    }
+    let up = bytes.windows(2).all(|w| w[1] == w[0] + 1);
+    let down = bytes.windows(2).all(|w| w[0] == w[1] + 1);
+    if up || down {
+        return Err(PinError::Straight);
+    }
+    let mut digits = Zeroizing::new([0u8; N]);
+    digits.copy_from_slice(bytes);
+    Ok(digits)
 }
 
 impl fmt::Debug for Pin {

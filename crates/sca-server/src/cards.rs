@@ -239,6 +239,58 @@ pub fn check_secure_phone(phone: Option<&str>, certified: &str) -> ApiResult<Str
     }
 }
 
+/// A Key6 as the customer chooses it: 6 digits under the PIN's weak-code rules
+/// (`sca_protocol::secret_digits`). Zeroized on drop; `Debug` prints no digit.
+pub struct Key6(zeroize::Zeroizing<[u8; 6]>);
+
+impl Key6 {
+    /// Checks a new Key6; the error says why, never the digits.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        use sca_protocol::PinError as E;
+        sca_protocol::secret_digits::<6>(text).map(Self).map_err(|e| match e {
+            E::Length => "must be exactly 6 digits",
+            E::NotDigit => "must contain digits only",
+            E::AllEqual => "must not repeat one digit",
+            E::Straight => "must not be a sequence of consecutive digits",
+            _ => "is not accepted",
+        })
+    }
+}
+
+impl std::fmt::Debug for Key6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key6(******)")
+    }
+}
+
+/// The associated data a card's Key6 is sealed under: a sealed Key6 opens for its card only.
+fn key6_aad(card_id: &str) -> String {
+    format!("key6:{card_id}")
+}
+
+/// A Key6 sealed for a card (AES-256-GCM under the secrets key, as device secrets are).
+pub fn seal_key6(state: &crate::state::AppState, card_id: &str, key6: &Key6) -> ApiResult<Vec<u8>> {
+    state
+        .0
+        .secrets
+        .seal(&key6_aad(card_id), &key6.0[..])
+        .map_err(AppError::internal)
+}
+
+/// A card's Key6, opened.
+pub fn open_key6(
+    secrets: &crate::crypto::SecretBox,
+    card_id: &str,
+    sealed: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>, crate::crypto::CryptoError> {
+    secrets.open(&key6_aad(card_id), sealed)
+}
+
+/// Whether a typed Key6 is the card's: compared in constant time, whatever was typed.
+pub fn key6_matches(secrets: &crate::crypto::SecretBox, card_id: &str, sealed: &[u8], typed: &str) -> bool {
+    open_key6(secrets, card_id, sealed).is_ok_and(|k| sca_protocol::constant_time_eq(&k, typed.trim().as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +348,22 @@ mod tests {
         );
         assert_eq!(Expiry::parse("1/29", JAN_2027).unwrap_err(), "must be MM/YY");
         assert_eq!(Expiry::parse("0129", JAN_2027).unwrap_err(), "must be MM/YY");
+    }
+
+    #[test]
+    fn key6_follows_the_pins_weak_code_rules_for_six_digits() {
+        assert!(Key6::parse("583920").is_ok());
+        assert_eq!(Key6::parse("58392").unwrap_err(), "must be exactly 6 digits");
+        assert_eq!(Key6::parse("58392a").unwrap_err(), "must contain digits only");
+        assert_eq!(Key6::parse("777777").unwrap_err(), "must not repeat one digit");
+        assert_eq!(
+            Key6::parse("234567").unwrap_err(),
+            "must not be a sequence of consecutive digits"
+        );
+        assert_eq!(
+            Key6::parse("987654").unwrap_err(),
+            "must not be a sequence of consecutive digits"
+        );
+        assert_eq!(format!("{:?}", Key6::parse("583920").unwrap()), "Key6(******)");
     }
 }

@@ -22,6 +22,13 @@ pub mod defaults {
     pub const TRANSACTION_CODE_MAX_MINOR: u64 = 0;
     /// Largest request body in bytes.
     pub const BODY_LIMIT: usize = 16_384;
+    /// The PSD2 low-value exemption (RTS art. 16): purchases up to this amount (cents) …
+    pub const EXEMPT_MAX_MINOR: u64 = 3_000;
+    /// … while the purchases let through since the last strong authentication add up to at
+    /// most this (cents) …
+    pub const EXEMPT_SUM_MINOR: u64 = 10_000;
+    /// … and number at most this many, are answered without a challenge. 0 switches it off.
+    pub const EXEMPT_COUNT: u32 = 5;
     /// Seconds between event-stream heartbeats.
     pub const SSE_HEARTBEAT_SECS: u64 = 15;
     /// Concurrent argon2id hashes.
@@ -105,6 +112,12 @@ pub struct Config {
     pub operation_id_code_max_minor: u64,
     /// At or below this amount (cents), a TRANSACTION code may authorize a transfer; 0 disables.
     pub transaction_code_max_minor: u64,
+    /// The low-value exemption of 3-D Secure purchases: see [`defaults::EXEMPT_MAX_MINOR`].
+    pub exempt_max_minor: u64,
+    /// See [`defaults::EXEMPT_SUM_MINOR`].
+    pub exempt_sum_minor: u64,
+    /// See [`defaults::EXEMPT_COUNT`]; 0: every purchase is challenged.
+    pub exempt_count: u32,
     /// Accepted distance, in seconds, between a device request's `ts` and the server clock.
     pub device_request_skew: u64,
     /// Set the `Secure` attribute on the session cookie.
@@ -168,6 +181,9 @@ impl Config {
             max_transfer_minor: defaults::MAX_TRANSFER_MINOR,
             operation_id_code_max_minor: defaults::OPERATION_ID_CODE_MAX_MINOR,
             transaction_code_max_minor: defaults::TRANSACTION_CODE_MAX_MINOR,
+            exempt_max_minor: defaults::EXEMPT_MAX_MINOR,
+            exempt_sum_minor: defaults::EXEMPT_SUM_MINOR,
+            exempt_count: defaults::EXEMPT_COUNT,
             device_request_skew: 120,
             cookie_secure: true,
             body_limit: defaults::BODY_LIMIT,

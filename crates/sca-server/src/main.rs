@@ -106,6 +106,16 @@ struct RunArgs {
     /// At or below this amount (cents) TRANSACTION codes may authorize a transfer (0: never).
     #[arg(long, env = "SCA_TRANSACTION_CODE_MAX_CENTS", default_value_t = defaults::TRANSACTION_CODE_MAX_MINOR)]
     transaction_code_max_cents: u64,
+    /// 3-D Secure low-value exemption: purchases up to this amount (cents) pass without a
+    /// challenge …
+    #[arg(long, env = "SCA_EXEMPT_MAX_CENTS", default_value_t = defaults::EXEMPT_MAX_MINOR)]
+    exempt_max_cents: u64,
+    /// … while those let through since the last challenge add up to at most this (cents) …
+    #[arg(long, env = "SCA_EXEMPT_SUM_CENTS", default_value_t = defaults::EXEMPT_SUM_MINOR)]
+    exempt_sum_cents: u64,
+    /// … and number at most this many (0: the exemption is off).
+    #[arg(long, env = "SCA_EXEMPT_COUNT", default_value_t = defaults::EXEMPT_COUNT)]
+    exempt_count: u32,
     /// Session cookie `Secure` attribute (default: on unless --sandbox).
     #[arg(long, env = "SCA_COOKIE_SECURE")]
     cookie_secure: Option<bool>,
@@ -164,6 +174,9 @@ impl RunArgs {
         c.max_transfer_minor = self.max_transfer_cents;
         c.operation_id_code_max_minor = self.operation_id_code_max_cents;
         c.transaction_code_max_minor = self.transaction_code_max_cents;
+        c.exempt_max_minor = self.exempt_max_cents;
+        c.exempt_sum_minor = self.exempt_sum_cents;
+        c.exempt_count = self.exempt_count;
         // Over HTTPS the cookie is Secure (and HSTS is sent) in sandbox mode too.
         c.cookie_secure = self.cookie_secure.unwrap_or(!sandbox || self.tls_cert.is_some());
         c.body_limit = self.body_limit;

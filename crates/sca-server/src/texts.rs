@@ -66,3 +66,37 @@ pub(crate) fn operation_rejected(op_id: &str) -> String {
 pub(crate) fn user_codes(list: &str) -> String {
     format!("Sigillo: il tuo codice utente è {list}. / Your user code is {list}.")
 }
+
+/// What a GENERIC operation on a card's Key6 or 3-D Secure phone says it does (field `D`).
+pub(crate) const KEY6_SET: &str = "Key6 3D Secure: imposta / set";
+/// See [`KEY6_SET`].
+pub(crate) const KEY6_CHANGE: &str = "Key6 3D Secure: cambia / change";
+/// See [`KEY6_SET`].
+pub(crate) const KEY6_SHOW: &str = "Key6 3D Secure: mostra / show";
+/// See [`KEY6_SET`].
+pub(crate) const KEY6_UNBLOCK: &str = "Key6 3D Secure: sblocca / unblock";
+/// See [`KEY6_SET`]; followed by the new phone, masked.
+pub(crate) const SECURE_PHONE: &str = "3D Secure: nuovo telefono / new phone";
+
+/// The description of a card purchase in the account's movements, before the masked card.
+pub(crate) const CARD_PAYMENT: &str = "Pagamento con carta / Card payment";
+
+/// The alert (SMS to the card's 3-D Secure phone, e-mail to the customer) that the Key6 of card
+/// `masked` is blocked after `max` wrong answers.
+pub(crate) fn key6_blocked(masked: &str, max: u32) -> String {
+    format!(
+        "Sigillo: la Key6 della carta {masked} è stata bloccata dopo {max} codici errati (Key6 o SMS). Se non sei stato \
+         tu, chiama la tua filiale. Sbloccala in Area Clienti > Le tue carte, o in filiale. / Sigillo: the Key6 of card \
+         {masked} has been blocked after {max} wrong codes (Key6 or SMS). If it was not you, call your branch. Unblock \
+         it in Area Clienti > Cards, or at the branch."
+    )
+}
+
+/// The SMS with the one-time code of a card purchase: dynamic linking in the text itself.
+pub(crate) fn purchase_sms(otp: &str, masked: &str, amount: &str, merchant: &str, minutes: u64) -> String {
+    format!(
+        "Sigillo: {otp} è il codice per pagare {amount} a {merchant} con la carta {masked}, da usare con la tua Key6. \
+         Scade tra {minutes} minuti. Non darlo a nessuno. / {otp} is the code to pay {amount} to {merchant} with card \
+         {masked}, to be used with your Key6. It expires in {minutes} minutes. Never give it to anyone."
+    )
+}

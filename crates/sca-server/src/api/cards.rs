@@ -8,12 +8,13 @@ use sca_protocol::{Amount, Iban};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::banking::decimal;
+use super::banking::{OperationCreated, decimal};
 use super::extract::{Admin, Body, WebSession};
-use crate::cards::{self, CardKind, Expiry, Pan};
+use crate::cards::{self, CardKind, Expiry, Key6, Pan};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
+use crate::sca::{self, Beside};
 use crate::state::AppState;
-use crate::storage::CardRow;
+use crate::storage::{CardAction, CardRow, Customer, Reveal};
 
 /// A card the bank has made for a customer.
 #[derive(Deserialize, ToSchema)]
@@ -65,18 +66,22 @@ pub struct CardView {
     pub credit_limit: Option<String>,
     /// The phone that receives 3-D Secure SMS codes, all but its last 3 digits hidden.
     pub secure_phone: String,
+    /// The 3-D Secure Key6: `unset` | `set` | `blocked`.
+    pub key6: String,
 }
 
 /// `+39*******567`.
-fn masked_phone(phone: &str) -> String {
+pub(crate) fn masked_phone(phone: &str) -> String {
     let keep = 3.min(phone.len());
     let (head, tail) = phone.split_at(phone.len() - keep);
     let prefix: String = head.chars().take(3).collect();
     format!("{prefix}{}{tail}", "*".repeat(head.chars().count().saturating_sub(3)))
 }
 
-impl From<CardRow> for CardView {
-    fn from(c: CardRow) -> Self {
+impl CardView {
+    /// As shown; `max` wrong answers block a Key6.
+    pub(crate) fn of(c: CardRow, max: u32) -> Self {
+        let key6 = key6_state(&c, max).to_owned();
         Self {
             card_id: c.card_id,
             masked: cards::masked(&c.last4),
@@ -86,6 +91,7 @@ impl From<CardRow> for CardView {
             account: c.iban,
             credit_limit: c.limit_minor.map(decimal),
             secure_phone: masked_phone(&c.secure_phone),
+            key6,
         }
     }
 }
@@ -167,8 +173,13 @@ pub async fn issue_card(
         limit_minor: card.limit_minor,
         secure_phone: card.secure_phone,
         created_at: now as i64,
+        key6_set: false,
+        key6_failures: 0,
     };
-    Ok((StatusCode::CREATED, Json(card.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(CardView::of(card, state.config().max_attempts)),
+    ))
 }
 
 /// The customer's cards.
@@ -176,7 +187,307 @@ pub async fn issue_card(
     responses((status = 200, body = Vec<CardView>), (status = 401, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn list_cards(State(state): State<AppState>, web: WebSession) -> ApiResult<Json<Vec<CardView>>> {
     let rows = state.store().cards(web.customer.id).await?;
-    Ok(Json(rows.into_iter().map(CardView::from).collect()))
+    let max = state.config().max_attempts;
+    Ok(Json(rows.into_iter().map(|c| CardView::of(c, max)).collect()))
+}
+
+/// `unset`, `set` or `blocked`.
+pub(crate) fn key6_state(c: &CardRow, max: u32) -> &'static str {
+    if !c.key6_set {
+        "unset"
+    } else if c.key6_failures >= i64::from(max) {
+        "blocked"
+    } else {
+        "set"
+    }
+}
+
+/// A card of the signed-in customer.
+async fn own_card(state: &AppState, customer: &Customer, card_id: &str) -> ApiResult<CardRow> {
+    state
+        .store()
+        .customer_card(customer.id, card_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("card"))
+}
+
+/// Creates the GENERIC operation that authorizes `action` on `card` (fields `C`, the masked
+/// card, and `D`, what it does), with the request it carries out once approved.
+async fn card_operation(
+    state: &AppState,
+    customer: &Customer,
+    card: &CardRow,
+    what: &str,
+    action: CardAction,
+    key6: Option<Vec<u8>>,
+    phone: Option<String>,
+) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
+    let mut data = sca_protocol::OperationData::default();
+    data.set(sca_protocol::FieldKey::Card, &format!("****{}", card.last4))
+        .map_err(AppError::internal)?;
+    data.set(sca_protocol::FieldKey::Description, what)
+        .map_err(AppError::internal)?;
+    let beside = Beside::CardRequest {
+        card_row: card.id,
+        action,
+        key6,
+        phone,
+    };
+    let (created, _) =
+        sca::create_operation_with(state, customer, sca_protocol::Kind::Generic, data, None, None, beside).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OperationCreated {
+            op_id: created.op_id,
+            payload: created.payload,
+            expires: created.expires,
+        }),
+    ))
+}
+
+/// A new Key6.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetKey6 {
+    /// 6 digits, not all the same, not a run up or down.
+    pub key6: String,
+}
+
+impl std::fmt::Debug for SetKey6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SetKey6(******)")
+    }
+}
+
+/// Sets the card's Key6, or changes it: an operation to authorize with SCA, carried out when
+/// approved (the Key6 is sealed at once and kept only so).
+#[utoipa::path(put, path = "/api/v1/cards/{card_id}/key6", tag = "cards", request_body = SetKey6,
+    params(("card_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 201, body = OperationCreated), (status = 400, body = Problem, description = "invalid_input, field key6: a weak or malformed Key6"),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn set_key6(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(card_id): Path<String>,
+    Body(body): Body<SetKey6>,
+) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
+    let card = own_card(&state, &web.customer, &card_id).await?;
+    let key6 = Key6::parse(&body.key6).map_err(|e| AppError::bad_request("key6", e))?;
+    let sealed = cards::seal_key6(&state, &card.card_id, &key6)?;
+    let what = if card.key6_set {
+        crate::texts::KEY6_CHANGE
+    } else {
+        crate::texts::KEY6_SET
+    };
+    card_operation(
+        &state,
+        &web.customer,
+        &card,
+        what,
+        CardAction::Key6Set,
+        Some(sealed),
+        None,
+    )
+    .await
+}
+
+/// Asks to see the card's Key6: once approved, `reveal` shows it once, within 30 s.
+#[utoipa::path(post, path = "/api/v1/cards/{card_id}/key6/show", tag = "cards",
+    params(("card_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 201, body = OperationCreated), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "conflict: no Key6 is set")))]
+pub async fn show_key6(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(card_id): Path<String>,
+) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
+    let card = own_card(&state, &web.customer, &card_id).await?;
+    if !card.key6_set {
+        return Err(AppError::new(ErrorKind::Conflict, "this card has no Key6 yet"));
+    }
+    card_operation(
+        &state,
+        &web.customer,
+        &card,
+        crate::texts::KEY6_SHOW,
+        CardAction::Key6Show,
+        None,
+        None,
+    )
+    .await
+}
+
+/// Unblocks the card's Key6 (its wrong answers forgiven) once approved.
+#[utoipa::path(post, path = "/api/v1/cards/{card_id}/key6/unblock", tag = "cards",
+    params(("card_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 201, body = OperationCreated), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "conflict: the Key6 is not blocked")))]
+pub async fn unblock_key6(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(card_id): Path<String>,
+) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
+    let card = own_card(&state, &web.customer, &card_id).await?;
+    if key6_state(&card, state.config().max_attempts) != "blocked" {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "the Key6 of this card is not blocked",
+        ));
+    }
+    card_operation(
+        &state,
+        &web.customer,
+        &card,
+        crate::texts::KEY6_UNBLOCK,
+        CardAction::Key6Unblock,
+        None,
+        None,
+    )
+    .await
+}
+
+/// A new 3-D Secure phone.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetSecurePhone {
+    /// E.164, like `+393331234567`.
+    pub phone: String,
+}
+
+/// Changes the phone that receives the card's 3-D Secure SMS codes, once approved.
+#[utoipa::path(put, path = "/api/v1/cards/{card_id}/secure-phone", tag = "cards", request_body = SetSecurePhone,
+    params(("card_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 201, body = OperationCreated), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn set_secure_phone(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(card_id): Path<String>,
+    Body(body): Body<SetSecurePhone>,
+) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
+    let card = own_card(&state, &web.customer, &card_id).await?;
+    let phone = crate::customers::check_phone(&body.phone)
+        .map_err(|_| AppError::bad_request("phone", "must be in E.164 form, like +393331234567"))?;
+    let what = format!("{} {}", crate::texts::SECURE_PHONE, masked_phone(&phone));
+    card_operation(
+        &state,
+        &web.customer,
+        &card,
+        &what,
+        CardAction::SecurePhone,
+        None,
+        Some(phone),
+    )
+    .await
+}
+
+/// The approved `show` operation whose Key6 to reveal.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealKey6 {
+    /// The op id of the approved `show` operation.
+    pub op_id: String,
+}
+
+/// The Key6, revealed.
+#[derive(Serialize, ToSchema)]
+pub struct Key6Shown {
+    /// The 6 digits.
+    pub key6: String,
+    /// Unix seconds: the page hides it then (30 s at most after the approval).
+    pub visible_until: u64,
+}
+
+impl std::fmt::Debug for Key6Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key6Shown(******)")
+    }
+}
+
+/// How long after its approval a `show` operation may reveal the Key6, and the page keep it.
+pub(crate) const KEY6_VISIBLE_SECS: u64 = 30;
+
+/// Shows the card's Key6 for an approved `show` operation: once, within 30 s of the approval.
+#[utoipa::path(post, path = "/api/v1/cards/{card_id}/key6/reveal", tag = "cards", request_body = RevealKey6,
+    params(("card_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 200, body = Key6Shown), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "not_pending: not approved, or already shown"),
+        (status = 410, body = Problem, description = "expired: approved more than 30 s ago")))]
+pub async fn reveal_key6(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(card_id): Path<String>,
+    Body(body): Body<RevealKey6>,
+) -> ApiResult<Json<Key6Shown>> {
+    let card = own_card(&state, &web.customer, &card_id).await?;
+    let op = super::banking::own_operation(&state, &web.customer, &body.op_id).await?;
+    let now = state.now();
+    let (card_row, op_row, user_code) = (card.id, op.id, web.customer.user_code.clone());
+    let what = format!("{} {}", op.op_id, card.card_id);
+    let revealed = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let r = w.reveal_key6(now, card_row, op_row, KEY6_VISIBLE_SECS).await?;
+                if r.is_ok() {
+                    w.audit(now, "key6_shown", &user_code, &what).await?;
+                }
+                Ok(r)
+            })
+        })
+        .await?;
+    let sealed = match revealed {
+        Ok(sealed) => sealed,
+        Err(Reveal::Shown) => return Err(AppError::new(ErrorKind::NotPending, "this Key6 was already shown")),
+        Err(Reveal::TooLate) => return Err(AppError::expired()),
+        Err(Reveal::NotApproved) => return Err(AppError::not_pending()),
+    };
+    let key6 = cards::open_key6(&state.0.secrets, &card.card_id, &sealed).map_err(AppError::internal)?;
+    Ok(Json(Key6Shown {
+        key6: String::from_utf8_lossy(&key6).into_owned(),
+        visible_until: now + KEY6_VISIBLE_SECS,
+    }))
+}
+
+/// Unblocks a card's Key6 at the branch (its wrong answers forgiven).
+#[utoipa::path(post, path = "/api/v1/admin/customers/{user_code}/cards/{card_id}/key6/unblock", tag = "branch",
+    params(("user_code" = String, Path, description = "8-digit user code"), ("card_id" = String, Path)),
+    security(("branch" = [])),
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the Key6 is not blocked")))]
+pub async fn branch_unblock_key6(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path((user_code, card_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let code = sca_protocol::UserCode::parse(&user_code).map_err(|e| AppError::bad_request("user_code", e))?;
+    let customer = state
+        .store()
+        .customer_by_user(code.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found("customer"))?;
+    let card = own_card(&state, &customer, &card_id).await?;
+    let (now, row, user_code, card_pub) = (state.now(), card.id, customer.user_code.clone(), card.card_id.clone());
+    let done = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let done = w.unblock_key6(row).await?;
+                if done {
+                    w.audit(now, "key6_unblocked", &user_code, &format!("{card_pub} by branch"))
+                        .await?;
+                }
+                Ok(done)
+            })
+        })
+        .await?;
+    if !done {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "the Key6 of this card has no wrong answers to forgive",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The HTTP API: one file per resource, each exporting its handlers; [`routes`] puts them
 //! together and [`ApiDoc`] describes every one of them (served at `/api/openapi.json`).
 
+pub mod acs;
 pub mod admin;
 pub mod banking;
 pub mod cards;
@@ -29,6 +30,24 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/audit"),
     ("post", "/api/v1/admin/customers/{user_code}/cards"),
     ("get", "/api/v1/cards"),
+    (
+        "post",
+        "/api/v1/admin/customers/{user_code}/cards/{card_id}/key6/unblock",
+    ),
+    ("put", "/api/v1/cards/{card_id}/key6"),
+    ("post", "/api/v1/cards/{card_id}/key6/show"),
+    ("post", "/api/v1/cards/{card_id}/key6/reveal"),
+    ("post", "/api/v1/cards/{card_id}/key6/unblock"),
+    ("put", "/api/v1/cards/{card_id}/secure-phone"),
+    ("post", "/api/v1/acs/authentications"),
+    ("get", "/api/v1/acs/authentications/{acsTransID}"),
+    ("get", "/api/v1/acs/challenges/{acsTransID}"),
+    ("get", "/api/v1/acs/challenges/{acsTransID}/events"),
+    ("get", "/api/v1/acs/challenges/{acsTransID}/qr.svg"),
+    ("post", "/api/v1/acs/challenges/{acsTransID}/code"),
+    ("post", "/api/v1/acs/challenges/{acsTransID}/sms"),
+    ("post", "/api/v1/acs/challenges/{acsTransID}/otp"),
+    ("post", "/api/v1/acs/challenges/{acsTransID}/cancel"),
     ("post", "/api/v1/login"),
     ("get", "/api/v1/login/{login_id}"),
     ("post", "/api/v1/login/{login_id}/code"),
@@ -91,6 +110,9 @@ impl Modify for Security {
         ECDSA over `\"SCA1-REQ\" || lp(METHOD) || lp(path) || lp(ts) || lp(SHA(body))`. Errors are application/problem+json."),
     paths(
         admin::create_customer, admin::unblock_customer, admin::audit, cards::issue_card, cards::list_cards,
+        cards::branch_unblock_key6, cards::set_key6, cards::show_key6, cards::reveal_key6, cards::unblock_key6,
+        cards::set_secure_phone, acs::authenticate, acs::authentication, acs::challenge, acs::challenge_events,
+        acs::challenge_qr, acs::challenge_code, acs::challenge_sms, acs::challenge_otp, acs::challenge_cancel,
         login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
         login::change_password, login::password_sms, login::set_alias,
         banking::accounts, banking::movements, banking::create_transfer, banking::operation, banking::operation_events,
@@ -144,7 +166,30 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
         )
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/admin/customers/{user_code}/cards", post(cards::issue_card))
+        .route(
+            "/api/v1/admin/customers/{user_code}/cards/{card_id}/key6/unblock",
+            post(cards::branch_unblock_key6),
+        )
         .route("/api/v1/cards", get(cards::list_cards))
+        .route("/api/v1/cards/{card_id}/key6", axum::routing::put(cards::set_key6))
+        .route("/api/v1/cards/{card_id}/key6/show", post(cards::show_key6))
+        .route("/api/v1/cards/{card_id}/key6/reveal", post(cards::reveal_key6))
+        .route("/api/v1/cards/{card_id}/key6/unblock", post(cards::unblock_key6))
+        .route(
+            "/api/v1/cards/{card_id}/secure-phone",
+            axum::routing::put(cards::set_secure_phone),
+        )
+        .route("/api/v1/acs/authentications", post(acs::authenticate))
+        .route("/api/v1/acs/authentications/{acsTransID}", get(acs::authentication))
+        .route("/api/v1/acs/challenges/{acsTransID}", get(acs::challenge))
+        .route("/api/v1/acs/challenges/{acsTransID}/qr.svg", get(acs::challenge_qr))
+        .route("/api/v1/acs/challenges/{acsTransID}/code", post(acs::challenge_code))
+        .route("/api/v1/acs/challenges/{acsTransID}/sms", post(acs::challenge_sms))
+        .route("/api/v1/acs/challenges/{acsTransID}/otp", post(acs::challenge_otp))
+        .route(
+            "/api/v1/acs/challenges/{acsTransID}/cancel",
+            post(acs::challenge_cancel),
+        )
         .route("/api/v1/login", post(login::login))
         .route("/api/v1/login/{login_id}", get(login::login_state))
         .route("/api/v1/login/{login_id}/code", post(login::login_code))
@@ -214,5 +259,6 @@ pub fn stream_routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/login/{login_id}/events", get(login::login_events))
         .route("/api/v1/operations/{op_id}/events", get(banking::operation_events))
+        .route("/api/v1/acs/challenges/{acsTransID}/events", get(acs::challenge_events))
         .route("/api/v1/devices/{device_id}/events", get(devices::device_events))
 }

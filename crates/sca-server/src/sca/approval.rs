@@ -258,6 +258,53 @@ pub(crate) async fn create_operation(
     login: Option<(String, u8)>,
     booking: Option<(Booking, String)>,
 ) -> ApiResult<Created> {
+    create_operation_with(state, customer, kind, data, login, booking, Beside::Nothing)
+        .await
+        .map(|(created, _)| created)
+}
+
+/// What is written in the same commit as a new operation, so that nothing can approve it
+/// without it.
+#[derive(Debug, Clone)]
+pub(crate) enum Beside {
+    /// Nothing.
+    Nothing,
+    /// What the approval does to a card (`card_requests`).
+    CardRequest {
+        card_row: i64,
+        action: crate::storage::CardAction,
+        key6: Option<Vec<u8>>,
+        phone: Option<String>,
+    },
+    /// A 3-D Secure authentication; with `exempt` (count, sum), the purchase is first offered
+    /// to the card's low-value exemption run and, if it fits, approved at once.
+    Acs {
+        acs: crate::storage::NewAcs,
+        exempt: Option<(u32, i64)>,
+    },
+}
+
+/// How a new operation left its write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Made {
+    /// Pending, pushed to the customer's devices.
+    Pending,
+    /// Approved at once by the low-value exemption (booked).
+    Exempt,
+    /// Refused at once: the account cannot cover it.
+    ShortOfFunds,
+}
+
+/// [`create_operation`] with what goes beside it.
+pub(crate) async fn create_operation_with(
+    state: &AppState,
+    customer: &Customer,
+    kind: Kind,
+    data: OperationData,
+    login: Option<(String, u8)>,
+    booking: Option<(Booking, String)>,
+    beside: Beside,
+) -> ApiResult<(Created, Made)> {
     let now = state.now();
     let expires = now + state.config().operation_ttl;
     for _ in 0..8 {
@@ -283,25 +330,38 @@ pub(crate) async fn create_operation(
         };
         let user_code = customer.user_code.clone();
         let new2 = new.clone();
-        let row = state
+        let beside2 = beside.clone();
+        let written = state
             .store()
             .write(move |w| {
                 Box::pin(async move {
-                    let row = w.insert_operation(now, &new2).await?;
-                    if row.is_some() {
-                        w.audit(
-                            now,
-                            "operation_created",
-                            &user_code,
-                            &format!("{} {}", new2.op_id, new2.kind),
-                        )
-                        .await?;
-                    }
-                    Ok(row)
+                    let Some(row) = w.insert_operation(now, &new2).await? else {
+                        return Ok(None);
+                    };
+                    w.audit(
+                        now,
+                        "operation_created",
+                        &user_code,
+                        &format!("{} {}", new2.op_id, new2.kind),
+                    )
+                    .await?;
+                    let made = write_beside(w, now, row, &user_code, &new2.op_id, beside2).await?;
+                    Ok(Some((row, made)))
                 })
             })
             .await?;
-        if let Some(row) = row {
+        if let Some((row, made)) = written {
+            if made != Made::Pending {
+                return Ok((
+                    Created {
+                        row,
+                        op_id: new.op_id,
+                        payload: new.payload,
+                        expires,
+                    },
+                    made,
+                ));
+            }
             let (account_id, amount_minor, currency, payee_iban, payee_name, description) = match &new.booking {
                 Some((b, cur)) => (
                     Some(b.account_id),
@@ -338,13 +398,74 @@ pub(crate) async fn create_operation(
                     payload: new.payload.clone(),
                 },
             );
-            return Ok(Created {
-                row,
-                op_id: new.op_id,
-                payload: new.payload,
-                expires,
-            });
+            return Ok((
+                Created {
+                    row,
+                    op_id: new.op_id,
+                    payload: new.payload,
+                    expires,
+                },
+                Made::Pending,
+            ));
         }
     }
     Err(AppError::internal("no free op id after 8 draws"))
+}
+
+/// Writes what goes beside a new operation, in its commit.
+async fn write_beside(
+    w: &mut crate::storage::WriteCtx,
+    now: u64,
+    row: i64,
+    user_code: &str,
+    op_id: &str,
+    beside: Beside,
+) -> Result<Made, crate::storage::StoreError> {
+    match beside {
+        Beside::Nothing => Ok(Made::Pending),
+        Beside::CardRequest {
+            card_row,
+            action,
+            key6,
+            phone,
+        } => {
+            w.insert_card_request(row, card_row, action, key6.as_deref(), phone.as_deref())
+                .await?;
+            Ok(Made::Pending)
+        }
+        Beside::Acs { mut acs, exempt } => {
+            acs.operation_id = Some(row);
+            let mut made = Made::Pending;
+            if let (Some((count, sum)), Some(card)) = (exempt, acs.card_id)
+                && w.take_exemption(card, acs.amount_minor, count, sum).await?
+            {
+                made = match w.approve_by_card(row, now, "exemption").await? {
+                    Approval::Approved => {
+                        w.audit(
+                            now,
+                            "operation_approved",
+                            user_code,
+                            &format!("{op_id} CARD_PAYMENT by exemption"),
+                        )
+                        .await?;
+                        Made::Exempt
+                    }
+                    _ => {
+                        w.decide_operation(row, OperationStatus::Failed, now, "insufficient_funds")
+                            .await?;
+                        w.audit(
+                            now,
+                            "operation_failed",
+                            user_code,
+                            &format!("{op_id}: insufficient funds"),
+                        )
+                        .await?;
+                        Made::ShortOfFunds
+                    }
+                };
+            }
+            w.insert_acs(now, &acs).await?;
+            Ok(made)
+        }
+    }
 }

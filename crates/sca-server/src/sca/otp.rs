@@ -9,7 +9,7 @@ use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::AppState;
 use crate::storage::{Counted, Credential, Customer, Holder};
 
-fn otp_hash(id: &str, otp: &str) -> [u8; 32] {
+pub(crate) fn otp_hash(id: &str, otp: &str) -> [u8; 32] {
     let mut buf = Vec::with_capacity(id.len() + otp.len());
     buf.extend_from_slice(id.as_bytes());
     buf.extend_from_slice(otp.as_bytes());

@@ -34,7 +34,7 @@ use sqlx::{ConnectOptions as _, Connection as _};
 use db::{Conn, Pool, pool};
 
 pub use crate::audit::AuditRow;
-pub use cards::{CardRow, NewCard};
+pub use cards::{AcsRow, CardAction, CardRow, NewAcs, NewCard, Reveal};
 pub use keys::KeyName;
 pub use sessions::{SessionKey, SessionRow};
 pub use writer::{Counted, Holder, Settle, Subject, WriteCtx, Writer};

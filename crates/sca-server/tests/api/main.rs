@@ -33,3 +33,4 @@ mod resync;
 mod schemathesis;
 mod sessions;
 mod sms_limits;
+mod threeds;
