@@ -93,6 +93,26 @@ pub fn texts(view: &PendingView, to: Audience) -> (String, String) {
                 field("B").unwrap_or_default()
             ),
         ),
+        ("CARD_PAYMENT", en) => {
+            // "****1234" → "**** 1234"; "25.00EUR" → "25,00 EUR" in Italian.
+            let card = field("C").map(|c| c.replacen("****", "**** ", 1)).unwrap_or_default();
+            let merchant = field("M").unwrap_or_default();
+            let amount = amount.unwrap_or_default();
+            if en {
+                (
+                    "Sigillo: authorize the card payment".into(),
+                    format!("Card payment with card {card} at {merchant}: {amount}"),
+                )
+            } else {
+                (
+                    "Sigillo: autorizza il pagamento".into(),
+                    format!(
+                        "Pagamento con carta {card} presso {merchant}: {}",
+                        amount.replacen('.', ",", 1)
+                    ),
+                )
+            }
+        }
         ("DEVICE", false) => (
             "Sigillo: nuovo dispositivo".into(),
             "Autorizza l'attivazione di un altro dispositivo solo se l'hai chiesta tu.".into(),
@@ -344,6 +364,25 @@ mod tests {
         let (title, body) = texts(&v, Audience { en: true, kiosk: false });
         assert!(title.contains("transfer"));
         assert!(body.starts_with("1250.00 EUR to Mario Rossi"));
+    }
+
+    #[test]
+    fn a_card_payment_notification_names_card_merchant_and_amount_escaped() {
+        let v = view(
+            "CARD_PAYMENT",
+            &[("A", "25.00EUR"), ("C", "****1234"), ("M", "Caffè <b>Roma</b> & Co")],
+        );
+        let (title, body) = texts(&v, Audience::default());
+        assert!(title.contains("pagamento"));
+        assert_eq!(
+            body,
+            "Pagamento con carta **** 1234 presso Caffè &lt;b&gt;Roma&lt;/b&gt; &amp; Co: 25,00 EUR"
+        );
+        let (_, body) = texts(&v, Audience { en: true, kiosk: false });
+        assert_eq!(
+            body,
+            "Card payment with card **** 1234 at Caffè &lt;b&gt;Roma&lt;/b&gt; &amp; Co: 25.00 EUR"
+        );
     }
 
     fn key(op: &str) -> (String, String) {

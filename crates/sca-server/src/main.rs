@@ -350,6 +350,8 @@ async fn main() -> ExitCode {
                     "  SMS and e-mail: {scheme}://{local}/dev/outbox?to={}",
                     d.phone.replace('+', "%2B")
                 );
+                println!("  demo shop:     {scheme}://{local}/dev/shop (3-D Secure: pay with the demo cards,");
+                println!("                 made from the user code in the shop's \"sandbox card\" box)");
             }
             Err(e) => {
                 eprintln!("cannot seed the demo customer: {e}");

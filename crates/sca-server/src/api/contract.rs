@@ -32,6 +32,8 @@ const SIX_DIGITS: &str = "^[0-9]{6}$";
 const EIGHT_DIGITS: &str = "^[0-9]{8}$";
 /// b64u of 16 random bytes: an activation or recovery id, a login id.
 const ID16: &str = "^[A-Za-z0-9_-]{22}$";
+/// A 3-D Secure authentication's id: a UUID in lower case.
+const UUID: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 /// A device id.
 const DEVICE_ID: &str = "^[A-Za-z0-9_-]{1,64}$";
 /// b64u of a 64-byte ECDSA signature.
@@ -55,7 +57,7 @@ fn property_format(schema: &str, property: &str) -> Option<Value> {
         (_, "new_password") => pattern(NEW_PASSWORD),
         (_, "phone") => pattern(PHONE),
         (_, "security_code") => pattern(SECURITY_CODE),
-        (_, "sms_otp" | "code") => pattern(SIX_DIGITS),
+        (_, "sms_otp" | "code" | "otp" | "key6") => pattern(SIX_DIGITS),
         (_, "signature") => pattern(SIGNATURE),
         (_, "device_pub" | "ecdh_pub") => pattern(POINT),
         ("ActivationConfirm", "confirm") => pattern("^[0-9a-fA-F]{64}$"),
@@ -71,6 +73,7 @@ fn parameter_format(location: &str, name: &str) -> Option<Value> {
         ("path", "op_id" | "user_code") => pattern(EIGHT_DIGITS),
         ("path", "activation_id" | "recovery_id") => pattern(ID16),
         ("path", "device_id") => pattern(DEVICE_ID),
+        ("path", "acsTransID") => pattern(UUID),
         ("query", "to") => json!({ "minLength": 1 }),
         _ => return None,
     })

@@ -249,7 +249,9 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/health", get(health));
     if sandbox {
-        router = router.route("/dev/outbox", get(dev::outbox));
+        router = router
+            .route("/dev/outbox", get(dev::outbox))
+            .route("/dev/shop", get(pages::dev_shop));
     }
     router
 }

@@ -25,6 +25,14 @@ struct Embedded;
 pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The demo shop's page (issue 14), served in sandbox mode only; `/dev/shop` leads to it.
+pub const SHOP: &str = "shop.html";
+
+/// `/dev/shop`: the demo shop (sandbox only).
+pub async fn dev_shop() -> Response {
+    axum::response::Redirect::to(&format!("/{SHOP}")).into_response()
+}
+
 fn relative(path: &str) -> Option<PathBuf> {
     let trimmed = path.trim_start_matches('/');
     let file = if trimmed.is_empty() { "index.html" } else { trimmed };
@@ -68,6 +76,10 @@ pub async fn page(State(state): State<AppState>, method: Method, uri: Uri) -> Re
     let Some(file) = relative(path) else {
         return AppError::not_found("page").into_response();
     };
+    // The demo shop plays a merchant: a sandbox's page only.
+    if file == Path::new(SHOP) && !state.config().sandbox {
+        return AppError::not_found("page").into_response();
+    }
     let Some(bytes) = load(&state, &file).await else {
         if file == Path::new("index.html") {
             return AppError::not_found(

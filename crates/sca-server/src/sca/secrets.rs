@@ -141,9 +141,12 @@ async fn check_secret_now(
     }
 }
 
+/// A user code or alias as typed: at most 64 characters (as the contract's `maxLength` counts
+/// them, spaces included), not blank.
 fn user_field(user: &str) -> ApiResult<&str> {
+    let typed = user.chars().count();
     let user = user.trim();
-    if user.is_empty() || user.chars().count() > 64 {
+    if user.is_empty() || typed > 64 {
         return Err(AppError::bad_request(
             "user",
             "a user code or alias is 1 to 64 characters",

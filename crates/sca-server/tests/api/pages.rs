@@ -56,3 +56,42 @@ async fn pages_are_served_with_their_policy_and_the_api_keeps_its_404s() {
             .starts_with("default-src 'none'")
     );
 }
+
+/// The demo shop plays a merchant: served by a sandbox (also at `/dev/shop`), by no bank.
+#[tokio::test]
+async fn the_demo_shop_is_a_sandbox_page_only() {
+    let ui = tempfile::tempdir().unwrap();
+    for page in ["index.html", "shop.html", "challenge.html"] {
+        std::fs::write(ui.path().join(page), format!("<!doctype html><title>{page}</title>")).unwrap();
+    }
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for sandbox in [true, false] {
+        let dir = ui.path().to_owned();
+        let server = TestServer::start_with(move |c| {
+            c.ui_dir = Some(dir);
+            c.sandbox = sandbox;
+        })
+        .await;
+        let status = |path: &'static str| {
+            let r = no_redirect.get(server.url(path)).send();
+            async move { r.await.unwrap().status() }
+        };
+        assert_eq!(
+            status("/challenge.html").await,
+            StatusCode::OK,
+            "the bank's challenge page"
+        );
+        if sandbox {
+            assert_eq!(status("/shop.html").await, StatusCode::OK);
+            let r = no_redirect.get(server.url("/dev/shop")).send().await.unwrap();
+            assert!(r.status().is_redirection());
+            assert_eq!(r.headers()["location"], "/shop.html");
+        } else {
+            assert_eq!(status("/shop.html").await, StatusCode::NOT_FOUND);
+            assert_eq!(status("/dev/shop").await, StatusCode::NOT_FOUND);
+        }
+    }
+}
