@@ -18,8 +18,11 @@ export default defineConfig({
       input: {
         banking: 'index.html',
         authenticator: 'authenticator.html',
+        // 3-D Secure: the bank's challenge page and the sandbox's demo shop (a merchant).
+        challenge: 'challenge.html',
+        shop: 'shop.html',
       },
-      // The code both pages share (Svelte's runtime, src/lib) gets a name that says so.
+      // The code the pages share (Svelte's runtime, src/lib) gets a name that says so.
       output: {
         chunkFileNames: 'assets/shared-[hash].js',
         assetFileNames: (asset) =>

@@ -5,6 +5,7 @@
 // Run through tests/e2e/run.sh (builds everything, starts a private keyring for sigillo-auth).
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -286,6 +287,185 @@ describe('Area Clienti', () => {
     for (const pan of [visa, mastercard]) assert.ok(!text.includes(pan.slice(0, 12)), 'a card number on the page');
     await shot(page, 'cards');
     await accessible('cards');
+  });
+
+  // --- 3-D Secure (issue 14): Key6 in Area Clienti, purchases at the demo shop.
+
+  /** Starts a Key6 action on the first card (the Visa debit card) and approves it by push. */
+  async function cardAction(button, fill) {
+    const card = page.getByTestId('card').first();
+    await card.getByTestId(button).click();
+    if (fill) await fill(card);
+    await heading(page, 'Autorizza l’operazione');
+    const opId = await page.getByTestId('op-id').getAttribute('data-op-id');
+    await page.getByTestId('op-description').waitFor();
+    await auth.ok(['approve', opId], [PIN]);
+    await heading(page, 'Le tue carte');
+    return card;
+  }
+
+  async function typeKey6(card, key6, again = key6) {
+    await card.getByTestId('key6-new').fill(key6);
+    await card.getByTestId('key6-again').fill(again);
+    await card.getByTestId('key6-submit').click();
+  }
+
+  async function key6State() {
+    const el = page.getByTestId('card').first().getByTestId('key6-state');
+    return el.getAttribute('data-state');
+  }
+
+  step('Key6: refused when weak, set with SCA, shown once with a countdown, changed', async () => {
+    const card = page.getByTestId('card').first();
+    assert.equal(await key6State(), 'unset');
+    await card.getByTestId('key6-set').click();
+    await typeKey6(card, '123456');
+    await card.getByTestId('key6-new-error').waitFor();
+    await typeKey6(card, '583920', '583921');
+    await card.getByTestId('key6-again-error').waitFor();
+    await shot(page, 'key6-form-errors');
+    await accessible('key6-form');
+    await cardAction('key6-submit', (c) => typeKey6(c, '583920'));
+    await page.getByTestId('card-notice').first().waitFor();
+    await until(async () => (await key6State()) === 'set', 5_000, 'the Key6 set');
+
+    await cardAction('key6-show');
+    const value = page.getByTestId('key6-value');
+    await value.waitFor();
+    assert.equal((await value.textContent()).trim(), '583920');
+    const seconds = Number(await page.getByTestId('key6-countdown').getAttribute('data-seconds'));
+    assert.ok(seconds > 20 && seconds <= 30, `countdown ${seconds}`);
+    await shot(page, 'key6-shown');
+    await accessible('key6-shown');
+    await page.getByTestId('key6-hide').click();
+    assert.equal(await page.getByTestId('key6-value').count(), 0);
+
+    await cardAction('key6-change', (c) => typeKey6(c, '402719'));
+    await cardAction('key6-show');
+    assert.equal((await page.getByTestId('key6-value').textContent()).trim(), '402719');
+    await page.getByTestId('key6-hide').click();
+  });
+
+  const shopSeen = []; // every API answer the shop and challenge pages got, to look for the PAN
+  let shopPage;
+
+  async function shopBuy(amount) {
+    await shopPage.goto(`${server.base}/shop.html`);
+    await shopPage.getByTestId('shop-usercode').fill(server.creds.user_code);
+    await shopPage.getByTestId('shop-fill').click();
+    await until(async () => (await shopPage.getByTestId('shop-pan').inputValue()).replace(/\s/g, '').length === 16, 5_000, 'the PAN filled');
+    await shopPage.getByTestId('shop-amount').fill(amount);
+    await shopPage.getByTestId('shop-pay').click();
+  }
+
+  async function outcome() {
+    const o = shopPage.getByTestId('shop-outcome');
+    await o.waitFor({ timeout: 15_000 });
+    return o.getAttribute('data-trans-status');
+  }
+
+  async function challenged(amountText) {
+    await shopPage.waitForURL(/\/challenge\.html#/, { timeout: 10_000 });
+    await shopPage.getByTestId('challenge-merchant').waitFor();
+    assert.match(await shopPage.getByTestId('challenge-merchant').textContent(), /Sigillo Demo Shop/);
+    assert.match(await shopPage.getByTestId('challenge-amount').textContent(), new RegExp(amountText));
+    const visa = sandboxPan('499999', server.creds.user_code, '1');
+    assert.match(await shopPage.getByTestId('challenge-card').textContent(), new RegExp(`\\*\\*\\*\\* ${visa.slice(-4)}`));
+    return shopPage.getByTestId('op-id').getAttribute('data-op-id');
+  }
+
+  step('demo shop: five 20 EUR purchases pass frictionless, the sixth is challenged and approved by push', async () => {
+    await open(page, server, 'home');
+    await heading(page, 'I tuoi conti');
+    const before = await firstBalance(page);
+    shopPage = await newPage(browser);
+    shopPage.on('response', async (r) => {
+      if (r.url().includes('/api/')) shopSeen.push(await r.text().catch(() => ''));
+    });
+    for (let i = 0; i < 5; i++) {
+      await shopBuy('20,00');
+      assert.equal(await outcome(), 'Y', `purchase ${i + 1}`);
+    }
+    await shot(shopPage, 'shop-frictionless');
+    await shopBuy('20,00');
+    const opId = await challenged('20,00');
+    await shot(shopPage, 'challenge');
+    assert.deepEqual(await axe(shopPage, 'challenge'), []);
+    const out = await auth.ok(['approve', opId], [PIN]);
+    assert.match(out, /Sigillo Demo Shop/);
+    await shopPage.waitForURL(/\/shop\.html\?.*acsTransID=/, { timeout: 10_000 });
+    assert.equal(await outcome(), 'Y');
+    await shopPage.getByTestId('shop-eci').waitFor();
+    await shot(shopPage, 'shop-paid');
+    assert.deepEqual(await axe(shopPage, 'shop'), []);
+    await page.reload();
+    await heading(page, 'I tuoi conti');
+    assert.equal(await firstBalance(page), Math.round((before - 120) * 100) / 100, 'six purchases, each booked once');
+  });
+
+  step('demo shop: a purchase confirmed with the SMS code and the Key6', async () => {
+    const before = await firstBalance(page);
+    await shopBuy('45,00');
+    await challenged('45,00');
+    const count = await server.outboxCount();
+    await shopPage.getByTestId('sms-send').click();
+    await shopPage.getByTestId('sms-sent').waitFor();
+    const otp = await server.nextOtp(count);
+    await shopPage.getByTestId('otp').fill(otp);
+    await shopPage.getByTestId('key6').fill('402719');
+    await shopPage.getByTestId('otp-submit').click();
+    await shopPage.waitForURL(/\/shop\.html\?.*acsTransID=/, { timeout: 10_000 });
+    assert.equal(await outcome(), 'Y');
+    await page.reload();
+    await heading(page, 'I tuoi conti');
+    assert.equal(await firstBalance(page), Math.round((before - 45) * 100) / 100);
+  });
+
+  step('Key6: five wrong answers block it, with an alert; the purchase cancelled; unblocked with SCA', async () => {
+    const before = await firstBalance(page);
+    await shopBuy('35,00');
+    await challenged('35,00');
+    const count = await server.outboxCount();
+    await shopPage.getByTestId('sms-send').click();
+    const otp = await server.nextOtp(count);
+    for (let i = 0; i < 5; i++) {
+      await shopPage.getByTestId('otp').fill(otp);
+      await shopPage.getByTestId('key6').fill(`11112${i}`);
+      const [answer] = await Promise.all([
+        shopPage.waitForResponse((r) => r.url().endsWith('/otp')),
+        shopPage.getByTestId('otp-submit').click(),
+      ]);
+      assert.equal(answer.status(), 401, `answer ${i + 1}`);
+      assert.equal((await answer.json()).attempts_left, 4 - i);
+    }
+    await shopPage.getByTestId('challenge-key6-blocked').waitFor();
+    await shot(shopPage, 'challenge-key6-blocked');
+    const alerts = await server.outbox();
+    assert.ok(alerts.some((m) => /Key6 della carta \*\*\*\* \d{4} è stata bloccata/.test(m.body)), 'the SMS alert');
+    const mail = await server.outbox(server.creds.email);
+    assert.ok(mail.some((m) => m.body.includes('has been blocked after 5 wrong codes')), 'the e-mail alert');
+    await shopPage.getByTestId('challenge-cancel').click();
+    await shopPage.waitForURL(/\/shop\.html\?.*acsTransID=/, { timeout: 10_000 });
+    assert.equal(await outcome(), 'N');
+
+    await page.getByRole('link', { name: 'Carte', exact: true }).click();
+    await heading(page, 'Le tue carte');
+    await until(async () => (await key6State()) === 'blocked', 5_000, 'the Key6 shown blocked');
+    await cardAction('key6-unblock');
+    await until(async () => (await key6State()) === 'set', 5_000, 'the Key6 unblocked');
+    await open(page, server, 'home');
+    await heading(page, 'I tuoi conti');
+    assert.equal(await firstBalance(page), before, 'nothing moved');
+  });
+
+  step('3-D Secure: no answer, page or log line carries a card number', async () => {
+    const pans = [sandboxPan('499999', server.creds.user_code, '1'), sandboxPan('559999', server.creds.user_code, '2')];
+    for (const text of shopSeen) for (const pan of pans) assert.ok(!text.includes(pan), 'a PAN in an API answer');
+    const log = fs.readFileSync(path.join(ARTIFACTS, 'server-main.log'), 'utf8');
+    for (const pan of pans) assert.ok(!log.includes(pan), 'a PAN in the server log');
+    await shopPage.close();
+    await page.getByRole('link', { name: 'Carte', exact: true }).click();
+    await heading(page, 'Le tue carte');
   });
 
   step('devices: list, rename, remove asks first', async () => {

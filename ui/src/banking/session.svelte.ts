@@ -5,6 +5,7 @@
 import { api, setCsrfToken, setHooks, type ApiError, type LoginStarted } from '../lib/api';
 import { IdleTimer, idleSettings } from '../lib/idle';
 import { navigate } from '../lib/router.svelte';
+import { forgetAllCardActions } from './cardActions';
 
 export type Phase = 'anonymous' | 'sca' | 'authenticated';
 export type Notice = '' | 'logged_out' | 'idle' | 'ended';
@@ -127,6 +128,7 @@ export function end(notice: Notice): void {
   session.idleWarning = false;
   session.notice = notice;
   save();
+  forgetAllCardActions();
   navigate('#/login');
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { api, ApiError, codeForStatus, errorFromResponse, setCsrfToken, setHooks } from './api';
+import { acs, api, ApiError, codeForStatus, errorFromResponse, isFinalStatus, setCsrfToken, setHooks } from './api';
 
 const problem = (status: number, body: Record<string, unknown>) =>
   new Response(JSON.stringify({ type: 'about:blank', title: 'x', status, ...body }), {
@@ -163,5 +163,81 @@ describe('api.ts requests', () => {
     expect(fetchMock.mock.calls[0][1].body).toBe('{"code":"123456"}');
     expect(fetchMock.mock.calls[1][1].body).toBe('{"sms_otp":"654321"}');
     expect(fetchMock.mock.calls[1][0]).toBe('/api/v1/login/L1/code');
+  });
+});
+
+describe('api.ts cards and 3-D Secure', () => {
+  it('sends the Key6 calls in the contract shape, with the session and the CSRF token', async () => {
+    setCsrfToken('tok');
+    const created = '{"op_id":"57240006","payload":"SCA1","expires":1}';
+    fetchMock.mockImplementation(async () => new Response(created, { status: 201 }));
+    await api.setKey6('c/1', '583920');
+    await api.showKey6('c1');
+    await api.unblockKey6('c1');
+    await api.setSecurePhone('c1', '+393331234567');
+    const calls = fetchMock.mock.calls as [string, RequestInit][];
+    expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual([
+      'PUT /api/v1/cards/c%2F1/key6',
+      'POST /api/v1/cards/c1/key6/show',
+      'POST /api/v1/cards/c1/key6/unblock',
+      'PUT /api/v1/cards/c1/secure-phone',
+    ]);
+    expect(calls[0][1].body).toBe('{"key6":"583920"}');
+    expect(calls[3][1].body).toBe('{"phone":"+393331234567"}');
+    for (const [, init] of calls) {
+      expect((init.headers as Record<string, string>)['x-csrf-token']).toBe('tok');
+      expect(init.credentials).toBe('same-origin');
+    }
+    fetchMock.mockImplementation(async () => new Response('{"key6":"583920","visible_until":10}', { status: 200 }));
+    expect(await api.revealKey6('c1', '57240006')).toEqual({ key6: '583920', visible_until: 10 });
+    expect(fetchMock.mock.calls[4][1].body).toBe('{"op_id":"57240006"}');
+  });
+
+  it('sends the ACS calls with neither the session cookie nor the CSRF token', async () => {
+    setCsrfToken('tok');
+    fetchMock.mockImplementation(async () => new Response('{"status":"approved"}', { status: 200 }));
+    await acs.challengeCode('t-1', '123456');
+    await acs.challengeOtp('t-1', '111111', '583920');
+    await acs.challengeSms('t-1');
+    await acs.challengeCancel('t-1');
+    await acs.challenge('t-1');
+    await acs.authentication('t-1');
+    await acs.authenticate({
+      pan: '4999991234567811',
+      amount: '25.00',
+      currency: 'EUR',
+      merchant_name: 'Sigillo Demo Shop',
+      merchant_url: 'http://x/shop.html',
+      return_url: 'http://x/shop.html',
+    });
+    const calls = fetchMock.mock.calls as [string, RequestInit][];
+    expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual([
+      'POST /api/v1/acs/challenges/t-1/code',
+      'POST /api/v1/acs/challenges/t-1/otp',
+      'POST /api/v1/acs/challenges/t-1/sms',
+      'POST /api/v1/acs/challenges/t-1/cancel',
+      'GET /api/v1/acs/challenges/t-1',
+      'GET /api/v1/acs/authentications/t-1',
+      'POST /api/v1/acs/authentications',
+    ]);
+    expect(calls[0][1].body).toBe('{"code":"123456"}');
+    expect(calls[1][1].body).toBe('{"otp":"111111","key6":"583920"}');
+    for (const [, init] of calls) {
+      expect((init.headers as Record<string, string>)['x-csrf-token']).toBeUndefined();
+      expect(init.credentials).toBe('omit');
+    }
+  });
+
+  it('reads the attempts left of a wrong SMS code or Key6, and a blocked Key6', async () => {
+    fetchMock.mockResolvedValueOnce(problem(401, { code: 'wrong_otp', detail: 'x', attempts_left: 2 }));
+    const wrong = await caught(acs.challengeOtp('t', '111111', '583920'));
+    expect([wrong.code, wrong.attemptsLeft]).toEqual(['wrong_otp', 2]);
+    fetchMock.mockResolvedValueOnce(problem(423, { code: 'blocked', detail: 'x' }));
+    expect((await caught(acs.challengeOtp('t', '111111', '583920'))).code).toBe('blocked');
+  });
+
+  it('knows the final statuses, a cancelled challenge included', () => {
+    for (const s of ['approved', 'rejected', 'expired', 'failed', 'cancelled', 'authenticated']) expect(isFinalStatus(s)).toBe(true);
+    expect(isFinalStatus('pending')).toBe(false);
   });
 });

@@ -4,7 +4,8 @@
 // `default-src 'self'`. Every failure — a problem+json answer, another HTTP error, a network
 // fault, an answer that is not what the contract says — becomes one typed `ApiError`, so a page
 // only ever switches on `error.code`. The session cookie is HttpOnly and sent by the browser;
-// this module keeps the CSRF token given at login and sends it on every state-changing call.
+// this module keeps the CSRF token given at login and sends it on every state-changing call —
+// except the 3-D Secure calls (`acs`), which belong to no session and send neither.
 
 /** Stable codes of the server (docs/api.md §1 Errors, `error.rs`) plus the two this module adds. */
 export type ErrorCode =
@@ -228,6 +229,15 @@ export interface Card {
   credit_limit?: string;
   /** The 3-D Secure phone, masked. */
   secure_phone: string;
+  /** The card's Key6 (the 3-D Secure secret for SMS challenges): not chosen yet, chosen, blocked. */
+  key6: Key6State;
+}
+export type Key6State = 'unset' | 'set' | 'blocked';
+/** `POST /api/v1/cards/{card_id}/key6/reveal`: once per approved `show` operation. */
+export interface Key6Revealed {
+  key6: string;
+  /** Unix seconds: the page hides the Key6 then (at most 30 s after the approval). */
+  visible_until: number;
 }
 export interface Device {
   device_id: string;
@@ -237,6 +247,64 @@ export interface Device {
 }
 export interface RecoveryStarted {
   recovery_id: string;
+  expires: number;
+}
+
+// 3-D Secure (the bank's ACS). No session: the acsTransID is the capability.
+
+/** `POST /api/v1/acs/authentications`: what a merchant's 3DS server asks. */
+export interface AcsAuthenticationRequest {
+  pan: string;
+  /** `MM/YY`; optional. */
+  expiry?: string;
+  /** Decimal string, `25.00`. */
+  amount: string;
+  currency: string;
+  merchant_name: string;
+  merchant_url: string;
+  return_url: string;
+}
+/** EMV 3DS transStatus: authenticated, challenge required, not authenticated, rejected. */
+export type TransStatus = 'Y' | 'C' | 'N' | 'R';
+export interface AcsResult {
+  acsTransID: string;
+  transStatus: TransStatus;
+  /** EMV reason code: `01` not confirmed, `08` no such card, `12` not permitted, `14` expired. */
+  transStatusReason?: string;
+  /** The reason in words (English, for the merchant). */
+  reasonText?: string;
+  /** Absolute URL of the challenge page (transStatus C). */
+  challengeURL?: string;
+  eci?: string;
+  authenticationValue?: string;
+  /** With `Y`: whether an exemption let it through without a challenge. */
+  frictionless?: boolean;
+}
+export type ChallengeStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed' | 'cancelled';
+/** `GET /api/v1/acs/challenges/{acsTransID}`: what the challenge page shows. */
+export interface Challenge {
+  acsTransID: string;
+  merchant_name: string;
+  merchant_url: string;
+  amount: string;
+  currency: string;
+  /** `**** 1234`. */
+  card: string;
+  brand: 'visa' | 'mastercard';
+  /** Unix seconds. */
+  expires: number;
+  status: ChallengeStatus;
+  op_id: string;
+  /** The signed SCA1 payload, for the QR. */
+  payload: string;
+  return_url: string;
+  key6_set: boolean;
+  /** Too many wrong Key6 / SMS answers: only the authenticator can confirm. */
+  key6_blocked?: boolean;
+}
+/** `POST …/sms`: where the OTP went (masked) and until when it holds. */
+export interface ChallengeSmsSent {
+  phone: string;
   expires: number;
 }
 
@@ -275,19 +343,25 @@ interface CallOptions {
   body?: unknown;
   /** The call needs a session: losing it is reported to `onSessionEnded`. */
   session?: boolean;
+  /**
+   * The call belongs to no session (3-D Secure: the acsTransID is the capability): it sends
+   * neither the session cookie nor the CSRF token, so a customer logged in to the Area Clienti
+   * in the same browser lends the merchant's flow nothing.
+   */
+  anonymous?: boolean;
 }
 
 async function call(method: Method, path: string, opts: CallOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  if (method !== 'GET' && csrfToken && !opts.anonymous) headers['x-csrf-token'] = csrfToken;
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      credentials: 'same-origin',
+      credentials: opts.anonymous ? 'omit' : 'same-origin',
       cache: 'no-store',
     });
   } catch (e) {
@@ -350,8 +424,22 @@ export const api = {
   /** For an `<img src>`: the browser fetches it with the session cookie. */
   qrSvgUrl: (opId: string) => `/api/v1/operations/${enc(opId)}/qr.svg`,
 
-  // Devices
+  // Cards: each change is an operation to authorize like a transfer (kind GENERIC).
   cards: () => json<Card[]>('GET', '/api/v1/cards', { session: true }),
+  /** Sets the Key6 if the card has none, changes it otherwise. */
+  setKey6: (cardId: string, key6: string) =>
+    json<PendingOperation>('PUT', `/api/v1/cards/${enc(cardId)}/key6`, { body: { key6 }, session: true }),
+  showKey6: (cardId: string) =>
+    json<PendingOperation>('POST', `/api/v1/cards/${enc(cardId)}/key6/show`, { session: true }),
+  unblockKey6: (cardId: string) =>
+    json<PendingOperation>('POST', `/api/v1/cards/${enc(cardId)}/key6/unblock`, { session: true }),
+  /** The Key6, once, within 30 s of the approval of the `show` operation `opId`. */
+  revealKey6: (cardId: string, opId: string) =>
+    json<Key6Revealed>('POST', `/api/v1/cards/${enc(cardId)}/key6/reveal`, { body: { op_id: opId }, session: true }),
+  setSecurePhone: (cardId: string, phone: string) =>
+    json<PendingOperation>('PUT', `/api/v1/cards/${enc(cardId)}/secure-phone`, { body: { phone }, session: true }),
+
+  // Devices
   devices: () => json<Device[]>('GET', '/api/v1/devices', { session: true }),
   renameDevice: (id: string, name: string) =>
     empty('PATCH', `/api/v1/devices/${enc(id)}`, { body: { name }, session: true }),
@@ -385,28 +473,77 @@ export const api = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// 3-D Secure (the bank's ACS): no session and no CSRF token — the acsTransID is the capability.
+
+export const acs = {
+  /** What a merchant's 3DS server asks the bank (the demo shop calls it from its page). */
+  authenticate: (req: AcsAuthenticationRequest) =>
+    json<AcsResult>('POST', '/api/v1/acs/authentications', { body: req, anonymous: true }),
+  /** The outcome as it is now (`C` while the challenge waits). */
+  authentication: (acsTransId: string) =>
+    json<AcsResult>('GET', `/api/v1/acs/authentications/${enc(acsTransId)}`, { anonymous: true }),
+  challenge: (acsTransId: string) =>
+    json<Challenge>('GET', `/api/v1/acs/challenges/${enc(acsTransId)}`, { anonymous: true }),
+  /** The live status of a challenge (server-sent events, polling as the fallback): see `watchStatus`. */
+  challengeEvents: (acsTransId: string, onStatus: (status: string) => void, onError?: (e: ApiError) => void) =>
+    watchStatus({ challenge: acsTransId }, onStatus, onError),
+  /** A code from an offline authenticator (from the QR or the op id). */
+  challengeCode: (acsTransId: string, code: string) =>
+    json<{ status: ChallengeStatus }>('POST', `/api/v1/acs/challenges/${enc(acsTransId)}/code`, {
+      body: { code },
+      anonymous: true,
+    }),
+  /** Sends an SMS OTP to the card's 3-D Secure phone (409 when the card has no Key6). */
+  challengeSms: (acsTransId: string) =>
+    json<ChallengeSmsSent>('POST', `/api/v1/acs/challenges/${enc(acsTransId)}/sms`, { anonymous: true }),
+  /** The SMS OTP and the card's Key6 together: a wrong one of either counts one attempt. */
+  challengeOtp: (acsTransId: string, otp: string, key6: string) =>
+    json<{ status: ChallengeStatus }>('POST', `/api/v1/acs/challenges/${enc(acsTransId)}/otp`, {
+      body: { otp, key6 },
+      anonymous: true,
+    }),
+  challengeCancel: (acsTransId: string) =>
+    json<{ status: ChallengeStatus }>('POST', `/api/v1/acs/challenges/${enc(acsTransId)}/cancel`, { anonymous: true }),
+};
+
+// ---------------------------------------------------------------------------------------------
 // Live status: server-sent events, with polling when the stream cannot be held
 
-const FINAL = new Set(['authenticated', 'approved', 'rejected', 'expired', 'failed']);
+const FINAL = new Set(['authenticated', 'approved', 'rejected', 'expired', 'failed', 'cancelled']);
+
+/** A status after which nothing changes any more (a login's, an operation's, a challenge's). */
+export function isFinalStatus(status: string): boolean {
+  return FINAL.has(status);
+}
+
+/** What `watchStatus` follows: a login, an operation (session), or a 3-D Secure challenge (none). */
+export type Watched = { login: string } | { operation: string } | { challenge: string };
+
+function watched(what: Watched): { base: string; read: () => Promise<{ status: string }> } {
+  if ('login' in what) return { base: `/api/v1/login/${enc(what.login)}`, read: () => api.loginStatus(what.login) };
+  if ('operation' in what) {
+    return { base: `/api/v1/operations/${enc(what.operation)}`, read: () => api.operation(what.operation) };
+  }
+  return { base: `/api/v1/acs/challenges/${enc(what.challenge)}`, read: () => acs.challenge(what.challenge) };
+}
 
 export interface StatusWatch {
   stop(): void;
 }
 
 /**
- * Follows the status of a login or an operation: `GET …/events` (`status` events) while it works,
+ * Follows the status of a login, an operation or a 3-D Secure challenge: `GET …/events` (`status` events) while it works,
  * polling `GET …` every `pollMs` when it does not (a proxy that buffers, a dropped connection).
  * Calls `onStatus` for each new status and stops by itself at a final one. `onError` gets the
  * ApiError of a failed poll (for example the session ended).
  */
 export function watchStatus(
-  what: { login: string } | { operation: string },
+  what: Watched,
   onStatus: (status: string) => void,
   onError: (e: ApiError) => void = () => {},
   pollMs = 2000,
 ): StatusWatch {
-  const base = 'login' in what ? `/api/v1/login/${enc(what.login)}` : `/api/v1/operations/${enc(what.operation)}`;
-  const read = 'login' in what ? () => api.loginStatus(what.login) : () => api.operation(what.operation);
+  const { base, read } = watched(what);
   let stopped = false;
   let last = '';
   let es: EventSource | null = null;

@@ -38,6 +38,8 @@ describe('what the customer reads', () => {
   it('names the field of a 400 in the page language', () => {
     expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'payee_iban'), 'it')).toBe('Dato non valido: IBAN.');
     expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'amount'), 'en')).toBe('Invalid data: amount.');
+    expect(errorMessage(new ApiError(400, 'invalid_input', 'all the same digit', 'key6'), 'it')).toBe('Dato non valido: Key6.');
+    expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'pan'), 'en')).toBe('Invalid data: card number.');
   });
 
   it('covers network and server failures without leaking details', () => {

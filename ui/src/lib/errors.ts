@@ -20,6 +20,15 @@ const FIELD_KEYS: Record<string, Key> = {
   current_password: 'field.current_password',
   security_code: 'field.security_code',
   phone: 'field.phone',
+  key6: 'field.key6',
+  secure_phone: 'field.secure_phone',
+  pan: 'field.pan',
+  expiry: 'field.expiry',
+  otp: 'field.otp',
+  merchant_name: 'field.merchant_name',
+  merchant_url: 'field.merchant_url',
+  return_url: 'field.return_url',
+  op_id: 'field.op_id',
 };
 
 /** The failure blocked the credential, or found it blocked: the page offers the way to unblock. */
