@@ -299,6 +299,50 @@ test('activate, log in by push approval, pay by operation identifier and by webc
   }
 });
 
+test('a card purchase at the demo shop: the notification names card, merchant and amount; a click opens its approval', async () => {
+  const app = await launch('card', { SIGILLO_DATA_DIR: path.join(scratch, 'card') });
+  const s = app.session;
+  try {
+    const info = await activate(app);
+    // The demo bank's shop, in the banking window (the bank's own origin); no login needed.
+    await app.bank();
+    await s.execute(`location.href = '/shop.html'`);
+    await s.type('[data-testid="shop-usercode"]', info.demo.userCode);
+    await s.click('[data-testid="shop-fill"]');
+    await s.until(async () => String(await (await s.find('[data-testid="shop-pan"]')).prop('value')).replace(/\s/g, '').length === 16, 'the sandbox card filled');
+    await s.type('[data-testid="shop-amount"]', '45,00');
+    await s.click('[data-testid="shop-pay"]');
+    const card = await s.text('[data-testid="challenge-card"]', 20_000);
+    const last4 = /(\d{4})\s*$/.exec(card)[1];
+    await app.screenshot('challenge');
+    const body = `Pagamento con carta **** ${last4} presso Sigillo Demo Shop: 45,00 EUR`;
+    await s.until(async () => (await notifications()).includes(body), 'the card payment notification');
+
+    // A click on it opens the approval, which shows card, merchant and amount.
+    await app.auth();
+    execFileSync('dunstctl', ['action', '0']);
+    const item = await s.until(async () => {
+      for (const el of await s.findAll('[data-testid="pending-item"]')) if ((await el.text()).includes('Sigillo Demo Shop')) return el;
+      return null;
+    }, 'the card payment among the pending');
+    const shown = await item.text();
+    assert.ok(shown.includes(last4) && /45[,.]00/.test(shown), shown);
+    await app.screenshot('pending-card-payment');
+    await s.type('[data-testid="approve-pin"]', PIN);
+    await s.click('[data-testid="approve-button"]');
+    await s.until(async () => /approv|autorizz|confermat/i.test(await s.text('[data-testid="approval-result"]')), 'approval result');
+    await s.until(() => withdrawn('Sigillo Demo Shop'), 'the notification of the approved purchase withdrawn');
+
+    // The challenge page saw it and sent the buyer back to the shop: authenticated.
+    await app.bank();
+    const outcome = await s.find('[data-testid="shop-outcome"]', 20_000);
+    assert.equal(await outcome.attr('data-trans-status'), 'Y');
+    await app.screenshot('shop-paid');
+  } finally {
+    await app.stop();
+  }
+});
+
 test('change the PIN, log in with a code made with the new one, reject a transfer, activate a second app from the DEVICE QR', async () => {
   const app = await launch('profile', { SIGILLO_DATA_DIR: path.join(scratch, 'profile') });
   const s = app.session;

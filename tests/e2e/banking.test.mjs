@@ -282,7 +282,7 @@ describe('Area Clienti', () => {
     const mastercard = sandboxPan('559999', server.creds.user_code, '2');
     await page.getByRole('heading', { level: 2, name: `Carta di debito Visa **** ${visa.slice(-4)}` }).waitFor();
     await page.getByRole('heading', { level: 2, name: `Carta di credito Mastercard **** ${mastercard.slice(-4)}` }).waitFor();
-    await page.getByText('1.500,00').waitFor();
+    await page.getByText('1.500,00').first().waitFor();
     const text = await page.locator('body').innerText();
     for (const pan of [visa, mastercard]) assert.ok(!text.includes(pan.slice(0, 12)), 'a card number on the page');
     await shot(page, 'cards');
@@ -466,6 +466,15 @@ describe('Area Clienti', () => {
     await shopPage.close();
     await page.getByRole('link', { name: 'Carte', exact: true }).click();
     await heading(page, 'Le tue carte');
+    // The debit card lists its latest purchases (7 were approved: the 5 newest shown); the credit
+    // card bought nothing and has its whole limit.
+    const [debit, credit] = [page.getByTestId('card').first(), page.getByTestId('card').nth(1)];
+    await debit.getByTestId('card-purchase').first().waitFor();
+    assert.equal(await debit.getByTestId('card-purchase').count(), 5);
+    assert.match(await debit.getByTestId('card-purchase').first().innerText(), /Sigillo Demo Shop/);
+    assert.equal(await credit.getByTestId('card-available').getAttribute('data-available'), '1500.00');
+    await shot(page, 'cards-purchases');
+    await accessible('cards-purchases');
   });
 
   step('devices: list, rename, remove asks first', async () => {

@@ -208,6 +208,19 @@ fn year_month(unix: u64) -> (i32, u32) {
     (year, month)
 }
 
+/// The first second (UTC) of the month of `unix`: where a credit card's month of spending starts.
+pub fn month_start(unix: u64) -> u64 {
+    let (year, month) = year_month(unix);
+    // H. Hinnant's `days_from_civil`, for the first of that month.
+    let (y, m) = (i64::from(year) - i64::from(month <= 2), i64::from(month));
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400).unwrap_or(0)
+}
+
 /// A card to issue for `pan`: a new public id, the PAN's keyed digest and last four digits,
 /// and nothing else of the PAN.
 pub fn new_card(
@@ -348,6 +361,18 @@ mod tests {
         );
         assert_eq!(Expiry::parse("1/29", JAN_2027).unwrap_err(), "must be MM/YY");
         assert_eq!(Expiry::parse("0129", JAN_2027).unwrap_err(), "must be MM/YY");
+    }
+
+    #[test]
+    fn a_month_starts_on_its_first_day_at_midnight_utc() {
+        assert_eq!(month_start(JAN_2027), JAN_2027);
+        assert_eq!(month_start(JAN_2027 + 20 * 86_400 + 3_600), JAN_2027);
+        assert_eq!(month_start(JAN_2027 - 1), JAN_2027 - 31 * 86_400, "December 2026");
+        assert_eq!(
+            month_start(1_709_251_200 + 86_399),
+            1_709_251_200,
+            "1 March 2024, after a 29 February"
+        );
     }
 
     #[test]

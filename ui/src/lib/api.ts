@@ -231,6 +231,8 @@ export interface Card {
   secure_phone: string;
   /** The card's Key6 (the 3-D Secure secret for SMS challenges): not chosen yet, chosen, blocked. */
   key6: Key6State;
+  /** What it can spend now: a credit card's limit less this month's purchases, else the balance. */
+  available?: string;
 }
 export type Key6State = 'unset' | 'set' | 'blocked';
 /** `POST /api/v1/cards/{card_id}/key6/reveal`: once per approved `show` operation. */
@@ -413,6 +415,8 @@ export const api = {
   // Banking
   accounts: () => json<Account[]>('GET', '/api/v1/accounts', { session: true }),
   movements: (iban: string) => json<Movement[]>('GET', `/api/v1/accounts/${enc(iban)}/movements`, { session: true }),
+  /** A card's purchases (its approved 3-D Secure payments), newest first. */
+  cardMovements: (cardId: string) => json<Movement[]>('GET', `/api/v1/cards/${enc(cardId)}/movements`, { session: true }),
   createTransfer: (t: TransferRequest) =>
     json<PendingOperation>('POST', '/api/v1/transfers', { body: t, session: true }),
   operation: (opId: string) => json<Operation>('GET', `/api/v1/operations/${enc(opId)}`, { session: true }),

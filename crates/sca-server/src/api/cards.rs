@@ -68,6 +68,9 @@ pub struct CardView {
     pub secure_phone: String,
     /// The 3-D Secure Key6: `unset` | `set` | `blocked`.
     pub key6: String,
+    /// What the card can spend now (decimal string): a credit card's limit less this calendar
+    /// month's purchases (UTC), the account's balance for the others.
+    pub available: String,
 }
 
 /// `+39*******567`.
@@ -79,9 +82,13 @@ pub(crate) fn masked_phone(phone: &str) -> String {
 }
 
 impl CardView {
-    /// As shown; `max` wrong answers block a Key6.
-    pub(crate) fn of(c: CardRow, max: u32) -> Self {
+    /// As shown; `max` wrong answers block a Key6; a credit card has `spent` this month.
+    pub(crate) fn of(c: CardRow, max: u32, spent: i64) -> Self {
         let key6 = key6_state(&c, max).to_owned();
+        let available = decimal(match c.limit_minor {
+            Some(limit) => (limit - spent).max(0),
+            None => c.balance_minor,
+        });
         Self {
             card_id: c.card_id,
             masked: cards::masked(&c.last4),
@@ -92,6 +99,7 @@ impl CardView {
             credit_limit: c.limit_minor.map(decimal),
             secure_phone: masked_phone(&c.secure_phone),
             key6,
+            available,
         }
     }
 }
@@ -165,6 +173,7 @@ pub async fn issue_card(
         customer_id: cid,
         account_id,
         iban: account.iban,
+        balance_minor: account.balance_minor,
         kind: card.kind,
         brand: card.brand,
         last4: card.last4,
@@ -178,7 +187,7 @@ pub async fn issue_card(
     };
     Ok((
         StatusCode::CREATED,
-        Json(CardView::of(card, state.config().max_attempts)),
+        Json(CardView::of(card, state.config().max_attempts, 0)),
     ))
 }
 
@@ -188,7 +197,40 @@ pub async fn issue_card(
 pub async fn list_cards(State(state): State<AppState>, web: WebSession) -> ApiResult<Json<Vec<CardView>>> {
     let rows = state.store().cards(web.customer.id).await?;
     let max = state.config().max_attempts;
-    Ok(Json(rows.into_iter().map(|c| CardView::of(c, max)).collect()))
+    let month = cards::month_start(state.now());
+    let mut views = Vec::with_capacity(rows.len());
+    for c in rows {
+        let spent = match c.kind {
+            CardKind::Credit => state.store().card_spent_since(c.id, month).await?,
+            _ => 0,
+        };
+        views.push(CardView::of(c, max, spent));
+    }
+    Ok(Json(views))
+}
+
+/// The card's purchases, newest first (at most 100): what its approved 3-D Secure payments
+/// booked on its account.
+#[utoipa::path(get, path = "/api/v1/cards/{card_id}/movements", tag = "cards", params(("card_id" = String, Path)),
+    responses((status = 200, body = Vec<super::banking::MovementView>), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
+pub async fn card_movements(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(card_id): Path<String>,
+) -> ApiResult<Json<Vec<super::banking::MovementView>>> {
+    let card = own_card(&state, &web.customer, &card_id).await?;
+    let rows = state.store().card_movements(card.id, 100).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|m| super::banking::MovementView {
+                at: m.at,
+                amount: decimal(m.amount_minor),
+                counterparty: m.counterparty,
+                description: m.description,
+            })
+            .collect(),
+    ))
 }
 
 /// `unset`, `set` or `blocked`.

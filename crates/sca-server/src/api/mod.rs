@@ -34,6 +34,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/admin/customers/{user_code}/cards/{card_id}/key6/unblock",
     ),
+    ("get", "/api/v1/cards/{card_id}/movements"),
     ("put", "/api/v1/cards/{card_id}/key6"),
     ("post", "/api/v1/cards/{card_id}/key6/show"),
     ("post", "/api/v1/cards/{card_id}/key6/reveal"),
@@ -110,7 +111,7 @@ impl Modify for Security {
         ECDSA over `\"SCA1-REQ\" || lp(METHOD) || lp(path) || lp(ts) || lp(SHA(body))`. Errors are application/problem+json."),
     paths(
         admin::create_customer, admin::unblock_customer, admin::audit, cards::issue_card, cards::list_cards,
-        cards::branch_unblock_key6, cards::set_key6, cards::show_key6, cards::reveal_key6, cards::unblock_key6,
+        cards::branch_unblock_key6, cards::card_movements, cards::set_key6, cards::show_key6, cards::reveal_key6, cards::unblock_key6,
         cards::set_secure_phone, acs::authenticate, acs::authentication, acs::challenge, acs::challenge_events,
         acs::challenge_qr, acs::challenge_code, acs::challenge_sms, acs::challenge_otp, acs::challenge_cancel,
         login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
@@ -171,6 +172,7 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
             post(cards::branch_unblock_key6),
         )
         .route("/api/v1/cards", get(cards::list_cards))
+        .route("/api/v1/cards/{card_id}/movements", get(cards::card_movements))
         .route("/api/v1/cards/{card_id}/key6", axum::routing::put(cards::set_key6))
         .route("/api/v1/cards/{card_id}/key6/show", post(cards::show_key6))
         .route("/api/v1/cards/{card_id}/key6/reveal", post(cards::reveal_key6))

@@ -18,6 +18,8 @@ pub struct CardRow {
     pub account_id: i64,
     /// That account's IBAN.
     pub iban: String,
+    /// That account's balance, in cents.
+    pub balance_minor: i64,
     /// Debit, credit, prepaid.
     pub kind: CardKind,
     /// Visa, Mastercard.
@@ -61,7 +63,7 @@ pub struct NewCard {
     pub secure_phone: String,
 }
 
-const CARD_COLUMNS: &str = "k.id, k.card_id, k.customer_id, k.account_id, a.iban, k.kind, k.brand, k.last4, \
+const CARD_COLUMNS: &str = "k.id, k.card_id, k.customer_id, k.account_id, a.iban, a.balance_minor, k.kind, k.brand, k.last4, \
      k.expiry_month, k.expiry_year, k.limit_minor, k.secure_phone, k.created_at, \
      (k.key6 IS NOT NULL) AS key6_set, k.key6_failures \
      FROM cards k JOIN accounts a ON a.id = k.account_id";
@@ -453,6 +455,36 @@ impl Store {
             .bind(trans_id)
             .fetch_optional(p)
             .await)?)
+    }
+
+    /// The card's purchases, newest first: the movements its approved CARD_PAYMENTs booked on its
+    /// account.
+    pub async fn card_movements(&self, card_id: i64, limit: i64) -> Result<Vec<super::Movement>, StoreError> {
+        Ok(pool!(&self.read, |p| sqlx::query_as(
+            "SELECT m.id, m.at, m.amount_minor, m.counterparty, m.description FROM movements m \
+               JOIN acs_transactions t ON t.operation_id = m.operation_id \
+               JOIN cards k ON k.id = t.card_id AND k.account_id = m.account_id \
+              WHERE t.card_id = $1 ORDER BY m.id DESC LIMIT $2"
+        )
+        .bind(card_id)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?)
+    }
+
+    /// What the card's purchases since `since` (unix seconds) took, in cents.
+    pub async fn card_spent_since(&self, card_id: i64, since: u64) -> Result<i64, StoreError> {
+        let spent: Option<i64> = pool!(&self.read, |p| sqlx::query_scalar(
+            "SELECT CAST(coalesce(sum(-m.amount_minor), 0) AS BIGINT) FROM movements m \
+               JOIN acs_transactions t ON t.operation_id = m.operation_id \
+               JOIN cards k ON k.id = t.card_id AND k.account_id = m.account_id \
+              WHERE t.card_id = $1 AND m.at >= $2"
+        )
+        .bind(card_id)
+        .bind(since as i64)
+        .fetch_one(p)
+        .await)?;
+        Ok(spent.unwrap_or(0))
     }
 
     /// The card with this row id.

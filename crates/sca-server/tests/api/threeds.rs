@@ -305,6 +305,13 @@ async fn low_value_purchases_pass_until_the_sixth_which_is_challenged_and_approv
         .filter(|m| m["counterparty"] == "Libreria Àncora")
         .count();
     assert_eq!(card_moves, 6, "{moves}");
+    // The card's own list: its six purchases; what it can spend: the account's balance.
+    let (status, purchases) = h.web.get(&format!("/api/v1/cards/{}/movements", h.card_id)).await;
+    assert_eq!(status, StatusCode::OK, "{purchases}");
+    let purchases = purchases.as_array().unwrap();
+    assert_eq!(purchases.len(), 6, "{purchases:?}");
+    assert!(purchases.iter().all(|m| m["amount"] == "-20.00" && m["counterparty"] == "Libreria Àncora"));
+    assert_eq!(h.card().await["available"], json!(h.web.balance().await));
     // The challenge started a new run: the next small one passes again.
     assert_eq!(buy(&server, VISA, "20.00").await.1["transStatus"], "Y");
     // A second approval does nothing.
@@ -620,4 +627,44 @@ async fn a_merchant_gets_typed_errors_and_refusals_and_never_the_card_number_bac
     let log = audit(&server).await;
     assert!(!log.contains(VISA) && !log.contains("4000000000000002"), "{log}");
     let _ = h;
+}
+
+#[tokio::test]
+async fn a_credit_card_spends_its_monthly_limit_and_lists_only_its_own_purchases() {
+    let server = TestServer::start_with(|c| c.exempt_count = 0).await;
+    let h = holder(&server, "Clara Credito", "+393335550081", VISA).await;
+    let iban = h.web.iban().await;
+    let (status, credit) = server
+        .admin_card(
+            &h.c.user_code,
+            json!({"pan": "5555555555554444", "expiry": "12/39", "kind": "credit", "account": iban,
+                   "credit_limit": "500.00"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    assert_eq!(credit["available"], "500.00");
+    let (_, r) = buy(&server, "5555555555554444", "120.00").await;
+    let view: Value = server
+        .get_anon(&format!("/api/v1/acs/challenges/{}", r["acsTransID"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    h.approve(&server, &json!({"op_id": view["op_id"], "payload": view["payload"]})).await;
+    let (_, cards) = h.web.get("/api/v1/cards").await;
+    let credit = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["card_id"] == credit["card_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(credit["available"], "380.00", "{credit}");
+    let (_, mine) = h
+        .web
+        .get(&format!("/api/v1/cards/{}/movements", credit["card_id"].as_str().unwrap()))
+        .await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let (_, visa) = h.web.get(&format!("/api/v1/cards/{}/movements", h.card_id)).await;
+    assert_eq!(visa, json!([]), "the debit card on the same account bought nothing");
 }
