@@ -44,4 +44,13 @@ test('an expired challenge sends the buyer back to the shop, not authenticated (
   const result = await (await fetch(`${server.api}/api/v1/acs/authentications/${id}`)).json();
   assert.equal(result.transStatus, 'N');
   assert.equal(result.transStatusReason, '14');
+
+  // The challenge's link opened again, now that it is over, goes nowhere by itself: it names
+  // where its link leads (an old link must not become a redirect from the bank's origin).
+  await page.goto(`${server.base}/challenge.html#${id}`);
+  const host = page.getByTestId('challenge-return-host');
+  await host.waitFor();
+  assert.ok((await host.textContent()).includes(new URL(server.base).host), await host.textContent());
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.match(page.url(), /\/challenge\.html#/, 'the page sent the browser away by itself');
 });

@@ -112,6 +112,12 @@ pub struct Config {
     pub operation_id_code_max_minor: u64,
     /// At or below this amount (cents), a TRANSACTION code may authorize a transfer; 0 disables.
     pub transaction_code_max_minor: u64,
+    /// The bearer token of the 3-D Secure servers that may call the ACS; `None`: the ACS answers
+    /// only in sandbox mode.
+    pub acs_token: Option<String>,
+    /// The bank's public address (`https://bank.example`), where the 3-D Secure challenge page
+    /// is served; `None`: the address the merchant's request came to (its `Host`).
+    pub public_url: Option<String>,
     /// The low-value exemption of 3-D Secure purchases: see [`defaults::EXEMPT_MAX_MINOR`].
     pub exempt_max_minor: u64,
     /// See [`defaults::EXEMPT_SUM_MINOR`].
@@ -181,6 +187,8 @@ impl Config {
             max_transfer_minor: defaults::MAX_TRANSFER_MINOR,
             operation_id_code_max_minor: defaults::OPERATION_ID_CODE_MAX_MINOR,
             transaction_code_max_minor: defaults::TRANSACTION_CODE_MAX_MINOR,
+            acs_token: None,
+            public_url: None,
             exempt_max_minor: defaults::EXEMPT_MAX_MINOR,
             exempt_sum_minor: defaults::EXEMPT_SUM_MINOR,
             exempt_count: defaults::EXEMPT_COUNT,

@@ -106,6 +106,14 @@ struct RunArgs {
     /// At or below this amount (cents) TRANSACTION codes may authorize a transfer (0: never).
     #[arg(long, env = "SCA_TRANSACTION_CODE_MAX_CENTS", default_value_t = defaults::TRANSACTION_CODE_MAX_MINOR)]
     transaction_code_max_cents: u64,
+    /// Bearer token of the 3-D Secure servers allowed to call the ACS (without it, the ACS
+    /// answers only in sandbox mode).
+    #[arg(long, env = "SCA_ACS_TOKEN", hide_env_values = true)]
+    acs_token: Option<String>,
+    /// The bank's public address (`https://bank.example`): the 3-D Secure challenge URL starts
+    /// with it (default: the address a merchant's request came to).
+    #[arg(long, env = "SCA_PUBLIC_URL")]
+    public_url: Option<String>,
     /// 3-D Secure low-value exemption: purchases up to this amount (cents) pass without a
     /// challenge …
     #[arg(long, env = "SCA_EXEMPT_MAX_CENTS", default_value_t = defaults::EXEMPT_MAX_MINOR)]
@@ -174,6 +182,8 @@ impl RunArgs {
         c.max_transfer_minor = self.max_transfer_cents;
         c.operation_id_code_max_minor = self.operation_id_code_max_cents;
         c.transaction_code_max_minor = self.transaction_code_max_cents;
+        c.acs_token = self.acs_token.clone().filter(|t| !t.is_empty());
+        c.public_url = self.public_url.clone().map(|u| u.trim_end_matches('/').to_owned());
         c.exempt_max_minor = self.exempt_max_cents;
         c.exempt_sum_minor = self.exempt_sum_cents;
         c.exempt_count = self.exempt_count;

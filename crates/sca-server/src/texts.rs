@@ -100,3 +100,21 @@ pub(crate) fn purchase_sms(otp: &str, masked: &str, amount: &str, merchant: &str
          {masked}, to be used with your Key6. It expires in {minutes} minutes. Never give it to anyone."
     )
 }
+
+/// The alert (SMS to the card's 3-D Secure phone until then, e-mail) that card `masked` has a
+/// new Key6.
+pub(crate) fn key6_changed(masked: &str) -> String {
+    format!(
+        "Sigillo: la Key6 della carta {masked} è stata impostata. Se non sei stato tu, chiama la tua filiale. / \
+         Sigillo: a Key6 was set for card {masked}. If it was not you, call your branch."
+    )
+}
+
+/// The alert that the 3-D Secure SMS codes of card `masked` go to `phone` (masked) from now on.
+pub(crate) fn secure_phone_changed(masked: &str, phone: &str) -> String {
+    format!(
+        "Sigillo: i codici SMS 3D Secure della carta {masked} andranno al numero {phone}. Se non sei stato tu, chiama \
+         la tua filiale. / Sigillo: the 3-D Secure SMS codes of card {masked} will go to {phone}. If it was not you, \
+         call your branch."
+    )
+}

@@ -103,6 +103,9 @@ pub struct AuthenticationResult {
     pub frictionless: Option<bool>,
 }
 
+/// Challenges one card may have waiting at once.
+const MAX_PENDING_CHALLENGES: i64 = 3;
+
 /// A URL a merchant names: absolute `https://`, or `http://` on a loopback host (a sandbox).
 fn check_url(field: &'static str, text: &str) -> ApiResult<String> {
     let t = text.trim();
@@ -116,6 +119,7 @@ fn check_url(field: &'static str, text: &str) -> ApiResult<String> {
         r
     } else if let Some(r) = t.strip_prefix("http://") {
         let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
         let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
         if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
             return Err(AppError::bad_request(
@@ -127,10 +131,20 @@ fn check_url(field: &'static str, text: &str) -> ApiResult<String> {
     } else {
         return Err(AppError::bad_request(field, "must be an absolute https:// URL"));
     };
-    if rest.split(['/', '?', '#']).next().unwrap_or("").is_empty() {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
         return Err(AppError::bad_request(field, "must name a host"));
     }
+    // `https://bank.example@evil.example` names evil.example: no user part, ever.
+    if authority.contains('@') || authority.contains('\\') {
+        return Err(AppError::bad_request(field, "must not carry a user name"));
+    }
     Ok(t.to_owned())
+}
+
+/// Unicode format characters that reorder or hide text (bidirectional controls, zero-width).
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}')
 }
 
 /// A random UUID (version 4), the acsTransID.
@@ -215,6 +229,9 @@ async fn refuse(
 
 /// The bank's own origin, as the request reached it: where the challenge page is served.
 fn origin(headers: &axum::http::HeaderMap, state: &AppState) -> String {
+    if let Some(url) = &state.config().public_url {
+        return url.clone();
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -228,9 +245,13 @@ fn origin(headers: &axum::http::HeaderMap, state: &AppState) -> String {
 /// challenge page's URL (and a CARD_PAYMENT pushed to the cardholder's authenticators), or `N` /
 /// `R` with the reason.
 #[utoipa::path(post, path = "/api/v1/acs/authentications", tag = "acs", request_body = AuthenticationRequest,
-    responses((status = 200, body = AuthenticationResult), (status = 400, body = Problem)))]
+    security(("acs" = [])),
+    responses((status = 200, body = AuthenticationResult), (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "no valid 3-D Secure server token (when SCA_ACS_TOKEN is set)"),
+        (status = 403, body = Problem, description = "the ACS is disabled: no SCA_ACS_TOKEN outside sandbox mode")))]
 pub async fn authenticate(
     State(state): State<AppState>,
+    _caller: super::extract::AcsCaller,
     headers: axum::http::HeaderMap,
     Body(body): Body<AuthenticationRequest>,
 ) -> ApiResult<Json<AuthenticationResult>> {
@@ -251,6 +272,14 @@ pub async fn authenticate(
     }
     let minor = i64::try_from(amount.minor_units()).map_err(|_| AppError::bad_request("amount", "too large"))?;
     let merchant = body.merchant_name.trim();
+    // The name goes into the bank's SMS and the device's notification: one line, no characters
+    // that reorder or hide text.
+    if merchant.chars().any(|c| c.is_control() || is_format_char(c)) {
+        return Err(AppError::bad_request(
+            "merchant_name",
+            "must be one line without control or text-direction characters",
+        ));
+    }
     let mut data = OperationData::default();
     data.set(FieldKey::Merchant, merchant)
         .map_err(|e| AppError::bad_request("merchant_name", e))?;
@@ -274,8 +303,9 @@ pub async fn authenticate(
         return refuse(&state, None, minor, &currency, &body, "R", reason::NO_CARD).await;
     };
     let card_expiry = cards::Expiry::from_row(card.expiry_month, card.expiry_year);
+    // A wrong expiry is answered as an unknown card: no way to try expiries against a number.
     if expiry.is_some_and(|e| e != card_expiry) || card_expiry.is_past(now) {
-        return refuse(&state, Some(&card), minor, &currency, &body, "R", reason::NOT_PERMITTED).await;
+        return refuse(&state, Some(&card), minor, &currency, &body, "R", reason::NO_CARD).await;
     }
     let customer = state
         .store()
@@ -289,7 +319,20 @@ pub async fn authenticate(
         .into_iter()
         .find(|a| a.id == card.account_id)
         .ok_or_else(|| AppError::internal("a card without its account"))?;
-    if account.currency != currency || account.balance_minor < minor {
+    // (Whether the account holds the amount is the approval's question, in its own write.)
+    if account.currency != currency {
+        return refuse(&state, Some(&card), minor, &currency, &body, "N", reason::NOT_PERMITTED).await;
+    }
+    // A credit card spends within its monthly limit.
+    if let Some(limit) = card.limit_minor {
+        let spent = state.store().card_spent_since(card.id, cards::month_start(now)).await?;
+        if spent + minor > limit {
+            return refuse(&state, Some(&card), minor, &currency, &body, "N", reason::NOT_PERMITTED).await;
+        }
+    }
+    // A card has at most a few challenges waiting at once: a card number alone cannot flood
+    // the cardholder's authenticator.
+    if state.store().pending_challenges(card.id, now).await? >= MAX_PENDING_CHALLENGES {
         return refuse(&state, Some(&card), minor, &currency, &body, "N", reason::NOT_PERMITTED).await;
     }
     data.set(FieldKey::Amount, &amount.to_string())
@@ -419,7 +462,8 @@ fn result_of(row: &AcsRow, brand: Option<Brand>, now: u64) -> AuthenticationResu
         Some(OperationStatus::Rejected) if by == CANCELLED_BY => {
             why(&mut r, ("01", "the cardholder cancelled the purchase"));
         }
-        Some(OperationStatus::Failed) if by == "insufficient_funds" => why(&mut r, reason::NOT_PERMITTED),
+        // Failed by a wrong answer (a wrong code on the challenge page), else for want of funds.
+        Some(OperationStatus::Failed) if by != sca::FAILED_BY_WRONG_ANSWER => why(&mut r, reason::NOT_PERMITTED),
         _ => why(&mut r, reason::AUTH_FAILED),
     }
     r
@@ -591,32 +635,44 @@ pub async fn challenge_code(
         OperationStatus::Expired => return Err(AppError::expired()),
         _ => return Err(AppError::not_pending()),
     }
+    // Whoever has a card number can open a challenge without logging in: the page must not be
+    // able to take the customer's last attempts at the authenticator's codes (and with them the
+    // customer's logins and push approvals). It leaves them RESERVED_CODE_ATTEMPTS.
+    let max = state.config().max_attempts;
+    if state.store().failures(customer.id).await?.code + RESERVED_CODE_ATTEMPTS >= max {
+        return Err(AppError::new(
+            ErrorKind::Blocked,
+            "too many wrong codes: approve in the authenticator, or with the SMS code and the Key6",
+        ));
+    }
     let operation = sca::stored_operation(&op)?;
     let keys = state.device_keys(customer.id).await?;
-    match sca::match_code(
-        &keys,
-        &code,
-        Some(&operation),
-        sca::allowed_for(state.config(), &op),
-        now,
-        None,
-    ) {
+    // OPERATION and OPERATION_ID codes only: a TRANSACTION code names no purchase.
+    let allowed = sca::Allowed {
+        transaction: false,
+        ..sca::allowed_for(state.config(), &op)
+    };
+    match sca::match_code(&keys, &code, Some(&operation), allowed, now, None) {
         Some(m) => {
             sca::approve(&state, &customer, &op, Via::Code(m)).await?;
             Ok(Json(Decision {
                 status: OperationStatus::Approved.to_string(),
             }))
         }
+        // A wrong code also fails the purchase: each try needs a new one from the merchant.
         None => Err(sca::wrong_answer(
             &state,
             &customer,
             Credential::Code,
             &format!("3-D Secure {}", op.op_id),
-            None,
+            Some(&op),
         )
         .await),
     }
 }
+
+/// The attempts at the authenticator's codes that the challenge page leaves to the customer.
+const RESERVED_CODE_ATTEMPTS: u32 = 2;
 
 /// An SMS code sent.
 #[derive(Debug, Serialize, ToSchema)]
@@ -840,11 +896,6 @@ pub async fn challenge_otp(
                         Approval::NotApproved => Answered::NotPending,
                     });
                 }
-                let which = match (otp_ok, key6_ok) {
-                    (false, false) => "sms code and key6",
-                    (false, true) => "sms code",
-                    _ => "key6",
-                };
                 let Some(after) = w.count_key6_failure(now, card_row, max).await? else {
                     return Ok(Answered::Blocked);
                 };
@@ -852,7 +903,7 @@ pub async fn challenge_otp(
                     now,
                     "key6_wrong",
                     &user_code,
-                    &format!("{card_pub} {op_id}: wrong {which}; failures={after}"),
+                    &format!("{card_pub} {op_id}: wrong sms code or key6; failures={after}"),
                 )
                 .await?;
                 if after >= max {

@@ -253,6 +253,25 @@ async fn own_card(state: &AppState, customer: &Customer, card_id: &str) -> ApiRe
         .ok_or_else(|| AppError::not_found("card"))
 }
 
+/// What a card operation does once approved (`card_requests`).
+struct CardRequest {
+    action: CardAction,
+    key6: Option<Vec<u8>>,
+    phone: Option<String>,
+    alert: Option<String>,
+}
+
+impl CardRequest {
+    fn new(action: CardAction) -> Self {
+        Self {
+            action,
+            key6: None,
+            phone: None,
+            alert: None,
+        }
+    }
+}
+
 /// Creates the GENERIC operation that authorizes `action` on `card` (fields `C`, the masked
 /// card, and `D`, what it does), with the request it carries out once approved.
 async fn card_operation(
@@ -260,9 +279,7 @@ async fn card_operation(
     customer: &Customer,
     card: &CardRow,
     what: &str,
-    action: CardAction,
-    key6: Option<Vec<u8>>,
-    phone: Option<String>,
+    request: CardRequest,
 ) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
     let mut data = sca_protocol::OperationData::default();
     data.set(sca_protocol::FieldKey::Card, &format!("****{}", card.last4))
@@ -271,9 +288,10 @@ async fn card_operation(
         .map_err(AppError::internal)?;
     let beside = Beside::CardRequest {
         card_row: card.id,
-        action,
-        key6,
-        phone,
+        action: request.action,
+        key6: request.key6,
+        phone: request.phone,
+        alert: request.alert,
     };
     let (created, _) =
         sca::create_operation_with(state, customer, sca_protocol::Kind::Generic, data, None, None, beside).await?;
@@ -326,9 +344,11 @@ pub async fn set_key6(
         &web.customer,
         &card,
         what,
-        CardAction::Key6Set,
-        Some(sealed),
-        None,
+        CardRequest {
+            key6: Some(sealed),
+            alert: Some(crate::texts::key6_changed(&cards::masked(&card.last4))),
+            ..CardRequest::new(CardAction::Key6Set)
+        },
     )
     .await
 }
@@ -352,9 +372,7 @@ pub async fn show_key6(
         &web.customer,
         &card,
         crate::texts::KEY6_SHOW,
-        CardAction::Key6Show,
-        None,
-        None,
+        CardRequest::new(CardAction::Key6Show),
     )
     .await
 }
@@ -381,9 +399,7 @@ pub async fn unblock_key6(
         &web.customer,
         &card,
         crate::texts::KEY6_UNBLOCK,
-        CardAction::Key6Unblock,
-        None,
-        None,
+        CardRequest::new(CardAction::Key6Unblock),
     )
     .await
 }
@@ -410,15 +426,19 @@ pub async fn set_secure_phone(
     let card = own_card(&state, &web.customer, &card_id).await?;
     let phone = crate::customers::check_phone(&body.phone)
         .map_err(|_| AppError::bad_request("phone", "must be in E.164 form, like +393331234567"))?;
-    let what = format!("{} {}", crate::texts::SECURE_PHONE, masked_phone(&phone));
+    // The whole number: the customer's own authenticator shows what is approved.
+    let what = format!("{} {phone}", crate::texts::SECURE_PHONE);
+    let alert = crate::texts::secure_phone_changed(&cards::masked(&card.last4), &masked_phone(&phone));
     card_operation(
         &state,
         &web.customer,
         &card,
         &what,
-        CardAction::SecurePhone,
-        None,
-        Some(phone),
+        CardRequest {
+            phone: Some(phone),
+            alert: Some(alert),
+            ..CardRequest::new(CardAction::SecurePhone)
+        },
     )
     .await
 }
@@ -478,8 +498,8 @@ pub async fn reveal_key6(
             })
         })
         .await?;
-    let sealed = match revealed {
-        Ok(sealed) => sealed,
+    let (sealed, approved_at) = match revealed {
+        Ok(found) => found,
         Err(Reveal::Shown) => return Err(AppError::new(ErrorKind::NotPending, "this Key6 was already shown")),
         Err(Reveal::TooLate) => return Err(AppError::expired()),
         Err(Reveal::NotApproved) => return Err(AppError::not_pending()),
@@ -487,7 +507,8 @@ pub async fn reveal_key6(
     let key6 = cards::open_key6(&state.0.secrets, &card.card_id, &sealed).map_err(AppError::internal)?;
     Ok(Json(Key6Shown {
         key6: String::from_utf8_lossy(&key6).into_owned(),
-        visible_until: now + KEY6_VISIBLE_SECS,
+        // 30 seconds from the approval, as the rule says, not from this request.
+        visible_until: u64::try_from(approved_at).unwrap_or(now) + KEY6_VISIBLE_SECS,
     }))
 }
 

@@ -274,6 +274,43 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A merchant's 3-D Secure server (in EMV, the directory server on its behalf) calling the ACS:
+/// `authorization: Bearer <SCA_ACS_TOKEN>`. Without a token configured the ACS answers only in
+/// sandbox mode (the demo shop calls it from the browser), and refuses otherwise.
+#[derive(Debug)]
+pub struct AcsCaller;
+
+impl FromRequestParts<AppState> for AcsCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Some(expected) = &state.config().acs_token else {
+            if state.config().sandbox {
+                return Ok(AcsCaller);
+            }
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                "the ACS is disabled (no SCA_ACS_TOKEN)",
+            ));
+        };
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if given.is_empty()
+            || !constant_time_eq(sha256(given.as_bytes()).as_ref(), sha256(expected.as_bytes()).as_ref())
+        {
+            return Err(AppError::new(
+                ErrorKind::Unauthenticated,
+                "authorization: a valid 3-D Secure server token is required",
+            ));
+        }
+        Ok(AcsCaller)
+    }
+}
+
 /// A request signed by an active device (docs/spec/sca1.md §9, docs/api.md §1): the header is checked against the device key,
 /// the method, the path as sent, `ts` (±skew) and the exact body; each signed request is accepted
 /// once (kept in the database until its `ts` falls out of the window, so also after a restart).

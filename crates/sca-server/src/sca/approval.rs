@@ -275,6 +275,8 @@ pub(crate) enum Beside {
         action: crate::storage::CardAction,
         key6: Option<Vec<u8>>,
         phone: Option<String>,
+        /// Sent when it is done: by SMS to the card's phone until then, and by e-mail.
+        alert: Option<String>,
     },
     /// A 3-D Secure authentication; with `exempt` (count, sum), the purchase is first offered
     /// to the card's low-value exemption run and, if it fits, approved at once.
@@ -428,9 +430,17 @@ async fn write_beside(
             action,
             key6,
             phone,
+            alert,
         } => {
-            w.insert_card_request(row, card_row, action, key6.as_deref(), phone.as_deref())
-                .await?;
+            w.insert_card_request(
+                row,
+                card_row,
+                action,
+                key6.as_deref(),
+                phone.as_deref(),
+                alert.as_deref(),
+            )
+            .await?;
             Ok(Made::Pending)
         }
         Beside::Acs { mut acs, exempt } => {

@@ -41,6 +41,9 @@ fn counted_error(state: &AppState, customer_id: Option<i64>, counted: Counted, k
     }
 }
 
+/// How an operation failed by a wrong answer is recorded (`operations.decided_by`).
+pub(crate) const FAILED_BY_WRONG_ANSWER: &str = "wrong_answer";
+
 tokio::task_local! {
     /// The session cookie of the request being served, if any (set by the app's middleware).
     pub(crate) static SESSION_COOKIE: Option<String>;
@@ -97,7 +100,7 @@ pub(crate) async fn wrong_answer(
                 Box::pin(async move {
                     let counted = w.count_failure(now, &holder, credential, max, &detail).await?;
                     if let Some((row, op_id)) = fail
-                        && w.decide_operation(row, OperationStatus::Failed, now, "wrong_answer")
+                        && w.decide_operation(row, OperationStatus::Failed, now, FAILED_BY_WRONG_ANSWER)
                             .await?
                     {
                         w.audit(

@@ -136,8 +136,9 @@ pub enum Reveal {
     TooLate,
 }
 
-/// A 3-D Secure authentication as stored, with its CARD_PAYMENT operation's state.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A 3-D Secure authentication as stored, with its CARD_PAYMENT operation's state. (`Debug`
+/// leaves out the authentication value and the SMS code's hash.)
+#[derive(Clone, sqlx::FromRow)]
 pub struct AcsRow {
     /// acsTransID.
     pub trans_id: String,
@@ -186,8 +187,19 @@ const ACS_COLUMNS: &str = "t.trans_id, t.card_id, t.operation_id, t.amount_minor
      o.decided_by, o.op_id, o.payload, o.expires_at, o.customer_id \
      FROM acs_transactions t LEFT JOIN operations o ON o.id = t.operation_id";
 
-/// A 3-D Secure authentication to store.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for AcsRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcsRow")
+            .field("trans_id", &self.trans_id)
+            .field("card_id", &self.card_id)
+            .field("operation_id", &self.operation_id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 3-D Secure authentication to store. (`Debug` leaves out the authentication value.)
+#[derive(Clone)]
 pub struct NewAcs {
     /// acsTransID.
     pub trans_id: String,
@@ -211,6 +223,16 @@ pub struct NewAcs {
     pub auth_value: String,
 }
 
+impl std::fmt::Debug for NewAcs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAcs")
+            .field("trans_id", &self.trans_id)
+            .field("card_id", &self.card_id)
+            .field("refused", &self.refused)
+            .finish_non_exhaustive()
+    }
+}
+
 impl WriteCtx {
     /// Stores what an operation will do to a card once approved.
     pub async fn insert_card_request(
@@ -220,36 +242,42 @@ impl WriteCtx {
         action: CardAction,
         key6: Option<&[u8]>,
         phone: Option<&str>,
+        alert: Option<&str>,
     ) -> Result<(), StoreError> {
-        conn!(&mut self.conn, |c| sqlx::query(
-            "INSERT INTO card_requests (operation_id, card_id, action, key6, phone) VALUES ($1, $2, $3, $4, $5)"
+        conn!(&mut self.conn, |c| {
+            sqlx::query(
+            "INSERT INTO card_requests (operation_id, card_id, action, key6, phone, alert) VALUES ($1, $2, $3, $4, $5, $6)"
         )
         .bind(operation_id)
         .bind(card_id)
         .bind(action)
         .bind(key6)
         .bind(phone)
+        .bind(alert)
         .execute(c)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
         Ok(())
     }
 
     /// Takes the sealed Key6 of `card_id` for an approved `key6_show` operation approved less
     /// than `window` seconds ago that has not shown it yet: the one write that shows it once.
+    /// With it, when the operation was approved.
     pub async fn reveal_key6(
         &mut self,
         at: u64,
         card_id: i64,
         operation_id: i64,
         window: u64,
-    ) -> Result<Result<Vec<u8>, Reveal>, StoreError> {
-        let sealed: Option<Option<Vec<u8>>> = conn!(&mut self.conn, |c| {
-            sqlx::query_scalar(
+    ) -> Result<Result<(Vec<u8>, i64), Reveal>, StoreError> {
+        let sealed: Option<(Option<Vec<u8>>, i64)> = conn!(&mut self.conn, |c| {
+            sqlx::query_as(
             "UPDATE card_requests SET revealed_at = $1 \
               WHERE operation_id = $2 AND card_id = $3 AND action = 'key6_show' AND revealed_at IS NULL \
                 AND EXISTS (SELECT 1 FROM operations o WHERE o.id = $2 AND o.status = 'approved' AND o.decided_at > $4) \
-             RETURNING (SELECT key6 FROM cards WHERE id = card_requests.card_id)"
+             RETURNING (SELECT key6 FROM cards WHERE id = card_requests.card_id), \
+                       (SELECT decided_at FROM operations WHERE id = card_requests.operation_id)"
         )
         .bind(at as i64)
         .bind(operation_id)
@@ -258,8 +286,8 @@ impl WriteCtx {
         .fetch_optional(c)
         .await
         })?;
-        if let Some(sealed) = sealed {
-            return Ok(sealed.ok_or(Reveal::NotApproved));
+        if let Some((sealed, decided_at)) = sealed {
+            return Ok(sealed.map(|s| (s, decided_at)).ok_or(Reveal::NotApproved));
         }
         let row: Option<(Option<i64>, Option<OperationStatus>)> = conn!(&mut self.conn, |c| sqlx::query_as(
             "SELECT r.revealed_at, o.status FROM card_requests r JOIN operations o ON o.id = r.operation_id \
@@ -485,6 +513,18 @@ impl Store {
         .fetch_one(p)
         .await)?;
         Ok(spent.unwrap_or(0))
+    }
+
+    /// The card's challenges waiting at `now`.
+    pub async fn pending_challenges(&self, card_id: i64, now: u64) -> Result<i64, StoreError> {
+        Ok(pool!(&self.read, |p| sqlx::query_scalar(
+            "SELECT count(*) FROM acs_transactions t JOIN operations o ON o.id = t.operation_id \
+              WHERE t.card_id = $1 AND o.status = 'pending' AND o.expires_at > $2"
+        )
+        .bind(card_id)
+        .bind(now as i64)
+        .fetch_one(p)
+        .await)?)
     }
 
     /// The card with this row id.

@@ -189,6 +189,18 @@ async fn key6_is_set_shown_once_and_changed_with_sca_and_kept_sealed() {
     assert_eq!(shown["key6"], "583920");
     let until = shown["visible_until"].as_u64().unwrap();
     assert!(until > server.clock.now_secs() && until <= server.clock.now_secs() + 30);
+    // Revealed 10 s after its approval, it stays 20 s more: 30 s from the approval.
+    let (status, op) = h
+        .web
+        .post(&format!("/api/v1/cards/{}/key6/show", h.card_id), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    h.approve(&server, &op).await;
+    let approved = server.clock.now_secs();
+    server.clock.advance(10);
+    let (status, shown) = h.reveal(&op).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["visible_until"].as_u64().unwrap(), approved + 30);
     let (status, op) = h
         .web
         .post(&format!("/api/v1/cards/{}/key6/show", h.card_id), json!({}))
@@ -310,7 +322,11 @@ async fn low_value_purchases_pass_until_the_sixth_which_is_challenged_and_approv
     assert_eq!(status, StatusCode::OK, "{purchases}");
     let purchases = purchases.as_array().unwrap();
     assert_eq!(purchases.len(), 6, "{purchases:?}");
-    assert!(purchases.iter().all(|m| m["amount"] == "-20.00" && m["counterparty"] == "Libreria Àncora"));
+    assert!(
+        purchases
+            .iter()
+            .all(|m| m["amount"] == "-20.00" && m["counterparty"] == "Libreria Àncora")
+    );
     assert_eq!(h.card().await["available"], json!(h.web.balance().await));
     // The challenge started a new run: the next small one passes again.
     assert_eq!(buy(&server, VISA, "20.00").await.1["transStatus"], "Y");
@@ -597,14 +613,67 @@ async fn a_merchant_gets_typed_errors_and_refusals_and_never_the_card_number_bac
         .json()
         .await
         .unwrap();
-    assert_eq!(r["transStatus"], "R", "{r}");
+    assert_eq!(
+        (&r["transStatus"], &r["transStatusReason"]),
+        (&json!("R"), &json!("08")),
+        "as an unknown card: {r}"
+    );
+    // More than the account holds: asked like any purchase; the approval fails it.
     let r: Value = server
         .post_json("/api/v1/acs/authentications", &with("amount", json!("49999.00")))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(r["transStatus"], "N", "{r}");
+    assert_eq!(r["transStatus"], "C", "{r}");
+    let id = r["acsTransID"].as_str().unwrap();
+    let view: Value = server
+        .get_anon(&format!("/api/v1/acs/challenges/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (status, body) = h
+        .device
+        .approve(
+            view["op_id"].as_str().unwrap(),
+            view["payload"].as_str().unwrap(),
+            server.clock.now_secs(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::CONFLICT, &json!("insufficient_funds")),
+        "{body}"
+    );
+    let done = result(&server, id).await;
+    assert_eq!(
+        (&done["transStatus"], &done["transStatusReason"]),
+        (&json!("N"), &json!("12")),
+        "{done}"
+    );
+    // A merchant name that would break the SMS or reorder its text; a URL with a user part.
+    for (body, field) in [
+        (
+            with("merchant_name", json!("Shop\nChiama il 800 000 000")),
+            "merchant_name",
+        ),
+        (with("merchant_name", json!("Shop \u{202e}gnp.exe")), "merchant_name"),
+        (
+            with("return_url", json!("https://bank.example@evil.example/")),
+            "return_url",
+        ),
+        (
+            with("merchant_url", json!("http://localhost:1@evil.example/")),
+            "merchant_url",
+        ),
+    ] {
+        let r = server.post_json("/api/v1/acs/authentications", &body).await;
+        let status = r.status();
+        let b: Value = r.json().await.unwrap();
+        assert_eq!((status, &b["field"]), (StatusCode::BAD_REQUEST, &json!(field)), "{b}");
+    }
     let r: Value = server
         .post_json("/api/v1/acs/authentications", &with("expiry", json!("12/39")))
         .await
@@ -650,7 +719,8 @@ async fn a_credit_card_spends_its_monthly_limit_and_lists_only_its_own_purchases
         .json()
         .await
         .unwrap();
-    h.approve(&server, &json!({"op_id": view["op_id"], "payload": view["payload"]})).await;
+    h.approve(&server, &json!({"op_id": view["op_id"], "payload": view["payload"]}))
+        .await;
     let (_, cards) = h.web.get("/api/v1/cards").await;
     let credit = cards
         .as_array()
@@ -662,9 +732,199 @@ async fn a_credit_card_spends_its_monthly_limit_and_lists_only_its_own_purchases
     assert_eq!(credit["available"], "380.00", "{credit}");
     let (_, mine) = h
         .web
-        .get(&format!("/api/v1/cards/{}/movements", credit["card_id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/cards/{}/movements",
+            credit["card_id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     let (_, visa) = h.web.get(&format!("/api/v1/cards/{}/movements", h.card_id)).await;
     assert_eq!(visa, json!([]), "the debit card on the same account bought nothing");
+    // Beyond what is left of the limit: refused, whatever the account holds.
+    let (_, r) = buy(&server, "5555555555554444", "380.01").await;
+    assert_eq!(
+        (&r["transStatus"], &r["transStatusReason"]),
+        (&json!("N"), &json!("12")),
+        "{r}"
+    );
+    assert_eq!(buy(&server, "5555555555554444", "380.00").await.1["transStatus"], "C");
+}
+
+#[tokio::test]
+async fn wrong_codes_on_the_challenge_page_fail_the_purchase_and_leave_the_customer_two_attempts() {
+    let server = TestServer::start_with(|c| c.exempt_count = 0).await;
+    let h = holder(&server, "Gino Pagina", "+393335550091", VISA).await;
+    for i in 0..3 {
+        let (_, r) = buy(&server, VISA, "50.00").await;
+        let id = r["acsTransID"].as_str().unwrap().to_owned();
+        let (status, body) = challenge_post(&server, &id, "code", json!({"code": "000000"})).await;
+        assert_eq!(
+            (status, body["attempts_left"].as_i64()),
+            (StatusCode::UNAUTHORIZED, Some(4 - i)),
+            "{body}"
+        );
+        // That purchase is over: not authenticated.
+        assert_eq!(result(&server, &id).await["transStatus"], "N");
+        assert_eq!(
+            challenge_post(&server, &id, "code", json!({"code": "000000"})).await.0,
+            StatusCode::CONFLICT
+        );
+    }
+    // The page takes no more: the last two attempts are the customer's.
+    let (_, r) = buy(&server, VISA, "50.00").await;
+    let id = r["acsTransID"].as_str().unwrap().to_owned();
+    let (status, body) = challenge_post(&server, &id, "code", json!({"code": "000000"})).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::LOCKED, &json!("blocked")),
+        "{body}"
+    );
+    assert_eq!(
+        result(&server, &id).await["transStatus"],
+        "C",
+        "that purchase still waits"
+    );
+    // The customer still logs in with the authenticator (a code of a later step than the first
+    // login's), and its push still approves.
+    server.clock.advance(60);
+    let _web = server.web_login(&h.c, &h.device).await;
+    let view: Value = server
+        .get_anon(&format!("/api/v1/acs/challenges/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    h.approve(&server, &json!({"op_id": view["op_id"], "payload": view["payload"]}))
+        .await;
+    assert_eq!(result(&server, &id).await["transStatus"], "Y");
+}
+
+#[tokio::test]
+async fn a_card_has_at_most_three_challenges_waiting() {
+    let server = TestServer::start_with(|c| c.exempt_count = 0).await;
+    let _h = holder(&server, "Flora Flusso", "+393335550101", VISA).await;
+    for _ in 0..3 {
+        assert_eq!(buy(&server, VISA, "5.00").await.1["transStatus"], "C");
+    }
+    let (_, r) = buy(&server, VISA, "5.00").await;
+    assert_eq!(
+        (&r["transStatus"], &r["transStatusReason"]),
+        (&json!("N"), &json!("12")),
+        "{r}"
+    );
+    // Once they expire, purchases are asked again.
+    server.clock.advance(301);
+    assert_eq!(buy(&server, VISA, "5.00").await.1["transStatus"], "C");
+}
+
+#[tokio::test]
+async fn a_new_key6_or_phone_is_announced_to_the_old_phone_and_by_e_mail_and_the_phone_is_signed_whole() {
+    let server = TestServer::start().await;
+    let h = holder(&server, "Nora Nuova", "+393335550111", VISA).await;
+    h.set_key6(&server, "583920").await;
+    let key6_alert = |m: &Value| {
+        m["body"]
+            .as_str()
+            .unwrap()
+            .contains("a Key6 was set for card **** 1111")
+    };
+    assert_eq!(
+        server
+            .outbox("+393339990001")
+            .await
+            .iter()
+            .filter(|m| key6_alert(m))
+            .count(),
+        1
+    );
+    assert_eq!(
+        server.outbox(&h.c.email).await.iter().filter(|m| key6_alert(m)).count(),
+        1
+    );
+    let (status, op) = h
+        .put(
+            &format!("/api/v1/cards/{}/secure-phone", h.card_id),
+            json!({"phone": "+39 333 777 0002"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{op}");
+    assert!(
+        op["payload"]
+            .as_str()
+            .unwrap()
+            .contains("nuovo telefono / new phone +393337770002"),
+        "{op}"
+    );
+    assert!(
+        server
+            .outbox("+393339990001")
+            .await
+            .iter()
+            .all(|m| !m["body"].as_str().unwrap().contains("+39*******002"))
+    );
+    h.approve(&server, &op).await;
+    let phone_alert = |m: &Value| m["body"].as_str().unwrap().contains("will go to +39*******002");
+    assert_eq!(
+        server
+            .outbox("+393339990001")
+            .await
+            .iter()
+            .filter(|m| phone_alert(m))
+            .count(),
+        1,
+        "the old phone"
+    );
+    assert_eq!(
+        server
+            .outbox(&h.c.email)
+            .await
+            .iter()
+            .filter(|m| phone_alert(m))
+            .count(),
+        1
+    );
+    assert_eq!(h.card().await["secure_phone"], "+39*******002");
+    // The purchase codes go to the new phone.
+    let (_, r) = buy(&server, VISA, "40.00").await;
+    let (status, _) = challenge_post(&server, r["acsTransID"].as_str().unwrap(), "sms", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        server.outbox("+393337770002").await[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("40,00 EUR")
+    );
+}
+
+#[tokio::test]
+async fn the_acs_answers_only_the_3_d_secure_servers_given_a_token_outside_a_sandbox() {
+    let server = TestServer::start_with(|c| c.acs_token = Some("ds-token".into())).await;
+    let _h = holder(&server, "Tito Token", "+393335550121", VISA).await;
+    let body = json!({"pan": VISA, "amount": "5.00", "currency": "EUR", "merchant_name": "Shop",
+                      "merchant_url": "https://shop.example", "return_url": "https://shop.example/r"});
+    let url = server.url("/api/v1/acs/authentications");
+    let r = server.http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = server
+        .http
+        .post(&url)
+        .bearer_auth("wrong")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = server
+        .http
+        .post(&url)
+        .bearer_auth("ds-token")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A bank (no sandbox) without a token has the ACS off.
+    let bank = TestServer::start_with(|c| c.sandbox = false).await;
+    let r = bank.post_json("/api/v1/acs/authentications", &body).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

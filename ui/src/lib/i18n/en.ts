@@ -241,6 +241,7 @@ export const en: Dictionary = {
   'challenge.status_failed': 'Verification failed: the payment was not confirmed.',
   'challenge.status_cancelled': 'Payment cancelled.',
   'challenge.returning': 'You will be back at {merchant} in a moment.',
+  'challenge.return_to': 'This payment is already over. The link below leads to {host}.',
   'challenge.return_now': 'Go back to {merchant} now',
   'challenge.no_return': 'You can close this page and go back to the shop.',
   'challenge.push_title': 'Approve in your Sigillo authenticator',

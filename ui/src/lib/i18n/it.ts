@@ -240,6 +240,7 @@ export const it = {
   'challenge.status_failed': 'Verifica non riuscita: il pagamento non è stato confermato.',
   'challenge.status_cancelled': 'Pagamento annullato.',
   'challenge.returning': 'Tra un momento torni a {merchant}.',
+  'challenge.return_to': 'Il pagamento è già concluso. Il collegamento qui sotto porta a {host}.',
   'challenge.return_now': 'Torna subito a {merchant}',
   'challenge.no_return': 'Puoi chiudere questa pagina e tornare al negozio.',
   'challenge.push_title': 'Approva nell’autenticatore Sigillo',
