@@ -20,6 +20,7 @@ pub mod config;
 pub mod crypto;
 pub mod customers;
 pub mod error;
+pub mod legacy;
 pub mod messages;
 pub mod push;
 pub(crate) mod sca;

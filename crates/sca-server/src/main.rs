@@ -21,6 +21,8 @@ struct Cli {
     run: RunArgs,
 }
 
+// Parsed once at start: the size of the import's server options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Verifies the audit hash chain of a data directory; exit status 1 if it is broken.
@@ -34,6 +36,27 @@ enum Command {
         /// The bank key's file, when it is not in the data directory.
         #[arg(long, env = "SCA_BANK_KEY_FILE")]
         bank_key_file: Option<PathBuf>,
+    },
+    /// Imports the customers of an acquired bank from the file it exported (CSV or JSON, by the
+    /// file's extension; docs/api.md §12): all of them in one commit, or none, every bad row
+    /// reported with its line and field. Importing the same file again adds nothing.
+    ImportLegacy {
+        /// The acquired bank's code (`ubi`).
+        #[arg(long)]
+        bank: String,
+        /// With --opens: makes the acquired bank (or renames it).
+        #[arg(long, requires = "opens")]
+        bank_name: Option<String>,
+        /// The day its customers' first access opens, YYYY-MM-DD.
+        #[arg(long, requires = "bank_name")]
+        opens: Option<String>,
+        /// The day it closes, YYYY-MM-DD.
+        #[arg(long, requires = "opens")]
+        closes: Option<String>,
+        /// The file.
+        file: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Makes the two key files that every instance of a deployment is given: the bank signing
     /// key and the secrets key (0600; neither file may exist yet).
@@ -282,6 +305,70 @@ async fn audit_verify(data_dir: PathBuf, database_url: Option<String>, bank_key_
     }
 }
 
+async fn import_legacy(
+    run: RunArgs,
+    bank: &str,
+    bank_name: Option<String>,
+    opens: Option<String>,
+    closes: Option<String>,
+    file: &std::path::Path,
+) -> ExitCode {
+    use sca_server::legacy::{self, Format, ImportError};
+    let Some(format) = Format::of_path(file) else {
+        eprintln!("{}: the file must end in .csv or .json", file.display());
+        return ExitCode::from(2);
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let state = match AppState::new(run.config(), Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sca-server cannot open its data: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let (Some(name), Some(opens)) = (bank_name, opens) {
+        let dates = legacy::date_to_unix(&opens)
+            .and_then(|o| closes.as_deref().map(legacy::date_to_unix).transpose().map(|c| (o, c)));
+        let (opens_at, closes_at) = match dates {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("--opens/--closes: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if let Err(e) = legacy::upsert_bank(&state, bank, &name, opens_at, closes_at).await {
+            eprintln!("the acquired bank: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    match legacy::import_text(&state, bank, &text, format).await {
+        Ok(done) => {
+            println!(
+                "{bank}: {} customers imported, {} already there (unchanged)",
+                done.added, done.unchanged
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ (ImportError::Rows(_) | ImportError::UnknownBank(_))) => {
+            eprint!("{e}");
+            if !matches!(e, ImportError::Rows(_)) {
+                eprintln!();
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("import failed, nothing imported: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -314,6 +401,14 @@ async fn main() -> ExitCode {
             database_url,
             bank_key_file,
         }) => return audit_verify(data_dir, database_url, bank_key_file).await,
+        Some(Command::ImportLegacy {
+            bank,
+            bank_name,
+            opens,
+            closes,
+            file,
+            run,
+        }) => return import_legacy(run, &bank, bank_name, opens, closes, &file).await,
         Some(Command::Keygen {
             bank_key_file,
             secrets_key_file,

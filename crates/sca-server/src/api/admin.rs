@@ -160,3 +160,94 @@ pub async fn audit(
             .collect(),
     ))
 }
+
+/// An acquired bank, as the branch sets it up.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcquiredBankInput {
+    /// As customers know it, 1–70 characters: `UBI Banca`.
+    pub name: String,
+    /// The day its customers' first access opens, `YYYY-MM-DD` (midnight UTC).
+    pub opens: String,
+    /// The day it closes, if it does, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub closes: Option<String>,
+}
+
+/// An acquired bank and how far its customers' move has come.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcquiredBankView {
+    /// `ubi`.
+    pub code: String,
+    /// `UBI Banca`.
+    pub name: String,
+    /// Unix seconds.
+    pub opens_at: i64,
+    /// Unix seconds, if it closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<i64>,
+    /// Customers imported and not moved yet (blocked ones included).
+    pub pending: i64,
+    /// Customers moved to new credentials.
+    pub migrated: i64,
+    /// Customers whose legacy credential is blocked.
+    pub blocked: i64,
+}
+
+impl From<crate::storage::AcquiredBankRow> for AcquiredBankView {
+    fn from(b: crate::storage::AcquiredBankRow) -> Self {
+        Self {
+            code: b.code,
+            name: b.name,
+            opens_at: b.opens_at,
+            closes_at: b.closes_at,
+            pending: b.pending,
+            migrated: b.migrated,
+            blocked: b.blocked,
+        }
+    }
+}
+
+/// Sets up an acquired bank (or changes its name and dates). Its customers come from its file:
+/// `sca-server import-legacy --bank <code> FILE`.
+#[utoipa::path(put, path = "/api/v1/admin/acquired-banks/{code}", tag = "branch", request_body = AcquiredBankInput,
+    params(("code" = String, Path, description = "2–16 lower-case letters and digits")),
+    security(("branch" = [])),
+    responses((status = 200, body = AcquiredBankView), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn put_acquired_bank(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(code): Path<String>,
+    Body(body): Body<AcquiredBankInput>,
+) -> ApiResult<Json<AcquiredBankView>> {
+    let opens = crate::legacy::date_to_unix(body.opens.trim()).map_err(|e| AppError::bad_request("opens", e))?;
+    let closes = match body.closes.as_deref().map(str::trim) {
+        Some(c) => Some(crate::legacy::date_to_unix(c).map_err(|e| AppError::bad_request("closes", e))?),
+        None => None,
+    };
+    crate::legacy::upsert_bank(&state, &code, &body.name, opens, closes).await?;
+    let bank = state
+        .store()
+        .acquired_banks()
+        .await?
+        .into_iter()
+        .find(|b| b.code == code)
+        .ok_or_else(|| AppError::internal("the acquired bank just written is gone"))?;
+    Ok(Json(bank.into()))
+}
+
+/// The acquired banks, with how many of their customers have moved, are waiting, are blocked.
+#[utoipa::path(get, path = "/api/v1/admin/acquired-banks", tag = "branch",
+    security(("branch" = [])),
+    responses((status = 200, body = Vec<AcquiredBankView>), (status = 401, body = Problem)))]
+pub async fn acquired_banks(State(state): State<AppState>, _admin: Admin) -> ApiResult<Json<Vec<AcquiredBankView>>> {
+    Ok(Json(
+        state
+            .store()
+            .acquired_banks()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}

@@ -28,6 +28,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/customers"),
     ("post", "/api/v1/admin/customers/{user_code}/unblock"),
     ("get", "/api/v1/admin/audit"),
+    ("get", "/api/v1/admin/acquired-banks"),
+    ("put", "/api/v1/admin/acquired-banks/{code}"),
     ("post", "/api/v1/admin/customers/{user_code}/cards"),
     ("get", "/api/v1/cards"),
     (
@@ -114,7 +116,7 @@ impl Modify for Security {
         Device calls carry `authorization: SCA1-Device id=<device_id>,ts=<unix seconds>,sig=<b64u>`, the device key's \
         ECDSA over `\"SCA1-REQ\" || lp(METHOD) || lp(path) || lp(ts) || lp(SHA(body))`. Errors are application/problem+json."),
     paths(
-        admin::create_customer, admin::unblock_customer, admin::audit, cards::issue_card, cards::list_cards,
+        admin::create_customer, admin::unblock_customer, admin::audit, admin::acquired_banks, admin::put_acquired_bank, cards::issue_card, cards::list_cards,
         cards::branch_unblock_key6, cards::card_movements, cards::set_key6, cards::show_key6, cards::reveal_key6, cards::unblock_key6,
         cards::set_secure_phone, acs::authenticate, acs::authentication, acs::challenge, acs::challenge_events,
         acs::challenge_qr, acs::challenge_code, acs::challenge_sms, acs::challenge_otp, acs::challenge_cancel,
@@ -170,6 +172,11 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
             post(admin::unblock_customer),
         )
         .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/admin/acquired-banks", get(admin::acquired_banks))
+        .route(
+            "/api/v1/admin/acquired-banks/{code}",
+            axum::routing::put(admin::put_acquired_bank),
+        )
         .route("/api/v1/admin/customers/{user_code}/cards", post(cards::issue_card))
         .route(
             "/api/v1/admin/customers/{user_code}/cards/{card_id}/key6/unblock",

@@ -18,6 +18,7 @@ mod customers;
 pub mod db;
 mod devices;
 mod keys;
+mod legacy;
 mod operations;
 mod otps;
 mod outbox;
@@ -36,6 +37,7 @@ use db::{Conn, Pool, pool};
 pub use crate::audit::AuditRow;
 pub use cards::{AcsRow, CardAction, CardRow, NewAcs, NewCard, Reveal};
 pub use keys::KeyName;
+pub use legacy::{AcquiredBankRow, Imported};
 pub use sessions::{SessionKey, SessionRow};
 pub use writer::{Counted, Holder, Settle, Subject, WriteCtx, Writer};
 

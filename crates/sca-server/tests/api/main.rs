@@ -18,6 +18,7 @@ mod input;
 mod instances;
 mod keys;
 mod kill9;
+mod legacy;
 mod lockout;
 mod login_rate;
 mod messages;
