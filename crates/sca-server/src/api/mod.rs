@@ -10,6 +10,7 @@ pub mod dev;
 pub mod devices;
 pub mod events;
 pub mod extract;
+pub mod first_access;
 pub mod login;
 pub mod pages;
 pub mod recovery;
@@ -51,6 +52,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/acs/challenges/{acsTransID}/sms"),
     ("post", "/api/v1/acs/challenges/{acsTransID}/otp"),
     ("post", "/api/v1/acs/challenges/{acsTransID}/cancel"),
+    ("get", "/api/v1/first-access/banks"),
     ("post", "/api/v1/login"),
     ("get", "/api/v1/login/{login_id}"),
     ("post", "/api/v1/login/{login_id}/code"),
@@ -120,7 +122,7 @@ impl Modify for Security {
         cards::branch_unblock_key6, cards::card_movements, cards::set_key6, cards::show_key6, cards::reveal_key6, cards::unblock_key6,
         cards::set_secure_phone, acs::authenticate, acs::authentication, acs::challenge, acs::challenge_events,
         acs::challenge_qr, acs::challenge_code, acs::challenge_sms, acs::challenge_otp, acs::challenge_cancel,
-        login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
+        first_access::banks, login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
         login::change_password, login::password_sms, login::set_alias,
         banking::accounts, banking::movements, banking::create_transfer, banking::operation, banking::operation_events,
         banking::qr_svg, banking::qr_png, banking::authorize, banking::list_devices, banking::rename_device, banking::remove_device,
@@ -203,6 +205,7 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
             "/api/v1/acs/challenges/{acsTransID}/cancel",
             post(acs::challenge_cancel),
         )
+        .route("/api/v1/first-access/banks", get(first_access::banks))
         .route("/api/v1/login", post(login::login))
         .route("/api/v1/login/{login_id}", get(login::login_state))
         .route("/api/v1/login/{login_id}/code", post(login::login_code))

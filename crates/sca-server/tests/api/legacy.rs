@@ -251,3 +251,57 @@ async fn the_import_command_reads_a_json_file_and_says_what_it_did_or_which_rows
         "{err}"
     );
 }
+
+/// The login page's boxes: an acquired bank is `upcoming` until its opening day, then `open`,
+/// and gone once it closes (the server's clock decides).
+#[tokio::test]
+async fn the_login_page_sees_each_acquired_bank_upcoming_then_open_and_not_once_closed() {
+    let server = TestServer::start().await;
+    let today = server.clock.now_secs() as i64 / 86_400 * 86_400;
+    let day = |d: i64| {
+        let secs = today + d * 86_400;
+        // YYYY-MM-DD of `secs`, by the same civil calendar the server uses.
+        let out = std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{secs}"), "+%F"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let put = |code: &'static str, body: Value| {
+        let r = server
+            .http
+            .put(server.url(&format!("/api/v1/admin/acquired-banks/{code}")))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send();
+        async move { r.await.unwrap().status() }
+    };
+    assert_eq!(
+        put("ubi", json!({"name": "UBI Banca", "opens": day(2)})).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        put(
+            "creval",
+            json!({"name": "Credito Valtellinese", "opens": day(-10), "closes": day(1)})
+        )
+        .await,
+        StatusCode::OK
+    );
+    let banks = || async {
+        let v: Value = server
+            .get_anon("/api/v1/first-access/banks")
+            .await
+            .json()
+            .await
+            .unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|b| format!("{}:{}", b["code"].as_str().unwrap(), b["state"].as_str().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(banks().await, ["ubi:upcoming", "creval:open"]);
+    server.clock.advance(2 * 86_400);
+    assert_eq!(banks().await, ["ubi:open"], "creval closed, ubi opened");
+}
