@@ -387,6 +387,10 @@ describe('Area Clienti', () => {
       assert.equal(await outcome(), 'Y', `purchase ${i + 1}`);
     }
     await shot(shopPage, 'shop-frictionless');
+    // The shop leads back to the bank's Area Clienti (the desktop app's window has no address bar;
+    // this browser has no session there, so it is the login page).
+    await shopPage.getByTestId('shop-bank-link').click();
+    await heading(shopPage, 'Accedi all’Area Clienti');
     await shopBuy('20,00');
     const opId = await challenged('20,00');
     await shot(shopPage, 'challenge');

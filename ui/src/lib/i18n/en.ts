@@ -276,6 +276,7 @@ export const en: Dictionary = {
 
   'shop.doc_title': 'Sigillo Demo Shop — test shop',
   'shop.sandbox': 'Sandbox',
+  'shop.bank_link': 'Back to Area Clienti',
   'shop.title': 'Test shop',
   'shop.intro': 'A pretend shop to try 3-D Secure payments with the Sigillo test bank: nothing is really charged.',
   'shop.product': 'Sigillo mug',

@@ -275,6 +275,7 @@ export const it = {
 
   'shop.doc_title': 'Sigillo Demo Shop — negozio di prova',
   'shop.sandbox': 'Prova',
+  'shop.bank_link': 'Torna all’Area Clienti',
   'shop.title': 'Negozio di prova',
   'shop.intro': 'Un negozio finto per provare i pagamenti con 3D Secure della banca Sigillo di prova: nessun addebito reale.',
   'shop.product': 'Tazza Sigillo',
