@@ -211,14 +211,17 @@ fn year_month(unix: u64) -> (i32, u32) {
 /// The first second (UTC) of the month of `unix`: where a credit card's month of spending starts.
 pub fn month_start(unix: u64) -> u64 {
     let (year, month) = year_month(unix);
-    // H. Hinnant's `days_from_civil`, for the first of that month.
-    let (y, m) = (i64::from(year) - i64::from(month <= 2), i64::from(month));
+    u64::try_from(midnight_utc(i64::from(year), i64::from(month), 1)).unwrap_or(0)
+}
+
+/// Midnight UTC of a calendar day, in unix seconds (H. Hinnant's `days_from_civil`).
+pub fn midnight_utc(year: i64, month: i64, day: i64) -> i64 {
+    let y = year - i64::from(month <= 2);
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400).unwrap_or(0)
+    (era * 146_097 + doe - 719_468) * 86_400
 }
 
 /// A card to issue for `pan`: a new public id, the PAN's keyed digest and last four digits,

@@ -521,14 +521,7 @@ pub fn check_bank_code(code: &str) -> Result<(), &'static str> {
 pub fn date_to_unix(text: &str) -> Result<i64, &'static str> {
     sca_protocol::Date::parse(text).map_err(|_| "must be a date, YYYY-MM-DD")?;
     let n = |r: std::ops::Range<usize>| text[r].parse::<i64>().unwrap_or(0);
-    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
-    // H. Hinnant's `days_from_civil`.
-    let y = y - i64::from(m <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400)
+    Ok(crate::cards::midnight_utc(n(0..4), n(5..7), n(8..10)))
 }
 
 /// Makes the acquired bank `code` (or updates its name and dates).

@@ -631,11 +631,7 @@ pub async fn challenge_code(
     let code = Code::parse(&body.code).map_err(|e| AppError::bad_request("code", e))?;
     let (_, _, op, customer) = challenge_parts(&state, &id).await?;
     let now = state.now();
-    match op.status_at(now) {
-        OperationStatus::Pending => {}
-        OperationStatus::Expired => return Err(AppError::expired()),
-        _ => return Err(AppError::not_pending()),
-    }
+    sca::answerable(&op, now)?;
     // Whoever has a card number can open a challenge without logging in: the page must not be
     // able to take the customer's last attempts at the authenticator's codes (and with them the
     // customer's logins and push approvals). It leaves them RESERVED_CODE_ATTEMPTS.
@@ -698,11 +694,7 @@ const SMS_PER_CHALLENGE: i64 = 3;
 pub async fn challenge_sms(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<SmsSent>> {
     let (row, card, op, customer) = challenge_parts(&state, &id).await?;
     let now = state.now();
-    match op.status_at(now) {
-        OperationStatus::Pending => {}
-        OperationStatus::Expired => return Err(AppError::expired()),
-        _ => return Err(AppError::not_pending()),
-    }
+    sca::answerable(&op, now)?;
     if !card.key6_set {
         return Err(AppError::new(
             ErrorKind::Conflict,
@@ -835,6 +827,7 @@ pub async fn challenge_otp(
         op.id,
         op.op_id.clone(),
     );
+    let customer_id = customer.id;
     let (user_code, email, masked) = (
         customer.user_code.clone(),
         customer.email.clone(),
@@ -869,7 +862,7 @@ pub async fn challenge_otp(
                     .as_deref()
                     .is_some_and(|s| cards::key6_matches(&state2.0.secrets, &card_pub, s, &key6));
                 if otp_ok && key6_ok {
-                    return Ok(match w.approve_by_card(op_row, now, "card").await? {
+                    return Ok(match w.approve_by_card(op_row, now, "card", customer_id).await? {
                         Approval::Approved => {
                             w.spend_acs_otp(&trans).await?;
                             w.reset_key6_failures(card_row).await?;
@@ -965,11 +958,7 @@ pub async fn challenge_otp(
 pub async fn challenge_cancel(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Decision>> {
     let (_, _, op, customer) = challenge_parts(&state, &id).await?;
     let now = state.now();
-    match op.status_at(now) {
-        OperationStatus::Pending => {}
-        OperationStatus::Expired => return Err(AppError::expired()),
-        _ => return Err(AppError::not_pending()),
-    }
+    sca::answerable(&op, now)?;
     let (op_row, op_id, user_code) = (op.id, op.op_id.clone(), customer.user_code.clone());
     let done = state
         .store()

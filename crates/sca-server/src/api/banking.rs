@@ -334,11 +334,7 @@ pub async fn authorize(
     // No read of the status or of the block here: the writer checks both, atomically.
     let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
     let now = state.now();
-    match op.status_at(now) {
-        OperationStatus::Pending => {}
-        OperationStatus::Expired => return Err(AppError::expired()),
-        _ => return Err(AppError::not_pending()),
-    }
+    sca::answerable(&op, now)?;
     let operation = sca::stored_operation(&op)?;
     let keys = state.device_keys(web.customer.id).await?;
     match sca::match_code(

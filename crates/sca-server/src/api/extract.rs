@@ -256,15 +256,7 @@ impl FromRequestParts<AppState> for Admin {
                 "the branch API is disabled (no SCA_ADMIN_TOKEN)",
             ));
         };
-        let given = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if given.is_empty()
-            || !constant_time_eq(sha256(given.as_bytes()).as_ref(), sha256(expected.as_bytes()).as_ref())
-        {
+        if !bearer_is(parts, expected) {
             return Err(AppError::new(
                 ErrorKind::Unauthenticated,
                 "authorization: a valid branch token is required",
@@ -272,6 +264,18 @@ impl FromRequestParts<AppState> for Admin {
         }
         Ok(Admin)
     }
+}
+
+/// Whether the request carries `authorization: Bearer <expected>` (compared in constant time,
+/// whatever the lengths).
+fn bearer_is(parts: &Parts, expected: &str) -> bool {
+    let given = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    !given.is_empty() && constant_time_eq(sha256(given.as_bytes()).as_ref(), sha256(expected.as_bytes()).as_ref())
 }
 
 /// A merchant's 3-D Secure server (in EMV, the directory server on its behalf) calling the ACS:
@@ -293,15 +297,7 @@ impl FromRequestParts<AppState> for AcsCaller {
                 "the ACS is disabled (no SCA_ACS_TOKEN)",
             ));
         };
-        let given = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if given.is_empty()
-            || !constant_time_eq(sha256(given.as_bytes()).as_ref(), sha256(expected.as_bytes()).as_ref())
-        {
+        if !bearer_is(parts, expected) {
             return Err(AppError::new(
                 ErrorKind::Unauthenticated,
                 "authorization: a valid 3-D Secure server token is required",

@@ -16,6 +16,16 @@ pub(crate) fn stored_operation(row: &OperationRow) -> ApiResult<Operation> {
         .map_err(|e| AppError::internal(format!("stored payload of operation {}: {e}", row.id)))
 }
 
+/// Whether `op` can still be answered at `now`: 410 once expired, 409 once decided. (The write
+/// that approves checks again; this spares the evaluation of an answer that cannot count.)
+pub(crate) fn answerable(op: &OperationRow, now: u64) -> ApiResult<()> {
+    match op.status_at(now) {
+        OperationStatus::Pending => Ok(()),
+        OperationStatus::Expired => Err(AppError::expired()),
+        _ => Err(AppError::not_pending()),
+    }
+}
+
 /// How an answer was given.
 #[derive(Debug, Clone)]
 pub(crate) enum Via {
@@ -347,7 +357,7 @@ pub(crate) async fn create_operation_with(
                         &format!("{} {}", new2.op_id, new2.kind),
                     )
                     .await?;
-                    let made = write_beside(w, now, row, &user_code, &new2.op_id, beside2).await?;
+                    let made = write_beside(w, now, row, new2.customer_id, &user_code, &new2.op_id, beside2).await?;
                     Ok(Some((row, made)))
                 })
             })
@@ -419,6 +429,7 @@ async fn write_beside(
     w: &mut crate::storage::WriteCtx,
     now: u64,
     row: i64,
+    customer_id: i64,
     user_code: &str,
     op_id: &str,
     beside: Beside,
@@ -449,7 +460,7 @@ async fn write_beside(
             if let (Some((count, sum)), Some(card)) = (exempt, acs.card_id)
                 && w.take_exemption(card, acs.amount_minor, count, sum).await?
             {
-                made = match w.approve_by_card(row, now, "exemption").await? {
+                made = match w.approve_by_card(row, now, "exemption", customer_id).await? {
                     Approval::Approved => {
                         w.audit(
                             now,

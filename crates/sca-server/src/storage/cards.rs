@@ -438,41 +438,6 @@ impl WriteCtx {
         .map(|_| ()))?;
         Ok(())
     }
-
-    /// Approves a pending, unexpired CARD_PAYMENT by the card's own means (`by`: `exemption`, or
-    /// `card` for the SMS code with the Key6), in one statement whose triggers book the money:
-    /// `Approved`, `InsufficientFunds`, or `NotApproved` (not pending, or expired).
-    pub async fn approve_by_card(&mut self, id: i64, at: u64, by: &str) -> Result<super::writer::Approval, StoreError> {
-        let done = conn!(&mut self.conn, |c| {
-            sqlx::query(
-            "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = 'card' \
-              WHERE o.id = $3 AND o.status = 'pending' AND o.expires_at > $1 \
-                AND (o.account_id IS NULL OR (SELECT balance_minor FROM accounts WHERE id = o.account_id) >= o.amount_minor)"
-        )
-        .bind(at as i64)
-        .bind(by)
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        if done == 1 {
-            return Ok(super::writer::Approval::Approved);
-        }
-        let short: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(
-            "SELECT o.id FROM operations o WHERE o.id = $1 AND o.status = 'pending' AND o.expires_at > $2 \
-               AND (SELECT balance_minor FROM accounts WHERE id = o.account_id) < o.amount_minor"
-        )
-        .bind(id)
-        .bind(at as i64)
-        .fetch_optional(c)
-        .await)?;
-        Ok(if short.is_some() {
-            super::writer::Approval::InsufficientFunds
-        } else {
-            super::writer::Approval::NotApproved
-        })
-    }
 }
 
 impl Store {

@@ -92,6 +92,33 @@ impl WriteCtx {
         credential: Credential,
         max: u32,
     ) -> Result<Approval, StoreError> {
+        self.approve_as(id, at, by, customer_id, credential.as_str(), max).await
+    }
+
+    /// Approves a pending, unexpired CARD_PAYMENT by the card's own means (`by`: `exemption`, or
+    /// `card` for the SMS code with the Key6), as [`approve_operation`](Self::approve_operation)
+    /// does: `approved_with = 'card'`, a credential no customer-wide count holds or resets (the
+    /// card's own count is checked by the caller, in the same write).
+    pub async fn approve_by_card(
+        &mut self,
+        id: i64,
+        at: u64,
+        by: &str,
+        customer_id: i64,
+    ) -> Result<Approval, StoreError> {
+        self.approve_as(id, at, by, customer_id, "card", 0).await
+    }
+
+    /// The one approval statement, recording `approved_with`: the credential that answered.
+    async fn approve_as(
+        &mut self,
+        id: i64,
+        at: u64,
+        by: &str,
+        customer_id: i64,
+        credential: &str,
+        max: u32,
+    ) -> Result<Approval, StoreError> {
         let done = conn!(&mut self.conn, |c| approval_query!(
             APPROVE,
             at,
@@ -113,7 +140,7 @@ impl WriteCtx {
             .bind(by)
             .bind(id)
             .bind(customer_id)
-            .bind(credential.as_str())
+            .bind(credential)
             .bind(i64::from(max))
             .fetch_optional(c)
             .await)?;
@@ -158,7 +185,7 @@ macro_rules! approval_query {
             .bind($by)
             .bind($id)
             .bind($customer_id)
-            .bind($credential.as_str())
+            .bind($credential)
             .bind(i64::from($max))
     };
 }
