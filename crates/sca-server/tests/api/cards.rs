@@ -104,16 +104,7 @@ async fn the_branch_registers_cards_and_the_customer_sees_them_masked() {
     assert!(theirs.as_array().unwrap().iter().all(|t| !ids.contains(&&t["card_id"])));
 
     // Nowhere: the answers above, the list, the audit log.
-    let audit = server
-        .http
-        .get(server.url("/api/v1/admin/audit"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let audit = server.audit_text().await;
     assert!(audit.contains("card_issued"), "{audit}");
     let sandbox = [
         sandbox_pan("499999", &c.user_code, '1'),

@@ -305,6 +305,19 @@ impl Api {
             .status()
     }
 
+    /// The audit log as the branch reads it (JSON text).
+    pub async fn audit_text(&self) -> String {
+        self.http
+            .get(self.url("/api/v1/admin/audit"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Messages to `to`, newest first.
     pub async fn outbox(&self, to: &str) -> Vec<Value> {
         let r = self

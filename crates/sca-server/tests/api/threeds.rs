@@ -107,19 +107,6 @@ impl Holder {
     }
 }
 
-async fn audit(server: &TestServer) -> String {
-    server
-        .http
-        .get(server.url("/api/v1/admin/audit"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// A merchant asks the ACS to authenticate a purchase.
 async fn buy(server: &TestServer, pan: &str, amount: &str) -> (StatusCode, Value) {
     let r = server
@@ -139,6 +126,16 @@ async fn challenge_post(server: &TestServer, id: &str, what: &str, body: Value) 
         .await;
     let status = r.status();
     (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// What the challenge page of `id` shows.
+async fn challenge_view(server: &TestServer, id: &str) -> Value {
+    server
+        .get_anon(&format!("/api/v1/acs/challenges/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn result(server: &TestServer, id: &str) -> Value {
@@ -239,7 +236,7 @@ async fn key6_is_set_shown_once_and_changed_with_sca_and_kept_sealed() {
     .unwrap();
     assert!(sealed.len() > 6 + 16);
     assert!(!sealed.windows(6).any(|w| w == b"402719" || w == b"583920"));
-    let log = audit(&server).await;
+    let log = server.audit_text().await;
     assert!(log.contains("key6_shown"), "{log}");
     assert!(!log.contains("402719") && !log.contains("583920"));
 }
@@ -277,12 +274,7 @@ async fn low_value_purchases_pass_until_the_sixth_which_is_challenged_and_approv
     );
     assert_eq!(result(&server, id).await["transStatus"], "C");
     // The challenge shows merchant, amount and masked card; the push carries them signed.
-    let view: Value = server
-        .get_anon(&format!("/api/v1/acs/challenges/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view: Value = challenge_view(&server, id).await;
     assert_eq!(
         (&view["merchant_name"], &view["amount"], &view["card"], &view["status"]),
         (
@@ -483,7 +475,7 @@ async fn thirty_wrong_key6_at_once_are_evaluated_at_most_five_times() {
             .iter()
             .all(|(s, _)| [StatusCode::UNAUTHORIZED, StatusCode::LOCKED].contains(s))
     );
-    let log = audit(&server).await;
+    let log = server.audit_text().await;
     assert_eq!(log.matches("key6_wrong").count(), 5, "evaluated");
     assert_eq!(log.matches("\"key6_blocked\"").count(), 1, "{log}");
     // The branch unblocks it too.
@@ -521,12 +513,7 @@ async fn an_expired_and_a_cancelled_challenge_are_not_authenticated_and_move_no_
         "{done}"
     );
     assert!(done["reasonText"].as_str().unwrap().contains("cancelled"));
-    let view: Value = server
-        .get_anon(&format!("/api/v1/acs/challenges/{cancelled}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view: Value = challenge_view(&server, &cancelled).await;
     assert_eq!(view["status"], "cancelled");
     assert_eq!(
         challenge_post(&server, &cancelled, "cancel", json!({})).await.0,
@@ -535,12 +522,7 @@ async fn an_expired_and_a_cancelled_challenge_are_not_authenticated_and_move_no_
 
     let (_, r) = buy(&server, VISA, "10.00").await;
     let expired = r["acsTransID"].as_str().unwrap().to_owned();
-    let op: Value = server
-        .get_anon(&format!("/api/v1/acs/challenges/{expired}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let op: Value = challenge_view(&server, &expired).await;
     server.clock.advance(301);
     let done = result(&server, &expired).await;
     assert_eq!(
@@ -627,12 +609,7 @@ async fn a_merchant_gets_typed_errors_and_refusals_and_never_the_card_number_bac
         .unwrap();
     assert_eq!(r["transStatus"], "C", "{r}");
     let id = r["acsTransID"].as_str().unwrap();
-    let view: Value = server
-        .get_anon(&format!("/api/v1/acs/challenges/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view: Value = challenge_view(&server, id).await;
     let (status, body) = h
         .device
         .approve(
@@ -693,7 +670,7 @@ async fn a_merchant_gets_typed_errors_and_refusals_and_never_the_card_number_bac
         server.get_anon("/api/v1/acs/challenges/nope").await.status(),
         StatusCode::BAD_REQUEST
     );
-    let log = audit(&server).await;
+    let log = server.audit_text().await;
     assert!(!log.contains(VISA) && !log.contains("4000000000000002"), "{log}");
     let _ = h;
 }
@@ -713,12 +690,7 @@ async fn a_credit_card_spends_its_monthly_limit_and_lists_only_its_own_purchases
     assert_eq!(status, StatusCode::CREATED, "{credit}");
     assert_eq!(credit["available"], "500.00");
     let (_, r) = buy(&server, "5555555555554444", "120.00").await;
-    let view: Value = server
-        .get_anon(&format!("/api/v1/acs/challenges/{}", r["acsTransID"].as_str().unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view: Value = challenge_view(&server, r["acsTransID"].as_str().unwrap()).await;
     h.approve(&server, &json!({"op_id": view["op_id"], "payload": view["payload"]}))
         .await;
     let (_, cards) = h.web.get("/api/v1/cards").await;
@@ -788,12 +760,7 @@ async fn wrong_codes_on_the_challenge_page_fail_the_purchase_and_leave_the_custo
     // login's), and its push still approves.
     server.clock.advance(60);
     let _web = server.web_login(&h.c, &h.device).await;
-    let view: Value = server
-        .get_anon(&format!("/api/v1/acs/challenges/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view: Value = challenge_view(&server, &id).await;
     h.approve(&server, &json!({"op_id": view["op_id"], "payload": view["payload"]}))
         .await;
     assert_eq!(result(&server, &id).await["transStatus"], "Y");
