@@ -44,6 +44,6 @@ pub use keys::{
     WrappedKnowledgeKey,
 };
 pub use payload::{Kind, Nonce, Operation, SignedPayload, UncheckedPayload};
-pub use pin::{Iterations, Pin, PinSalt, secret_digits, unwrap_knowledge_key, wrap_knowledge_key};
+pub use pin::{Iterations, Pin, PinSalt, secret_digits, unwrap_knowledge_key, weak_digits, wrap_knowledge_key};
 
 pub use ring::rand::{SecureRandom, SystemRandom};

@@ -30,9 +30,20 @@ impl Pin {
 }
 
 /// The weak-code rules of every secret of digits a customer chooses (the PIN here, a card's
-/// Key6 at the bank): exactly `N` ASCII digits, not all equal, not a straight run up or down (no
-/// wrap-around). The digits come back zeroized on drop. [`PinError::Length`] names the PIN's
-/// length; other users say their own.
+/// Key6 and the password at the bank): not all equal, not a straight run up or down (no
+/// wrap-around). `digits` are ASCII digits, at least one.
+pub fn weak_digits(digits: &[u8]) -> Option<PinError> {
+    if digits.iter().all(|&b| b == digits[0]) {
+        return Some(PinError::AllEqual);
+    }
+    let up = digits.windows(2).all(|w| w[1] == w[0] + 1);
+    let down = digits.windows(2).all(|w| w[0] == w[1] + 1);
+    (up || down).then_some(PinError::Straight)
+}
+
+/// The digits of a secret of exactly `N` ASCII digits (a PIN, a Key6), refusing the weak ones
+/// ([`weak_digits`]). The digits come back zeroized on drop. [`PinError::Length`] names the
+/// PIN's length; other users say their own.
 pub fn secret_digits<const N: usize>(text: &str) -> Result<Zeroizing<[u8; N]>, PinError> {
     let bytes = text.as_bytes();
     if text.chars().count() != N {
@@ -41,13 +52,8 @@ pub fn secret_digits<const N: usize>(text: &str) -> Result<Zeroizing<[u8; N]>, P
     if !bytes.iter().all(u8::is_ascii_digit) {
         return Err(PinError::NotDigit);
     }
-    if bytes.iter().all(|&b| b == bytes[0]) {
-        return Err(PinError::AllEqual);
-    }
-    let up = bytes.windows(2).all(|w| w[1] == w[0] + 1);
-    let down = bytes.windows(2).all(|w| w[0] == w[1] + 1);
-    if up || down {
-        return Err(PinError::Straight);
+    if let Some(weak) = weak_digits(bytes) {
+        return Err(weak);
     }
     let mut digits = Zeroizing::new([0u8; N]);
     digits.copy_from_slice(bytes);

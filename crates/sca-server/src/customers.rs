@@ -94,16 +94,23 @@ pub(crate) fn check_alias(alias: &str) -> ApiResult<String> {
     Ok(alias.to_ascii_lowercase())
 }
 
-/// A password: 8 to 32 digits, not all the same digit.
+/// A password: 8 to 32 digits, not one digit repeated, not a straight run up or down (the
+/// weak-code rules of every secret of digits, `sca_protocol::weak_digits`).
 pub(crate) fn check_new_password(field: &str, password: &str) -> ApiResult<()> {
     let b = password.as_bytes();
     if !(8..=32).contains(&b.len()) || !b.iter().all(u8::is_ascii_digit) {
         return Err(AppError::bad_request(field, "a password is 8 to 32 digits"));
     }
-    if b.iter().all(|&d| d == b[0]) {
-        return Err(AppError::bad_request(field, "a password must not repeat one digit"));
+    match sca_protocol::weak_digits(b) {
+        Some(sca_protocol::PinError::AllEqual) => {
+            Err(AppError::bad_request(field, "a password must not repeat one digit"))
+        }
+        Some(_) => Err(AppError::bad_request(
+            field,
+            "a password must not be a straight run of digits like 12345678",
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A valid Italian IBAN for a new account: `IT`, check digits, CIN, ABI 03069 (a demo bank
@@ -111,7 +118,11 @@ pub(crate) fn check_new_password(field: &str, password: &str) -> ApiResult<()> {
 pub(crate) fn new_iban(state: &AppState) -> ApiResult<Iban> {
     let account = random::digits(&state.0.rng, 12).map_err(AppError::internal)?;
     let cin = char::from(b'A' + random::below(&state.0.rng, 26).map_err(AppError::internal)? as u8);
-    let bban = format!("{cin}0306909606{}", account.as_str());
+    it_iban(&format!("{cin}0306909606{}", account.as_str()))
+}
+
+/// The Italian IBAN of `bban` (CIN, ABI, CAB, account): its check digits computed.
+pub(crate) fn it_iban(bban: &str) -> ApiResult<Iban> {
     // ISO 13616: move "IT00" to the end, letters as 10–35, check = 98 − (n mod 97).
     let rearranged = format!("{bban}IT00");
     let rem = rearranged.bytes().fold(0u32, |acc, c| {
@@ -189,6 +200,8 @@ pub(crate) async fn create(state: &AppState, input: NewCustomerInput) -> ApiResu
             password_hash: password_hash.clone(),
             security_code_hash: security_code_hash.clone(),
             password_change_required,
+            sca_policy: "push",
+            first_access_pending: false,
         };
         let now = state.now();
         let cards = if sandbox {
@@ -276,6 +289,9 @@ pub struct DemoCredentials {
     pub phone: String,
     /// E-mail.
     pub email: String,
+    /// One customer of each of the demo's two acquired banks, for their first access.
+    #[serde(default)]
+    pub legacy: Vec<crate::legacy::LegacyDemo>,
 }
 
 /// Seeds the demo customer (once per data directory): a current account, a savings account, a
@@ -287,6 +303,8 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoCredentials, AppError> {
         && let Ok(creds) = serde_json::from_str::<DemoCredentials>(&text)
         && state.store().customer_by_user(&creds.user_code).await?.is_some()
     {
+        let mut creds = creds;
+        creds.legacy = crate::legacy::seed_demo(state).await?;
         return Ok(creds);
     }
     let phone = "+393330000001".to_owned();
@@ -347,6 +365,7 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoCredentials, AppError> {
         security_code: created.security_code.to_string(),
         phone,
         email,
+        legacy: crate::legacy::seed_demo(state).await?,
     };
     let text = serde_json::to_string_pretty(&creds).map_err(AppError::internal)?;
     write_private_text(&path, &text).map_err(AppError::internal)?;
@@ -387,7 +406,9 @@ mod tests {
         assert!(check_email("a b@c.it").is_err());
         assert_eq!(check_alias("Mario.Rossi").unwrap(), "mario.rossi");
         assert!(check_alias("12345678").is_err());
-        assert!(check_new_password("p", "12345678").is_ok());
+        assert!(check_new_password("p", "12345678").is_err());
+        assert!(check_new_password("p", "9876543210").is_err());
+        assert!(check_new_password("p", "12345679").is_ok());
         assert!(check_new_password("p", "11111111").is_err());
         assert!(check_new_password("p", "1234567").is_err());
         assert!(check_new_password("p", "1234567a").is_err());

@@ -55,6 +55,12 @@ pub enum ErrorKind {
     Expired,
     /// The credential is blocked after 5 wrong answers.
     Blocked,
+    /// The customer of an acquired bank has moved already: the legacy credentials are over.
+    AlreadyMigrated,
+    /// The acquired bank's first access is not open (before its opening day, after its closing).
+    NotOpen,
+    /// The user code belongs to a first access that has not ended.
+    FirstAccessUnfinished,
     /// Too many requests, try later.
     TooManyRequests,
     /// The request took longer than the server's limit (`SCA_REQUEST_TIMEOUT`).
@@ -85,6 +91,9 @@ impl ErrorKind {
             Self::InsufficientFunds => (StatusCode::CONFLICT, "insufficient_funds"),
             Self::Expired => (StatusCode::GONE, "expired"),
             Self::Blocked => (StatusCode::LOCKED, "blocked"),
+            Self::AlreadyMigrated => (StatusCode::CONFLICT, "already_migrated"),
+            Self::NotOpen => (StatusCode::CONFLICT, "not_open"),
+            Self::FirstAccessUnfinished => (StatusCode::FORBIDDEN, "first_access_unfinished"),
             Self::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

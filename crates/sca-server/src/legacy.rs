@@ -339,13 +339,8 @@ fn check_row(line: usize, r: RawRow) -> Result<LegacyRow, Vec<RowError>> {
         })
     };
     let legacy_code = r.legacy_code.trim().to_owned();
-    if legacy_code.is_empty()
-        || legacy_code.len() > 32
-        || !legacy_code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        bad("legacy_code", "must be 1 to 32 letters, digits, - or _".into());
+    if let Err(why) = check_legacy_code(&legacy_code) {
+        bad("legacy_code", why.into());
     }
     let password_hash = r.password_hash.trim().to_owned();
     if let Err(why) = hash_scheme(&password_hash) {
@@ -508,6 +503,20 @@ impl std::fmt::Display for ImportError {
     }
 }
 
+/// A legacy customer code: 1 to 32 letters, digits, `-`, `_`.
+pub fn check_legacy_code(code: &str) -> Result<(), &'static str> {
+    if !code.is_empty()
+        && code.len() <= 32
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err("must be 1 to 32 letters, digits, - or _")
+    }
+}
+
 /// An acquired bank's code: 2 to 16 lower-case letters and digits.
 pub fn check_bank_code(code: &str) -> Result<(), &'static str> {
     if (2..=16).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
@@ -522,6 +531,22 @@ pub fn date_to_unix(text: &str) -> Result<i64, &'static str> {
     sca_protocol::Date::parse(text).map_err(|_| "must be a date, YYYY-MM-DD")?;
     let n = |r: std::ops::Range<usize>| text[r].parse::<i64>().unwrap_or(0);
     Ok(crate::cards::midnight_utc(n(0..4), n(5..7), n(8..10)))
+}
+
+/// A civil date `YYYY-MM-DD` of unix seconds (UTC).
+pub fn civil_date(at: i64) -> String {
+    let days = at.div_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// Makes the acquired bank `code` (or updates its name and dates).
@@ -617,8 +642,120 @@ pub async fn import_text(
     import(state, bank_code, rows).await
 }
 
+/// A demo customer of an acquired bank, as `--demo` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct LegacyDemo {
+    /// The acquired bank's code.
+    pub bank: String,
+    /// Its name.
+    pub bank_name: String,
+    /// The customer code at the old bank.
+    pub legacy_code: String,
+    /// The password at the old bank.
+    pub password: String,
+    /// The mobile the old bank certified (read its SMS at /dev/outbox?to=…).
+    pub phone: String,
+    /// E-mail.
+    pub email: String,
+    /// `app` | `card`.
+    pub auth: String,
+}
+
+/// Seeds the demo's two acquired banks, open since a month, with one customer each: one who
+/// used an app (their old password kept as pbkdf2-sha256) and one who used a code card (bcrypt).
+/// A bank or a customer already there is left as it is.
+pub async fn seed_demo(state: &crate::state::AppState) -> Result<Vec<LegacyDemo>, crate::error::AppError> {
+    use crate::error::AppError;
+    let opens = (state.now() as i64).div_euclid(86_400) * 86_400 - 30 * 86_400;
+    let demos = [
+        (
+            "ubi",
+            "UBI Banca",
+            "U1234567",
+            "ubi12345",
+            "Giulia Verdi",
+            "+393330000002",
+            "giulia.verdi@example.invalid",
+            AuthMethod::App,
+            "X0311101600000000012345",
+            320_000,
+        ),
+        (
+            "carige",
+            "Banca Carige",
+            "C7654321",
+            "carige2020",
+            "Luca Neri",
+            "+393330000003",
+            "luca.neri@example.invalid",
+            AuthMethod::Card,
+            "X0617501400000000067890",
+            85_000,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (bank, bank_name, code, password, name, phone, email, auth, bban, balance) in demos {
+        if state.store().acquired_bank(bank).await?.is_none() {
+            upsert_bank(state, bank, bank_name, opens, None).await?;
+        }
+        if state.store().legacy_customer(bank, code).await?.is_none() {
+            let password_hash = match auth {
+                AuthMethod::App => {
+                    use password_hash::PasswordHasher as _;
+                    // Digits are of the PHC salt alphabet (B64 without `-` and `_`).
+                    let salt = crate::crypto::random::digits(&state.0.rng, 16).map_err(AppError::internal)?;
+                    let salt = password_hash::SaltString::from_b64(&salt).map_err(AppError::internal)?;
+                    pbkdf2::Pbkdf2
+                        .hash_password(password.as_bytes(), &salt)
+                        .map_err(AppError::internal)?
+                        .to_string()
+                }
+                AuthMethod::Card => bcrypt::hash(password, 10).map_err(AppError::internal)?,
+            };
+            let row = LegacyRow {
+                line: 1,
+                legacy_code: code.into(),
+                password_hash,
+                name: name.into(),
+                phone: phone.into(),
+                email: email.into(),
+                accounts: vec![LegacyAccount {
+                    iban: crate::customers::it_iban(bban)?.to_string(),
+                    name: "Conto corrente".into(),
+                    balance_minor: balance,
+                    currency: "EUR".into(),
+                }],
+                auth,
+            };
+            import(state, bank, vec![row])
+                .await
+                .map_err(|e| AppError::internal(e.to_string()))?;
+        }
+        out.push(LegacyDemo {
+            bank: bank.into(),
+            bank_name: bank_name.into(),
+            legacy_code: code.into(),
+            password: password.into(),
+            phone: phone.into(),
+            email: email.into(),
+            auth: auth.as_str().into(),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn civil_dates_and_back() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(951_782_400), "2000-02-29");
+        for d in ["2027-02-22", "2026-11-28", "2024-12-31"] {
+            assert_eq!(civil_date(date_to_unix(d).unwrap()), d);
+        }
+    }
+
     use super::*;
 
     const ARGON2: &str =

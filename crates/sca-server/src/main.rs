@@ -457,6 +457,24 @@ async fn main() -> ExitCode {
                 );
                 println!("  demo shop:     {scheme}://{local}/dev/shop (3-D Secure: pay with the demo cards,");
                 println!("                 made from the user code in the shop's \"sandbox card\" box)");
+                for l in &d.legacy {
+                    println!(
+                        "Former {} customer ({}): first access from the login page's box",
+                        l.bank_name,
+                        if l.auth == "card" {
+                            "used a code card: SMS PINs after"
+                        } else {
+                            "used an app: push after"
+                        }
+                    );
+                    println!("  legacy code:   {}", l.legacy_code);
+                    println!("  password:      {}", l.password);
+                    println!(
+                        "  phone:         {} (SMS: {scheme}://{local}/dev/outbox?to={})",
+                        l.phone,
+                        l.phone.replace('+', "%2B")
+                    );
+                }
             }
             Err(e) => {
                 eprintln!("cannot seed the demo customer: {e}");

@@ -35,6 +35,7 @@ pub(crate) fn otp_sms(otp: &str, purpose: OtpPurpose, minutes: u64) -> String {
         OtpPurpose::Unblock => ("per sbloccare le tue credenziali", "to unblock your credentials"),
         OtpPurpose::PasswordReset => ("per reimpostare la password", "to reset your password"),
         OtpPurpose::PasswordChange => ("per cambiare la password", "to change your password"),
+        OtpPurpose::Operation => ("per autorizzare un'operazione", "to authorize an operation"),
     };
     format!(
         "Sigillo: {otp} è il tuo codice {it}. Scade tra {minutes} minuti. Non darlo a nessuno, neanche alla banca. \
@@ -116,5 +117,75 @@ pub(crate) fn secure_phone_changed(masked: &str, phone: &str) -> String {
         "Sigillo: i codici SMS 3D Secure della carta {masked} andranno al numero {phone}. Se non sei stato tu, chiama \
          la tua filiale. / Sigillo: the 3-D Secure SMS codes of card {masked} will go to {phone}. If it was not you, \
          call your branch."
+    )
+}
+
+/// The alert (SMS to the mobile the old bank certified, and e-mail) that a customer's legacy
+/// credentials of `bank` are blocked after `max` wrong answers.
+pub(crate) fn legacy_blocked_alert(bank: &str, max: u32) -> String {
+    format!(
+        "Sigillo: il primo accesso con le credenziali di {bank} è stato bloccato dopo {max} tentativi errati. Se non \
+         sei stato tu, chiama la tua filiale; la filiale lo sblocca. / Sigillo: the first access with your {bank} \
+         credentials has been blocked after {max} wrong attempts. If it was not you, call your branch; the branch \
+         unblocks it."
+    )
+}
+
+/// The SMS with the code of a first access step (`to_new`: the code proves a new number).
+pub(crate) fn first_access_sms(otp: &str, bank: &str, to_new: bool, minutes: u64) -> String {
+    let (it, en) = if to_new {
+        (
+            "per certificare questo numero".to_owned(),
+            "to certify this number".to_owned(),
+        )
+    } else {
+        (
+            format!("per il primo accesso dei clienti ex {bank}"),
+            format!("for the first access of former {bank} customers"),
+        )
+    };
+    format!(
+        "Sigillo: {otp} è il tuo codice {it}. Scade tra {minutes} minuti. Non darlo a nessuno, neanche alla banca. \
+         / {otp} is your code {en}. It expires in {minutes} minutes. Never give it to anyone, not even the bank."
+    )
+}
+
+/// The e-mail with the code that validates the address.
+pub(crate) fn first_access_email_code(otp: &str, minutes: u64) -> String {
+    format!(
+        "Sigillo: il codice per convalidare questo indirizzo e-mail è {otp}. Scade tra {minutes} minuti. / The code \
+         to validate this e-mail address is {otp}. It expires in {minutes} minutes."
+    )
+}
+
+/// The confirmation e-mail at the end of a first access: the new user code, never the password,
+/// and what comes next (`sms`: one-time PINs by SMS until an authenticator is activated).
+pub(crate) fn first_access_done(bank: &str, user_code: &str, sms: bool) -> String {
+    let (it, en) = if sms {
+        (
+            "A ogni accesso e operazione riceverai un PIN monouso via SMS; ti consigliamo di attivare l'autenticatore \
+             Sigillo.",
+            "At each login and operation you will get a one-time PIN by SMS; we recommend activating the Sigillo \
+             authenticator.",
+        )
+    } else {
+        (
+            "Ora attiva l'autenticatore Sigillo: lo userai per accedere e per autorizzare le operazioni.",
+            "Now activate the Sigillo authenticator: you will use it to log in and to authorize operations.",
+        )
+    };
+    format!(
+        "Sigillo: benvenuto! Il passaggio da {bank} è completo. Il tuo nuovo codice utente è {user_code}. La password \
+         è quella che hai scelto: non te la chiederemo mai. {it} / Welcome! Your move from {bank} is complete. Your \
+         new user code is {user_code}. The password is the one you chose: we will never ask you for it. {en}"
+    )
+}
+
+/// The SMS with the one-time code of an operation: dynamic linking in the text itself (`what`:
+/// the amount and the payee, or what the operation does).
+pub(crate) fn operation_sms(otp: &str, what: &str, minutes: u64) -> String {
+    format!(
+        "Sigillo: {otp} è il codice per autorizzare: {what}. Scade tra {minutes} minuti. Non darlo a nessuno. / {otp} \
+         is the code to authorize: {what}. It expires in {minutes} minutes. Never give it to anyone."
     )
 }

@@ -251,3 +251,27 @@ pub async fn acquired_banks(State(state): State<AppState>, _admin: Admin) -> Api
             .collect(),
     ))
 }
+
+/// Unblocks the legacy credential of a customer of an acquired bank, blocked after 5 wrong
+/// passwords or codes at the first access.
+#[utoipa::path(post, path = "/api/v1/admin/acquired-banks/{code}/customers/{legacy_code}/unblock", tag = "branch",
+    params(("code" = String, Path, description = "the acquired bank"), ("legacy_code" = String, Path, description = "the customer code at the old bank")),
+    security(("branch" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn unblock_legacy(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path((code, legacy_code)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let legacy = state
+        .store()
+        .legacy_customer(&code, legacy_code.trim())
+        .await?
+        .ok_or_else(|| AppError::not_found("legacy customer"))?;
+    let (holder, now) = (legacy.holder(), state.now());
+    state
+        .store()
+        .write(move |w| Box::pin(async move { w.unblock_legacy(now, &holder).await }))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

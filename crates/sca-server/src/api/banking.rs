@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::events::status_stream;
 use super::extract::{Body, WebSession};
 use crate::error::{ApiResult, AppError, ErrorKind, Problem};
-use crate::sca::{self, Via};
+use crate::sca::{self, OtpPurpose, Via};
 use crate::state::AppState;
 use crate::storage::writer::Booking;
 use crate::storage::{Credential, Customer, OperationRow, OperationStatus};
@@ -305,7 +305,11 @@ pub async fn qr_png(State(state): State<AppState>, web: WebSession, Path(op_id):
 pub struct AuthorizeRequest {
     /// 6 digits: an OPERATION code (from the QR), an OPERATION_ID code (typed identifier, up to
     /// the configured amount) or a TRANSACTION code (up to the configured amount, 0 = never).
-    pub code: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    /// … or the SMS code sent by `POST /api/v1/operations/{op_id}/sms`.
+    #[serde(default)]
+    pub sms_otp: Option<String>,
 }
 
 /// The decision.
@@ -315,13 +319,68 @@ pub struct Decision {
     pub status: String,
 }
 
-/// Authorizes an operation with a code. Exactly one of concurrent right answers succeeds; a
-/// transfer moves money once.
+/// The reference of an operation's SMS codes.
+fn operation_sms_ref(op: &crate::storage::OperationRow) -> String {
+    format!("operation:{}", op.id)
+}
+
+/// What an operation's SMS says it authorizes: the signed data itself (dynamic linking).
+fn sms_summary(op: &sca_protocol::Operation) -> String {
+    let d = &op.data;
+    let mut parts = Vec::new();
+    if let Some(a) = &d.amount {
+        parts.push(format!("{} {}", a.decimal().replace('.', ","), a.currency()));
+    }
+    if let Some(p) = &d.payee_name {
+        parts.push(p.clone());
+    }
+    if let Some(i) = &d.payee_iban {
+        parts.push(i.to_string());
+    }
+    if let Some(m) = &d.merchant {
+        parts.push(m.clone());
+    }
+    if let Some(c) = &d.card {
+        parts.push(c.to_string());
+    }
+    if let Some(t) = &d.description {
+        parts.push(t.clone());
+    }
+    if parts.is_empty() {
+        parts.push(op.kind.to_string());
+    }
+    format!("{} {}", op.op_id, parts.join(" · "))
+}
+
+/// Sends an SMS code for an operation to the certified phone; the SMS says what it authorizes.
+#[utoipa::path(post, path = "/api/v1/operations/{op_id}/sms", tag = "banking",
+    params(("op_id" = String, Path), ("x-csrf-token" = String, Header)),
+    responses((status = 202), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 410, body = Problem), (status = 423, body = Problem), (status = 429, body = Problem),
+        (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
+pub async fn operation_sms(
+    State(state): State<AppState>,
+    web: WebSession,
+    Path(op_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
+    let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
+    sca::answerable(&op, state.now())?;
+    if state.store().failures(web.customer.id).await?.sms_otp >= state.config().max_attempts {
+        return Err(AppError::blocked());
+    }
+    let what = sms_summary(&sca::stored_operation(&op)?);
+    sca::send_operation_otp(&state, &web.customer, &operation_sms_ref(&op), &what).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Authorizes an operation with a code or an SMS code. Exactly one of concurrent right answers
+/// succeeds; a transfer moves money once.
 #[utoipa::path(post, path = "/api/v1/operations/{op_id}/authorize", tag = "banking", request_body = AuthorizeRequest,
     params(("op_id" = String, Path), ("x-csrf-token" = String, Header)),
     responses((status = 200, body = Decision, description = "`approved`"), (status = 400, body = Problem),
-        (status = 401, body = Problem, description = "wrong_code + attempts_left"), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "not_pending / insufficient_funds"), (status = 410, body = Problem),
+        (status = 401, body = Problem, description = "wrong_code / wrong_otp + attempts_left"), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not_pending / insufficient_funds / no SMS code sent"), (status = 410, body = Problem),
         (status = 423, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn authorize(
     State(state): State<AppState>,
@@ -329,7 +388,27 @@ pub async fn authorize(
     Path(op_id): Path<String>,
     Body(body): Body<AuthorizeRequest>,
 ) -> ApiResult<Json<Decision>> {
-    let code = Code::parse(&body.code).map_err(|e| AppError::bad_request("code", e))?;
+    let code = match (body.code.as_deref(), body.sms_otp.as_deref()) {
+        (Some(code), None) => Code::parse(code).map_err(|e| AppError::bad_request("code", e))?,
+        (None, Some(otp)) => {
+            let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
+            let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
+            sca::answerable(&op, state.now())?;
+            let otp_id = sca::check_otp(
+                &state,
+                &web.customer,
+                OtpPurpose::Operation,
+                &operation_sms_ref(&op),
+                otp,
+            )
+            .await?;
+            sca::approve(&state, &web.customer, &op, Via::Sms(otp_id)).await?;
+            return Ok(Json(Decision {
+                status: OperationStatus::Approved.to_string(),
+            }));
+        }
+        _ => return Err(AppError::bad_request("code", "give exactly one of code and sms_otp")),
+    };
     let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
     // No read of the status or of the block here: the writer checks both, atomically.
     let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;

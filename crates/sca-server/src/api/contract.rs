@@ -42,6 +42,10 @@ const SIGNATURE: &str = "^[A-Za-z0-9_-]{86}$";
 const POINT: &str = "^[A-Za-z0-9_-]{87}$";
 /// `authorization: SCA1-Device id=<device_id>,ts=<unix seconds>,sig=<b64u>`.
 const DEVICE_AUTH: &str = "^SCA1-Device id=[A-Za-z0-9_-]{1,64},ts=[0-9]{1,19},sig=[A-Za-z0-9_-]{86}$";
+/// An acquired bank's code.
+const BANK_CODE: &str = "^[a-z0-9]{2,16}$";
+/// A legacy customer code (spaces around it are dropped).
+const LEGACY_CODE: &str = r"^\s*[A-Za-z0-9_-]{1,32}\s*$";
 /// An alias: 3 to 32 letters, digits, `.`, `_`, `-`, starting with a letter.
 const ALIAS: &str = "^[A-Za-z][A-Za-z0-9._-]{2,31}$";
 
@@ -53,6 +57,10 @@ fn pattern(p: &str) -> Value {
 fn property_format(schema: &str, property: &str) -> Option<Value> {
     Some(match (schema, property) {
         (_, "user") => json!({ "pattern": USER, "maxLength": 64 }),
+        ("StartFirstAccess", "password") => json!({ "minLength": 1, "maxLength": 128 }),
+        ("StartFirstAccess", "legacy_code") => pattern(LEGACY_CODE),
+        ("StartFirstAccess", "bank") => pattern(BANK_CODE),
+        ("Credentials", "password") => pattern(NEW_PASSWORD),
         (_, "password" | "current_password") => json!({ "maxLength": 64 }),
         (_, "new_password") => pattern(NEW_PASSWORD),
         (_, "phone") => pattern(PHONE),
@@ -71,7 +79,9 @@ fn parameter_format(location: &str, name: &str) -> Option<Value> {
     Some(match (location, name) {
         ("header", "authorization") => pattern(DEVICE_AUTH),
         ("path", "op_id" | "user_code") => pattern(EIGHT_DIGITS),
-        ("path", "activation_id" | "recovery_id") => pattern(ID16),
+        ("path", "activation_id" | "recovery_id" | "first_access_id") => pattern(ID16),
+        ("path", "code") => pattern(BANK_CODE),
+        ("path", "legacy_code") => pattern(LEGACY_CODE),
         ("path", "device_id") => pattern(DEVICE_ID),
         ("path", "acsTransID") => pattern(UUID),
         ("query", "to") => json!({ "minLength": 1 }),

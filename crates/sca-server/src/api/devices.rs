@@ -47,7 +47,8 @@ pub struct ActivationStarted {
 /// phone.
 #[utoipa::path(post, path = "/api/v1/activations", tag = "devices", request_body = StartActivation,
     responses((status = 201, body = ActivationStarted), (status = 400, body = Problem),
-        (status = 401, body = Problem, description = "invalid_credentials + attempts_left"), (status = 423, body = Problem), (status = 429, body = Problem)))]
+        (status = 401, body = Problem, description = "invalid_credentials + attempts_left"),
+        (status = 403, body = Problem, description = "first_access_unfinished"), (status = 423, body = Problem), (status = 429, body = Problem)))]
 pub async fn start_activation(
     State(state): State<AppState>,
     client: ClientIp,

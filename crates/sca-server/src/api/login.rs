@@ -61,6 +61,9 @@ pub struct LoginResponse {
     /// (`POST /api/v1/password`); until then every banking call answers 403
     /// `password_change_required`.
     pub password_change_required: bool,
+    /// `push` (the authenticator; the SMS code as the fallback) or `sms` (the page asks for the
+    /// SMS code: `POST /api/v1/login/{login_id}/sms`).
+    pub sca_policy: String,
 }
 
 /// Answer to the login's SCA: exactly one of `code` and `sms_otp`.
@@ -95,6 +98,7 @@ fn session_cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
 #[utoipa::path(post, path = "/api/v1/login", tag = "login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse, description = "session cookie set; SCA pending"),
         (status = 400, body = Problem), (status = 401, body = Problem, description = "invalid_credentials + attempts_left"),
+        (status = 403, body = Problem, description = "first_access_unfinished"),
         (status = 423, body = Problem), (status = 429, body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
@@ -135,6 +139,7 @@ pub async fn login(
                 expires: created.expires,
             },
             password_change_required: customer.password_change_required,
+            sca_policy: customer.sca_policy.clone(),
         }),
     )
         .into_response())

@@ -53,6 +53,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/acs/challenges/{acsTransID}/otp"),
     ("post", "/api/v1/acs/challenges/{acsTransID}/cancel"),
     ("get", "/api/v1/first-access/banks"),
+    ("post", "/api/v1/first-access"),
+    ("get", "/api/v1/first-access/{first_access_id}"),
+    ("post", "/api/v1/first-access/{first_access_id}/resend"),
+    ("post", "/api/v1/first-access/{first_access_id}/sms-code"),
+    ("post", "/api/v1/first-access/{first_access_id}/resume"),
+    ("post", "/api/v1/first-access/{first_access_id}/credentials"),
+    ("post", "/api/v1/first-access/{first_access_id}/phone"),
+    ("post", "/api/v1/first-access/{first_access_id}/phone-code"),
+    ("post", "/api/v1/first-access/{first_access_id}/email"),
+    ("post", "/api/v1/first-access/{first_access_id}/email-code"),
+    (
+        "post",
+        "/api/v1/admin/acquired-banks/{code}/customers/{legacy_code}/unblock",
+    ),
+    ("post", "/api/v1/operations/{op_id}/sms"),
     ("post", "/api/v1/login"),
     ("get", "/api/v1/login/{login_id}"),
     ("post", "/api/v1/login/{login_id}/code"),
@@ -122,7 +137,9 @@ impl Modify for Security {
         cards::branch_unblock_key6, cards::card_movements, cards::set_key6, cards::show_key6, cards::reveal_key6, cards::unblock_key6,
         cards::set_secure_phone, acs::authenticate, acs::authentication, acs::challenge, acs::challenge_events,
         acs::challenge_qr, acs::challenge_code, acs::challenge_sms, acs::challenge_otp, acs::challenge_cancel,
-        first_access::banks, login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
+        admin::unblock_legacy, first_access::banks, first_access::start, first_access::get, first_access::resend,
+        first_access::sms_code, first_access::resume, first_access::credentials, first_access::phone, first_access::phone_code,
+        first_access::email, first_access::email_code, banking::operation_sms, login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
         login::change_password, login::password_sms, login::set_alias,
         banking::accounts, banking::movements, banking::create_transfer, banking::operation, banking::operation_events,
         banking::qr_svg, banking::qr_png, banking::authorize, banking::list_devices, banking::rename_device, banking::remove_device,
@@ -206,6 +223,45 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
             post(acs::challenge_cancel),
         )
         .route("/api/v1/first-access/banks", get(first_access::banks))
+        .route("/api/v1/first-access", post(first_access::start))
+        .route("/api/v1/first-access/{first_access_id}", get(first_access::get))
+        .route(
+            "/api/v1/first-access/{first_access_id}/resend",
+            post(first_access::resend),
+        )
+        .route(
+            "/api/v1/first-access/{first_access_id}/sms-code",
+            post(first_access::sms_code),
+        )
+        .route(
+            "/api/v1/first-access/{first_access_id}/resume",
+            post(first_access::resume),
+        )
+        .route(
+            "/api/v1/first-access/{first_access_id}/credentials",
+            post(first_access::credentials),
+        )
+        .route(
+            "/api/v1/first-access/{first_access_id}/phone",
+            post(first_access::phone),
+        )
+        .route(
+            "/api/v1/first-access/{first_access_id}/phone-code",
+            post(first_access::phone_code),
+        )
+        .route(
+            "/api/v1/first-access/{first_access_id}/email",
+            post(first_access::email),
+        )
+        .route(
+            "/api/v1/first-access/{first_access_id}/email-code",
+            post(first_access::email_code),
+        )
+        .route(
+            "/api/v1/admin/acquired-banks/{code}/customers/{legacy_code}/unblock",
+            post(admin::unblock_legacy),
+        )
+        .route("/api/v1/operations/{op_id}/sms", post(banking::operation_sms))
         .route("/api/v1/login", post(login::login))
         .route("/api/v1/login/{login_id}", get(login::login_state))
         .route("/api/v1/login/{login_id}/code", post(login::login_code))

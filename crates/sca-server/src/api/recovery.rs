@@ -154,7 +154,7 @@ async fn recovery_customer(state: &AppState, id: &str, purpose: &str) -> ApiResu
 
 /// Unblocking, step 1: the security code; an SMS OTP is sent.
 #[utoipa::path(post, path = "/api/v1/recovery/unblock", tag = "recovery", request_body = StartRecovery,
-    responses((status = 202, body = RecoveryStarted), (status = 400, body = Problem),
+    responses((status = 202, body = RecoveryStarted), (status = 400, body = Problem), (status = 403, body = Problem, description = "first_access_unfinished"),
         (status = 401, body = Problem, description = "invalid_credentials + attempts_left"), (status = 423, body = Problem), (status = 429, body = Problem)))]
 pub async fn unblock_start(
     State(state): State<AppState>,
@@ -210,7 +210,7 @@ pub async fn unblock_finish(
 
 /// Password reset, step 1: the security code; an SMS OTP is sent.
 #[utoipa::path(post, path = "/api/v1/recovery/password", tag = "recovery", request_body = StartRecovery,
-    responses((status = 202, body = RecoveryStarted), (status = 400, body = Problem),
+    responses((status = 202, body = RecoveryStarted), (status = 400, body = Problem), (status = 403, body = Problem, description = "first_access_unfinished"),
         (status = 401, body = Problem), (status = 423, body = Problem), (status = 429, body = Problem)))]
 pub async fn password_start(
     State(state): State<AppState>,

@@ -223,6 +223,17 @@ pub(crate) async fn confirm_activation(state: &AppState, aid: &ActivationId, tag
                 }
                 w.insert_device(now, &did, cid, &name, &device_pub, &device_sealed)
                     .await?;
+                // An authenticator is what an `sms` customer lacked: push from now on, SMS
+                // stays the fallback (docs/api.md §12).
+                if w.set_sca_policy(cid, "push").await? {
+                    w.audit(
+                        now,
+                        "sca_policy_changed",
+                        &user_code,
+                        "push: an authenticator was activated",
+                    )
+                    .await?;
+                }
                 let text = crate::texts::device_activated(&name);
                 w.outbox(now, &phone, "sms", &text).await?;
                 w.outbox(now, &email, "email", &text).await?;

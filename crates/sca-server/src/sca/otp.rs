@@ -24,6 +24,7 @@ pub(crate) enum OtpPurpose {
     Unblock,
     PasswordReset,
     PasswordChange,
+    Operation,
 }
 
 impl OtpPurpose {
@@ -34,6 +35,7 @@ impl OtpPurpose {
             Self::Unblock => "unblock",
             Self::PasswordReset => "password_reset",
             Self::PasswordChange => "password_change",
+            Self::Operation => "operation",
         }
     }
 
@@ -60,6 +62,36 @@ pub(crate) async fn send_otp(
     reference: &str,
     id: Option<String>,
 ) -> ApiResult<String> {
+    let minutes = state.config().otp_ttl / 60;
+    send_otp_saying(state, customer, purpose, reference, id, |otp| {
+        crate::texts::otp_sms(otp, purpose, minutes)
+    })
+    .await
+}
+
+/// [`send_otp`] for an operation: the SMS says what the code authorizes (`what`: the signed
+/// data), so that the code is linked to it (PSD2 RTS art. 5).
+pub(crate) async fn send_operation_otp(
+    state: &AppState,
+    customer: &Customer,
+    reference: &str,
+    what: &str,
+) -> ApiResult<String> {
+    let minutes = state.config().otp_ttl / 60;
+    send_otp_saying(state, customer, OtpPurpose::Operation, reference, None, |otp| {
+        crate::texts::operation_sms(otp, what, minutes)
+    })
+    .await
+}
+
+async fn send_otp_saying(
+    state: &AppState,
+    customer: &Customer,
+    purpose: OtpPurpose,
+    reference: &str,
+    id: Option<String>,
+    text: impl FnOnce(&str) -> String,
+) -> ApiResult<String> {
     let now = state.now();
     let id = match id {
         Some(id) => id,
@@ -67,7 +99,7 @@ pub(crate) async fn send_otp(
     };
     let otp = random::digits(&state.0.rng, 6).map_err(AppError::internal)?;
     let hash = otp_hash(&id, &otp);
-    let text = crate::texts::otp_sms(&otp, purpose, state.config().otp_ttl / 60);
+    let text = text(&otp);
     let (cid, user_code, phone, reference, interval, ttl) = (
         customer.id,
         customer.user_code.clone(),

@@ -7,7 +7,7 @@ use super::*;
 use crate::api::extract::ClientIp;
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::AppState;
-use crate::storage::{Credential, Customer, Holder, Settle, Subject};
+use crate::storage::{Credential, Customer, Holder, LegacyHolder, Settle, Subject};
 
 /// How many times a failed write that settles an attempt is retried before the answer fails:
 /// a passing `SQLITE_BUSY` or a full writer queue, never a wrong answer.
@@ -52,9 +52,10 @@ pub(crate) async fn check_secret(
 }
 
 /// The owned parts of a [`Subject`], to move into a write job.
-enum Whose {
+pub(crate) enum Whose {
     Customer(Holder),
     Unknown(String),
+    Legacy(LegacyHolder),
 }
 
 impl Whose {
@@ -62,6 +63,14 @@ impl Whose {
         match self {
             Self::Customer(holder) => Subject::Customer(holder),
             Self::Unknown(user) => Subject::Unknown(user),
+            Self::Legacy(holder) => Subject::Legacy(holder),
+        }
+    }
+
+    fn customer_id(&self) -> Option<i64> {
+        match self {
+            Self::Customer(holder) => Some(holder.id),
+            _ => None,
         }
     }
 }
@@ -74,12 +83,48 @@ async fn check_secret_now(
     reset_on_right: bool,
     detail: &'static str,
 ) -> ApiResult<Customer> {
-    let max = state.config().max_attempts;
     let customer = state.store().customer_by_user(user).await?;
-    let whose = Arc::new(match &customer {
+    let whose = match &customer {
         Some(c) => Whose::Customer(Holder::new(c, current_session_key())),
         None => Whose::Unknown(user.to_ascii_lowercase()),
+    };
+    let phc = customer.as_ref().map(|c| match credential {
+        Credential::SecurityCode => c.security_code_hash.clone(),
+        _ => c.password_hash.clone(),
     });
+    let verify = move |h: &crate::crypto::PasswordHashing| match phc {
+        Some(phc) => h.verify(&secret, &phc),
+        None => {
+            h.verify_dummy(&secret);
+            false
+        }
+    };
+    counted_verify(state, whose, credential, verify, reset_on_right, detail).await?;
+    let customer = customer.ok_or_else(|| AppError::internal("a right answer without a customer"))?;
+    // Told only to whoever knows the secret: the user code of a first access that has not
+    // ended opens nothing yet.
+    if customer.first_access_pending {
+        return Err(AppError::new(
+            ErrorKind::FirstAccessUnfinished,
+            "finish the first access from the login page's box of your former bank first",
+        ));
+    }
+    Ok(customer)
+}
+
+/// The three steps of count-then-verify ([`check_secret`]) for whoever `whose` is: take an
+/// attempt (423 when none is left), run `verify` on the hashing pool, settle the attempt. `Ok`
+/// when the answer was right; 401 with the attempts left when it was wrong.
+pub(crate) async fn counted_verify(
+    state: &AppState,
+    whose: Whose,
+    credential: Credential,
+    verify: impl FnOnce(&crate::crypto::PasswordHashing) -> bool + Send + 'static,
+    reset_on_right: bool,
+    detail: &'static str,
+) -> ApiResult<()> {
+    let max = state.config().max_attempts;
+    let whose = Arc::new(whose);
     let now = state.now();
     let w2 = whose.clone();
     let taken = state
@@ -89,19 +134,7 @@ async fn check_secret_now(
     if !taken {
         return Err(AppError::blocked());
     }
-    let phc = customer.as_ref().map(|c| match credential {
-        Credential::SecurityCode => c.security_code_hash.clone(),
-        _ => c.password_hash.clone(),
-    });
-    let verdict = state
-        .hashing(move |h| match phc {
-            Some(phc) => h.verify(&secret, &phc),
-            None => {
-                h.verify_dummy(&secret);
-                false
-            }
-        })
-        .await;
+    let verdict = state.hashing(verify).await;
     let settle = match &verdict {
         Ok(true) => Settle::Right { reset: reset_on_right },
         Ok(false) => Settle::Wrong,
@@ -131,14 +164,50 @@ async fn check_secret_now(
             Err(e) => return Err(e.into()),
         }
     };
-    let cid = customer.as_ref().map(|c| c.id);
-    match (verdict?, customer) {
-        (true, Some(customer)) => Ok(customer),
-        _ => {
-            state.messages_queued();
-            Err(counted_error(state, cid, counted, ErrorKind::InvalidCredentials))
-        }
+    if verdict? {
+        return Ok(());
     }
+    state.messages_queued();
+    Err(counted_error(
+        state,
+        whose.customer_id(),
+        counted,
+        ErrorKind::InvalidCredentials,
+    ))
+}
+
+/// Checks the password of a customer of an acquired bank by count-then-verify, as
+/// [`check_secret`] does: `known` the legacy customer's password hash (PHC or bcrypt), `None`
+/// for a legacy code that never existed, which takes the same steps against a dummy hash.
+pub(crate) async fn check_legacy_password(
+    state: &AppState,
+    client: ClientIp,
+    holder: LegacyHolder,
+    hash: Option<String>,
+    password: &str,
+) -> ApiResult<()> {
+    state.take_login_token(client.0).await?;
+    let (state, password) = (state.clone(), zeroize::Zeroizing::new(password.to_owned()));
+    let verify = move |h: &crate::crypto::PasswordHashing| match hash {
+        Some(hash) => crate::legacy::verify_legacy_password(&hash, &password),
+        None => {
+            h.verify_dummy(&password);
+            false
+        }
+    };
+    tokio::spawn(async move {
+        counted_verify(
+            &state,
+            Whose::Legacy(holder),
+            Credential::Password,
+            verify,
+            true,
+            "first access",
+        )
+        .await
+    })
+    .await
+    .map_err(AppError::internal)?
 }
 
 /// A user code or alias as typed: at most 64 characters (as the contract's `maxLength` counts

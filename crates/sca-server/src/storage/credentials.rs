@@ -20,7 +20,7 @@ pub(crate) const UNSETTLED_AFTER_SECS: i64 = 60;
 fn counts_of(subject: &Subject<'_>) -> (&'static str, &'static str) {
     match subject {
         Subject::Customer(_) => ("credential_failures", "customer_id"),
-        Subject::Unknown(_) => ("unknown_user_failures", "\"user\""),
+        Subject::Unknown(_) | Subject::Legacy(_) => ("unknown_user_failures", "\"user\""),
     }
 }
 
@@ -148,7 +148,16 @@ impl WriteCtx {
                 .await
                 .map(|row| row.is_some())
             })?,
-            Subject::Unknown(user) => {
+            Subject::Unknown(_) | Subject::Legacy(_) => {
+                if let Subject::Legacy(h) = subject
+                    && let Some(known) = &h.known
+                    && self.legacy_blocked_at(known.id).await?.is_some()
+                {
+                    self.audit(at, "attempt_while_blocked", &h.key, credential.as_str())
+                        .await?;
+                    return Ok(false);
+                }
+                let user = subject.name().unwrap_or_default();
                 conn!(&mut self.conn, |c| sqlx::query(
                     "DELETE FROM unknown_user_failures WHERE updated_at < $1"
                 )
@@ -162,7 +171,7 @@ impl WriteCtx {
                      VALUES ($1, $2, 0, 1, $4, $4) ON CONFLICT (\"user\", credential) DO UPDATE SET pending = f.pending + 1, \
                      updated_at = $4, taken_at = $4 WHERE f.failures + f.pending < $3 RETURNING pending",
                 )
-                .bind(*user)
+                .bind(user)
                 .bind(credential.as_str())
                 .bind(i64::from(max))
                 .bind(at as i64)
@@ -201,9 +210,9 @@ impl WriteCtx {
         );
         let row: Option<(i64, i64)> = conn!(&mut self.conn, |c| {
             let q = sqlx::query_as(&sql);
-            let q = match subject {
-                Subject::Customer(h) => q.bind(h.id),
-                Subject::Unknown(user) => q.bind(*user),
+            let q = match (subject, subject.name()) {
+                (Subject::Customer(h), _) => q.bind(h.id),
+                (_, name) => q.bind(name.unwrap_or_default()),
             };
             q.bind(credential.as_str()).bind(stale).fetch_optional(c).await
         })?;
@@ -218,9 +227,9 @@ impl WriteCtx {
         );
         conn!(&mut self.conn, |c| {
             let q = sqlx::query(&sql);
-            let q = match subject {
-                Subject::Customer(h) => q.bind(h.id),
-                Subject::Unknown(user) => q.bind(*user),
+            let q = match (subject, subject.name()) {
+                (Subject::Customer(h), _) => q.bind(h.id),
+                (_, name) => q.bind(name.unwrap_or_default()),
             };
             q.bind(credential.as_str())
                 .bind(after)
@@ -244,6 +253,12 @@ impl WriteCtx {
             if before < i64::from(max) && after >= i64::from(max) {
                 self.blocked(at, h, credential, max).await?;
             }
+        }
+        if let Subject::Legacy(h) = subject
+            && before < i64::from(max)
+            && after >= i64::from(max)
+        {
+            self.legacy_blocked(at, h, max).await?;
         }
         Ok(())
     }
@@ -284,9 +299,9 @@ impl WriteCtx {
         );
         let failures: Option<i64> = conn!(&mut self.conn, |c| {
             let q = sqlx::query_scalar(&sql);
-            let q = match subject {
-                Subject::Customer(h) => q.bind(h.id),
-                Subject::Unknown(user) => q.bind(*user),
+            let q = match (subject, subject.name()) {
+                (Subject::Customer(h), _) => q.bind(h.id),
+                (_, name) => q.bind(name.unwrap_or_default()),
             };
             q.bind(credential.as_str())
                 .bind(i64::from(max))
@@ -309,6 +324,24 @@ impl WriteCtx {
                     self.audit(at, &format!("{}_right", credential.as_str()), &h.user_code, detail)
                         .await?;
                 }
+                Settle::NotEvaluated => {}
+            }
+        }
+        if let Subject::Legacy(h) = subject {
+            match settle {
+                Settle::Wrong => {
+                    self.audit(
+                        at,
+                        "legacy_password_wrong",
+                        &h.key,
+                        &format!("{detail}; failures={failures}"),
+                    )
+                    .await?;
+                    if failures == max {
+                        self.legacy_blocked(at, h, max).await?;
+                    }
+                }
+                Settle::Right { .. } => self.audit(at, "legacy_password_right", &h.key, detail).await?,
                 Settle::NotEvaluated => {}
             }
         }

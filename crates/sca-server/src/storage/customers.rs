@@ -21,7 +21,8 @@ impl WriteCtx {
         self.begin_maybe_taken().await?;
         let r: Result<i64, _> = conn!(&mut self.conn, |db| sqlx::query_scalar(
             "INSERT INTO customers (user_code, alias, name, phone, email, password_hash, security_code_hash, \
-             password_change_required, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             password_change_required, sca_policy, first_access_pending, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(&c.user_code)
         .bind(&c.alias)
@@ -31,6 +32,8 @@ impl WriteCtx {
         .bind(&c.password_hash)
         .bind(&c.security_code_hash)
         .bind(c.password_change_required)
+        .bind(c.sca_policy)
+        .bind(c.first_access_pending)
         .bind(at as i64)
         .fetch_one(db)
         .await);

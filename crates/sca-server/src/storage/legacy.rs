@@ -1,7 +1,7 @@
 //! Acquired banks and their customers' legacy records (rules in `crate::legacy`).
 
 use super::db::{conn, pool};
-use super::writer::WriteCtx;
+use super::writer::{Counted, LegacyHolder, WriteCtx};
 use super::{Store, StoreError};
 use crate::legacy::LegacyRow;
 
@@ -142,7 +142,478 @@ impl WriteCtx {
     }
 }
 
+/// A legacy customer with its acquired bank, as a first access reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LegacyCustomerRow {
+    /// `legacy_customers.id`.
+    pub id: i64,
+    /// The acquired bank's code.
+    pub bank_code: String,
+    /// The acquired bank's name.
+    pub bank_name: String,
+    /// Unix seconds.
+    pub opens_at: i64,
+    /// Unix seconds.
+    pub closes_at: Option<i64>,
+    /// The old bank's customer code.
+    pub legacy_code: String,
+    /// PHC or bcrypt MCF.
+    pub password_hash: String,
+    /// Full name.
+    pub name: String,
+    /// The mobile the old bank certified.
+    pub phone: String,
+    /// E-mail.
+    pub email: String,
+    /// `app` | `card`.
+    pub auth_method: String,
+    /// `pending` | `migrated`.
+    pub status: String,
+    /// The new customer, once made.
+    pub customer_id: Option<i64>,
+    /// Where a half-finished first access stopped: `phone` | `email`.
+    pub reached: Option<String>,
+    /// Unix seconds, when blocked.
+    pub blocked_at: Option<i64>,
+}
+
+impl LegacyCustomerRow {
+    /// As a block needs it.
+    pub fn holder(&self) -> LegacyHolder {
+        LegacyHolder {
+            key: LegacyHolder::key_of(&self.bank_code, &self.legacy_code),
+            known: Some(super::writer::LegacyKnown {
+                id: self.id,
+                bank_name: self.bank_name.clone(),
+                phone: self.phone.clone(),
+                email: self.email.clone(),
+            }),
+        }
+    }
+}
+
+const LEGACY_COLUMNS: &str = "l.id, b.code AS bank_code, b.name AS bank_name, b.opens_at, b.closes_at, l.legacy_code, \
+     l.password_hash, l.name, l.phone, l.email, l.auth_method, l.status, l.customer_id, l.reached, l.blocked_at \
+     FROM legacy_customers l JOIN acquired_banks b ON b.id = l.bank_id";
+
+/// A first access with its legacy customer, and the new customer once made.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FirstAccessRow {
+    /// Random id.
+    pub id: String,
+    /// `legacy_customers.id`.
+    pub legacy_customer_id: i64,
+    /// What comes next.
+    pub step: String,
+    /// The SMS code to the old bank's certified mobile was proven.
+    pub sms_proven: bool,
+    /// SHA-256(id || step || code) of the current step's code.
+    pub code_hash: Option<Vec<u8>>,
+    /// Where it went.
+    pub code_to: Option<String>,
+    /// Unix seconds.
+    pub code_sent_at: Option<i64>,
+    /// Unix seconds.
+    pub code_expires_at: Option<i64>,
+    /// Wrong answers to the current code.
+    pub code_failures: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Unix seconds: done, or stopped by a newer one.
+    pub ended_at: Option<i64>,
+}
+
+impl WriteCtx {
+    /// When the legacy customer's credential was blocked, if it is.
+    pub async fn legacy_blocked_at(&mut self, id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT blocked_at FROM legacy_customers WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await)?
+        .flatten())
+    }
+
+    /// What a block of a legacy credential does (the code behind it exists): the block, the
+    /// alert by SMS and e-mail, the end of its first accesses, the audit.
+    pub async fn legacy_blocked(&mut self, at: u64, holder: &LegacyHolder, max: u32) -> Result<(), StoreError> {
+        let Some(known) = &holder.known else {
+            return Ok(());
+        };
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE legacy_customers SET blocked_at = coalesce(blocked_at, $2) WHERE id = $1"
+        )
+        .bind(known.id)
+        .bind(at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE first_accesses SET ended_at = $2 WHERE legacy_customer_id = $1 AND ended_at IS NULL"
+        )
+        .bind(known.id)
+        .bind(at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        let text = crate::texts::legacy_blocked_alert(&known.bank_name, max);
+        self.outbox(at, &known.phone, "sms", &text).await?;
+        self.outbox(at, &known.email, "email", &text).await?;
+        self.audit(at, "legacy_credential_blocked", &holder.key, "").await
+    }
+
+    /// Counts a wrong code (SMS or e-mail) of a first access against the legacy credential: on
+    /// the `max`-th in a row it is blocked.
+    pub async fn legacy_code_wrong(&mut self, at: u64, holder: &LegacyHolder, max: u32) -> Result<Counted, StoreError> {
+        let failures: i64 = conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "INSERT INTO unknown_user_failures AS f (\"user\", credential, failures, pending, updated_at) \
+             VALUES ($1, 'sms_otp', 1, 0, $2) ON CONFLICT (\"user\", credential) DO UPDATE \
+             SET failures = f.failures + 1, updated_at = $2 RETURNING failures"
+        )
+        .bind(&holder.key)
+        .bind(at as i64)
+        .fetch_one(c)
+        .await)?;
+        let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+        self.audit(at, "legacy_code_wrong", &holder.key, &format!("failures={failures}"))
+            .await?;
+        if failures == max {
+            self.legacy_blocked(at, holder, max).await?;
+        }
+        if failures >= max {
+            return Ok(Counted::Blocked);
+        }
+        Ok(Counted::Wrong {
+            attempts_left: max - failures,
+        })
+    }
+
+    /// A right code: the count of wrong codes starts again.
+    pub async fn legacy_code_right(&mut self, holder: &LegacyHolder) -> Result<(), StoreError> {
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE unknown_user_failures SET failures = 0 WHERE \"user\" = $1 AND credential = 'sms_otp'"
+        )
+        .bind(&holder.key)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The branch's unblock of a legacy credential: its block and its counts of wrong passwords
+    /// and codes end (attempts being evaluated now stay taken).
+    pub async fn unblock_legacy(&mut self, at: u64, holder: &LegacyHolder) -> Result<(), StoreError> {
+        if let Some(known) = &holder.known {
+            conn!(&mut self.conn, |c| sqlx::query(
+                "UPDATE legacy_customers SET blocked_at = NULL WHERE id = $1"
+            )
+            .bind(known.id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        }
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE unknown_user_failures SET failures = 0, blocked_at = NULL, \
+             pending = CASE WHEN coalesce(taken_at, 0) < $2 THEN 0 ELSE pending END WHERE \"user\" = $1"
+        )
+        .bind(&holder.key)
+        .bind(at as i64 - super::credentials::UNSETTLED_AFTER_SECS)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        self.audit(at, "legacy_unblocked", &holder.key, "branch").await
+    }
+
+    /// Starts a first access of legacy customer `legacy_id` at step `sms` with its code; any
+    /// earlier one still open ends.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_first_access(
+        &mut self,
+        at: u64,
+        id: &str,
+        legacy_id: i64,
+        expires_at: u64,
+        code_hash: &[u8],
+        code_to: &str,
+        code_expires_at: u64,
+    ) -> Result<(), StoreError> {
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE first_accesses SET ended_at = $2 WHERE legacy_customer_id = $1 AND ended_at IS NULL"
+        )
+        .bind(legacy_id)
+        .bind(at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        conn!(&mut self.conn, |c| {
+            sqlx::query(
+            "INSERT INTO first_accesses (id, legacy_customer_id, step, code_hash, code_to, code_sent_at, code_expires_at, \
+             expires_at, created_at) VALUES ($1, $2, 'sms', $3, $4, $5, $6, $7, $5)"
+        )
+        .bind(id)
+        .bind(legacy_id)
+        .bind(code_hash)
+        .bind(code_to)
+        .bind(at as i64)
+        .bind(code_expires_at as i64)
+        .bind(expires_at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// A first access as it is now, inside the write that changes it.
+    pub async fn first_access(&mut self, id: &str) -> Result<Option<FirstAccessRow>, StoreError> {
+        let sql = format!("SELECT {FIRST_ACCESS_COLUMNS} FROM first_accesses WHERE id = $1");
+        Ok(conn!(&mut self.conn, |c| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await)?)
+    }
+
+    /// The legacy customer `id`, inside a write.
+    pub async fn legacy_customer(&mut self, id: i64) -> Result<Option<LegacyCustomerRow>, StoreError> {
+        let sql = format!("SELECT {LEGACY_COLUMNS} WHERE l.id = $1");
+        Ok(conn!(&mut self.conn, |c| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await)?)
+    }
+
+    /// Moves a first access to `step` (a code of the step before is gone), 20 minutes on.
+    pub async fn set_first_access_step(
+        &mut self,
+        id: &str,
+        step: &str,
+        sms_proven: bool,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE first_accesses SET step = $2, sms_proven = $3, expires_at = $4, code_hash = NULL, code_to = NULL, \
+             code_expires_at = NULL, code_failures = 0 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(step)
+        .bind(sms_proven)
+        .bind(expires_at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Gives a first access a fresh code for `step` (sent to `to`).
+    pub async fn set_first_access_code(
+        &mut self,
+        at: u64,
+        id: &str,
+        step: &str,
+        hash: &[u8],
+        to: &str,
+        code_expires_at: u64,
+    ) -> Result<(), StoreError> {
+        conn!(&mut self.conn, |c| {
+            sqlx::query(
+            "UPDATE first_accesses SET step = $2, code_hash = $3, code_to = $4, code_sent_at = $5, code_expires_at = $6, \
+             code_failures = 0 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(step)
+        .bind(hash)
+        .bind(to)
+        .bind(at as i64)
+        .bind(code_expires_at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Counts a wrong answer to a first access's current code: its failures now.
+    pub async fn first_access_code_failed(&mut self, id: &str) -> Result<i64, StoreError> {
+        Ok(conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "UPDATE first_accesses SET code_failures = code_failures + 1 WHERE id = $1 RETURNING code_failures"
+        )
+        .bind(id)
+        .fetch_one(c)
+        .await)?)
+    }
+
+    /// Ends a first access (done).
+    pub async fn end_first_access(&mut self, at: u64, id: &str) -> Result<(), StoreError> {
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE first_accesses SET ended_at = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Links the new customer to its legacy record, once: `false` when it already has one.
+    pub async fn link_legacy_customer(&mut self, legacy_id: i64, customer_id: i64) -> Result<bool, StoreError> {
+        let n = conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE legacy_customers SET customer_id = $2, reached = 'phone' WHERE id = $1 AND customer_id IS NULL"
+        )
+        .bind(legacy_id)
+        .bind(customer_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Where a half-finished first access of this legacy customer stopped.
+    pub async fn set_legacy_reached(&mut self, legacy_id: i64, reached: &str) -> Result<(), StoreError> {
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE legacy_customers SET reached = $2 WHERE id = $1"
+        )
+        .bind(legacy_id)
+        .bind(reached)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The end of a first access: the legacy customer has moved, its accounts are the new
+    /// customer's (with their balances), and the new customer logs in. `false` when it had
+    /// moved already (nothing changed).
+    pub async fn migrate_legacy(&mut self, at: u64, legacy_id: i64, customer_id: i64) -> Result<bool, StoreError> {
+        let n = conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE legacy_customers SET status = 'migrated', reached = NULL WHERE id = $1 AND status = 'pending' \
+             AND customer_id = $2"
+        )
+        .bind(legacy_id)
+        .bind(customer_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n != 1 {
+            return Ok(false);
+        }
+        conn!(&mut self.conn, |c| {
+            sqlx::query(
+            "INSERT INTO accounts (customer_id, iban, name, balance_minor, currency, created_at) \
+             SELECT $2, iban, name, balance_minor, currency, $3 FROM legacy_accounts WHERE legacy_customer_id = $1 ORDER BY id"
+        )
+        .bind(legacy_id)
+        .bind(customer_id)
+        .bind(at as i64)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE customers SET first_access_pending = $2 WHERE id = $1"
+        )
+        .bind(customer_id)
+        .bind(false)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(true)
+    }
+
+    /// A first-access customer's new password, alias (and security code): a restart.
+    pub async fn reset_first_access_credentials(
+        &mut self,
+        customer_id: i64,
+        password_hash: &str,
+        security_code_hash: &str,
+    ) -> Result<(), StoreError> {
+        conn!(&mut self.conn, |c| {
+            sqlx::query(
+            "UPDATE customers SET password_hash = $2, security_code_hash = $3 WHERE id = $1 AND first_access_pending = $4"
+        )
+        .bind(customer_id)
+        .bind(password_hash)
+        .bind(security_code_hash)
+        .bind(true)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Sets a customer's SCA policy (`push` | `sms`): whether it changed.
+    pub async fn set_sca_policy(&mut self, customer_id: i64, policy: &str) -> Result<bool, StoreError> {
+        let n = conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE customers SET sca_policy = $2 WHERE id = $1 AND sca_policy <> $2"
+        )
+        .bind(customer_id)
+        .bind(policy)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// A customer's user code.
+    pub async fn user_code_of(&mut self, customer_id: i64) -> Result<String, StoreError> {
+        Ok(conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT user_code FROM customers WHERE id = $1"
+        )
+        .bind(customer_id)
+        .fetch_one(c)
+        .await)?)
+    }
+
+    /// A customer's certified phone or e-mail.
+    pub async fn set_contact(
+        &mut self,
+        customer_id: i64,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<(), StoreError> {
+        conn!(&mut self.conn, |c| sqlx::query(
+            "UPDATE customers SET phone = coalesce($2, phone), email = coalesce($3, email) WHERE id = $1"
+        )
+        .bind(customer_id)
+        .bind(phone)
+        .bind(email)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
+
+const FIRST_ACCESS_COLUMNS: &str = "id, legacy_customer_id, step, sms_proven, code_hash, code_to, code_sent_at, \
+     code_expires_at, code_failures, expires_at, ended_at";
+
 impl Store {
+    /// The legacy customer `legacy_code` of the acquired bank `bank_code`.
+    pub async fn legacy_customer(
+        &self,
+        bank_code: &str,
+        legacy_code: &str,
+    ) -> Result<Option<LegacyCustomerRow>, StoreError> {
+        let sql = format!("SELECT {LEGACY_COLUMNS} WHERE b.code = $1 AND l.legacy_code = $2");
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(bank_code)
+            .bind(legacy_code)
+            .fetch_optional(p)
+            .await)?)
+    }
+
+    /// The acquired bank `code`: its name and dates.
+    pub async fn acquired_bank(&self, code: &str) -> Result<Option<AcquiredBankRow>, StoreError> {
+        let sql =
+            format!("SELECT {BANK_COLUMNS} WHERE b.code = $1 GROUP BY b.id, b.code, b.name, b.opens_at, b.closes_at");
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(code)
+            .fetch_optional(p)
+            .await)?)
+    }
+
     /// The acquired banks, with their migration's progress, in the order they were made.
     pub async fn acquired_banks(&self) -> Result<Vec<AcquiredBankRow>, StoreError> {
         let sql = format!("SELECT {BANK_COLUMNS} GROUP BY b.id, b.code, b.name, b.opens_at, b.closes_at ORDER BY b.id");

@@ -37,9 +37,9 @@ use db::{Conn, Pool, pool};
 pub use crate::audit::AuditRow;
 pub use cards::{AcsRow, CardAction, CardRow, NewAcs, NewCard, Reveal};
 pub use keys::KeyName;
-pub use legacy::{AcquiredBankRow, Imported};
+pub use legacy::{AcquiredBankRow, FirstAccessRow, Imported, LegacyCustomerRow};
 pub use sessions::{SessionKey, SessionRow};
-pub use writer::{Counted, Holder, Settle, Subject, WriteCtx, Writer};
+pub use writer::{Counted, Holder, LegacyHolder, LegacyKnown, Settle, Subject, WriteCtx, Writer};
 
 /// A storage failure (never a client's mistake).
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,11 @@ pub struct Customer {
     pub security_code_hash: String,
     /// The password was set by the bank and must be changed.
     pub password_change_required: bool,
+    /// `push` (the authenticator, SMS as the fallback) or `sms` (a one-time PIN by SMS at each
+    /// login and operation).
+    pub sca_policy: String,
+    /// Made by a first access that has not ended: the user code does not log in yet.
+    pub first_access_pending: bool,
 }
 
 /// An active (or removed) device.
@@ -529,7 +534,7 @@ impl Store {
     // ----- customers -----
 
     const CUSTOMER_COLUMNS: &'static str = "id, user_code, alias, name, phone, email, password_hash, \
-        security_code_hash, password_change_required";
+        security_code_hash, password_change_required, sca_policy, first_access_pending";
 
     /// By user code or alias (case-insensitive).
     pub async fn customer_by_user(&self, user: &str) -> Result<Option<Customer>, StoreError> {

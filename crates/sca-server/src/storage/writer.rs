@@ -361,6 +361,49 @@ pub enum Subject<'a> {
     Customer(&'a Holder),
     /// A user name that is no customer's.
     Unknown(&'a str),
+    /// A legacy customer code of an acquired bank, whether it exists or not.
+    Legacy(&'a LegacyHolder),
+}
+
+impl Subject<'_> {
+    /// The name the counters of a user name or a legacy code are kept under.
+    pub(crate) fn name(&self) -> Option<&str> {
+        match self {
+            Self::Customer(_) => None,
+            Self::Unknown(user) => Some(user),
+            Self::Legacy(h) => Some(&h.key),
+        }
+    }
+}
+
+/// Whose legacy credential is answered: the name its counters are kept under
+/// (`legacy:<bank>:<legacy code>`, lower case), and the legacy customer behind it, if any.
+#[derive(Debug, Clone)]
+pub struct LegacyHolder {
+    /// `legacy:ubi:u1234567`.
+    pub key: String,
+    /// The legacy customer, when the code exists.
+    pub known: Option<LegacyKnown>,
+}
+
+/// A legacy customer as a block needs it.
+#[derive(Debug, Clone)]
+pub struct LegacyKnown {
+    /// `legacy_customers.id`.
+    pub id: i64,
+    /// The acquired bank's name, for the alert.
+    pub bank_name: String,
+    /// The mobile the old bank certified (block alert).
+    pub phone: String,
+    /// E-mail (block alert).
+    pub email: String,
+}
+
+impl LegacyHolder {
+    /// The counters' name of `legacy_code` at the acquired bank `bank`.
+    pub fn key_of(bank: &str, legacy_code: &str) -> String {
+        format!("legacy:{bank}:{}", legacy_code.to_ascii_lowercase())
+    }
 }
 
 /// How a taken attempt ends.
@@ -445,6 +488,10 @@ pub struct NewCustomer {
     /// The bank drew the password (the branch handed it over): it must be changed before any
     /// banking call.
     pub password_change_required: bool,
+    /// `push` or `sms` (docs/api.md §12).
+    pub sca_policy: &'static str,
+    /// Made by a first access that has not ended: the user code does not log in yet.
+    pub first_access_pending: bool,
 }
 
 /// Why a new customer was not stored.

@@ -134,6 +134,30 @@ async fn demo_seed_gives_a_customer_with_accounts_and_movements_once() {
     let demo = sca_server::seed_demo(&server.state).await.unwrap();
     let again = sca_server::seed_demo(&server.state).await.unwrap();
     assert_eq!(demo.user_code, again.user_code);
+    // One customer of each of two acquired banks, open, for their first access.
+    assert_eq!(demo.legacy, again.legacy);
+    let auths: Vec<&str> = demo.legacy.iter().map(|l| l.auth.as_str()).collect();
+    assert_eq!(auths, ["app", "card"]);
+    let banks: Value = server
+        .get_anon("/api/v1/first-access/banks")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (banks[0]["state"].as_str(), banks[1]["state"].as_str()),
+        (Some("open"), Some("open")),
+        "{banks}"
+    );
+    for l in &demo.legacy {
+        let r = server
+            .post_json(
+                "/api/v1/first-access",
+                &json!({"bank": l.bank, "legacy_code": l.legacy_code, "password": l.password}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", l.bank);
+    }
     let c = Customer {
         user_code: demo.user_code.clone(),
         password: demo.password.clone(),

@@ -9,7 +9,7 @@ use sca_server::legacy::{self, Format, ImportError};
 
 const HEADER: &str = "legacy_code,password_hash,name,phone,email,accounts,auth";
 
-fn argon2_of(password: &str) -> String {
+pub fn argon2_of(password: &str) -> String {
     use argon2::password_hash::{PasswordHasher as _, SaltString};
     let salt = SaltString::encode_b64(b"acquired-bank-salt").unwrap();
     argon2::Argon2::default()
@@ -18,7 +18,7 @@ fn argon2_of(password: &str) -> String {
         .to_string()
 }
 
-fn pbkdf2_of(password: &str) -> String {
+pub fn pbkdf2_of(password: &str) -> String {
     use pbkdf2::password_hash::{PasswordHasher as _, SaltString};
     let salt = SaltString::encode_b64(b"acquired-bank-salt").unwrap();
     pbkdf2::Pbkdf2

@@ -13,6 +13,7 @@ mod cards;
 mod device_self;
 mod edges;
 mod enumeration;
+mod first_access;
 mod flows;
 mod input;
 mod instances;
