@@ -84,6 +84,19 @@ pub struct DemoInfo {
     password: String,
     security_code: String,
     phone: String,
+    /// The demo customers of the two acquired banks, for their first access.
+    legacy: Vec<LegacyDemoInfo>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyDemoInfo {
+    bank: String,
+    bank_name: String,
+    legacy_code: String,
+    password: String,
+    phone: String,
+    auth: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +118,18 @@ pub fn app_info(shared: S<'_>) -> AppInfo {
             password: c.password.clone(),
             security_code: c.security_code.clone(),
             phone: c.phone.clone(),
+            legacy: c
+                .legacy
+                .iter()
+                .map(|l| LegacyDemoInfo {
+                    bank: l.bank.clone(),
+                    bank_name: l.bank_name.clone(),
+                    legacy_code: l.legacy_code.clone(),
+                    password: l.password.clone(),
+                    phone: l.phone.clone(),
+                    auth: l.auth.clone(),
+                })
+                .collect(),
         }),
         Bank::Remote => None,
     };
@@ -480,7 +505,7 @@ pub async fn device_qr_approve(
     })
 }
 
-/// The demo bank's SMS and e-mails to its demo customer: the "simulated phone".
+/// The demo bank's SMS and e-mails to its demo customers: the "simulated phone".
 #[tauri::command]
 pub async fn demo_outbox(shared: S<'_>) -> CommandResult<Vec<authenticator::OutboxMessage>> {
     let Bank::Demo { credentials } = &shared.bank else {
@@ -491,7 +516,8 @@ pub async fn demo_outbox(shared: S<'_>) -> CommandResult<Vec<authenticator::Outb
     };
     let client = authenticator::Client::new(&shared.server_url)?;
     let mut all = Vec::new();
-    for to in [&credentials.phone, &credentials.email] {
+    let legacy = credentials.legacy.iter().flat_map(|l| [&l.phone, &l.email]);
+    for to in [&credentials.phone, &credentials.email].into_iter().chain(legacy) {
         all.append(&mut client.sandbox_outbox(to).await?);
     }
     all.sort_by_key(|m| std::cmp::Reverse(m.at));
