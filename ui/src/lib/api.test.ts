@@ -1,5 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { acs, api, ApiError, codeForStatus, errorFromResponse, isFinalStatus, setCsrfToken, setHooks } from './api';
+import {
+  acs,
+  api,
+  ApiError,
+  codeForStatus,
+  errorFromResponse,
+  firstAccess,
+  isFinalStatus,
+  scaPolicyOf,
+  setCsrfToken,
+  setHooks,
+} from './api';
 
 const problem = (status: number, body: Record<string, unknown>) =>
   new Response(JSON.stringify({ type: 'about:blank', title: 'x', status, ...body }), {
@@ -239,5 +250,91 @@ describe('api.ts cards and 3-D Secure', () => {
   it('knows the final statuses, a cancelled challenge included', () => {
     for (const s of ['approved', 'rejected', 'expired', 'failed', 'cancelled', 'authenticated']) expect(isFinalStatus(s)).toBe(true);
     expect(isFinalStatus('pending')).toBe(false);
+  });
+});
+
+describe('api.ts first access and the SCA policy', () => {
+  const state = JSON.stringify({
+    first_access_id: 'fa1',
+    bank: { code: 'ubi', name: 'UBI Banca' },
+    step: 'sms',
+    name: 'Giulia Verdi',
+    auth: 'app',
+    phone: '+39******0002',
+    email: 'g***@example.invalid',
+    expires: 1,
+    code_to: '+39******0002',
+  });
+
+  it('sends every first-access call in the contract shape, with neither the cookie nor the CSRF token', async () => {
+    setCsrfToken('tok');
+    fetchMock.mockImplementation(async () => new Response(state, { status: 200 }));
+    await firstAccess.banks();
+    await firstAccess.start('ubi', 'U1234567', 'ubi12345');
+    await firstAccess.state('fa/1');
+    await firstAccess.smsCode('fa1', '123456');
+    await firstAccess.resume('fa1', false);
+    await firstAccess.credentials('fa1', '97531864');
+    await firstAccess.credentials('fa1', '97531864', 'giulia');
+    await firstAccess.phone('fa1');
+    await firstAccess.phone('fa1', '+393331234567');
+    await firstAccess.phoneCode('fa1', '222222');
+    await firstAccess.email('fa1');
+    await firstAccess.email('fa1', 'giulia@example.invalid');
+    await firstAccess.emailCode('fa1', '333333');
+    fetchMock.mockImplementation(async () => new Response(null, { status: 202 }));
+    await firstAccess.resend('fa1');
+    const calls = fetchMock.mock.calls as [string, RequestInit][];
+    expect(calls.map(([u, i]) => `${i.method} ${u} ${i.body ?? ''}`.trim())).toEqual([
+      'GET /api/v1/first-access/banks',
+      'POST /api/v1/first-access {"bank":"ubi","legacy_code":"U1234567","password":"ubi12345"}',
+      'GET /api/v1/first-access/fa%2F1',
+      'POST /api/v1/first-access/fa1/sms-code {"sms_otp":"123456"}',
+      'POST /api/v1/first-access/fa1/resume {"restart":false}',
+      'POST /api/v1/first-access/fa1/credentials {"password":"97531864"}',
+      'POST /api/v1/first-access/fa1/credentials {"password":"97531864","alias":"giulia"}',
+      'POST /api/v1/first-access/fa1/phone {}',
+      'POST /api/v1/first-access/fa1/phone {"phone":"+393331234567"}',
+      'POST /api/v1/first-access/fa1/phone-code {"sms_otp":"222222"}',
+      'POST /api/v1/first-access/fa1/email {}',
+      'POST /api/v1/first-access/fa1/email {"email":"giulia@example.invalid"}',
+      'POST /api/v1/first-access/fa1/email-code {"code":"333333"}',
+      'POST /api/v1/first-access/fa1/resend',
+    ]);
+    for (const [, init] of calls) {
+      expect((init.headers as Record<string, string>)['x-csrf-token']).toBeUndefined();
+      expect(init.credentials).toBe('omit');
+    }
+  });
+
+  it('reads the first-access refusals by their own codes', async () => {
+    for (const code of ['already_migrated', 'not_open']) {
+      fetchMock.mockResolvedValueOnce(problem(409, { code, detail: 'x' }));
+      expect((await caught(firstAccess.start('ubi', 'U1', 'p'))).code).toBe(code);
+    }
+    fetchMock.mockResolvedValueOnce(problem(403, { code: 'first_access_unfinished', detail: 'x' }));
+    expect((await caught(api.login('12345678', 'p'))).code).toBe('first_access_unfinished');
+  });
+
+  it('sends an operation\'s SMS code as sms_otp, after asking for it', async () => {
+    setCsrfToken('tok');
+    fetchMock.mockImplementationOnce(async () => new Response(null, { status: 202 }));
+    await api.operationSendSms('57240006');
+    fetchMock.mockImplementationOnce(async () => new Response('{"status":"approved"}', { status: 200 }));
+    await api.authorizeSms('57240006', '123456');
+    const calls = fetchMock.mock.calls as [string, RequestInit][];
+    expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual([
+      'POST /api/v1/operations/57240006/sms',
+      'POST /api/v1/operations/57240006/authorize',
+    ]);
+    expect(calls[1][1].body).toBe('{"sms_otp":"123456"}');
+    expect((calls[0][1].headers as Record<string, string>)['x-csrf-token']).toBe('tok');
+  });
+
+  it('reads the SCA policy, push when a server or a saved session does not say', () => {
+    expect(scaPolicyOf('sms')).toBe('sms');
+    expect(scaPolicyOf('push')).toBe('push');
+    expect(scaPolicyOf(undefined)).toBe('push');
+    expect(scaPolicyOf('SMS')).toBe('push');
   });
 });

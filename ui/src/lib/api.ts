@@ -5,7 +5,8 @@
 // fault, an answer that is not what the contract says — becomes one typed `ApiError`, so a page
 // only ever switches on `error.code`. The session cookie is HttpOnly and sent by the browser;
 // this module keeps the CSRF token given at login and sends it on every state-changing call —
-// except the 3-D Secure calls (`acs`), which belong to no session and send neither.
+// except the 3-D Secure calls (`acs`) and the first access of an acquired bank's customers
+// (`firstAccess`), which belong to no session and send neither.
 
 /** Stable codes of the server (docs/api.md §1 Errors, `error.rs`) plus the two this module adds. */
 export type ErrorCode =
@@ -27,6 +28,12 @@ export type ErrorCode =
   | 'insufficient_funds'
   | 'expired'
   | 'blocked'
+  /** A customer of an acquired bank who has moved already: the legacy credentials are over. */
+  | 'already_migrated'
+  /** An acquired bank's first access is not open (before its opening day or after its closing). */
+  | 'not_open'
+  /** A user code whose first access has not reached `done` does not log in yet. */
+  | 'first_access_unfinished'
   | 'too_many_requests'
   | 'timeout'
   | 'internal'
@@ -54,6 +61,9 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'insufficient_funds',
   'expired',
   'blocked',
+  'already_migrated',
+  'not_open',
+  'first_access_unfinished',
   'too_many_requests',
   'timeout',
   'internal',
@@ -179,12 +189,25 @@ export interface PendingOperation {
   payload: string;
   expires: number;
 }
+/**
+ * How a customer does SCA (docs/api.md §12 «The SCA policy»): `push` the authenticator, with the
+ * SMS code as the fallback; `sms` a one-time PIN by SMS at each login and each operation.
+ */
+export type ScaPolicy = 'push' | 'sms';
+
+/** The policy in an answer or in storage; a server (or a saved session) older than it means `push`. */
+export function scaPolicyOf(value: unknown): ScaPolicy {
+  return value === 'sms' ? 'sms' : 'push';
+}
+
 export interface LoginStarted {
   login_id: string;
   csrf_token: string;
   number: number;
   operation: PendingOperation;
   password_change_required?: boolean;
+  /** Missing from servers before issue 15: read it with `scaPolicyOf`. */
+  sca_policy?: ScaPolicy;
 }
 export type LoginStatus = 'pending' | 'authenticated' | 'rejected' | 'expired' | 'failed';
 export type OperationStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
@@ -250,6 +273,53 @@ export interface Device {
 export interface RecoveryStarted {
   recovery_id: string;
   expires: number;
+}
+
+// The first access of an acquired bank's customers (docs/api.md §12). No session: the
+// first_access_id, which only its client knows, is the capability.
+
+/** `GET /api/v1/first-access/banks`: a bank whose customers get a box on the login page. */
+export interface AcquiredBank {
+  /** `ubi`: 2–16 lower-case letters and digits. */
+  code: string;
+  /** `UBI Banca`. */
+  name: string;
+  /** Unix seconds, midnight UTC of the opening day. */
+  opens_at: number;
+  closes_at?: number;
+  /** `upcoming`: the box says when it opens; `open`: the box leads to the first access. */
+  state: 'upcoming' | 'open';
+}
+
+/** What comes next in a first access; the server says it in every answer. */
+export type FirstAccessStep = 'sms' | 'resume' | 'credentials' | 'phone' | 'phone_code' | 'email' | 'email_code' | 'done';
+
+/** The state of a first access: every step answers it. */
+export interface FirstAccessState {
+  first_access_id: string;
+  bank: { code: string; name: string };
+  step: FirstAccessStep;
+  /** The customer's name as the old bank had it. */
+  name: string;
+  /** How the customer authenticated at the old bank: an app, or a code card. */
+  auth: 'app' | 'card';
+  /** Masked (`+39******4567`) until the SMS code is proven, in full after. */
+  phone: string;
+  /** Masked (`m***@example.com`) until the SMS code is proven, in full after. */
+  email: string;
+  /** Unix seconds; each step moves it 20 minutes on. */
+  expires: number;
+  /** Once the credentials are chosen. */
+  user_code?: string;
+  alias?: string;
+  /** At `resume`: where the earlier first access stopped. */
+  reached?: FirstAccessStep;
+  /** Where the code of the current step went (masked at `sms`). */
+  code_to?: string;
+  /** Only in the answer of `/credentials`: 20 characters, shown once. */
+  security_code?: string;
+  /** At `done`. */
+  sca_policy?: ScaPolicy;
 }
 
 // 3-D Secure (the bank's ACS). No session: the acsTransID is the capability.
@@ -425,6 +495,13 @@ export const api = {
       body: { code },
       session: true,
     }),
+  /** An SMS code for this operation to the certified phone; the SMS says what it authorizes. */
+  operationSendSms: (opId: string) => empty('POST', `/api/v1/operations/${enc(opId)}/sms`, { session: true }),
+  authorizeSms: (opId: string, smsOtp: string) =>
+    json<{ status: OperationStatus }>('POST', `/api/v1/operations/${enc(opId)}/authorize`, {
+      body: { sms_otp: smsOtp },
+      session: true,
+    }),
   /** For an `<img src>`: the browser fetches it with the session cookie. */
   qrSvgUrl: (opId: string) => `/api/v1/operations/${enc(opId)}/qr.svg`,
 
@@ -474,6 +551,46 @@ export const api = {
     empty('POST', `/api/v1/recovery/password/${enc(id)}`, {
       body: { sms_otp: smsOtp, new_password: newPassword },
     }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// The first access of an acquired bank's customers: no session, so neither the cookie nor the
+// CSRF token goes with it (a session of someone else in the same browser lends it nothing).
+
+const fa = (id: string, rest = '') => `/api/v1/first-access/${enc(id)}${rest}`;
+
+export const firstAccess = {
+  /** The acquired banks the login page shows a box for (not closed yet). */
+  banks: () => json<AcquiredBank[]>('GET', '/api/v1/first-access/banks', { anonymous: true }),
+  /** The old bank's customer code and password: an SMS code goes to the mobile it certified. */
+  start: (bank: string, legacyCode: string, password: string) =>
+    json<FirstAccessState>('POST', '/api/v1/first-access', {
+      body: { bank, legacy_code: legacyCode, password },
+      anonymous: true,
+    }),
+  state: (id: string) => json<FirstAccessState>('GET', fa(id), { anonymous: true }),
+  /** The current step's code again (a fresh one). */
+  resend: (id: string) => empty('POST', fa(id, '/resend'), { anonymous: true }),
+  smsCode: (id: string, smsOtp: string) =>
+    json<FirstAccessState>('POST', fa(id, '/sms-code'), { body: { sms_otp: smsOtp }, anonymous: true }),
+  /** An earlier first access stopped half-way: go on from where it stopped, or choose the credentials again. */
+  resume: (id: string, restart: boolean) =>
+    json<FirstAccessState>('POST', fa(id, '/resume'), { body: { restart }, anonymous: true }),
+  credentials: (id: string, password: string, alias?: string) =>
+    json<FirstAccessState>('POST', fa(id, '/credentials'), {
+      body: alias ? { password, alias } : { password },
+      anonymous: true,
+    }),
+  /** No number: the certified one is confirmed. A new one gets an SMS code. */
+  phone: (id: string, phone?: string) =>
+    json<FirstAccessState>('POST', fa(id, '/phone'), { body: phone ? { phone } : {}, anonymous: true }),
+  phoneCode: (id: string, smsOtp: string) =>
+    json<FirstAccessState>('POST', fa(id, '/phone-code'), { body: { sms_otp: smsOtp }, anonymous: true }),
+  /** A code by e-mail to the address the old bank had, or to `email`. */
+  email: (id: string, email?: string) =>
+    json<FirstAccessState>('POST', fa(id, '/email'), { body: email ? { email } : {}, anonymous: true }),
+  emailCode: (id: string, code: string) =>
+    json<FirstAccessState>('POST', fa(id, '/email-code'), { body: { code }, anonymous: true }),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './api';
-import { errorMessage, isBlocking } from './errors';
+import { errorMessage, firstAccessErrorMessage, isBlocking } from './errors';
 
 describe('what the customer reads', () => {
   it('says the credentials are wrong and how many attempts are left, never which one', () => {
@@ -46,5 +46,49 @@ describe('what the customer reads', () => {
     expect(errorMessage(new ApiError(0, 'network', 'Failed to fetch'), 'en')).toMatch(/cannot be reached/);
     expect(errorMessage(new ApiError(500, 'internal', 'database: disk I/O error'), 'en')).not.toMatch(/database/);
     expect(errorMessage(new Error('boom'), 'en')).not.toMatch(/boom/);
+  });
+});
+
+describe('what the customer of an acquired bank reads', () => {
+  it('says who has moved already, when the activation is closed, and an unfinished one at login', () => {
+    expect(errorMessage(new ApiError(409, 'already_migrated', 'x'), 'it')).toMatch(/già passato al nuovo Internet Banking/);
+    expect(errorMessage(new ApiError(409, 'already_migrated', 'x'), 'en')).toMatch(/new user code/);
+    expect(errorMessage(new ApiError(409, 'not_open', 'x'), 'en')).toMatch(/not open/);
+    expect(errorMessage(new ApiError(403, 'first_access_unfinished', 'x'), 'it')).toMatch(/non hai ancora completato/i);
+  });
+
+  it('names the first-access fields of a 400', () => {
+    expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'legacy_code'), 'it')).toBe(
+      'Dato non valido: codice cliente della banca di provenienza.',
+    );
+    expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'email'), 'en')).toBe('Invalid data: e-mail address.');
+  });
+
+  it('sends a blocked legacy credential to the branch, never to the security code the customer has not got', () => {
+    for (const e of [new ApiError(423, 'blocked', 'x'), new ApiError(401, 'invalid_credentials', 'x', undefined, 0)]) {
+      const it = firstAccessErrorMessage(e, 'it');
+      expect(it).toMatch(/filiale/);
+      expect(it).not.toMatch(/codice di sicurezza/);
+      expect(firstAccessErrorMessage(e, 'en')).toMatch(/branch/);
+    }
+    expect(firstAccessErrorMessage(new ApiError(401, 'invalid_credentials', 'x', undefined, 2), 'it')).toBe(
+      'Credenziali non valide. Tentativi rimasti prima del blocco: 2.',
+    );
+  });
+
+  it('asks for a new code when one code has taken its wrong answers', () => {
+    expect(firstAccessErrorMessage(new ApiError(401, 'wrong_otp', 'x', undefined, 0), 'it')).toBe(
+      'Codice SMS non valido. Hai esaurito i tentativi per questo codice: chiedine uno nuovo.',
+    );
+    expect(firstAccessErrorMessage(new ApiError(401, 'wrong_code', 'x', undefined, 2), 'en')).toBe('The code is not valid. Attempts left: 2.');
+    expect(firstAccessErrorMessage(new ApiError(409, 'not_pending', 'x'), 'en')).toMatch(/new one/);
+  });
+
+  it('says an expired or replaced first access must start again', () => {
+    expect(firstAccessErrorMessage(new ApiError(410, 'expired', 'x'), 'it')).toMatch(/20 minuti/);
+    expect(firstAccessErrorMessage(new ApiError(404, 'not_found', 'x'), 'en')).toMatch(/start again/);
+    expect(firstAccessErrorMessage(new ApiError(429, 'too_many_requests', 'x', undefined, undefined, 20), 'it')).toBe(
+      'Troppe richieste ravvicinate: riprova tra 20 secondi.',
+    );
   });
 });

@@ -29,6 +29,10 @@ const FIELD_KEYS: Record<string, Key> = {
   merchant_url: 'field.merchant_url',
   return_url: 'field.return_url',
   op_id: 'field.op_id',
+  legacy_code: 'field.legacy_code',
+  bank: 'field.bank',
+  restart: 'field.restart',
+  email: 'field.email',
 };
 
 /** The failure blocked the credential, or found it blocked: the page offers the way to unblock. */
@@ -55,6 +59,12 @@ export function errorMessage(e: unknown, lang: Lang): string {
       return n === undefined ? t('err.wrong_otp_plain') : t('err.wrong_otp', { n });
     case 'blocked':
       return t('err.blocked');
+    case 'already_migrated':
+      return t('err.already_migrated');
+    case 'not_open':
+      return t('err.not_open');
+    case 'first_access_unfinished':
+      return t('err.first_access_unfinished');
     case 'password_change_required':
       return t('notice.password_change');
     case 'too_many_requests': {
@@ -87,5 +97,37 @@ export function errorMessage(e: unknown, lang: Lang): string {
     }
     default:
       return t('err.generic', { code: e.code });
+  }
+}
+
+/**
+ * A failure of the first access of an acquired bank's customer (docs/api.md §12), which differs
+ * from the rest in two ways: the legacy credential it blocks is unblocked at the branch only (the
+ * customer has no security code yet), and each code takes 3 wrong answers, after which another
+ * is asked for — so an `attempts_left` of 0 on a code says "ask for a new one", not "blocked"
+ * (five wrong answers in a row do block, and the next answer says so with 423).
+ */
+export function firstAccessErrorMessage(e: unknown, lang: Lang): string {
+  const t = (k: Key, p?: Record<string, string | number>) => translate(lang, k, p);
+  if (!(e instanceof ApiError)) return errorMessage(e, lang);
+  switch (e.code) {
+    case 'blocked':
+      return t('fa.err.blocked');
+    case 'invalid_credentials':
+      return e.attemptsLeft === 0 ? `${t('err.invalid_credentials_plain')} ${t('fa.err.blocked_now')}` : errorMessage(e, lang);
+    case 'wrong_otp':
+    case 'wrong_code': {
+      const plain = e.code === 'wrong_otp' ? 'err.wrong_otp_plain' : 'err.wrong_code_plain';
+      if (e.attemptsLeft === 0) return `${t(plain)} ${t('fa.err.code_used_up')}`;
+      return e.attemptsLeft === undefined ? t(plain) : t('fa.err.wrong_code', { n: e.attemptsLeft });
+    }
+    case 'not_pending':
+      return t('fa.err.code_spent');
+    case 'expired':
+      return t('fa.err.expired');
+    case 'not_found':
+      return t('fa.err.gone');
+    default:
+      return errorMessage(e, lang);
   }
 }
