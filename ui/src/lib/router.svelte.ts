@@ -1,9 +1,20 @@
 // Hash routing (`/#/transfer`): the server serves one index.html and needs no fallback route.
-export type RouteName = 'login' | 'home' | 'transfer' | 'authorize' | 'result' | 'cards' | 'devices' | 'security' | 'recovery';
+export type RouteName =
+  | 'login'
+  | 'home'
+  | 'transfer'
+  | 'authorize'
+  | 'result'
+  | 'cards'
+  | 'devices'
+  | 'security'
+  | 'recovery'
+  /** An acquired bank's customer moving here (no session); the parameter is the bank's code. */
+  | 'first-access';
 
 export interface Route {
   name: RouteName;
-  /** The path parameter: an op id, a recovery section. */
+  /** The path parameter: an op id, a recovery section, an acquired bank's code. */
   param: string;
 }
 
@@ -17,6 +28,7 @@ const NAMES: ReadonlySet<string> = new Set<RouteName>([
   'devices',
   'security',
   'recovery',
+  'first-access',
 ]);
 
 /** Routes that need a session with SCA completed. */
