@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   asStep,
+  bankBoxes,
   e164,
   FIRST_ACCESS_STEPS,
   forgetFirstAccess,
@@ -40,6 +41,21 @@ describe('the steps of a first access', () => {
     expect(policyAfterDone({ sca_policy: 'push', auth: 'card' })).toBe('push');
     expect(policyAfterDone({ auth: 'card' })).toBe('sms');
     expect(policyAfterDone({ auth: 'app' })).toBe('push');
+  });
+});
+
+describe('the boxes of the login page', () => {
+  const ubi = { code: 'ubi', name: 'UBI Banca', opens_at: 1_803_340_800, state: 'open' };
+  const carige = { code: 'carige', name: 'Banca Carige', opens_at: 1_803_340_800, closes_at: 1_900_000_000, state: 'upcoming' };
+
+  it('are the banks the server lists, in its order', () => {
+    expect(bankBoxes([ubi, carige])).toEqual([ubi, carige]);
+  });
+
+  it('leave out whatever is not a bank, and are none for an answer that is not a list', () => {
+    expect(bankBoxes([ubi, { ...carige, state: 'closed' }, { ...ubi, code: '../x' }, null, 'x', { ...ubi, name: ' ' }])).toEqual([ubi]);
+    expect(bankBoxes({ banks: [ubi] })).toEqual([]);
+    expect(bankBoxes(undefined)).toEqual([]);
   });
 });
 

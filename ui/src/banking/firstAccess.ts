@@ -3,7 +3,7 @@
 // new password is checked against while it is typed, and the one thing the page keeps over a
 // reload — which first access it is (sessionStorage, gone with the tab, no secret in it: the
 // old and the new password, the codes and the security code are never stored).
-import type { FirstAccessState, FirstAccessStep, ScaPolicy } from '../lib/api';
+import type { AcquiredBank, FirstAccessState, FirstAccessStep, ScaPolicy } from '../lib/api';
 import type { Key, Lang } from '../lib/i18n/index';
 
 /** The steps the customer counts: old credentials, SMS code, new credentials, phone, e-mail, done. */
@@ -74,6 +74,27 @@ export function formatDay(unixSeconds: number, lang: Lang): string {
     year: 'numeric',
     timeZone: 'UTC',
   }).format(new Date(unixSeconds * 1000));
+}
+
+/**
+ * The boxes the login page shows, from whatever `GET /api/v1/first-access/banks` answered: only
+ * well-formed banks, upcoming or open. The login page must work whatever the answer, so anything
+ * else is left out rather than shown half.
+ */
+export function bankBoxes(answer: unknown): AcquiredBank[] {
+  if (!Array.isArray(answer)) return [];
+  return answer.filter(
+    (b): b is AcquiredBank =>
+      !!b &&
+      typeof b === 'object' &&
+      typeof b.code === 'string' &&
+      /^[a-z0-9]{2,16}$/.test(b.code) &&
+      typeof b.name === 'string' &&
+      b.name.trim() !== '' &&
+      typeof b.opens_at === 'number' &&
+      Number.isFinite(b.opens_at) &&
+      (b.state === 'open' || b.state === 'upcoming'),
+  );
 }
 
 /** How the customer will do SCA once moved: what the server said at `done`, else what the old bank's way suggests. */

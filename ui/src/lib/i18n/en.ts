@@ -39,6 +39,11 @@ export const en: Dictionary = {
   'login.forgot_password': 'I forgot my password',
   'login.unblock': 'Unblock my access',
   'login.missing': 'Enter your user code (or alias) and password.',
+  'login.fa_label': 'Customers of acquired banks',
+  'login.fa_title': 'Former {name} customers — Internet Banking activation',
+  'login.fa_open_text': 'Were you a {name} customer? Activate the new Internet Banking here with the customer code and password you have used so far.',
+  'login.fa_open_link': 'Activate the new Internet Banking ({name})',
+  'login.fa_upcoming': 'From {date} you can activate the new Internet Banking here with the customer code and password you use with {name} today.',
 
   'sca.title': 'Confirm the login',
   'sca.push_title': 'With your authenticator online',

@@ -38,6 +38,11 @@ export const it = {
   'login.forgot_password': 'Ho dimenticato la password',
   'login.unblock': 'Sblocca l’utenza',
   'login.missing': 'Inserisci codice utente (o alias) e password.',
+  'login.fa_label': 'Clienti delle banche acquisite',
+  'login.fa_title': 'Ex clienti {name} — attivazione Internet Banking',
+  'login.fa_open_text': 'Eri cliente di {name}? Attiva qui il nuovo Internet Banking con il codice cliente e la password che usavi finora.',
+  'login.fa_open_link': 'Attiva il nuovo Internet Banking ({name})',
+  'login.fa_upcoming': 'Dal {date} potrai attivare qui il nuovo Internet Banking con il codice cliente e la password che usi oggi con {name}.',
 
   'sca.title': 'Conferma l’accesso',
   'sca.push_title': 'Con l’autenticatore collegato',
