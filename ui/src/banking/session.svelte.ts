@@ -1,8 +1,8 @@
 // The web-banking session as the page knows it: anonymous, waiting for SCA, or authenticated.
 // The server holds the truth (HttpOnly cookie, 5 minutes idle); the page keeps only what it needs
-// to go on after a reload — the phase, the pending login and the CSRF token — in sessionStorage,
-// which the browser drops with the tab, and which logout clears.
-import { api, setCsrfToken, setHooks, type ApiError, type LoginStarted } from '../lib/api';
+// to go on after a reload — the phase, the pending login, the CSRF token and the customer's SCA
+// policy — in sessionStorage, which the browser drops with the tab, and which logout clears.
+import { api, scaPolicyOf, setCsrfToken, setHooks, type ApiError, type LoginStarted, type ScaPolicy } from '../lib/api';
 import { IdleTimer, idleSettings } from '../lib/idle';
 import { navigate } from '../lib/router.svelte';
 import { forgetAllCardActions } from './cardActions';
@@ -14,6 +14,11 @@ interface Saved {
   phase: Phase;
   login: LoginStarted | null;
   passwordChangeRequired: boolean;
+  /**
+   * How this customer does SCA, from the login answer: `sms` customers get the SMS code first at
+   * login and when authorizing. A session saved before the policy existed reads as `push`.
+   */
+  scaPolicy: ScaPolicy;
 }
 
 const STORAGE_KEY = 'sigillo.session';
@@ -22,16 +27,21 @@ function load(): Saved {
   try {
     const raw = sessionStorage.getItem(STORAGE_KEY);
     if (raw) {
-      const s = JSON.parse(raw) as Saved;
+      const s = JSON.parse(raw) as Partial<Saved>;
       if (s && (s.phase === 'sca' || s.phase === 'authenticated') && s.login?.csrf_token) {
         setCsrfToken(s.login.csrf_token);
-        return s;
+        return {
+          phase: s.phase,
+          login: s.login,
+          passwordChangeRequired: !!s.passwordChangeRequired,
+          scaPolicy: scaPolicyOf(s.scaPolicy ?? s.login.sca_policy),
+        };
       }
     }
   } catch {
     /* storage disabled or garbage: start anonymous */
   }
-  return { phase: 'anonymous', login: null, passwordChangeRequired: false };
+  return { phase: 'anonymous', login: null, passwordChangeRequired: false, scaPolicy: 'push' };
 }
 
 export const session = $state<Saved & { notice: Notice; idleWarning: boolean }>({
@@ -49,6 +59,7 @@ function save(): void {
         phase: session.phase,
         login: session.login,
         passwordChangeRequired: session.passwordChangeRequired,
+        scaPolicy: session.scaPolicy,
       };
       sessionStorage.setItem(STORAGE_KEY, JSON.stringify(saved));
     }
@@ -107,6 +118,7 @@ export function beginSca(login: LoginStarted): void {
   session.phase = 'sca';
   session.notice = '';
   session.passwordChangeRequired = !!login.password_change_required;
+  session.scaPolicy = scaPolicyOf(login.sca_policy);
   save();
 }
 
@@ -125,6 +137,7 @@ export function end(notice: Notice): void {
   session.phase = 'anonymous';
   session.login = null;
   session.passwordChangeRequired = false;
+  session.scaPolicy = 'push';
   session.idleWarning = false;
   session.notice = notice;
   save();

@@ -67,6 +67,9 @@ export const en: Dictionary = {
   'sca.failed': 'Login cancelled: a different number from the one shown here was picked in the authenticator.',
   'sca.expired': 'The login request has expired. Please log in again.',
   'sca.done': 'Login confirmed.',
+  'sca.sms_first_title': 'Confirm with the text code',
+  'sca.sms_first_text': 'At each login you get a 6-digit code (one-time PIN) by text message on your registered phone.',
+  'sca.have_authenticator': 'I have an authenticator',
 
   'code.invalid_format': 'The code has 6 digits.',
 
@@ -150,6 +153,15 @@ export const en: Dictionary = {
   'authorize.op_status_expired': 'Time is up. The operation was not carried out: please start again.',
   'authorize.op_status_failed': 'Failed. The operation was not carried out.',
   'authorize.back_cards': 'Back to cards',
+  'authorize.sms_title': 'With a code by text message',
+  'authorize.sms_text': 'We sent a text message to your registered phone: check that it describes this very operation, then type the 6-digit code here.',
+  'authorize.sms_hint': 'Get a 6-digit code by text message on your registered phone. The message says what you authorize.',
+  'authorize.sms_code': 'Code from the text message (6 digits)',
+  'authorize.sms_submit': 'Authorize with the text code',
+  'authorize.sms_send': 'Send me a text message',
+  'authorize.sms_resend': 'Send a new text message',
+  'authorize.sms_fallback': 'No authenticator at hand? Get a code by text message instead',
+  'authorize.sms_wait': 'We sent you a code a moment ago. If it does not arrive, you can ask for another one in {n} seconds.',
 
   'result.title': 'Transfer made',
   'result.title_not_done': 'Transfer not made',

@@ -66,6 +66,9 @@ export const it = {
   'sca.failed': 'Accesso annullato: nell’autenticatore è stato scelto un numero diverso da quello mostrato qui.',
   'sca.expired': 'La richiesta di accesso è scaduta. Accedi di nuovo.',
   'sca.done': 'Accesso confermato.',
+  'sca.sms_first_title': 'Conferma con il codice SMS',
+  'sca.sms_first_text': 'A ogni accesso ricevi un codice di 6 cifre (PIN monouso) via SMS al numero certificato.',
+  'sca.have_authenticator': 'Ho un autenticatore',
 
   'code.invalid_format': 'Il codice è di 6 cifre.',
 
@@ -149,6 +152,15 @@ export const it = {
   'authorize.op_status_expired': 'Tempo scaduto. L’operazione non è stata eseguita: ripetila.',
   'authorize.op_status_failed': 'Non riuscita. L’operazione non è stata eseguita.',
   'authorize.back_cards': 'Torna alle carte',
+  'authorize.sms_title': 'Con un codice via SMS',
+  'authorize.sms_text': 'Ti abbiamo inviato un SMS al numero certificato: controlla che descriva proprio questa operazione, poi scrivi qui il codice di 6 cifre.',
+  'authorize.sms_hint': 'Ricevi un codice di 6 cifre via SMS al numero certificato. L’SMS dice che cosa autorizzi.',
+  'authorize.sms_code': 'Codice ricevuto via SMS (6 cifre)',
+  'authorize.sms_submit': 'Autorizza con SMS',
+  'authorize.sms_send': 'Inviami un SMS',
+  'authorize.sms_resend': 'Invia un nuovo SMS',
+  'authorize.sms_fallback': 'Non hai l’autenticatore con te? Ricevi invece un codice via SMS',
+  'authorize.sms_wait': 'Ti abbiamo già inviato un codice poco fa. Se non arriva, potrai chiederne un altro tra {n} secondi.',
 
   'result.title': 'Bonifico eseguito',
   'result.title_not_done': 'Bonifico non eseguito',
