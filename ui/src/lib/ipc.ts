@@ -50,6 +50,33 @@ export interface DemoInfo {
   password: string;
   securityCode: string;
   phone: string;
+  /** The acquired banks' customers the demo bank imported (issue 15); missing from older apps. */
+  legacy?: LegacyDemo[];
+}
+
+/** A customer of an acquired bank in the demo, to try the first access from the login page. */
+export interface LegacyDemo {
+  /** The acquired bank's code (`ubi`). */
+  bank: string;
+  bankName: string;
+  legacyCode: string;
+  password: string;
+  phone: string;
+  /** How the customer authenticated at the old bank: an app, or a code card. */
+  auth: 'app' | 'card';
+}
+
+/** The demo's legacy customers: none from an app older than them, and none half-described. */
+export function demoLegacy(demo: DemoInfo | null | undefined): LegacyDemo[] {
+  const list: unknown = demo?.legacy;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (l): l is LegacyDemo =>
+      !!l &&
+      typeof l === 'object' &&
+      ['bank', 'bankName', 'legacyCode', 'password', 'phone'].every((k) => typeof l[k] === 'string' && l[k] !== '') &&
+      (l.auth === 'app' || l.auth === 'card'),
+  );
 }
 
 export interface AppInfo {
