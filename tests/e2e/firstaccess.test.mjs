@@ -1,14 +1,16 @@
-// DRAFT (issue 15), written against docs/api.md §12 before the server had the first access: not
-// in run.sh yet, and it skips itself while `GET /api/v1/first-access/banks` does not list the
-// demo's acquired banks. Customers of acquired banks move here, in Chromium against a real
-// `sca-server --demo`, which seeds:
+// Customers of acquired banks move here (issue 15), in Chromium against a real `sca-server
+// --demo`, which seeds:
 //   ubi    «UBI Banca»    U1234567 / ubi12345    auth app   +393330000002  giulia.verdi@example.invalid
 //   carige «Banca Carige» C7654321 / carige2020  auth card  +393330000003  luca.neri@example.invalid
-// SMS and e-mail codes are read from the sandbox outbox. The steps build on each other.
+// SMS and e-mail codes are read from the sandbox outbox; the branch unblocks with its token; the
+// opening day of a bank comes by moving the sandbox's clock (POST /dev/clock). The steps build
+// on each other.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Server, axe, launchBrowser, newPage, shot, until } from './harness.mjs';
+import { Authenticator, PIN, Server, axe, launchBrowser, newPage, shot, until } from './harness.mjs';
+
+const BRANCH_TOKEN = 'e2e-branch-token';
 
 const UBI = {
   bank: 'ubi',
@@ -34,14 +36,12 @@ const PAYEE_IBAN = 'IT60 X054 2811 1010 0000 0123 456';
 let server;
 let browser;
 let page;
-/** Whether this server build has the first access at all (else every step skips). */
-let ready = false;
+const auths = {};
 /** What the first accesses issued, by bank. */
 const issued = {};
 
 function step(name, fn) {
-  test(name, async (t) => {
-    if (!ready) return t.skip('sca-server has no first access yet (GET /api/v1/first-access/banks)');
+  test(name, async () => {
     try {
       await fn();
     } catch (e) {
@@ -136,10 +136,7 @@ async function logout() {
 }
 
 before(async () => {
-  server = await Server.start({ name: 'firstaccess' });
-  const res = await fetch(`${server.api}/api/v1/first-access/banks`);
-  const banks = res.ok ? await res.json() : [];
-  ready = Array.isArray(banks) && banks.some((b) => b.code === 'ubi') && banks.some((b) => b.code === 'carige');
+  server = await Server.start({ name: 'firstaccess', env: { SCA_ADMIN_TOKEN: BRANCH_TOKEN } });
   browser = await launchBrowser();
   page = await newPage(browser);
 });
@@ -147,7 +144,32 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  for (const a of Object.values(auths)) a.cleanup();
 });
+
+/** The branch API, with its token. */
+async function branch(method, path, body) {
+  const res = await fetch(`${server.api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${BRANCH_TOKEN}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+}
+
+/** Activates an authenticator for the customer who moved from `c`'s bank, then logs in by push. */
+async function activateAndLoginByPush(c, user) {
+  const auth = new Authenticator(`fa-${c.bank}`);
+  auths[c.bank] = auth;
+  await auth.activate(server, { user, password: c.newPassword, phone: c.phone });
+  await loginPassword(user, c.newPassword);
+  await heading(page, 'Conferma l’accesso');
+  const number = Number((await page.getByTestId('login-number').textContent()).trim());
+  const opId = await page.getByTestId('op-id').getAttribute('data-op-id');
+  const out = await auth.ok(['approve', opId, '--number', String(number)], [PIN]);
+  assert.match(out, /approved/);
+  await heading(page, 'I tuoi conti', 1, 10_000);
+}
 
 describe('First access of acquired banks’ customers', () => {
   step('the login page has a box per acquired bank, leading to its first access', async () => {
@@ -173,6 +195,30 @@ describe('First access of acquired banks’ customers', () => {
     await err.waitFor();
     assert.match(await err.innerText(), /Credenziali non valide\. Tentativi rimasti prima del blocco: 4\./);
     await accessible('fa-start-wrong');
+  });
+
+  step('five wrong legacy passwords block the first access: an alert goes out, only the branch unblocks', async () => {
+    const alerts = await server.outboxCount(UBI.phone);
+    for (const left of [3, 2, 1, 0]) {
+      await page.getByLabel(`Password ${UBI.name}`).fill(`sbagliata${left}`);
+      await page.getByTestId('fa-start-submit').click();
+      const said = left > 0 ? new RegExp(`Tentativi rimasti prima del blocco: ${left}\\.`) : /bloccat/;
+      await until(async () => said.test(await page.getByTestId('error').innerText()), 5_000, `${left} left`);
+    }
+    // Blocked: even the right password is refused, and the page sends the customer to the branch.
+    await page.getByLabel(`Password ${UBI.name}`).fill(UBI.password);
+    await page.getByTestId('fa-start-submit').click();
+    await until(async () => /filiale/.test(await page.getByTestId('error').innerText()), 5_000, 'the blocked message');
+    await shot(page, 'fa-blocked');
+    await accessible('fa-blocked');
+    const [alert] = await server.outbox(UBI.phone);
+    assert.ok((await server.outboxCount(UBI.phone)) > alerts && /bloccato/.test(alert.body), 'the SMS alert');
+    let banks = await branch('GET', '/api/v1/admin/acquired-banks');
+    assert.equal(banks.body.find((b) => b.code === 'ubi').blocked, 1);
+    const r = await branch('POST', `/api/v1/admin/acquired-banks/ubi/customers/${UBI.legacyCode}/unblock`);
+    assert.equal(r.status, 204);
+    banks = await branch('GET', '/api/v1/admin/acquired-banks');
+    assert.equal(banks.body.find((b) => b.code === 'ubi').blocked, 0);
   });
 
   step('UBI: the SMS code, then a reload resumes the same first access at the credentials', async () => {
@@ -253,24 +299,54 @@ describe('First access of acquired banks’ customers', () => {
     await accessible('fa-migrated');
   });
 
-  step('UBI: log in with the alias (push policy, SMS as the fallback); the accounts came over', async () => {
-    await loginPassword(UBI.alias, UBI.newPassword);
-    await heading(page, 'Conferma l’accesso');
-    await page.getByTestId('login-number').waitFor(); // push first
-    const sms = await server.outboxCount(UBI.phone);
-    await page.getByRole('button', { name: 'Inviami un SMS' }).click();
-    await page.getByLabel('Codice ricevuto via SMS (6 cifre)').fill(await codeFor(sms, UBI.phone));
-    await page.getByRole('button', { name: 'Conferma con SMS' }).click();
-    await heading(page, 'I tuoi conti');
+  step('UBI (app): the authenticator is activated and the first login is by push; the accounts came over', async () => {
+    await activateAndLoginByPush(UBI, UBI.alias);
     await page.getByTestId('account').first().waitFor();
+    const text = await page.getByTestId('account').first().innerText();
+    assert.match(text, /3\.200,00/, 'the balance carried over');
     await shot(page, 'fa-ubi-home');
     await logout();
   });
 
-  step('Carige (code card): a first access that ends with the SMS policy', async () => {
+  step('Carige (code card): a first access left half-way is resumed from a new one, with the same user code', async () => {
     await startFirstAccess(CARIGE);
-    await walk(CARIGE);
-    await finish(CARIGE);
+    const { userCode } = await walk(CARIGE);
+    // The customer leaves; later, in another browser, starts again.
+    await page.context().close();
+    page = await newPage(browser);
+    await startFirstAccess(CARIGE);
+    const sms = await server.outboxCount(CARIGE.phone);
+    await page.getByRole('button', { name: 'Prosegui' }).click();
+    await page.getByLabel('Codice ricevuto via SMS (6 cifre)').fill(await codeFor(sms, CARIGE.phone));
+    await page.getByTestId('fa-code-submit').click();
+    await page.getByTestId('fa-resume-continue').waitFor();
+    await shot(page, 'fa-resume');
+    await accessible('fa-resume');
+    await page.getByTestId('fa-resume-continue').click();
+    await heading(page, 'Conferma il cellulare', 2);
+    assert.equal(issued.carige.userCode, userCode);
+  });
+
+  step('Carige: a new number mistyped is not certified; the old one is kept instead', async () => {
+    await page.getByTestId('fa-phone-other').click();
+    await page.getByLabel('Nuovo numero di cellulare').fill('+39 333 000 9999');
+    await page.getByTestId('fa-phone-send').click();
+    await heading(page, 'Codice per il nuovo cellulare', 2);
+    assert.equal((await server.outbox('+393330009999')).length, 1, 'the code went to the new number');
+    await shot(page, 'fa-phone-code');
+    await accessible('fa-phone-code');
+    await page.getByTestId('fa-phone-keep').click();
+    await heading(page, 'Conferma l’e-mail', 2);
+  });
+
+  step('Carige: the first access ends with the SMS policy', async () => {
+    await heading(page, 'Conferma l’e-mail', 2);
+    const mails = await server.outboxCount(CARIGE.email);
+    await page.getByTestId('fa-email-send').click();
+    await page.getByLabel('Codice ricevuto via e-mail (6 cifre)').fill(await codeFor(mails, CARIGE.email));
+    await page.getByTestId('fa-code-submit').click();
+    await page.getByTestId('fa-done').waitFor();
+    assert.equal(await page.getByTestId('fa-user-code').getAttribute('data-value'), issued.carige.userCode);
     assert.equal(await page.getByTestId('fa-next').getAttribute('data-policy'), 'sms');
     await shot(page, 'fa-done-carige');
   });
@@ -310,6 +386,34 @@ describe('First access of acquired banks’ customers', () => {
     await page.getByTestId('auth-sms-submit').click();
     await heading(page, 'Bonifico eseguito');
     await logout();
+  });
+
+  step('Carige: once the authenticator is active, the login is by push', async () => {
+    await activateAndLoginByPush(CARIGE, issued.carige.userCode);
+    await logout();
+  });
+
+  step('a bank whose first access opens tomorrow: its box says when; on the day it opens', async () => {
+    const now = (await (await fetch(`${server.api}/dev/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advance":1}' })).json()).now;
+    const tomorrow = new Date((Math.floor(now / 86_400) + 1) * 86_400 * 1000).toISOString().slice(0, 10);
+    const r = await branch('PUT', '/api/v1/admin/acquired-banks/bpm', { name: 'Banco BPM', opens: tomorrow });
+    assert.equal(r.status, 200);
+    await page.goto(`${server.base}/#/login`);
+    await page.reload(); // the boxes are asked for when the page loads
+    const box = page.getByTestId('first-access-box-bpm');
+    await box.waitFor();
+    assert.equal(await box.getAttribute('data-state'), 'upcoming');
+    const day = new Intl.DateTimeFormat('it-IT', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${tomorrow}T00:00:00Z`));
+    assert.match(await box.innerText(), new RegExp(day));
+    assert.equal(await page.getByTestId('first-access-link-bpm').count(), 0, 'no way in before the day');
+    await shot(page, 'fa-upcoming');
+    await accessible('fa-upcoming');
+    // The day comes.
+    const moved = await fetch(`${server.api}/dev/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advance: 86_400 }) });
+    assert.equal(moved.status, 200);
+    await page.reload();
+    await page.getByTestId('first-access-link-bpm').waitFor();
+    assert.equal(await page.getByTestId('first-access-box-bpm').getAttribute('data-state'), 'open');
   });
 
   step('no script or style was refused by the CSP, no page error', async () => {

@@ -200,12 +200,15 @@ export class Authenticator {
     return r.stdout;
   }
 
-  /** First device: password, then the SMS code read from the sandbox outbox, then the PIN twice. */
-  async activate(server) {
-    const before = await server.outboxCount();
-    const r = await this.run(['activate', '--server', server.api, '--user', server.creds.user_code, '--name', 'Sigillo CLI'], async (stdin) => {
-      stdin.write(`${server.creds.password}\n`);
-      const otp = await server.nextOtp(before);
+  /**
+   * First device: password, then the SMS code read from the sandbox outbox, then the PIN twice.
+   * `who` is the demo customer unless given (`{ user, password, phone }`).
+   */
+  async activate(server, who = { user: server.creds.user_code, password: server.creds.password, phone: server.creds.phone }) {
+    const before = await server.outboxCount(who.phone);
+    const r = await this.run(['activate', '--server', server.api, '--user', who.user, '--name', 'Sigillo CLI'], async (stdin) => {
+      stdin.write(`${who.password}\n`);
+      const otp = await server.nextOtp(before, who.phone);
       stdin.end(`${otp}\n${PIN}\n${PIN}\n`);
     });
     if (r.code !== 0) throw new Error(`activate → exit ${r.code}\n${r.stdout}\n${r.stderr}`);

@@ -9,6 +9,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
+
+    /// Moves the clock `seconds` forward, if it can be moved: whether it was.
+    fn move_forward(&self, seconds: u64) -> bool {
+        let _ = seconds;
+        false
+    }
 }
 
 /// The system clock.
@@ -21,6 +27,22 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default()
+    }
+}
+
+/// The system clock, moved forward by what a sandbox was told (`POST /dev/clock`): how a browser
+/// test sees a date come, on a real server.
+#[derive(Debug, Default)]
+pub struct ShiftedClock(AtomicU64);
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> u64 {
+        SystemClock.now().saturating_add(self.0.load(Ordering::SeqCst))
+    }
+
+    fn move_forward(&self, seconds: u64) -> bool {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+        true
     }
 }
 
@@ -48,6 +70,11 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
+    }
+
+    fn move_forward(&self, seconds: u64) -> bool {
+        self.advance(seconds);
+        true
     }
 }
 

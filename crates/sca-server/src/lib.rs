@@ -40,7 +40,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
 pub use config::{Config, MessagesConfig};
 pub use customers::{DemoCredentials, seed_demo};
 pub use error::{AppError, ErrorKind};

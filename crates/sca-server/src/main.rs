@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use sca_server::config::defaults;
-use sca_server::{AppState, Config, MessagesConfig, SystemClock};
+use sca_server::{AppState, Config, MessagesConfig, ShiftedClock, SystemClock};
 
 /// The bank side of Sigillo (PSD2 SCA with dynamic linking).
 #[derive(Debug, Parser)]
@@ -417,7 +417,13 @@ async fn main() -> ExitCode {
     }
     let args = cli.run;
     let config = args.config();
-    let state = match AppState::new(config, Arc::new(SystemClock)).await {
+    // A sandbox's clock can be moved forward (`POST /dev/clock`), a bank's never.
+    let clock: Arc<dyn sca_server::Clock> = if config.sandbox {
+        Arc::new(ShiftedClock::default())
+    } else {
+        Arc::new(SystemClock)
+    };
+    let state = match AppState::new(config, clock).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("sca-server cannot start: {e}");

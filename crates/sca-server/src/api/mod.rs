@@ -105,6 +105,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/recovery/password"),
     ("post", "/api/v1/recovery/password/{recovery_id}"),
     ("get", "/dev/outbox"),
+    ("post", "/dev/clock"),
     ("get", "/api/openapi.json"),
     ("get", "/api/v1/health"),
 ];
@@ -146,7 +147,7 @@ impl Modify for Security {
         devices::start_activation, devices::activation_keys, devices::activation_confirm, devices::start_device_activation, devices::start_device_activation_web, devices::check_code,
         devices::device_events, devices::device_operation, devices::approve, devices::reject, devices::bank_key,
         recovery::recover_user_code, recovery::unblock_start, recovery::unblock_finish, recovery::password_start, recovery::password_finish,
-        dev::outbox, openapi_json, health,
+        dev::outbox, dev::move_clock, openapi_json, health,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
@@ -323,6 +324,7 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
     if sandbox {
         router = router
             .route("/dev/outbox", get(dev::outbox))
+            .route("/dev/clock", post(dev::move_clock))
             .route("/dev/shop", get(pages::dev_shop));
     }
     router

@@ -644,3 +644,29 @@ async fn a_first_access_expires_and_unknown_ids_are_not_found() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_sandbox_clock_moves_forward_only_and_a_bank_has_no_such_route() {
+    let server = TestServer::start().await;
+    let before = server.clock.now_secs();
+    let r = server.post_json("/dev/clock", &json!({"advance": 86_400})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["now"], before + 86_400);
+    for bad in [
+        json!({"advance": 0}),
+        json!({"advance": -5}),
+        json!({"advance": 400 * 86_400 + 1}),
+    ] {
+        assert_eq!(
+            server.post_json("/dev/clock", &bad).await.status(),
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
+    }
+    let bank = TestServer::start_with(|c| c.sandbox = false).await;
+    assert_eq!(
+        bank.post_json("/dev/clock", &json!({"advance": 60})).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

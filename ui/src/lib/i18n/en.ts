@@ -505,6 +505,8 @@ export const en: Dictionary = {
   'fa.phone_invalid': 'Invalid number: write it with the prefix, for example +393331234567.',
   'fa.phone_send': 'Send the code to this number',
   'fa.other_cancel': 'Cancel',
+  'fa.phone_fix': 'Wrong number? Correct it',
+  'fa.phone_keep': 'Keep the certified number {phone}',
   'fa.phone_code_title': 'Code for the new mobile',
   'fa.phone_code_text': 'We sent a text message with a 6-digit code to {to}: type it here to certify the number.',
   'fa.email_title': 'Confirm your e-mail',

@@ -504,6 +504,8 @@ export const it = {
   'fa.phone_invalid': 'Numero non valido: scrivilo con il prefisso, ad esempio +393331234567.',
   'fa.phone_send': 'Inviami il codice a questo numero',
   'fa.other_cancel': 'Annulla',
+  'fa.phone_fix': 'Numero sbagliato? Correggilo',
+  'fa.phone_keep': 'Tieni il numero certificato {phone}',
   'fa.phone_code_title': 'Codice per il nuovo cellulare',
   'fa.phone_code_text': 'Ti abbiamo inviato un SMS con un codice di 6 cifre al numero {to}: scrivilo qui per certificare il numero.',
   'fa.email_title': 'Conferma l’e-mail',
