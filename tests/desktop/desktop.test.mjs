@@ -128,6 +128,18 @@ async function activate(app) {
   const info = await invoke(s, 'app_info');
   assert.equal(info.mode, 'demo');
   await s.find('[data-testid="demo-phone"]');
+  // The acquired banks' demo customers, for their first access: in the app's info and on the panel.
+  assert.deepEqual(
+    info.demo.legacy.map((l) => [l.bank, l.legacyCode, l.auth]),
+    [
+      ['ubi', 'U1234567', 'app'],
+      ['carige', 'C7654321', 'card'],
+    ],
+  );
+  for (const l of info.demo.legacy) {
+    const line = await (await s.find(`[data-testid="demo-legacy-${l.bank}"]`)).text();
+    assert.ok(line.includes(l.legacyCode) && line.includes(l.password), `demo panel: ${line}`);
+  }
   // No profile yet, so no bank to be online or offline with.
   assert.equal((await s.findAll('[data-testid="online-indicator"]')).length, 0, 'online indicator before any profile');
   await app.screenshot('activation');
