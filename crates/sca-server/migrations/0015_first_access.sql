@@ -7,9 +7,9 @@ ALTER TABLE customers ADD COLUMN sca_policy TEXT NOT NULL DEFAULT 'push' CHECK (
 -- A customer made by a first access that has not ended yet: the new user code does not log in.
 ALTER TABLE customers ADD COLUMN first_access_pending INTEGER NOT NULL DEFAULT 0;
 
--- Wrong legacy passwords and codes are counted in unknown_user_failures under the name
--- 'legacy:<bank>:<legacy code>', whether the code exists or not (the answers and the work are
--- the same); blocked_at here is what outlives those counters, and only the branch clears it.
+-- Wrong legacy passwords and codes are counted in legacy_failures (below), whether the code
+-- exists or not, so that the answers and the work are the same; blocked_at here is what the
+-- branch sees and clears.
 ALTER TABLE legacy_customers DROP COLUMN failures;
 -- Where a half-finished first access of this customer stopped: 'phone' or 'email' (NULL: before
 -- the new credentials).
@@ -17,6 +17,22 @@ ALTER TABLE legacy_customers ADD COLUMN reached TEXT CHECK (reached IN ('phone',
 
 -- One first access: a short-lived record named by a random id only its client knows. It holds
 -- the one code of its current step (SMS to the old or the new mobile, or e-mail), hashed.
+-- Count-then-verify of legacy credentials (the same columns as unknown_user_failures, which
+-- counts user names that are no customer's): keyed by 'legacy:<bank>:<legacy code>' as typed,
+-- known code or not, and never forgotten while the bank's first access lasts — a count that
+-- faded would let 4 guesses a month go on for ever, and would tell a known code from an
+-- unknown one. 'password' counts the old passwords, 'sms_otp' the codes of first accesses.
+CREATE TABLE legacy_failures (
+    key        TEXT    NOT NULL,
+    credential TEXT    NOT NULL CHECK (credential IN ('password', 'sms_otp')),
+    failures   INTEGER NOT NULL DEFAULT 0,
+    pending    INTEGER NOT NULL DEFAULT 0,
+    blocked_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    taken_at   INTEGER,
+    PRIMARY KEY (key, credential)
+);
+
 CREATE TABLE first_accesses (
     id                 TEXT    PRIMARY KEY,
     legacy_customer_id INTEGER NOT NULL REFERENCES legacy_customers(id),
@@ -27,6 +43,7 @@ CREATE TABLE first_accesses (
     code_sent_at       INTEGER,
     code_expires_at    INTEGER,
     code_failures      INTEGER NOT NULL DEFAULT 0,
+    sends              INTEGER NOT NULL DEFAULT 0,        -- codes sent: at most 8 per first access
     expires_at         INTEGER NOT NULL,
     ended_at           INTEGER,                           -- done, or stopped by a newer one
     created_at         INTEGER NOT NULL

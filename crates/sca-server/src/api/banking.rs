@@ -324,6 +324,19 @@ fn operation_sms_ref(op: &crate::storage::OperationRow) -> String {
     format!("operation:{}", op.id)
 }
 
+/// Whether an SMS code to the certified phone may authorize `op`: a transfer or a request on the
+/// customer's own cards. Not a login (its own route), not a new device (which is to replace the
+/// SMS), not a card purchase (3-D Secure has its own SMS, to the card's phone, with the Key6).
+fn sms_may_authorize(op: &crate::storage::OperationRow) -> ApiResult<()> {
+    match Kind::parse(&op.kind) {
+        Ok(Kind::Transfer | Kind::Generic) => Ok(()),
+        _ => Err(AppError::new(
+            ErrorKind::Conflict,
+            "this operation is not authorized by an SMS code: use the authenticator",
+        )),
+    }
+}
+
 /// What an operation's SMS says it authorizes: the signed data itself (dynamic linking).
 fn sms_summary(op: &sca_protocol::Operation) -> String {
     let d = &op.data;
@@ -365,6 +378,7 @@ pub async fn operation_sms(
 ) -> ApiResult<StatusCode> {
     let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
     let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
+    sms_may_authorize(&op)?;
     sca::answerable(&op, state.now())?;
     if state.store().failures(web.customer.id).await?.sms_otp >= state.config().max_attempts {
         return Err(AppError::blocked());
@@ -393,6 +407,7 @@ pub async fn authorize(
         (None, Some(otp)) => {
             let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
             let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
+            sms_may_authorize(&op)?;
             sca::answerable(&op, state.now())?;
             let otp_id = sca::check_otp(
                 &state,

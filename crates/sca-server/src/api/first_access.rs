@@ -194,34 +194,69 @@ fn view(fa: &FirstAccessRow, legacy: &LegacyCustomerRow, customer: Option<&Custo
     }
 }
 
-/// Reads a first access and what it needs, answering 404 for an unknown or ended one and 410 for
-/// an expired one.
+/// How long a finished first access still answers (its page shows the new user code).
+const DONE_SHOWN_FOR: u64 = 10 * 60;
+
+/// Most codes one first access sends (the first SMS included), wherever they go.
+const MAX_SENDS: i64 = 8;
+
+/// Reads a first access and what it needs, answering 404 for an unknown or ended one (a finished
+/// one after [`DONE_SHOWN_FOR`]) and 410 for an expired one.
 async fn load(state: &AppState, id: &str) -> ApiResult<(FirstAccessRow, LegacyCustomerRow, Option<Customer>)> {
-    let id = id.to_owned();
-    let (fa, legacy) = state
+    let gone = || AppError::not_found("first access");
+    let fa = state.store().first_access(id).await?.ok_or_else(gone)?;
+    let legacy = state
         .store()
-        .write(move |w| {
-            Box::pin(async move {
-                let Some(fa) = w.first_access(&id).await? else {
-                    return Ok(None);
-                };
-                let legacy = w.legacy_customer(fa.legacy_customer_id).await?;
-                Ok(legacy.map(|l| (fa, l)))
-            })
-        })
+        .legacy_customer_by_id(fa.legacy_customer_id)
         .await?
-        .ok_or_else(|| AppError::not_found("first access"))?;
-    if fa.ended_at.is_some() && fa.step != "done" {
-        return Err(AppError::not_found("first access"));
-    }
-    if fa.step != "done" && state.now() >= fa.expires_at as u64 {
-        return Err(AppError::expired());
+        .ok_or_else(gone)?;
+    let now = state.now();
+    match (fa.ended_at, fa.step.as_str()) {
+        (Some(ended), "done") if now < ended as u64 + DONE_SHOWN_FOR => {}
+        (Some(_), _) => return Err(gone()),
+        (None, _) if now >= fa.expires_at as u64 => return Err(AppError::expired()),
+        (None, _) => {}
     }
     let customer = match legacy.customer_id {
         Some(cid) => state.store().customer(cid).await?,
         None => None,
     };
     Ok((fa, legacy, customer))
+}
+
+/// Inside a write: the first access `id` and its legacy customer, when the first access is still
+/// open at one of `steps` and its customer has not moved nor been blocked — what every step
+/// checks again where it writes.
+async fn open_at(
+    w: &mut WriteCtx,
+    id: &str,
+    steps: &[&str],
+    now: u64,
+) -> Result<Option<(FirstAccessRow, LegacyCustomerRow)>, StoreError> {
+    let Some(fa) = w.first_access(id).await? else {
+        return Ok(None);
+    };
+    if fa.ended_at.is_some() || now >= fa.expires_at as u64 || !steps.contains(&fa.step.as_str()) {
+        return Ok(None);
+    }
+    let Some(legacy) = w.legacy_customer(fa.legacy_customer_id).await? else {
+        return Ok(None);
+    };
+    if legacy.status != "pending" || legacy.blocked_at.is_some() {
+        return Ok(None);
+    }
+    Ok(Some((fa, legacy)))
+}
+
+fn already_migrated() -> AppError {
+    AppError::new(
+        ErrorKind::AlreadyMigrated,
+        "you have moved to the new internet banking already: log in with your new user code (forgot it? recover it by SMS)",
+    )
+}
+
+fn moved_on() -> AppError {
+    AppError::new(ErrorKind::Conflict, "this first access moved on, or ended")
 }
 
 fn require_step(fa: &FirstAccessRow, steps: &[&str]) -> ApiResult<()> {
@@ -249,26 +284,33 @@ impl Outgoing {
     }
 }
 
-/// Writes what a code step sends, within the rate limits: `Some(seconds)` when refused.
+/// Writes what a code step sends, within the limits: one code per resend interval and
+/// [`MAX_SENDS`] per first access, wherever they go; an SMS also within the limits per phone and
+/// per customer (once made). `Some(seconds)` when refused.
 async fn send_code(
     state: &AppState,
     w: &mut WriteCtx,
     now: u64,
     fa: Option<&FirstAccessRow>,
+    customer_id: Option<i64>,
     send: &Outgoing,
 ) -> Result<Option<u64>, StoreError> {
     let interval = state.config().otp_resend_interval;
-    if let Some(fa) = fa
-        && let Some(sent) = fa.code_sent_at
-        && fa.code_to.as_deref() == Some(send.to())
-        && now < sent as u64 + interval
-    {
-        return Ok(Some(sent as u64 + interval - now));
+    if let Some(fa) = fa {
+        if let Some(sent) = fa.code_sent_at
+            && now < sent as u64 + interval
+        {
+            return Ok(Some(sent as u64 + interval - now));
+        }
+        if fa.sends >= MAX_SENDS {
+            // Until the first access expires: then a new one (the old password again).
+            return Ok(Some((fa.expires_at as u64).saturating_sub(now).max(1)));
+        }
     }
     match send {
         Outgoing::Sms { to, text } => {
             let (min_interval, per_hour) = (state.config().sms_min_interval, state.config().sms_per_hour);
-            if let Some(wait) = w.sms_allowed(now, to, None, min_interval, per_hour).await? {
+            if let Some(wait) = w.sms_allowed(now, to, customer_id, min_interval, per_hour).await? {
                 return Ok(Some(wait));
             }
             w.outbox(now, to, "sms", text).await?;
@@ -342,7 +384,12 @@ pub async fn start(
             known: None,
         },
     };
-    let hash = legacy.as_ref().map(|l| l.password_hash.clone());
+    // A code that never existed is checked against a hash of its bank (and found wrong
+    // whatever it says), so that it costs what the bank's own scheme and parameters cost.
+    let hash = match &legacy {
+        Some(l) => Ok(l.password_hash.clone()),
+        None => Err(state.store().legacy_sample_hash(&bank.code).await?),
+    };
     sca::check_legacy_password(&state, client, holder, hash, &body.password)
         .await
         .map_err(|e| {
@@ -357,10 +404,7 @@ pub async fn start(
         })?;
     let legacy = legacy.ok_or_else(|| AppError::internal("a right legacy password without a legacy customer"))?;
     if legacy.status == "migrated" {
-        return Err(AppError::new(
-            ErrorKind::AlreadyMigrated,
-            "you have moved to the new internet banking already: log in with your new user code (forgot it? recover it by SMS)",
-        ));
+        return Err(already_migrated());
     }
     let id = random::b64u(&state.0.rng, 16).map_err(AppError::internal)?;
     let code = new_code(&state)?;
@@ -371,13 +415,23 @@ pub async fn start(
         text: crate::texts::first_access_sms(&code, &legacy.bank_name, false, minutes),
     };
     let (legacy_id, key, ttl, st) = (legacy.id, legacy.holder().key, state.config().otp_ttl, state.clone());
-    let id2 = id.clone();
-    let wait = state
+    let (id2, customer_id) = (id.clone(), legacy.customer_id);
+    state
         .store()
         .write(move |w| {
             Box::pin(async move {
-                if let Some(wait) = send_code(&st, w, now, None, &send).await? {
-                    return Ok(Some(wait));
+                // Read again where it is written: the customer may have moved, or been blocked,
+                // since the password was checked.
+                match w.legacy_customer(legacy_id).await? {
+                    Some(l) if l.status != "pending" => return Ok(Err(already_migrated())),
+                    Some(l) if l.blocked_at.is_none() => {}
+                    _ => return Ok(Err(AppError::blocked())),
+                }
+                if let Some(wait) = send_code(&st, w, now, None, customer_id, &send).await? {
+                    return Ok(Err(AppError::retry_after(
+                        format!("too many SMS to this phone: try again in {wait} seconds"),
+                        wait,
+                    )));
                 }
                 w.start_first_access(
                     now,
@@ -390,16 +444,10 @@ pub async fn start(
                 )
                 .await?;
                 w.audit(now, "first_access_started", &key, "").await?;
-                Ok(None)
+                Ok(Ok(()))
             })
         })
-        .await?;
-    if let Some(wait) = wait {
-        return Err(AppError::retry_after(
-            format!("too many SMS to this phone: try again in {wait} seconds"),
-            wait,
-        ));
-    }
+        .await??;
     state.messages_queued();
     let (fa, legacy, customer) = load(&state, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(view(&fa, &legacy, customer.as_ref()))))
@@ -454,13 +502,10 @@ pub async fn resend(State(state): State<AppState>, Path(id): Path<String>) -> Ap
         .write(move |w| {
             Box::pin(async move {
                 // The step may have moved since it was read: the code goes only with it.
-                let Some(now_fa) = w.first_access(&fa.id).await? else {
+                let Some((now_fa, legacy)) = open_at(w, &fa.id, &[fa.step.as_str()], now).await? else {
                     return Ok(Err(()));
                 };
-                if now_fa.step != fa.step || now_fa.ended_at.is_some() {
-                    return Ok(Err(()));
-                }
-                if let Some(wait) = send_code(&st, w, now, Some(&now_fa), &send).await? {
+                if let Some(wait) = send_code(&st, w, now, Some(&now_fa), legacy.customer_id, &send).await? {
                     return Ok(Ok(Some(wait)));
                 }
                 w.set_first_access_code(now, &fa.id, &fa.step, &hash, send.to(), now + ttl)
@@ -469,7 +514,7 @@ pub async fn resend(State(state): State<AppState>, Path(id): Path<String>) -> Ap
             })
         })
         .await?
-        .map_err(|()| AppError::new(ErrorKind::Conflict, "this first access moved on"))?;
+        .map_err(|()| moved_on())?;
     if let Some(wait) = wait {
         return Err(wait_error(wait));
     }
@@ -531,15 +576,9 @@ where
         .store()
         .write(move |w| {
             Box::pin(async move {
-                let Some(fa) = w.first_access(&fa.id).await? else {
+                let Some((fa, legacy)) = open_at(w, &fa.id, &[step], now).await? else {
                     return Ok(CodeOutcome::Moved);
                 };
-                let Some(legacy) = w.legacy_customer(fa.legacy_customer_id).await? else {
-                    return Ok(CodeOutcome::Moved);
-                };
-                if fa.step != step || fa.ended_at.is_some() || legacy.blocked_at.is_some() {
-                    return Ok(CodeOutcome::Moved);
-                }
                 if fa.code_failures >= CODE_TRIES {
                     return Ok(CodeOutcome::Spent);
                 }
@@ -578,7 +617,7 @@ where
         )
         .with_field(field)),
         CodeOutcome::Expired => Err(AppError::expired()),
-        CodeOutcome::Moved => Err(AppError::new(ErrorKind::Conflict, "this first access moved on")),
+        CodeOutcome::Moved => Err(moved_on()),
     }
 }
 
@@ -636,28 +675,30 @@ pub async fn resume(
     Path(id): Path<String>,
     Body(body): Body<Resume>,
 ) -> ApiResult<Json<FirstAccessState>> {
-    let (fa, legacy, _) = load(&state, &id).await?;
+    let (fa, _, _) = load(&state, &id).await?;
     require_step(&fa, &["resume"])?;
-    let next = if body.restart {
-        "credentials"
-    } else {
-        match legacy.reached.as_deref() {
-            Some("email") => "email",
-            _ => "phone",
-        }
-    };
+    // Going on keeps the user code, the password and the alias; the mobile and the e-mail are
+    // confirmed again, from the ones the old bank had (only the old mobile was proven now).
+    let next = if body.restart { "credentials" } else { "phone" };
     let now = state.now();
-    let key = legacy.holder().key;
     state
         .store()
         .write(move |w| {
             Box::pin(async move {
+                let Some((fa, legacy)) = open_at(w, &fa.id, &["resume"], now).await? else {
+                    return Ok(Err(moved_on()));
+                };
+                if let Some(cid) = legacy.customer_id {
+                    w.set_contact(cid, Some(&legacy.phone), Some(&legacy.email)).await?;
+                }
+                w.set_legacy_reached(legacy.id, "phone").await?;
                 w.set_first_access_step(&fa.id, next, true, now + FIRST_ACCESS_TTL)
                     .await?;
-                w.audit(now, "first_access_resumed", &key, next).await
+                w.audit(now, "first_access_resumed", &legacy.holder().key, next).await?;
+                Ok(Ok(()))
             })
         })
-        .await?;
+        .await??;
     answer_state(&state, &id).await
 }
 
@@ -733,15 +774,9 @@ pub async fn credentials(
             .store()
             .write(move |w| {
                 Box::pin(async move {
-                    let Some(now_fa) = w.first_access(&fa_id).await? else {
+                    let Some((_, legacy)) = open_at(w, &fa_id, &["credentials"], now).await? else {
                         return Ok(Err(None));
                     };
-                    let Some(legacy) = w.legacy_customer(now_fa.legacy_customer_id).await? else {
-                        return Ok(Err(None));
-                    };
-                    if now_fa.step != "credentials" || now_fa.ended_at.is_some() || legacy.status != "pending" {
-                        return Ok(Err(None));
-                    }
                     let key = legacy.holder().key;
                     let customer_id = match legacy.customer_id {
                         // A restart: the same customer and user code, new secrets and alias.
@@ -751,6 +786,8 @@ pub async fn credentials(
                             }
                             w.reset_first_access_credentials(cid, &new.password_hash, &new.security_code_hash)
                                 .await?;
+                            // The mobile and e-mail are confirmed again, from the old bank's.
+                            w.set_contact(cid, Some(&legacy.phone), Some(&legacy.email)).await?;
                             w.set_legacy_reached(legacy.id, "phone").await?;
                             cid
                         }
@@ -785,7 +822,7 @@ pub async fn credentials(
             Err(Some(CustomerConflict::Alias)) => {
                 return Err(AppError::new(ErrorKind::Conflict, "alias: already taken").with_field("alias"));
             }
-            Err(None) => return Err(AppError::new(ErrorKind::Conflict, "this first access moved on")),
+            Err(None) => return Err(moved_on()),
         }
     }
     Err(AppError::internal("no free user code after 8 draws"))
@@ -815,23 +852,34 @@ pub async fn phone(
     let new_phone = body.phone.as_deref().map(check_phone).transpose()?;
     let (fa, legacy, customer) = load(&state, &id).await?;
     require_step(&fa, &["phone", "phone_code"])?;
-    let customer = customer.ok_or_else(|| AppError::new(ErrorKind::Conflict, "choose the credentials first"))?;
+    if customer.is_none() {
+        return Err(AppError::new(ErrorKind::Conflict, "choose the credentials first"));
+    }
     let now = state.now();
-    let key = legacy.holder().key;
-    match new_phone.filter(|p| *p != customer.phone) {
+    // The mobile proven by this first access is the old bank's: confirming keeps that one.
+    let steps = ["phone", "phone_code"];
+    match new_phone.filter(|p| *p != legacy.phone) {
         None => {
-            let legacy_id = legacy.id;
             state
                 .store()
                 .write(move |w| {
                     Box::pin(async move {
-                        w.set_legacy_reached(legacy_id, "email").await?;
+                        let Some((fa, legacy)) = open_at(w, &fa.id, &steps, now).await? else {
+                            return Ok(Err(moved_on()));
+                        };
+                        let Some(cid) = legacy.customer_id else {
+                            return Ok(Err(moved_on()));
+                        };
+                        w.set_contact(cid, Some(&legacy.phone), None).await?;
+                        w.set_legacy_reached(legacy.id, "email").await?;
                         w.set_first_access_step(&fa.id, "email", true, now + FIRST_ACCESS_TTL)
                             .await?;
-                        w.audit(now, "first_access_phone_confirmed", &key, "").await
+                        w.audit(now, "first_access_phone_confirmed", &legacy.holder().key, "")
+                            .await?;
+                        Ok(Ok(()))
                     })
                 })
-                .await?;
+                .await??;
         }
         Some(to) => {
             let code = new_code(&state)?;
@@ -841,22 +889,22 @@ pub async fn phone(
                 to,
             };
             let (ttl, st) = (state.config().otp_ttl, state.clone());
-            let wait = state
+            state
                 .store()
                 .write(move |w| {
                     Box::pin(async move {
-                        if let Some(wait) = send_code(&st, w, now, Some(&fa), &send).await? {
-                            return Ok(Some(wait));
+                        let Some((fa, legacy)) = open_at(w, &fa.id, &steps, now).await? else {
+                            return Ok(Err(moved_on()));
+                        };
+                        if let Some(wait) = send_code(&st, w, now, Some(&fa), legacy.customer_id, &send).await? {
+                            return Ok(Err(wait_error(wait)));
                         }
                         w.set_first_access_code(now, &fa.id, "phone_code", &hash, send.to(), now + ttl)
                             .await?;
-                        Ok(None)
+                        Ok(Ok(()))
                     })
                 })
-                .await?;
-            if let Some(wait) = wait {
-                return Err(wait_error(wait));
-            }
+                .await??;
             state.messages_queued();
         }
     }
@@ -925,10 +973,12 @@ pub async fn email(
     Body(body): Body<EmailChoice>,
 ) -> ApiResult<Json<FirstAccessState>> {
     let chosen = body.email.as_deref().map(check_email).transpose()?;
-    let (fa, _, customer) = load(&state, &id).await?;
+    let (fa, legacy, customer) = load(&state, &id).await?;
     require_step(&fa, &["email", "email_code"])?;
-    let customer = customer.ok_or_else(|| AppError::new(ErrorKind::Conflict, "choose the credentials first"))?;
-    let to = chosen.unwrap_or(customer.email);
+    if customer.is_none() {
+        return Err(AppError::new(ErrorKind::Conflict, "choose the credentials first"));
+    }
+    let to = chosen.unwrap_or(legacy.email);
     let code = new_code(&state)?;
     let hash = code_hash(&fa.id, "email_code", &code);
     let send = Outgoing::Email {
@@ -936,22 +986,22 @@ pub async fn email(
         to,
     };
     let (now, ttl, st) = (state.now(), state.config().otp_ttl, state.clone());
-    let wait = state
+    state
         .store()
         .write(move |w| {
             Box::pin(async move {
-                if let Some(wait) = send_code(&st, w, now, Some(&fa), &send).await? {
-                    return Ok(Some(wait));
+                let Some((fa, legacy)) = open_at(w, &fa.id, &["email", "email_code"], now).await? else {
+                    return Ok(Err(moved_on()));
+                };
+                if let Some(wait) = send_code(&st, w, now, Some(&fa), legacy.customer_id, &send).await? {
+                    return Ok(Err(wait_error(wait)));
                 }
                 w.set_first_access_code(now, &fa.id, "email_code", &hash, send.to(), now + ttl)
                     .await?;
-                Ok(None)
+                Ok(Ok(()))
             })
         })
-        .await?;
-    if let Some(wait) = wait {
-        return Err(wait_error(wait));
-    }
+        .await??;
     state.messages_queued();
     answer_state(&state, &id).await
 }

@@ -177,20 +177,25 @@ pub(crate) async fn counted_verify(
 }
 
 /// Checks the password of a customer of an acquired bank by count-then-verify, as
-/// [`check_secret`] does: `known` the legacy customer's password hash (PHC or bcrypt), `None`
-/// for a legacy code that never existed, which takes the same steps against a dummy hash.
+/// [`check_secret`] does: `Ok(hash)` the legacy customer's password hash (PHC or bcrypt);
+/// `Err(stand_in)` for a legacy code that never existed, which takes the same steps against a
+/// hash of the same bank (or the server's dummy) and is wrong whatever it says.
 pub(crate) async fn check_legacy_password(
     state: &AppState,
     client: ClientIp,
     holder: LegacyHolder,
-    hash: Option<String>,
+    hash: Result<String, Option<String>>,
     password: &str,
 ) -> ApiResult<()> {
     state.take_login_token(client.0).await?;
     let (state, password) = (state.clone(), zeroize::Zeroizing::new(password.to_owned()));
     let verify = move |h: &crate::crypto::PasswordHashing| match hash {
-        Some(hash) => crate::legacy::verify_legacy_password(&hash, &password),
-        None => {
+        Ok(hash) => crate::legacy::verify_legacy_password(&hash, &password),
+        Err(Some(stand_in)) => {
+            let _ = crate::legacy::verify_legacy_password(&stand_in, &password);
+            false
+        }
+        Err(None) => {
             h.verify_dummy(&password);
             false
         }

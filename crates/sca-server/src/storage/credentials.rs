@@ -20,7 +20,8 @@ pub(crate) const UNSETTLED_AFTER_SECS: i64 = 60;
 fn counts_of(subject: &Subject<'_>) -> (&'static str, &'static str) {
     match subject {
         Subject::Customer(_) => ("credential_failures", "customer_id"),
-        Subject::Unknown(_) | Subject::Legacy(_) => ("unknown_user_failures", "\"user\""),
+        Subject::Unknown(_) => ("unknown_user_failures", "\"user\""),
+        Subject::Legacy(_) => ("legacy_failures", "key"),
     }
 }
 
@@ -157,27 +158,33 @@ impl WriteCtx {
                         .await?;
                     return Ok(false);
                 }
-                let user = subject.name().unwrap_or_default();
-                conn!(&mut self.conn, |c| sqlx::query(
-                    "DELETE FROM unknown_user_failures WHERE updated_at < $1"
-                )
-                .bind((at as i64).saturating_sub(UNKNOWN_USER_MEMORY_SECS))
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+                let name = subject.name().unwrap_or_default();
+                let (table, key) = counts_of(subject);
+                // Unknown user names are forgotten after a while; legacy codes are not (their
+                // table says why).
+                if let Subject::Unknown(_) = subject {
+                    conn!(&mut self.conn, |c| sqlx::query(
+                        "DELETE FROM unknown_user_failures WHERE updated_at < $1"
+                    )
+                    .bind((at as i64).saturating_sub(UNKNOWN_USER_MEMORY_SECS))
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                }
+                let sql = format!(
+                    "INSERT INTO {table} AS f ({key}, credential, failures, pending, updated_at, taken_at) \
+                     VALUES ($1, $2, 0, 1, $4, $4) ON CONFLICT ({key}, credential) DO UPDATE SET pending = f.pending + 1, \
+                     updated_at = $4, taken_at = $4 WHERE f.failures + f.pending < $3 RETURNING pending"
+                );
                 conn!(&mut self.conn, |c| {
-                    sqlx::query(
-                    "INSERT INTO unknown_user_failures AS f (\"user\", credential, failures, pending, updated_at, taken_at) \
-                     VALUES ($1, $2, 0, 1, $4, $4) ON CONFLICT (\"user\", credential) DO UPDATE SET pending = f.pending + 1, \
-                     updated_at = $4, taken_at = $4 WHERE f.failures + f.pending < $3 RETURNING pending",
-                )
-                .bind(user)
-                .bind(credential.as_str())
-                .bind(i64::from(max))
-                .bind(at as i64)
-                .fetch_optional(c)
-                .await
-                .map(|row| row.is_some())
+                    sqlx::query(&sql)
+                        .bind(name)
+                        .bind(credential.as_str())
+                        .bind(i64::from(max))
+                        .bind(at as i64)
+                        .fetch_optional(c)
+                        .await
+                        .map(|row| row.is_some())
                 })?
             }
         };

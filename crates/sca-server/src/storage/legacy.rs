@@ -221,6 +221,8 @@ pub struct FirstAccessRow {
     pub expires_at: i64,
     /// Unix seconds: done, or stopped by a newer one.
     pub ended_at: Option<i64>,
+    /// Codes sent so far.
+    pub sends: i64,
 }
 
 impl WriteCtx {
@@ -267,8 +269,8 @@ impl WriteCtx {
     /// the `max`-th in a row it is blocked.
     pub async fn legacy_code_wrong(&mut self, at: u64, holder: &LegacyHolder, max: u32) -> Result<Counted, StoreError> {
         let failures: i64 = conn!(&mut self.conn, |c| sqlx::query_scalar(
-            "INSERT INTO unknown_user_failures AS f (\"user\", credential, failures, pending, updated_at) \
-             VALUES ($1, 'sms_otp', 1, 0, $2) ON CONFLICT (\"user\", credential) DO UPDATE \
+            "INSERT INTO legacy_failures AS f (key, credential, failures, pending, updated_at) \
+             VALUES ($1, 'sms_otp', 1, 0, $2) ON CONFLICT (key, credential) DO UPDATE \
              SET failures = f.failures + 1, updated_at = $2 RETURNING failures"
         )
         .bind(&holder.key)
@@ -292,7 +294,7 @@ impl WriteCtx {
     /// A right code: the count of wrong codes starts again.
     pub async fn legacy_code_right(&mut self, holder: &LegacyHolder) -> Result<(), StoreError> {
         conn!(&mut self.conn, |c| sqlx::query(
-            "UPDATE unknown_user_failures SET failures = 0 WHERE \"user\" = $1 AND credential = 'sms_otp'"
+            "UPDATE legacy_failures SET failures = 0 WHERE key = $1 AND credential = 'sms_otp'"
         )
         .bind(&holder.key)
         .execute(c)
@@ -314,8 +316,8 @@ impl WriteCtx {
             .map(|r| r.rows_affected()))?;
         }
         conn!(&mut self.conn, |c| sqlx::query(
-            "UPDATE unknown_user_failures SET failures = 0, blocked_at = NULL, \
-             pending = CASE WHEN coalesce(taken_at, 0) < $2 THEN 0 ELSE pending END WHERE \"user\" = $1"
+            "UPDATE legacy_failures SET failures = 0, blocked_at = NULL, \
+             pending = CASE WHEN coalesce(taken_at, 0) < $2 THEN 0 ELSE pending END WHERE key = $1"
         )
         .bind(&holder.key)
         .bind(at as i64 - super::credentials::UNSETTLED_AFTER_SECS)
@@ -349,7 +351,7 @@ impl WriteCtx {
         conn!(&mut self.conn, |c| {
             sqlx::query(
             "INSERT INTO first_accesses (id, legacy_customer_id, step, code_hash, code_to, code_sent_at, code_expires_at, \
-             expires_at, created_at) VALUES ($1, $2, 'sms', $3, $4, $5, $6, $7, $5)"
+             expires_at, created_at, sends) VALUES ($1, $2, 'sms', $3, $4, $5, $6, $7, $5, 1)"
         )
         .bind(id)
         .bind(legacy_id)
@@ -393,7 +395,7 @@ impl WriteCtx {
     ) -> Result<(), StoreError> {
         conn!(&mut self.conn, |c| sqlx::query(
             "UPDATE first_accesses SET step = $2, sms_proven = $3, expires_at = $4, code_hash = NULL, code_to = NULL, \
-             code_expires_at = NULL, code_failures = 0 WHERE id = $1"
+             code_expires_at = NULL, code_sent_at = NULL, code_failures = 0 WHERE id = $1"
         )
         .bind(id)
         .bind(step)
@@ -418,7 +420,7 @@ impl WriteCtx {
         conn!(&mut self.conn, |c| {
             sqlx::query(
             "UPDATE first_accesses SET step = $2, code_hash = $3, code_to = $4, code_sent_at = $5, code_expires_at = $6, \
-             code_failures = 0 WHERE id = $1"
+             code_failures = 0, sends = sends + 1 WHERE id = $1"
         )
         .bind(id)
         .bind(step)
@@ -587,9 +589,39 @@ impl WriteCtx {
 }
 
 const FIRST_ACCESS_COLUMNS: &str = "id, legacy_customer_id, step, sms_proven, code_hash, code_to, code_sent_at, \
-     code_expires_at, code_failures, expires_at, ended_at";
+     code_expires_at, code_failures, expires_at, ended_at, sends";
 
 impl Store {
+    /// A first access.
+    pub async fn first_access(&self, id: &str) -> Result<Option<FirstAccessRow>, StoreError> {
+        let sql = format!("SELECT {FIRST_ACCESS_COLUMNS} FROM first_accesses WHERE id = $1");
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?)
+    }
+
+    /// The legacy customer `id`.
+    pub async fn legacy_customer_by_id(&self, id: i64) -> Result<Option<LegacyCustomerRow>, StoreError> {
+        let sql = format!("SELECT {LEGACY_COLUMNS} WHERE l.id = $1");
+        Ok(pool!(&self.read, |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?)
+    }
+
+    /// The old password hash of the acquired bank's first customer: what a legacy code that
+    /// never existed is checked against, so that it costs what the bank's own hashes cost.
+    pub async fn legacy_sample_hash(&self, bank_code: &str) -> Result<Option<String>, StoreError> {
+        Ok(pool!(&self.read, |p| sqlx::query_scalar(
+            "SELECT l.password_hash FROM legacy_customers l JOIN acquired_banks b ON b.id = l.bank_id \
+             WHERE b.code = $1 ORDER BY l.id LIMIT 1"
+        )
+        .bind(bank_code)
+        .fetch_optional(p)
+        .await)?)
+    }
+
     /// The legacy customer `legacy_code` of the acquired bank `bank_code`.
     pub async fn legacy_customer(
         &self,

@@ -376,11 +376,11 @@ impl Subject<'_> {
     }
 }
 
-/// Whose legacy credential is answered: the name its counters are kept under
-/// (`legacy:<bank>:<legacy code>`, lower case), and the legacy customer behind it, if any.
+/// Whose legacy credential is answered: the name its counters are kept under in
+/// `legacy_failures` (`legacy:<bank>:<legacy code>`), and the legacy customer behind it, if any.
 #[derive(Debug, Clone)]
 pub struct LegacyHolder {
-    /// `legacy:ubi:u1234567`.
+    /// `legacy:ubi:U1234567`.
     pub key: String,
     /// The legacy customer, when the code exists.
     pub known: Option<LegacyKnown>,
@@ -400,9 +400,10 @@ pub struct LegacyKnown {
 }
 
 impl LegacyHolder {
-    /// The counters' name of `legacy_code` at the acquired bank `bank`.
+    /// The counters' name of `legacy_code` (as typed: legacy codes are matched exactly) at the
+    /// acquired bank `bank`.
     pub fn key_of(bank: &str, legacy_code: &str) -> String {
-        format!("legacy:{bank}:{}", legacy_code.to_ascii_lowercase())
+        format!("legacy:{bank}:{legacy_code}")
     }
 }
 

@@ -542,10 +542,19 @@ async fn a_half_finished_first_access_is_resumed_or_restarted_with_the_same_cust
         "{body}"
     );
     assert_eq!(body["user_code"], user_code.as_str());
-    let (status, _) = step(&server, &second, "phone", json!({})).await;
+    // A new number, proven; then the browser closes again.
+    let (status, _) = step(&server, &second, "phone", json!({"phone": "+393330009999"})).await;
     assert_eq!(status, StatusCode::OK);
+    let otp = code_to(&server, "+393330009999").await;
+    let (status, body) = step(&server, &second, "phone-code", json!({"sms_otp": otp})).await;
+    assert_eq!(
+        (status, body["phone"].as_str()),
+        (StatusCode::OK, Some("+393330009999")),
+        "{body}"
+    );
 
-    // A third time, starting again: the same user code, a new password.
+    // A third time: going on confirms the mobile again, from the one the old bank had (the only
+    // one this first access proved), never from a number an earlier one set.
     server.clock.advance(60);
     let (third, body) = through_sms(&server, &GIULIA).await;
     assert_eq!(
@@ -553,6 +562,17 @@ async fn a_half_finished_first_access_is_resumed_or_restarted_with_the_same_cust
         (Some("resume"), Some("email")),
         "{body}"
     );
+    let (status, body) = step(&server, &third, "resume", json!({"restart": false})).await;
+    assert_eq!(
+        (status, body["step"].as_str()),
+        (StatusCode::OK, Some("phone")),
+        "{body}"
+    );
+    assert_eq!(body["phone"], GIULIA.phone, "{body}");
+    // Starting again: the same user code, a new password.
+    server.clock.advance(60);
+    let (third, body) = through_sms(&server, &GIULIA).await;
+    assert_eq!(body["step"], "resume", "{body}");
     let (status, body) = step(&server, &third, "resume", json!({"restart": true})).await;
     assert_eq!(
         (status, body["step"].as_str()),
@@ -667,6 +687,127 @@ async fn a_sandbox_clock_moves_forward_only_and_a_bank_has_no_such_route() {
     let bank = TestServer::start_with(|c| c.sandbox = false).await;
     assert_eq!(
         bank.post_json("/dev/clock", &json!({"advance": 60})).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_last_step_and_a_new_start_at_once_never_both_go_through() {
+    let server = TestServer::start().await;
+    open_bank(&server).await;
+    let (id, _) = through_sms(&server, &GIULIA).await;
+    assert_eq!(
+        step(&server, &id, "credentials", json!({"password": "27182818"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(step(&server, &id, "phone", json!({})).await.0, StatusCode::OK);
+    assert_eq!(step(&server, &id, "email", json!({})).await.0, StatusCode::OK);
+    let code = code_to(&server, GIULIA.email).await;
+    let (done, started) = tokio::join!(
+        step(&server, &id, "email-code", json!({"code": code})),
+        start(&server, "ubi", GIULIA.code, GIULIA.password)
+    );
+    assert!(
+        !(done.0 == StatusCode::OK && started.0 == StatusCode::ACCEPTED),
+        "a first access opened on a customer who moved: {done:?} {started:?}"
+    );
+    if started.0 == StatusCode::ACCEPTED {
+        // The new one won: the old one ended, and the customer has not moved.
+        assert_eq!(done.0, StatusCode::CONFLICT, "{done:?}");
+    } else {
+        assert_eq!(started.1["code"], "already_migrated", "{started:?}");
+    }
+}
+
+#[tokio::test]
+async fn legacy_counters_are_their_own_and_never_fade() {
+    let server = TestServer::start().await;
+    open_bank(&server).await;
+    // The login's counters of unknown user names do not touch a legacy code's.
+    let mut web = Web::new(&server);
+    for _ in 0..6 {
+        let _ = web.login(&format!("legacy:ubi:{}", GIULIA.code), "00000000").await;
+    }
+    // Nor does the same code in other letters, which is another (unknown) code.
+    for _ in 0..5 {
+        let _ = start(&server, "ubi", &GIULIA.code.to_lowercase(), GIULIA.password).await;
+    }
+    let (status, body) = start(&server, "ubi", GIULIA.code, GIULIA.password).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Four guesses a month: the fifth blocks all the same.
+    for _ in 0..4 {
+        assert_eq!(
+            start(&server, "ubi", GIULIA.code, "guess").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    server.clock.advance(31 * 86_400);
+    let (status, body) = start(&server, "ubi", GIULIA.code, "guess").await;
+    assert_eq!(
+        (status, body["attempts_left"].as_i64()),
+        (StatusCode::UNAUTHORIZED, Some(0)),
+        "{body}"
+    );
+    assert_eq!(
+        start(&server, "ubi", GIULIA.code, GIULIA.password).await.0,
+        StatusCode::LOCKED
+    );
+    assert_eq!(admin_banks(&server).await[0]["blocked"], 1);
+}
+
+#[tokio::test]
+async fn one_first_access_sends_at_most_eight_codes_and_one_per_interval_wherever_they_go() {
+    let server = TestServer::start_with(|c| c.otp_resend_interval = 30).await;
+    open_bank(&server).await;
+    let (id, _) = through_sms(&server, &GIULIA).await;
+    assert_eq!(
+        step(&server, &id, "credentials", json!({"password": "27182818"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let mut sent = 1; // the first SMS
+    let mut refused = 0;
+    for i in 0..12 {
+        // Another number each time, to get round the limits per number.
+        let (status, body) = step(&server, &id, "phone", json!({"phone": format!("+3933300010{i:02}")})).await;
+        match status {
+            StatusCode::OK => sent += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            _ => panic!("{status} {body}"),
+        }
+        // A second one at once is refused whatever the number.
+        let (status, _) = step(&server, &id, "phone", json!({"phone": format!("+3933300020{i:02}")})).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        server.clock.advance(31);
+    }
+    assert_eq!((sent, refused), (8, 5));
+}
+
+#[tokio::test]
+async fn a_finished_first_access_is_shown_for_ten_minutes_then_no_more() {
+    let server = TestServer::start().await;
+    open_bank(&server).await;
+    let user_code = move_customer(&server, &GIULIA, "27182818").await;
+    let mut db = test_db(server.state.config()).await;
+    let id: String = on_db!(&mut db, |c| sqlx::query_scalar(
+        "SELECT id FROM first_accesses WHERE step = 'done'"
+    )
+    .fetch_one(c)
+    .await
+    .unwrap());
+    let v: Value = server
+        .get_anon(&format!("/api/v1/first-access/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["user_code"], user_code.as_str());
+    server.clock.advance(10 * 60);
+    assert_eq!(
+        server.get_anon(&format!("/api/v1/first-access/{id}")).await.status(),
         StatusCode::NOT_FOUND
     );
 }

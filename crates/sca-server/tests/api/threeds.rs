@@ -347,6 +347,26 @@ async fn the_sms_code_with_the_key6_approves_a_purchase_once() {
     // No Key6 yet: no SMS way.
     let (status, body) = challenge_post(&server, &id, "sms", json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Nor the SMS code of Area Clienti's operations: that one goes to the customer's phone and
+    // asks for no Key6.
+    let op_id = challenge_view(&server, &id).await["op_id"].as_str().unwrap().to_owned();
+    let (status, body) = h.web.post(&format!("/api/v1/operations/{op_id}/sms"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = h
+        .web
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            json!({"sms_otp": "123456"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        server
+            .outbox(&h.c.phone)
+            .await
+            .iter()
+            .all(|m| !m["body"].as_str().unwrap().contains("49,90"))
+    );
     h.set_key6(&server, "583920").await;
     let (status, body) = challenge_post(&server, &id, "otp", json!({"otp": "123456", "key6": "583920"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "no code sent yet: {body}");
