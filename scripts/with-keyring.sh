@@ -14,4 +14,16 @@ export XDG_DATA_HOME="$scratch/data" XDG_CONFIG_HOME="$scratch/config" XDG_CACHE
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 eval "$(printf 'sigillo-tests' | gnome-keyring-daemon --unlock --components=secrets)"
 export GNOME_KEYRING_CONTROL
+# The daemon makes its "login" collection (the `default` alias) after it answers: on a loaded
+# machine a test that came first found no collection ("result not returned from SS API"). Wait
+# for it, 10 s at most.
+if command -v dbus-send >/dev/null; then
+  for _ in $(seq 1 100); do
+    if dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+      org.freedesktop.Secret.Service.ReadAlias string:default 2>/dev/null | grep -q 'collection/'; then
+      break
+    fi
+    sleep 0.1
+  done
+fi
 "$@"
