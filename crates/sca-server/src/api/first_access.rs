@@ -486,6 +486,41 @@ fn code_for_step(state: &AppState, fa: &FirstAccessRow, legacy: &LegacyCustomerR
     })
 }
 
+/// Sends a fresh code and moves the first access `id` from one of `from` to `step`, where the
+/// code is to be answered: `make` writes the message for the code. The step, the limits and the
+/// send are one write.
+async fn send_step_code(
+    state: &AppState,
+    id: &str,
+    from: Vec<String>,
+    step: String,
+    make: impl FnOnce(&str) -> ApiResult<Outgoing>,
+) -> ApiResult<()> {
+    let code = new_code(state)?;
+    let send = make(&code)?;
+    let hash = code_hash(id, &step, &code);
+    let (now, ttl, st, id) = (state.now(), state.config().otp_ttl, state.clone(), id.to_owned());
+    state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                let from: Vec<&str> = from.iter().map(String::as_str).collect();
+                let Some((fa, legacy)) = open_at(w, &id, &from, now).await? else {
+                    return Ok(Err(moved_on()));
+                };
+                if let Some(wait) = send_code(&st, w, now, Some(&fa), legacy.customer_id, &send).await? {
+                    return Ok(Err(wait_error(wait)));
+                }
+                w.set_first_access_code(now, &fa.id, &step, &hash, send.to(), now + ttl)
+                    .await?;
+                Ok(Ok(()))
+            })
+        })
+        .await??;
+    state.messages_queued();
+    Ok(())
+}
+
 /// Sends the current step's code again (a fresh one).
 #[utoipa::path(post, path = "/api/v1/first-access/{first_access_id}/resend", tag = "first-access",
     params(("first_access_id" = String, Path)),
@@ -493,32 +528,12 @@ fn code_for_step(state: &AppState, fa: &FirstAccessRow, legacy: &LegacyCustomerR
         (status = 410, body = Problem), (status = 429, body = Problem)))]
 pub async fn resend(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let (fa, legacy, _) = load(&state, &id).await?;
-    let code = new_code(&state)?;
-    let send = code_for_step(&state, &fa, &legacy, &code)?;
-    let hash = code_hash(&fa.id, &fa.step, &code);
-    let (now, ttl, st) = (state.now(), state.config().otp_ttl, state.clone());
-    let wait = state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                // The step may have moved since it was read: the code goes only with it.
-                let Some((now_fa, legacy)) = open_at(w, &fa.id, &[fa.step.as_str()], now).await? else {
-                    return Ok(Err(()));
-                };
-                if let Some(wait) = send_code(&st, w, now, Some(&now_fa), legacy.customer_id, &send).await? {
-                    return Ok(Ok(Some(wait)));
-                }
-                w.set_first_access_code(now, &fa.id, &fa.step, &hash, send.to(), now + ttl)
-                    .await?;
-                Ok(Ok(None))
-            })
-        })
-        .await?
-        .map_err(|()| moved_on())?;
-    if let Some(wait) = wait {
-        return Err(wait_error(wait));
-    }
-    state.messages_queued();
+    // The step may move meanwhile: the code goes only with the step it was made for.
+    let step = fa.step.clone();
+    send_step_code(&state, &id, vec![step.clone()], step, |code| {
+        code_for_step(&state, &fa, &legacy, code)
+    })
+    .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -882,30 +897,15 @@ pub async fn phone(
                 .await??;
         }
         Some(to) => {
-            let code = new_code(&state)?;
-            let hash = code_hash(&fa.id, "phone_code", &code);
-            let send = Outgoing::Sms {
-                text: crate::texts::first_access_sms(&code, &legacy.bank_name, true, state.config().otp_ttl / 60),
-                to,
-            };
-            let (ttl, st) = (state.config().otp_ttl, state.clone());
-            state
-                .store()
-                .write(move |w| {
-                    Box::pin(async move {
-                        let Some((fa, legacy)) = open_at(w, &fa.id, &steps, now).await? else {
-                            return Ok(Err(moved_on()));
-                        };
-                        if let Some(wait) = send_code(&st, w, now, Some(&fa), legacy.customer_id, &send).await? {
-                            return Ok(Err(wait_error(wait)));
-                        }
-                        w.set_first_access_code(now, &fa.id, "phone_code", &hash, send.to(), now + ttl)
-                            .await?;
-                        Ok(Ok(()))
-                    })
+            let minutes = state.config().otp_ttl / 60;
+            let steps = steps.iter().map(|s| (*s).to_owned()).collect();
+            send_step_code(&state, &id, steps, "phone_code".into(), |code| {
+                Ok(Outgoing::Sms {
+                    text: crate::texts::first_access_sms(code, &legacy.bank_name, true, minutes),
+                    to,
                 })
-                .await??;
-            state.messages_queued();
+            })
+            .await?;
         }
     }
     answer_state(&state, &id).await
@@ -979,30 +979,15 @@ pub async fn email(
         return Err(AppError::new(ErrorKind::Conflict, "choose the credentials first"));
     }
     let to = chosen.unwrap_or(legacy.email);
-    let code = new_code(&state)?;
-    let hash = code_hash(&fa.id, "email_code", &code);
-    let send = Outgoing::Email {
-        text: crate::texts::first_access_email_code(&code, state.config().otp_ttl / 60),
-        to,
-    };
-    let (now, ttl, st) = (state.now(), state.config().otp_ttl, state.clone());
-    state
-        .store()
-        .write(move |w| {
-            Box::pin(async move {
-                let Some((fa, legacy)) = open_at(w, &fa.id, &["email", "email_code"], now).await? else {
-                    return Ok(Err(moved_on()));
-                };
-                if let Some(wait) = send_code(&st, w, now, Some(&fa), legacy.customer_id, &send).await? {
-                    return Ok(Err(wait_error(wait)));
-                }
-                w.set_first_access_code(now, &fa.id, "email_code", &hash, send.to(), now + ttl)
-                    .await?;
-                Ok(Ok(()))
-            })
+    let minutes = state.config().otp_ttl / 60;
+    let from = vec!["email".to_owned(), "email_code".to_owned()];
+    send_step_code(&state, &id, from, "email_code".into(), |code| {
+        Ok(Outgoing::Email {
+            text: crate::texts::first_access_email_code(code, minutes),
+            to,
         })
-        .await??;
-    state.messages_queued();
+    })
+    .await?;
     answer_state(&state, &id).await
 }
 
