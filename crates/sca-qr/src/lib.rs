@@ -10,6 +10,8 @@
 //!   image file becomes the text it carries, byte for byte (no trimming, no line-ending changes).
 //!   Two decoders are combined, rxing (a ZXing port) and rqrr (a quirc port); see [`decode_luma`]
 //!   for the order of the passes and what each one is for.
+//! * **Bills** ([`bill`]): the text read from the QR code on a bill (a pagoPA notice or an EPC
+//!   "GiroCode" for a SEPA transfer) becomes a typed value, strictly, every check digit verified.
 //!
 //! It does not own the payload format, signatures or keys (that is `sca-protocol`), nor cameras
 //! or files on disk: the caller hands in pixels or bytes. The crate has no network access, no
@@ -19,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bill;
 mod decode;
 mod error;
 mod load;
