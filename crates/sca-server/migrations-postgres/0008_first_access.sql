@@ -25,7 +25,6 @@ CREATE TABLE first_accesses (
     id                 TEXT    PRIMARY KEY,
     legacy_customer_id BIGINT  NOT NULL REFERENCES legacy_customers(id),
     step               TEXT    NOT NULL CHECK (step IN ('sms', 'resume', 'credentials', 'phone', 'phone_code', 'email', 'email_code', 'done')),
-    sms_proven         BOOLEAN NOT NULL DEFAULT FALSE,
     code_hash          BYTEA,
     code_to            TEXT,
     code_sent_at       BIGINT,

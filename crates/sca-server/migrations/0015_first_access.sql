@@ -37,7 +37,6 @@ CREATE TABLE first_accesses (
     id                 TEXT    PRIMARY KEY,
     legacy_customer_id INTEGER NOT NULL REFERENCES legacy_customers(id),
     step               TEXT    NOT NULL CHECK (step IN ('sms', 'resume', 'credentials', 'phone', 'phone_code', 'email', 'email_code', 'done')),
-    sms_proven         INTEGER NOT NULL DEFAULT 0,
     code_hash          BLOB,                              -- SHA-256(id || step || code)
     code_to            TEXT,                              -- the phone or address it went to
     code_sent_at       INTEGER,

@@ -402,13 +402,23 @@ pub async fn authorize(
     Path(op_id): Path<String>,
     Body(body): Body<AuthorizeRequest>,
 ) -> ApiResult<Json<Decision>> {
-    let code = match (body.code.as_deref(), body.sms_otp.as_deref()) {
-        (Some(code), None) => Code::parse(code).map_err(|e| AppError::bad_request("code", e))?,
-        (None, Some(otp)) => {
-            let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
-            let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
+    enum Answer<'a> {
+        Code(Code),
+        Sms(&'a str),
+    }
+    let answer = match (body.code.as_deref(), body.sms_otp.as_deref()) {
+        (Some(code), None) => Answer::Code(Code::parse(code).map_err(|e| AppError::bad_request("code", e))?),
+        (None, Some(otp)) => Answer::Sms(otp),
+        _ => return Err(AppError::bad_request("code", "give exactly one of code and sms_otp")),
+    };
+    let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
+    // No read of the status or of the block here: the writer checks both, atomically.
+    let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
+    let now = state.now();
+    let code = match answer {
+        Answer::Sms(otp) => {
             sms_may_authorize(&op)?;
-            sca::answerable(&op, state.now())?;
+            sca::answerable(&op, now)?;
             let otp_id = sca::check_otp(
                 &state,
                 &web.customer,
@@ -422,12 +432,8 @@ pub async fn authorize(
                 status: OperationStatus::Approved.to_string(),
             }));
         }
-        _ => return Err(AppError::bad_request("code", "give exactly one of code and sms_otp")),
+        Answer::Code(code) => code,
     };
-    let op_id = OpId::parse(&op_id).map_err(|e| AppError::bad_request("op_id", e))?;
-    // No read of the status or of the block here: the writer checks both, atomically.
-    let op = state.operation_to_answer(web.customer.id, op_id.as_str()).await?;
-    let now = state.now();
     sca::answerable(&op, now)?;
     let operation = sca::stored_operation(&op)?;
     let keys = state.device_keys(web.customer.id).await?;

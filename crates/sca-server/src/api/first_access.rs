@@ -160,7 +160,8 @@ fn code_hash(id: &str, step: &str, code: &str) -> [u8; 32] {
 
 /// The state a client sees.
 fn view(fa: &FirstAccessRow, legacy: &LegacyCustomerRow, customer: Option<&Customer>) -> FirstAccessState {
-    let proven = fa.sms_proven;
+    // Every step after `sms` comes after the SMS code to the old bank's mobile.
+    let proven = fa.step != "sms";
     let (phone, email) = match customer {
         Some(c) if proven => (c.phone.clone(), c.email.clone()),
         _ if proven => (legacy.phone.clone(), legacy.email.clone()),
@@ -662,8 +663,7 @@ pub async fn sms_code(
             } else {
                 "credentials"
             };
-            w.set_first_access_step(&fa.id, next, true, now + FIRST_ACCESS_TTL)
-                .await?;
+            w.set_first_access_step(&fa.id, next, now + FIRST_ACCESS_TTL).await?;
             w.audit(now, "first_access_sms_proven", &legacy.holder().key, "").await
         })
     })
@@ -707,8 +707,7 @@ pub async fn resume(
                     w.set_contact(cid, Some(&legacy.phone), Some(&legacy.email)).await?;
                 }
                 w.set_legacy_reached(legacy.id, "phone").await?;
-                w.set_first_access_step(&fa.id, next, true, now + FIRST_ACCESS_TTL)
-                    .await?;
+                w.set_first_access_step(&fa.id, next, now + FIRST_ACCESS_TTL).await?;
                 w.audit(now, "first_access_resumed", &legacy.holder().key, next).await?;
                 Ok(Ok(()))
             })
@@ -819,8 +818,7 @@ pub async fn credentials(
                             cid
                         }
                     };
-                    w.set_first_access_step(&fa_id, "phone", true, now + FIRST_ACCESS_TTL)
-                        .await?;
+                    w.set_first_access_step(&fa_id, "phone", now + FIRST_ACCESS_TTL).await?;
                     w.audit(now, "first_access_credentials", &key, "").await?;
                     Ok(Ok(customer_id))
                 })
@@ -887,8 +885,7 @@ pub async fn phone(
                         };
                         w.set_contact(cid, Some(&legacy.phone), None).await?;
                         w.set_legacy_reached(legacy.id, "email").await?;
-                        w.set_first_access_step(&fa.id, "email", true, now + FIRST_ACCESS_TTL)
-                            .await?;
+                        w.set_first_access_step(&fa.id, "email", now + FIRST_ACCESS_TTL).await?;
                         w.audit(now, "first_access_phone_confirmed", &legacy.holder().key, "")
                             .await?;
                         Ok(Ok(()))
@@ -936,8 +933,7 @@ pub async fn phone_code(
                 };
                 w.set_contact(cid, Some(&phone), None).await?;
                 w.set_legacy_reached(legacy.id, "email").await?;
-                w.set_first_access_step(&fa.id, "email", true, now + FIRST_ACCESS_TTL)
-                    .await?;
+                w.set_first_access_step(&fa.id, "email", now + FIRST_ACCESS_TTL).await?;
                 w.audit(
                     now,
                     "first_access_phone_certified",
@@ -1017,7 +1013,7 @@ pub async fn email_code(
             let sms = legacy.auth_method == "card";
             let text = crate::texts::first_access_done(&legacy.bank_name, &user_code, sms);
             w.outbox(now, &email, "email", &text).await?;
-            w.set_first_access_step(&fa.id, "done", true, now).await?;
+            w.set_first_access_step(&fa.id, "done", now).await?;
             w.end_first_access(now, &fa.id).await?;
             w.audit(now, "first_access_done", &user_code, &legacy.holder().key)
                 .await

@@ -205,8 +205,6 @@ pub struct FirstAccessRow {
     pub legacy_customer_id: i64,
     /// What comes next.
     pub step: String,
-    /// The SMS code to the old bank's certified mobile was proven.
-    pub sms_proven: bool,
     /// SHA-256(id || step || code) of the current step's code.
     pub code_hash: Option<Vec<u8>>,
     /// Where it went.
@@ -386,20 +384,13 @@ impl WriteCtx {
     }
 
     /// Moves a first access to `step` (a code of the step before is gone), 20 minutes on.
-    pub async fn set_first_access_step(
-        &mut self,
-        id: &str,
-        step: &str,
-        sms_proven: bool,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
+    pub async fn set_first_access_step(&mut self, id: &str, step: &str, expires_at: u64) -> Result<(), StoreError> {
         conn!(&mut self.conn, |c| sqlx::query(
-            "UPDATE first_accesses SET step = $2, sms_proven = $3, expires_at = $4, code_hash = NULL, code_to = NULL, \
+            "UPDATE first_accesses SET step = $2, expires_at = $3, code_hash = NULL, code_to = NULL, \
              code_expires_at = NULL, code_sent_at = NULL, code_failures = 0 WHERE id = $1"
         )
         .bind(id)
         .bind(step)
-        .bind(sms_proven)
         .bind(expires_at as i64)
         .execute(c)
         .await
@@ -588,7 +579,7 @@ impl WriteCtx {
     }
 }
 
-const FIRST_ACCESS_COLUMNS: &str = "id, legacy_customer_id, step, sms_proven, code_hash, code_to, code_sent_at, \
+const FIRST_ACCESS_COLUMNS: &str = "id, legacy_customer_id, step, code_hash, code_to, code_sent_at, \
      code_expires_at, code_failures, expires_at, ended_at, sends";
 
 impl Store {
