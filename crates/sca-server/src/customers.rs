@@ -59,6 +59,26 @@ pub(crate) fn check_phone(phone: &str) -> ApiResult<String> {
     Ok(compact)
 }
 
+/// A phone as shown to whoever has not proven it: the country prefix and the last `keep`
+/// digits (`+39*******567` with 3).
+pub(crate) fn masked_phone(phone: &str, keep: usize) -> String {
+    let keep = keep.min(phone.len());
+    let (head, tail) = phone.split_at(phone.len() - keep);
+    let prefix: String = head.chars().take(3).collect();
+    format!("{prefix}{}{tail}", "*".repeat(head.chars().count().saturating_sub(3)))
+}
+
+/// An e-mail address as shown to whoever has not proven it: `g***@example.com`.
+pub(crate) fn masked_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
 /// A plausible e-mail address: `local@domain.tld`, no spaces, at most 254 characters.
 pub(crate) fn check_email(email: &str) -> ApiResult<String> {
     let email = email.trim();

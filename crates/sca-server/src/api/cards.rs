@@ -73,12 +73,9 @@ pub struct CardView {
     pub available: String,
 }
 
-/// `+39*******567`.
+/// A card's 3-D Secure phone as shown: `+39*******567`.
 pub(crate) fn masked_phone(phone: &str) -> String {
-    let keep = 3.min(phone.len());
-    let (head, tail) = phone.split_at(phone.len() - keep);
-    let prefix: String = head.chars().take(3).collect();
-    format!("{prefix}{}{tail}", "*".repeat(head.chars().count().saturating_sub(3)))
+    crate::customers::masked_phone(phone, 3)
 }
 
 impl CardView {

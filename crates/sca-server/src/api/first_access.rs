@@ -133,25 +133,9 @@ pub struct FirstAccessState {
     pub sca_policy: Option<String>,
 }
 
-/// `+39******4567`.
-pub(crate) fn mask_phone(phone: &str) -> String {
-    let n = phone.chars().count();
-    phone
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i < 3 || i + 4 >= n { c } else { '*' })
-        .collect()
-}
-
-/// `g***@example.com`.
-pub(crate) fn mask_email(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".to_owned(),
-    }
+/// `+39******4567`: the last four digits, as the old bank's letters showed them.
+fn mask_phone(phone: &str) -> String {
+    crate::customers::masked_phone(phone, 4)
 }
 
 fn code_hash(id: &str, step: &str, code: &str) -> [u8; 32] {
@@ -165,7 +149,7 @@ fn view(fa: &FirstAccessRow, legacy: &LegacyCustomerRow, customer: Option<&Custo
     let (phone, email) = match customer {
         Some(c) if proven => (c.phone.clone(), c.email.clone()),
         _ if proven => (legacy.phone.clone(), legacy.email.clone()),
-        _ => (mask_phone(&legacy.phone), mask_email(&legacy.email)),
+        _ => (mask_phone(&legacy.phone), crate::customers::masked_email(&legacy.email)),
     };
     let code_to = fa
         .code_to
@@ -459,8 +443,7 @@ pub async fn start(
     params(("first_access_id" = String, Path)),
     responses((status = 200, body = FirstAccessState), (status = 404, body = Problem), (status = 410, body = Problem)))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<FirstAccessState>> {
-    let (fa, legacy, customer) = load(&state, &id).await?;
-    Ok(Json(view(&fa, &legacy, customer.as_ref())))
+    answer_state(&state, &id).await
 }
 
 /// What the current step's code is, and how to make a fresh one.
@@ -1030,7 +1013,10 @@ mod tests {
     #[test]
     fn masks() {
         assert_eq!(mask_phone("+393331234567"), "+39******4567");
-        assert_eq!(mask_email("giulia.verdi@example.com"), "g***@example.com");
-        assert_eq!(mask_email("nobody"), "***");
+        assert_eq!(
+            crate::customers::masked_email("giulia.verdi@example.com"),
+            "g***@example.com"
+        );
+        assert_eq!(crate::customers::masked_email("nobody"), "***");
     }
 }
