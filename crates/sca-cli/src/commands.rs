@@ -94,6 +94,7 @@ fn kind(arg: KindArg) -> Kind {
         KindArg::CardPayment => Kind::CardPayment,
         KindArg::Device => Kind::Device,
         KindArg::Generic => Kind::Generic,
+        KindArg::PagoPa => Kind::PagoPa,
     }
 }
 

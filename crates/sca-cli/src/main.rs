@@ -101,7 +101,8 @@ enum PayloadCommand {
         after_help = "Example:\n  sca payload make --key bank.pk8 --kind TRANSFER --op-id 57240000 \\\n      \
         --field A=12.50EUR --field 'B=Mario Rossi' --field I=IT60X0542811101000000123456 --ttl 300\n\n\
         Fields: A amount (12.50EUR), B payee name, C card (****1234), D description,\n\
-        I payee IBAN, M merchant, X execution date (YYYY-MM-DD). Write a line break as \\n."
+        F creditor fiscal code (11 digits), I payee IBAN, M merchant, N pagoPA notice code\n\
+        (18 digits), X execution date (YYYY-MM-DD). Write a line break as \\n."
     )]
     Make {
         /// The bank key (PKCS#8, as written by `sca keygen`).
@@ -158,6 +159,8 @@ enum KindArg {
     CardPayment,
     Device,
     Generic,
+    #[value(name = "PAGOPA")]
+    PagoPa,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -214,6 +214,34 @@ impl fmt::Display for MaskedCard {
     }
 }
 
+/// A code of exactly `N` ASCII digits: a pagoPA creditor's fiscal code (`F`, 11) or notice code
+/// (`N`, 18). Only the form is checked here; what the digits mean (check digits, the notice's aux
+/// digit) is the bank's to check when it makes the operation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Digits<const N: usize>([u8; N]);
+
+impl<const N: usize> Digits<N> {
+    /// Exactly `N` ASCII digits.
+    pub fn parse(text: &str) -> Result<Self, FieldError> {
+        let bytes: [u8; N] = text.as_bytes().try_into().map_err(|_| FieldError::Digits(N))?;
+        if !bytes.iter().all(u8::is_ascii_digit) {
+            return Err(FieldError::Digits(N));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> fmt::Display for Digits<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A calendar date, `YYYY-MM-DD`, year 0001 to 9999 (proleptic Gregorian).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct Date {
@@ -265,23 +293,29 @@ pub enum FieldKey {
     Card,
     /// `D`: description ("causale").
     Description,
+    /// `F`: the creditor's fiscal code (a pagoPA notice): 11 digits.
+    CreditorFiscalCode,
     /// `I`: payee IBAN.
     PayeeIban,
     /// `M`: merchant.
     Merchant,
+    /// `N`: a pagoPA notice code: 18 digits.
+    NoticeCode,
     /// `X`: execution date.
     ExecutionDate,
 }
 
 impl FieldKey {
     /// Every key, sorted.
-    pub const ALL: [FieldKey; 7] = [
+    pub const ALL: [FieldKey; 9] = [
         Self::Amount,
         Self::PayeeName,
         Self::Card,
         Self::Description,
+        Self::CreditorFiscalCode,
         Self::PayeeIban,
         Self::Merchant,
+        Self::NoticeCode,
         Self::ExecutionDate,
     ];
 
@@ -292,8 +326,10 @@ impl FieldKey {
             Self::PayeeName => 'B',
             Self::Card => 'C',
             Self::Description => 'D',
+            Self::CreditorFiscalCode => 'F',
             Self::PayeeIban => 'I',
             Self::Merchant => 'M',
+            Self::NoticeCode => 'N',
             Self::ExecutionDate => 'X',
         }
     }
@@ -310,8 +346,10 @@ impl FieldKey {
             Self::PayeeName => "payee name",
             Self::Card => "card",
             Self::Description => "description",
+            Self::CreditorFiscalCode => "creditor code",
             Self::PayeeIban => "payee IBAN",
             Self::Merchant => "merchant",
+            Self::NoticeCode => "notice code",
             Self::ExecutionDate => "execution date",
         }
     }
@@ -334,6 +372,10 @@ pub struct OperationData {
     pub merchant: Option<String>,
     /// `X`.
     pub execution_date: Option<Date>,
+    /// `F`: 11 digits.
+    pub creditor_fiscal_code: Option<Digits<11>>,
+    /// `N`: 18 digits.
+    pub notice_code: Option<Digits<18>>,
 }
 
 impl OperationData {
@@ -362,6 +404,8 @@ impl OperationData {
                 self.merchant = Some(parse_text(value, Self::MERCHANT_MAX).map_err(|e| wrap(e.into()))?)
             }
             FieldKey::ExecutionDate => self.execution_date = Some(Date::parse(value).map_err(|e| wrap(e.into()))?),
+            FieldKey::CreditorFiscalCode => self.creditor_fiscal_code = Some(Digits::parse(value).map_err(wrap)?),
+            FieldKey::NoticeCode => self.notice_code = Some(Digits::parse(value).map_err(wrap)?),
         }
         Ok(())
     }
@@ -393,8 +437,13 @@ impl OperationData {
         push(FieldKey::PayeeName, self.payee_name.clone());
         push(FieldKey::Card, self.card.map(|c| c.to_string()));
         push(FieldKey::Description, self.description.clone());
+        push(
+            FieldKey::CreditorFiscalCode,
+            self.creditor_fiscal_code.map(|d| d.to_string()),
+        );
         push(FieldKey::PayeeIban, self.payee_iban.as_ref().map(|i| i.to_string()));
         push(FieldKey::Merchant, self.merchant.clone());
+        push(FieldKey::NoticeCode, self.notice_code.map(|d| d.to_string()));
         push(FieldKey::ExecutionDate, self.execution_date.map(|d| d.to_string()));
         out
     }
@@ -429,6 +478,8 @@ impl OperationData {
             FieldKey::PayeeIban => self.payee_iban.is_some(),
             FieldKey::Merchant => self.merchant.is_some(),
             FieldKey::ExecutionDate => self.execution_date.is_some(),
+            FieldKey::CreditorFiscalCode => self.creditor_fiscal_code.is_some(),
+            FieldKey::NoticeCode => self.notice_code.is_some(),
         }
     }
 
@@ -542,6 +593,45 @@ mod tests {
         let with_letters = data.terminal_lines("", true);
         assert_eq!(with_letters[0], "A amount:          12.50EUR");
         assert!(with_letters[1].ends_with(&format!("\n{}novembre", " ".repeat(19))));
+    }
+
+    #[test]
+    fn pagopa_codes_are_exact_digit_counts_in_key_order() {
+        let data = OperationData::from_fields([
+            ('N', "302000100000009424"),
+            ('F', "80078750587"),
+            ('B', "INPS"),
+            ('A', "120.30EUR"),
+        ])
+        .unwrap();
+        assert_eq!(
+            data.canonical(),
+            "A:120.30EUR*B:INPS*F:80078750587*N:302000100000009424"
+        );
+        assert_eq!(OperationData::parse_canonical(&data.canonical()).unwrap(), data);
+        for (key, bad, n) in [
+            ('F', "8007875058", 11),
+            ('F', "800787505870", 11),
+            ('F', "8007875058X", 11),
+            ('F', "８0078750587", 11),
+            ('N', "30200010000000942", 18),
+            ('N', "3020001000000094244", 18),
+            ('N', "30200010000000942 ", 18),
+        ] {
+            assert_eq!(
+                OperationData::from_fields([(key, bad)]),
+                Err(DataError::Value {
+                    key,
+                    error: FieldError::Digits(n)
+                }),
+                "{key}:{bad}"
+            );
+        }
+        // Out of order: N before F.
+        assert_eq!(
+            OperationData::parse_canonical("N:302000100000009424*F:80078750587"),
+            Err(DataError::Order('F'))
+        );
     }
 
     #[test]

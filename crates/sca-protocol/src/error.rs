@@ -184,6 +184,9 @@ pub enum FieldError {
     /// Execution date (`X`).
     #[error(transparent)]
     Date(#[from] DateError),
+    /// Creditor fiscal code (`F`) or notice code (`N`): not exactly this many ASCII digits.
+    #[error("must be exactly {0} digits")]
+    Digits(usize),
 }
 
 /// The canonical operation data (docs/spec/sca1.md §6) was refused.
@@ -212,7 +215,7 @@ pub enum DataError {
     },
 }
 
-/// The operation kind is none of `TRANSFER LOGIN CARD_PAYMENT DEVICE GENERIC`.
+/// The operation kind is none of `TRANSFER LOGIN CARD_PAYMENT DEVICE GENERIC PAGOPA`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("unknown operation kind")]
 #[non_exhaustive]

@@ -32,7 +32,7 @@ pub use activation::{
 };
 pub use approval::{AuthorizationError, DeviceAuthorization, approve_message, reject_message, request_message};
 pub use code::{Code, CodeInput, Purpose, Step, code_for_message, code_message, compute_code};
-pub use data::{Amount, Date, FieldKey, Iban, MaskedCard, OperationData, escape, unescape};
+pub use data::{Amount, Date, Digits, FieldKey, Iban, MaskedCard, OperationData, escape, unescape};
 pub use encoding::{b64u_decode, b64u_encode, constant_time_eq, lp_message, sha256};
 pub use error::{
     AmountError, CodeError, DataError, DateError, FieldError, IbanError, IdError, IterationsError, KeyError, KindError,

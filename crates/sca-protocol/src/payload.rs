@@ -30,16 +30,20 @@ pub enum Kind {
     Device,
     /// Anything else the bank asks to confirm.
     Generic,
+    /// A pagoPA notice paid (Italy's payments to public bodies): needs amount, creditor name,
+    /// creditor fiscal code, notice code.
+    PagoPa,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Self::Transfer,
         Self::Login,
         Self::CardPayment,
         Self::Device,
         Self::Generic,
+        Self::PagoPa,
     ];
 
     /// The protocol name, `TRANSFER` …
@@ -50,6 +54,7 @@ impl Kind {
             Self::CardPayment => "CARD_PAYMENT",
             Self::Device => "DEVICE",
             Self::Generic => "GENERIC",
+            Self::PagoPa => "PAGOPA",
         }
     }
 
@@ -63,6 +68,12 @@ impl Kind {
         match self {
             Self::Transfer => &[FieldKey::Amount, FieldKey::PayeeName, FieldKey::PayeeIban],
             Self::CardPayment => &[FieldKey::Amount, FieldKey::Card, FieldKey::Merchant],
+            Self::PagoPa => &[
+                FieldKey::Amount,
+                FieldKey::PayeeName,
+                FieldKey::CreditorFiscalCode,
+                FieldKey::NoticeCode,
+            ],
             Self::Login | Self::Device | Self::Generic => &[],
         }
     }

@@ -630,7 +630,7 @@ pub fn generate(rng: &dyn SecureRandom, now: u64) -> Result<VectorFile, KeyError
         });
     }
 
-    let canonical_inputs: [&[(&str, &str)]; 7] = [
+    let canonical_inputs: [&[(&str, &str)]; 8] = [
         &[("A", "1.00EUR"), ("B", "a*b")],
         &[("A", "12.50EUR"), ("C", "****1234"), ("M", "Libreria Àncora")],
         &[("D", "riga uno\nriga due \\ fine"), ("B", "Ditta S.r.l.")],
@@ -648,6 +648,12 @@ pub fn generate(rng: &dyn SecureRandom, now: u64) -> Result<VectorFile, KeyError
         ],
         &[("X", "2030-12-31")],
         &[],
+        &[
+            ("N", "302000100000009424"),
+            ("F", "80078750587"),
+            ("B", "INPS"),
+            ("A", "120.30EUR"),
+        ],
     ];
     let mut canonical = Vec::new();
     for fields in canonical_inputs {
@@ -664,7 +670,7 @@ pub fn generate(rng: &dyn SecureRandom, now: u64) -> Result<VectorFile, KeyError
     let bank_pub = bank.public_key().to_b64u();
     let key_id = bank.public_key().key_id().to_string();
     let mut payloads = Vec::new();
-    let valid_ops: [(Kind, &[(char, &str)]); 6] = [
+    let valid_ops: [(Kind, &[(char, &str)]); 7] = [
         (
             Kind::Transfer,
             &[
@@ -690,6 +696,15 @@ pub fn generate(rng: &dyn SecureRandom, now: u64) -> Result<VectorFile, KeyError
         ),
         (Kind::Device, &[]),
         (Kind::Generic, &[('D', "Modifica limite carta")]),
+        (
+            Kind::PagoPa,
+            &[
+                ('A', "120.30EUR"),
+                ('B', "INPS"),
+                ('F', "80078750587"),
+                ('N', "302000100000009424"),
+            ],
+        ),
     ];
     for (kind, fields) in valid_ops {
         let operation = Operation {

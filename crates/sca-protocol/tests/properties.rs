@@ -32,8 +32,10 @@ fn data() -> impl Strategy<Value = OperationData> {
         ])),
         prop::option::of(text(70)),
         prop::option::of((1u16..=9999, 1u8..=12, 1u8..=28)),
+        prop::option::of("[0-9]{11}"),
+        prop::option::of("[0-9]{18}"),
     )
-        .prop_map(|(a, b, c, d, i, m, x)| OperationData {
+        .prop_map(|(a, b, c, d, i, m, x, f, n)| OperationData {
             amount: a.map(|(minor, cur)| Amount::new(minor, &cur).unwrap()),
             payee_name: b,
             card: c.map(|n| MaskedCard::parse(&format!("****{n:04}")).unwrap()),
@@ -41,6 +43,8 @@ fn data() -> impl Strategy<Value = OperationData> {
             payee_iban: i.map(|s| Iban::parse(s).unwrap()),
             merchant: m,
             execution_date: x.map(|(y, mo, d)| Date::parse(&format!("{y:04}-{mo:02}-{d:02}")).unwrap()),
+            creditor_fiscal_code: f.map(|f| Digits::parse(&f).unwrap()),
+            notice_code: n.map(|n| Digits::parse(&n).unwrap()),
         })
 }
 

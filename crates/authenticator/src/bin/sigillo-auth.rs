@@ -250,6 +250,7 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::CardPayment => "card payment",
         Kind::Device => "activate a new device",
         Kind::Generic => "operation",
+        Kind::PagoPa => "pagoPA notice (avviso pagoPA)",
     }
 }
 
