@@ -186,7 +186,9 @@ fn all_digits(text: &str) -> bool {
     text.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn parse_notice_code(text: &str) -> Result<String, BillError> {
+/// A pagoPA notice code alone (as typed on a bank's page): 18 digits, the first (the aux digit)
+/// from 0 to 3. The refusal names the field `notice code`.
+pub fn parse_notice_code(text: &str) -> Result<String, BillError> {
     const FIELD: &str = "notice code";
     if text.is_empty() {
         return Err(refuse(FIELD, FieldReason::Missing));
@@ -203,7 +205,9 @@ fn parse_notice_code(text: &str) -> Result<String, BillError> {
     Ok(text.to_owned())
 }
 
-fn parse_creditor_fiscal_code(text: &str) -> Result<String, BillError> {
+/// A pagoPA creditor's fiscal code alone: 11 digits whose last is the partita IVA check digit.
+/// The refusal names the field `creditor fiscal code`.
+pub fn parse_creditor_fiscal_code(text: &str) -> Result<String, BillError> {
     const FIELD: &str = "creditor fiscal code";
     if text.is_empty() {
         return Err(refuse(FIELD, FieldReason::Missing));

@@ -51,6 +51,10 @@ pub enum ErrorKind {
     Conflict,
     /// The account does not hold the amount.
     InsufficientFunds,
+    /// A pagoPA creditor the bank does not know.
+    UnknownCreditor,
+    /// The pagoPA notice has been paid already.
+    NoticePaid,
     /// The operation, activation or OTP expired.
     Expired,
     /// The credential is blocked after 5 wrong answers.
@@ -89,6 +93,8 @@ impl ErrorKind {
             Self::NotPending => (StatusCode::CONFLICT, "not_pending"),
             Self::Conflict => (StatusCode::CONFLICT, "conflict"),
             Self::InsufficientFunds => (StatusCode::CONFLICT, "insufficient_funds"),
+            Self::UnknownCreditor => (StatusCode::NOT_FOUND, "unknown_creditor"),
+            Self::NoticePaid => (StatusCode::CONFLICT, "notice_paid"),
             Self::Expired => (StatusCode::GONE, "expired"),
             Self::Blocked => (StatusCode::LOCKED, "blocked"),
             Self::AlreadyMigrated => (StatusCode::CONFLICT, "already_migrated"),
@@ -126,7 +132,7 @@ pub struct Problem {
     pub code: &'static str,
     /// What went wrong, for the client.
     pub detail: String,
-    /// The input field at fault (400 only).
+    /// The input field at fault (400; also 404 `unknown_creditor`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Attempts left before the credential is blocked, where an attempt was counted.

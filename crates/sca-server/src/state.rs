@@ -64,6 +64,9 @@ pub enum StartError {
         /// Where the key is configured.
         how: &'static str,
     },
+    /// The sandbox's own data could not be put.
+    #[error("sandbox data: {0}")]
+    Seed(String),
 }
 
 /// Refuses keys that are not the ones the stored data was made with: an instance started with
@@ -221,6 +224,11 @@ impl AppState {
             operations: Mutex::new(HashMap::new()),
             outbox_wake,
         }));
+        if state.0.config.sandbox {
+            crate::api::pagopa::seed_sandbox_creditors(&state)
+                .await
+                .map_err(|e| StartError::Seed(e.to_string()))?;
+        }
         if let Some(pool) = postgres {
             let instance = crate::crypto::random::b64u(&state.0.rng, 12)?;
             crate::push::start(&state, pool, instance);

@@ -138,19 +138,16 @@ fn field_error(key: FieldKey, e: impl std::fmt::Display) -> AppError {
     AppError::bad_request(field, e)
 }
 
-/// Creates a transfer: a TRANSFER operation (amount, payee, IBAN, description) signed by the
-/// bank, pending, pushed to the customer's devices.
-#[utoipa::path(post, path = "/api/v1/transfers", tag = "banking", request_body = TransferRequest,
-    params(("x-csrf-token" = String, Header)),
-    responses((status = 201, body = OperationCreated), (status = 400, body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first"), (status = 409, body = Problem, description = "insufficient_funds")))]
-pub async fn create_transfer(
-    State(state): State<AppState>,
-    web: WebSession,
-    Body(body): Body<TransferRequest>,
-) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
-    let iban = Iban::parse_typed(&body.payee_iban).map_err(|e| AppError::bad_request("payee_iban", e))?;
-    let amount = Amount::from_decimal(body.amount.trim(), body.currency.trim()).map_err(|e| match e {
+/// The account that pays `amount` (an API decimal and currency, fields `amount` and `currency`):
+/// the customer's account, in that currency, holding it; the amount more than zero and within the
+/// bank's largest transfer. Transfers and pagoPA notices both pay through it.
+pub(crate) async fn paying_account(
+    state: &AppState,
+    customer: &Customer,
+    amount: &str,
+    currency: &str,
+) -> ApiResult<(crate::storage::Account, Amount, i64)> {
+    let amount = Amount::from_decimal(amount.trim(), currency.trim()).map_err(|e| match e {
         sca_protocol::AmountError::Currency => AppError::bad_request("currency", e),
         other => AppError::bad_request("amount", other),
     })?;
@@ -166,7 +163,7 @@ pub async fn create_transfer(
     }
     let account = state
         .store()
-        .accounts(web.customer.id)
+        .accounts(customer.id)
         .await?
         .into_iter()
         .next()
@@ -177,15 +174,31 @@ pub async fn create_transfer(
             format!("the account is in {}", account.currency),
         ));
     }
-    if account.iban == iban.as_str() {
-        return Err(AppError::bad_request("payee_iban", "is the paying account"));
-    }
     let minor = i64::try_from(amount.minor_units()).map_err(|_| AppError::bad_request("amount", "too large"))?;
     if account.balance_minor < minor {
         return Err(AppError::new(
             ErrorKind::InsufficientFunds,
             "the account does not hold the amount",
         ));
+    }
+    Ok((account, amount, minor))
+}
+
+/// Creates a transfer: a TRANSFER operation (amount, payee, IBAN, description) signed by the
+/// bank, pending, pushed to the customer's devices.
+#[utoipa::path(post, path = "/api/v1/transfers", tag = "banking", request_body = TransferRequest,
+    params(("x-csrf-token" = String, Header)),
+    responses((status = 201, body = OperationCreated), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first"), (status = 409, body = Problem, description = "insufficient_funds")))]
+pub async fn create_transfer(
+    State(state): State<AppState>,
+    web: WebSession,
+    Body(body): Body<TransferRequest>,
+) -> ApiResult<(StatusCode, Json<OperationCreated>)> {
+    let iban = Iban::parse_typed(&body.payee_iban).map_err(|e| AppError::bad_request("payee_iban", e))?;
+    let (account, amount, minor) = paying_account(&state, &web.customer, &body.amount, &body.currency).await?;
+    if account.iban == iban.as_str() {
+        return Err(AppError::bad_request("payee_iban", "is the paying account"));
     }
     let mut data = OperationData::default();
     data.set(FieldKey::Amount, &amount.to_string())
@@ -324,12 +337,12 @@ fn operation_sms_ref(op: &crate::storage::OperationRow) -> String {
     format!("operation:{}", op.id)
 }
 
-/// Whether an SMS code to the certified phone may authorize `op`: a transfer or a request on the
-/// customer's own cards. Not a login (its own route), not a new device (which is to replace the
+/// Whether an SMS code to the certified phone may authorize `op`: a transfer, a pagoPA notice, or
+/// a request on the customer's own cards. Not a login (its own route), not a new device (which is to replace the
 /// SMS), not a card purchase (3-D Secure has its own SMS, to the card's phone, with the Key6).
 fn sms_may_authorize(op: &crate::storage::OperationRow) -> ApiResult<()> {
     match Kind::parse(&op.kind) {
-        Ok(Kind::Transfer | Kind::Generic) => Ok(()),
+        Ok(Kind::Transfer | Kind::PagoPa | Kind::Generic) => Ok(()),
         _ => Err(AppError::new(
             ErrorKind::Conflict,
             "this operation is not authorized by an SMS code: use the authenticator",
@@ -349,6 +362,9 @@ fn sms_summary(op: &sca_protocol::Operation) -> String {
     }
     if let Some(i) = &d.payee_iban {
         parts.push(i.to_string());
+    }
+    if let Some(n) = &d.notice_code {
+        parts.push(format!("avviso {n}"));
     }
     if let Some(m) = &d.merchant {
         parts.push(m.clone());
@@ -394,7 +410,7 @@ pub async fn operation_sms(
     params(("op_id" = String, Path), ("x-csrf-token" = String, Header)),
     responses((status = 200, body = Decision, description = "`approved`"), (status = 400, body = Problem),
         (status = 401, body = Problem, description = "wrong_code / wrong_otp + attempts_left"), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "not_pending / insufficient_funds / no SMS code sent"), (status = 410, body = Problem),
+        (status = 409, body = Problem, description = "not_pending / insufficient_funds / notice_paid / no SMS code sent"), (status = 410, body = Problem),
         (status = 423, body = Problem), (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first")))]
 pub async fn authorize(
     State(state): State<AppState>,

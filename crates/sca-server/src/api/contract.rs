@@ -30,6 +30,8 @@ const SECURITY_CODE: &str = "^[ -]*([0-9A-HJKMNP-TV-Za-hjkmnp-tv-z][ -]*){20}$";
 const SIX_DIGITS: &str = "^[0-9]{6}$";
 /// An 8-digit user code or operation identifier (its last digit is a check digit).
 const EIGHT_DIGITS: &str = "^[0-9]{8}$";
+/// A pagoPA creditor's fiscal code (its check digit is the server's to check).
+const ELEVEN_DIGITS: &str = "^[0-9]{11}$";
 /// b64u of 16 random bytes: an activation or recovery id, a login id.
 const ID16: &str = "^[A-Za-z0-9_-]{22}$";
 /// A 3-D Secure authentication's id: a UUID in lower case.
@@ -70,6 +72,9 @@ fn property_format(schema: &str, property: &str) -> Option<Value> {
         (_, "device_pub" | "ecdh_pub") => pattern(POINT),
         ("ActivationConfirm", "confirm") => pattern("^[0-9a-fA-F]{64}$"),
         (_, "alias") => pattern(ALIAS),
+        ("PagoPaRequest", "notice_code") => pattern("^[0-3][0-9]{17}$"),
+        ("PagoPaRequest", "creditor_fiscal_code") => pattern(ELEVEN_DIGITS),
+        ("PagoPaRequest", "currency") => pattern("^[A-Z]{3}$"),
         _ => return None,
     })
 }
@@ -82,6 +87,7 @@ fn parameter_format(location: &str, name: &str) -> Option<Value> {
         ("path", "activation_id" | "recovery_id" | "first_access_id") => pattern(ID16),
         ("path", "code") => pattern(BANK_CODE),
         ("path", "legacy_code") => pattern(LEGACY_CODE),
+        ("path", "fiscal_code") => pattern(ELEVEN_DIGITS),
         ("path", "device_id") => pattern(DEVICE_ID),
         ("path", "acsTransID") => pattern(UUID),
         ("query", "to") => json!({ "minLength": 1 }),

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod first_access;
 pub mod login;
 pub mod pages;
+pub mod pagopa;
 pub mod recovery;
 
 use axum::Json;
@@ -80,6 +81,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/accounts"),
     ("get", "/api/v1/accounts/{iban}/movements"),
     ("post", "/api/v1/transfers"),
+    ("get", "/api/v1/pagopa/creditors/{fiscal_code}"),
+    ("post", "/api/v1/pagopa/payments"),
     ("get", "/api/v1/operations/{op_id}"),
     ("get", "/api/v1/operations/{op_id}/events"),
     ("get", "/api/v1/operations/{op_id}/qr.svg"),
@@ -142,7 +145,7 @@ impl Modify for Security {
         first_access::sms_code, first_access::resume, first_access::credentials, first_access::phone, first_access::phone_code,
         first_access::email, first_access::email_code, banking::operation_sms, login::login, login::login_state, login::login_code, login::login_sms, login::login_events, login::logout,
         login::change_password, login::password_sms, login::set_alias,
-        banking::accounts, banking::movements, banking::create_transfer, banking::operation, banking::operation_events,
+        banking::accounts, banking::movements, banking::create_transfer, pagopa::get_creditor, pagopa::pay_notice, banking::operation, banking::operation_events,
         banking::qr_svg, banking::qr_png, banking::authorize, banking::list_devices, banking::rename_device, banking::remove_device,
         devices::start_activation, devices::activation_keys, devices::activation_confirm, devices::start_device_activation, devices::start_device_activation_web, devices::check_code,
         devices::device_events, devices::device_operation, devices::approve, devices::reject, devices::bank_key,
@@ -274,6 +277,8 @@ pub fn routes(sandbox: bool) -> Router<AppState> {
         .route("/api/v1/accounts", get(banking::accounts))
         .route("/api/v1/accounts/{iban}/movements", get(banking::movements))
         .route("/api/v1/transfers", post(banking::create_transfer))
+        .route("/api/v1/pagopa/creditors/{fiscal_code}", get(pagopa::get_creditor))
+        .route("/api/v1/pagopa/payments", post(pagopa::pay_notice))
         .route("/api/v1/operations/{op_id}", get(banking::operation))
         .route("/api/v1/operations/{op_id}/qr.svg", get(banking::qr_svg))
         .route("/api/v1/operations/{op_id}/qr.png", get(banking::qr_png))

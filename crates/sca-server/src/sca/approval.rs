@@ -62,6 +62,8 @@ enum Outcome {
     Blocked,
     Wrong(Counted),
     InsufficientFunds,
+    /// A PAGOPA whose notice another operation paid: failed.
+    NoticePaid,
 }
 
 /// Approves a pending operation once: checks (inside the writer, so atomically) that the
@@ -77,7 +79,10 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
     // OPERATION / OPERATION_ID codes and push approvals need nothing but the one conditional
     // UPDATE (its triggers book the money and reset the count): the hot path, without a
     // savepoint. Time-step codes and SMS OTPs also spend the step or the OTP first.
-    let fast = matches!(&via, Via::Device(_) | Via::Code(CodeMatch { step: None, .. }));
+    // A pagoPA notice is paid once: its approval takes the notice's lock first (PostgreSQL), in
+    // a job of its own.
+    let pagopa = op.kind == Kind::PagoPa.as_str();
+    let fast = !pagopa && matches!(&via, Via::Device(_) | Via::Code(CodeMatch { step: None, .. }));
     let args = ApproveArgs {
         fast,
         via: via.clone(),
@@ -130,6 +135,19 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
         Outcome::Wrong(counted) => {
             state.messages_queued();
             Err(counted_error(state, Some(cid), counted, ErrorKind::WrongCode))
+        }
+        Outcome::NoticePaid => {
+            state.0.hub.publish(
+                cid,
+                HubEvent::Status {
+                    op_id: op.op_id.clone(),
+                    status: OperationStatus::Failed,
+                },
+            );
+            Err(AppError::new(
+                ErrorKind::NoticePaid,
+                "the pagoPA notice has been paid already; the operation failed",
+            ))
         }
         Outcome::InsufficientFunds => {
             state.0.hub.publish(
@@ -200,6 +218,9 @@ async fn approve_in_writer(
             return Ok(Outcome::Expired);
         }
     }
+    if kind == Kind::PagoPa.as_str() {
+        w.lock_pagopa_notice(op_row).await?;
+    }
     match w.approve_operation(op_row, now, &by, cid, credential, max).await? {
         Approval::Approved => {
             w.audit(now, "operation_approved", user_code, &format!("{op_id} {kind} by {by}"))
@@ -236,7 +257,12 @@ async fn classify(
     if w.is_blocked(cid, credential, max).await? {
         return Ok(Outcome::Blocked);
     }
-    match w.operation(op_row).await? {
+    let current = w.operation(op_row).await?;
+    let notice_paid = match &current {
+        Some(c) if c.status.is_pending() && c.kind == Kind::PagoPa.as_str() => w.pagopa_paid_for(op_row).await?,
+        _ => false,
+    };
+    match current {
         Some(current) if current.status.is_pending() && now >= current.expires_at as u64 => {
             if w.decide_operation(op_row, OperationStatus::Expired, now, "clock")
                 .await?
@@ -244,6 +270,20 @@ async fn classify(
                 w.audit(now, "operation_expired", user_code, op_id).await?;
             }
             Ok(Outcome::Expired)
+        }
+        Some(_) if notice_paid => {
+            if w.decide_operation(op_row, OperationStatus::Failed, now, "notice_paid")
+                .await?
+            {
+                w.audit(
+                    now,
+                    "operation_failed",
+                    user_code,
+                    &format!("{op_id}: pagoPA notice paid already"),
+                )
+                .await?;
+            }
+            Ok(Outcome::NoticePaid)
         }
         _ => Ok(Outcome::NotPending),
     }
@@ -287,6 +327,11 @@ pub(crate) enum Beside {
         phone: Option<String>,
         /// Sent when it is done: by SMS to the card's phone until then, and by e-mail.
         alert: Option<String>,
+    },
+    /// The pagoPA notice a PAGOPA operation pays (`pagopa_payments`): the approval marks it paid.
+    PagoPa {
+        creditor_fiscal_code: String,
+        notice_code: String,
     },
     /// A 3-D Secure authentication; with `exempt` (count, sum), the purchase is first offered
     /// to the card's low-value exemption run and, if it fits, approved at once.
@@ -436,6 +481,14 @@ async fn write_beside(
 ) -> Result<Made, crate::storage::StoreError> {
     match beside {
         Beside::Nothing => Ok(Made::Pending),
+        Beside::PagoPa {
+            creditor_fiscal_code,
+            notice_code,
+        } => {
+            w.insert_pagopa_payment(row, &creditor_fiscal_code, &notice_code)
+                .await?;
+            Ok(Made::Pending)
+        }
         Beside::CardRequest {
             card_row,
             action,

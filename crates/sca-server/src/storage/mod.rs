@@ -22,6 +22,7 @@ mod legacy;
 mod operations;
 mod otps;
 mod outbox;
+mod pagopa;
 mod sessions;
 pub mod writer;
 
@@ -38,6 +39,7 @@ pub use crate::audit::AuditRow;
 pub use cards::{AcsRow, CardAction, CardRow, NewAcs, NewCard, Reveal};
 pub use keys::KeyName;
 pub use legacy::{AcquiredBankRow, FirstAccessRow, Imported, LegacyCustomerRow};
+pub use pagopa::CreditorRow;
 pub use sessions::{SessionKey, SessionRow};
 pub use writer::{Counted, Holder, LegacyHolder, LegacyKnown, Settle, Subject, WriteCtx, Writer};
 

@@ -163,11 +163,17 @@ macro_rules! approvable {
 }
 
 /// The hot path: one statement, whose triggers book the money and reset the count. A transfer
-/// the account cannot cover is left alone (the trigger's own refusal stays as the last guard).
+/// the account cannot cover is left alone (the trigger's own refusal stays as the last guard), and
+/// so is a PAGOPA whose notice is paid already.
 const APPROVE: &str = concat!(
     "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = $5 WHERE ",
     approvable!(),
-    " AND (o.account_id IS NULL OR (SELECT balance_minor FROM accounts WHERE id = o.account_id) >= o.amount_minor)"
+    " AND (o.account_id IS NULL OR (SELECT balance_minor FROM accounts WHERE id = o.account_id) >= o.amount_minor)",
+    // A pagoPA notice is paid once: not when another operation paid it already. (Its trigger
+    // marks the notice paid; the unique index on paid notices is the last guard.)
+    " AND (o.kind <> 'PAGOPA' OR NOT EXISTS (SELECT 1 FROM pagopa_payments p JOIN pagopa_payments q \
+       ON q.creditor_fiscal_code = p.creditor_fiscal_code AND q.notice_code = p.notice_code \
+       WHERE p.operation_id = o.id AND q.paid_at IS NOT NULL))"
 );
 
 /// Whether an approvable operation was refused for want of funds.

@@ -258,3 +258,49 @@ async fn three_instances_deliver_each_message_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Two operations paying one pagoPA notice, approved at once on two instances (each answer sent
+/// to both): the notice is paid once, the other operation fails with `notice_paid`, and no
+/// answer meets a server error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_pagopa_notice_approved_on_two_instances_is_paid_once() {
+    postgres_only!();
+    let one = TestServer::start().await;
+    let (two, _three) = more_instances(&one).await;
+    let c = one.admin_create("Due Avvisi", "+393331121090").await;
+    let device = Device::activate(&one, &c).await;
+    let web = one.web_login(&c, &device).await;
+    let body = json!({"notice_code": "302000100000009424", "creditor_fiscal_code": "80078750587",
+                      "amount": "42.00", "currency": "EUR"});
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let (status, m) = web.post("/api/v1/pagopa/payments", body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let code = device.operation_code(m["payload"].as_str().unwrap(), one.clock.now_secs());
+        answers.push((m["op_id"].as_str().unwrap().to_owned(), code));
+    }
+    let webs = [Arc::new(on(&web, &one.api)), Arc::new(on(&web, &two))];
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        for (op_id, code) in &answers {
+            for w in &webs {
+                let (w, op_id, code) = (w.clone(), op_id.clone(), code.clone());
+                tasks.push(tokio::spawn(async move {
+                    w.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code}))
+                        .await
+                }));
+            }
+        }
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match (status, body["code"].as_str()) {
+            (StatusCode::OK, _) => ok += 1,
+            (StatusCode::CONFLICT, Some("notice_paid" | "not_pending")) => {}
+            (other, _) => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(web.balance().await, "9958.00");
+}

@@ -26,6 +26,7 @@ mod messages;
 mod migrations;
 mod operations;
 mod pages;
+mod pagopa;
 mod password;
 mod postgres;
 mod races;
