@@ -6,6 +6,7 @@ import { api, scaPolicyOf, setCsrfToken, setHooks, type ApiError, type LoginStar
 import { IdleTimer, idleSettings } from '../lib/idle';
 import { navigate } from '../lib/router.svelte';
 import { forgetAllCardActions } from './cardActions';
+import { forgetDestination, takeDestination } from './returnTo';
 
 export type Phase = 'anonymous' | 'sca' | 'authenticated';
 export type Notice = '' | 'logged_out' | 'idle' | 'ended';
@@ -122,12 +123,16 @@ export function beginSca(login: LoginStarted): void {
   save();
 }
 
-/** SCA completed. */
+/**
+ * SCA completed: to the page a link opened before the login (a scanned bill's, returnTo.ts), or
+ * home. A password the bank issued is changed first, and the destination is dropped.
+ */
 export function authenticated(): void {
   session.phase = 'authenticated';
   save();
   idle.start();
-  navigate(session.passwordChangeRequired ? '#/security' : '#/home');
+  const destination = takeDestination();
+  navigate(session.passwordChangeRequired ? '#/security' : destination ?? '#/home');
 }
 
 /** The session is over, for `notice`'s reason; back to the login page. */
@@ -151,6 +156,7 @@ export async function logout(): Promise<void> {
   } catch {
     /* the session may be gone already: the page forgets it either way */
   }
+  forgetDestination();
   end('logged_out');
 }
 
