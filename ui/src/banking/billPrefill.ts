@@ -6,7 +6,7 @@
 // Nothing here submits anything. Pure: the page passes the query and the language.
 import { centsToDecimal } from '../lib/amount';
 import type { Lang } from '../lib/i18n/index';
-import { compactNotice, formatNotice } from './pagopa';
+import { compactNotice, formatNotice } from '../lib/pagopa';
 
 /** What happened to one value of the link, for the page to say. */
 export interface PrefillNote {
