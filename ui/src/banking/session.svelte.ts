@@ -6,7 +6,7 @@ import { api, scaPolicyOf, setCsrfToken, setHooks, type ApiError, type LoginStar
 import { IdleTimer, idleSettings } from '../lib/idle';
 import { navigate } from '../lib/router.svelte';
 import { forgetAllCardActions } from './cardActions';
-import { forgetDestination, takeDestination } from './returnTo';
+import { forgetDestination, rememberDestination, takeDestination } from './returnTo';
 
 export type Phase = 'anonymous' | 'sca' | 'authenticated';
 export type Notice = '' | 'logged_out' | 'idle' | 'ended';
@@ -135,8 +135,14 @@ export function authenticated(): void {
   navigate(session.passwordChangeRequired ? '#/security' : destination ?? '#/home');
 }
 
-/** The session is over, for `notice`'s reason; back to the login page. */
+/**
+ * The session is over, for `notice`'s reason; back to the login page. Unless the customer logged
+ * out, a prefilled transfer or pagoPA page they were on (a link with a query, from the desktop
+ * authenticator into a window whose session had ended meanwhile) is where the next login leads
+ * back to.
+ */
 export function end(notice: Notice): void {
+  if (notice !== 'logged_out' && location.hash.includes('?')) rememberDestination(location.hash);
   idle.stop();
   setCsrfToken(null);
   session.phase = 'anonymous';
