@@ -13,6 +13,7 @@ describe('a pagoPA notice code', () => {
     expect(noticeProblem('30200010000001234X')).toBe('form');
     expect(noticeProblem('402000100000012345')).toBe('aux');
     expect(noticeProblem('902000100000012345')).toBe('aux');
+    expect(noticeProblem('9020')).toBe('aux');
   });
 
   it('reads 4-4-4-4-2 as on the paper notice', () => {

@@ -22,8 +22,9 @@ export function noticeProblem(text: string): NoticeProblem | null {
   const c = compactNotice(text);
   if (c === '') return 'empty';
   if (!/^[0-9]+$/.test(c)) return 'form';
-  if (c.length !== 18) return 'length';
+  // The aux digit first: a wrong one shows while the rest is still being typed.
   if (c[0] > '3') return 'aux';
+  if (c.length !== 18) return 'length';
   return null;
 }
 
