@@ -168,7 +168,8 @@ describe('Paying a bill from its QR code', () => {
     await page.getByRole('button', { name: 'Prosegui' }).click();
     await page.getByTestId('error').waitFor();
     assert.match(await page.getByTestId('error').textContent(), /Correggi i campi segnalati/);
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'iban');
+    // The focus goes to the first field in error.
+    await until(async () => (await page.evaluate(() => document.activeElement?.id)) === 'iban', 2_000, 'the focus on the IBAN');
     await shot(page, 'bill-transfer-bad');
     await accessible('bill-transfer-bad');
   });
