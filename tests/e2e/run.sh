@@ -41,5 +41,6 @@ step "end to end (Chromium + sca-server --demo + sigillo-auth)"
 start=$(date +%s)
 rm -rf artifacts/e2e && mkdir -p artifacts/e2e
 scripts/with-keyring.sh node --test --test-concurrency=1 --test-reporter=spec \
-  tests/e2e/banking.test.mjs tests/e2e/idle.test.mjs tests/e2e/threeds.test.mjs tests/e2e/firstaccess.test.mjs
+  tests/e2e/banking.test.mjs tests/e2e/idle.test.mjs tests/e2e/threeds.test.mjs tests/e2e/firstaccess.test.mjs \
+  tests/e2e/bills.test.mjs
 echo "e2e: $(( $(date +%s) - start )) s; screenshots and axe reports in artifacts/e2e/"

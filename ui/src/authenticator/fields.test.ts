@@ -86,6 +86,8 @@ describe('kinds, time, codes, identifiers', () => {
     expect(kindLabel('TRANSFER', 'it')).toBe('Bonifico');
     expect(kindLabel('LOGIN', 'en')).toBe('Customer Area login');
     expect(kindLabel('SOMETHING', 'en')).toBe('SOMETHING');
+    expect(kindLabel('PAGOPA', 'it')).toBe('Pagamento pagoPA');
+    expect(kindLabel('PAGOPA', 'en')).toBe('pagoPA payment');
   });
 
   it('counts the seconds left, never below zero', () => {
@@ -112,5 +114,31 @@ describe('kinds, time, codes, identifiers', () => {
     expect(opIdProblem('6112 361')).toBe('length');
     expect(opIdProblem('6112 36a1')).toBe('not_digit');
     expect(opIdProblem('6112 3612')).toBe('check_digit');
+  });
+});
+
+describe('a pagoPA payment (issue 16)', () => {
+  it('labels the creditor fiscal code and the notice code, the code grouped as on the paper notice', () => {
+    const shown = showFields(
+      [
+        { key: 'A', value: '12.50EUR' },
+        { key: 'B', value: 'INPS' },
+        { key: 'F', value: '80078750587' },
+        { key: 'N', value: '302000100000012345' },
+      ],
+      'it',
+    );
+    expect(shown.map((f) => [f.label, f.mono])).toEqual([
+      ['Importo', false],
+      ['Beneficiario', false],
+      ['Codice fiscale ente creditore', true],
+      ['Codice avviso', true],
+    ]);
+    expect(shown[2].value).toBe('80078750587');
+    expect(shown[3].value).toBe('3020 0010 0000 0123 45');
+    expect(fieldLabel('F', 'en')).toBe('Creditor fiscal code');
+    expect(fieldLabel('N', 'en')).toBe('Notice code');
+    // Not a notice code: shown exactly as signed.
+    expect(fieldValue('N', '30200010', 'it')).toBe('30200010');
   });
 });

@@ -5,6 +5,7 @@ import { formatDecimal } from '../lib/amount';
 import { formatIban } from '../lib/iban';
 import { translate, type Key, type Lang } from '../lib/i18n/index';
 import { splitAmount } from '../lib/payload';
+import { formatNotice } from '../lib/pagopa';
 import type { FieldView, OperationView } from '../lib/ipc';
 
 export interface ShownField {
@@ -22,8 +23,10 @@ const FIELD_LABELS: Readonly<Record<string, Key>> = {
   B: 'auth.field.B',
   C: 'auth.field.C',
   D: 'auth.field.D',
+  F: 'auth.field.F',
   I: 'auth.field.I',
   M: 'auth.field.M',
+  N: 'auth.field.N',
   X: 'auth.field.X',
 };
 
@@ -33,6 +36,7 @@ const KIND_LABELS: Readonly<Record<OperationView['kind'], Key>> = {
   CARD_PAYMENT: 'auth.kind.CARD_PAYMENT',
   DEVICE: 'auth.kind.DEVICE',
   GENERIC: 'auth.kind.GENERIC',
+  PAGOPA: 'auth.kind.PAGOPA',
 };
 
 export function kindLabel(kind: string, lang: Lang): string {
@@ -75,10 +79,16 @@ export function fieldValue(key: string, value: string, lang: Lang): string {
       return formatIban(value);
     case 'X':
       return formatDate(value, lang);
+    case 'N':
+      // A pagoPA notice code in the groups of the paper notice; anything else as signed.
+      return /^[0-9]{18}$/.test(value) ? formatNotice(value) : value;
     default:
       return value;
   }
 }
+
+/** Keys read better in a fixed-width font: IBAN, card, creditor fiscal code, notice code. */
+const MONO: ReadonlySet<string> = new Set(['I', 'C', 'F', 'N']);
 
 /** Every field, in the order the app gave them (the canonical order: sorted by key). */
 export function showFields(fields: readonly FieldView[], lang: Lang): ShownField[] {
@@ -86,7 +96,7 @@ export function showFields(fields: readonly FieldView[], lang: Lang): ShownField
     key: f.key,
     label: fieldLabel(f.key, lang),
     value: fieldValue(f.key, f.value, lang),
-    mono: f.key === 'I' || f.key === 'C',
+    mono: MONO.has(f.key),
   }));
 }
 

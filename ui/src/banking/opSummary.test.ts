@@ -25,4 +25,21 @@ describe('what the authorization page lists', () => {
     expect(rows.map((r) => r.field)).toEqual(['A', 'C', 'M']);
     expect(rows[0].testid).toBe('amount');
   });
+
+  it('shows a pagoPA payment by creditor, its fiscal code, the notice code and the amount', () => {
+    const rows = summaryRows('PAGOPA', { A: '12.50EUR', B: 'INPS', F: '80078750587', N: '302000100000012345' });
+    expect(rows.map((r) => [r.field, r.label, r.format, r.testid])).toEqual([
+      ['B', 'authorize.creditor', 'text', 'payee'],
+      ['F', 'authorize.creditor_cf', 'mono', 'op-creditor-cf'],
+      ['N', 'authorize.notice', 'notice', 'op-notice'],
+      ['A', 'authorize.amount', 'amount', 'amount'],
+    ]);
+    expect(rows[2].value).toBe('302000100000012345');
+    // Every row shows even when the payload lacks it: a missing field reads as empty, not as nothing.
+    expect(summaryRows('PAGOPA', {}).map((r) => r.field)).toEqual(['B', 'F', 'N', 'A']);
+  });
+
+  it('does not take an inherited name for a kind', () => {
+    expect(summaryRows('constructor', { D: 'x' }).map((r) => r.field)).toEqual(['D']);
+  });
 });

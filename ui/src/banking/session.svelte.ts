@@ -6,6 +6,7 @@ import { api, scaPolicyOf, setCsrfToken, setHooks, type ApiError, type LoginStar
 import { IdleTimer, idleSettings } from '../lib/idle';
 import { navigate } from '../lib/router.svelte';
 import { forgetAllCardActions } from './cardActions';
+import { forgetDestination, rememberDestination, takeDestination } from './returnTo';
 
 export type Phase = 'anonymous' | 'sca' | 'authenticated';
 export type Notice = '' | 'logged_out' | 'idle' | 'ended';
@@ -122,16 +123,26 @@ export function beginSca(login: LoginStarted): void {
   save();
 }
 
-/** SCA completed. */
+/**
+ * SCA completed: to the page a link opened before the login (a scanned bill's, returnTo.ts), or
+ * home. A password the bank issued is changed first, and the destination is dropped.
+ */
 export function authenticated(): void {
   session.phase = 'authenticated';
   save();
   idle.start();
-  navigate(session.passwordChangeRequired ? '#/security' : '#/home');
+  const destination = takeDestination();
+  navigate(session.passwordChangeRequired ? '#/security' : destination ?? '#/home');
 }
 
-/** The session is over, for `notice`'s reason; back to the login page. */
+/**
+ * The session is over, for `notice`'s reason; back to the login page. Unless the customer logged
+ * out, a prefilled transfer or pagoPA page they were on (a link with a query, from the desktop
+ * authenticator into a window whose session had ended meanwhile) is where the next login leads
+ * back to.
+ */
 export function end(notice: Notice): void {
+  if (notice !== 'logged_out' && location.hash.includes('?')) rememberDestination(location.hash);
   idle.stop();
   setCsrfToken(null);
   session.phase = 'anonymous';
@@ -151,6 +162,7 @@ export async function logout(): Promise<void> {
   } catch {
     /* the session may be gone already: the page forgets it either way */
   }
+  forgetDestination();
   end('logged_out');
 }
 

@@ -338,3 +338,46 @@ describe('api.ts first access and the SCA policy', () => {
     expect(scaPolicyOf('SMS')).toBe('push');
   });
 });
+
+describe('api.ts pagoPA (issue 16)', () => {
+  it('looks a creditor up and sends a payment in the contract shape, with the CSRF token', async () => {
+    setCsrfToken('tok');
+    fetchMock.mockImplementationOnce(async () => new Response('{"fiscal_code":"80078750587","name":"INPS"}', { status: 200 }));
+    expect(await api.pagopaCreditor('80078750587')).toEqual({ fiscal_code: '80078750587', name: 'INPS' });
+    fetchMock.mockImplementationOnce(async () => new Response('{"op_id":"57240006","payload":"SCA1","expires":1}', { status: 201 }));
+    const op = await api.createPagopaPayment({
+      notice_code: '302000100000012345',
+      creditor_fiscal_code: '80078750587',
+      amount: '12.50',
+      currency: 'EUR',
+    });
+    expect(op.op_id).toBe('57240006');
+    const calls = fetchMock.mock.calls as [string, RequestInit][];
+    expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual([
+      'GET /api/v1/pagopa/creditors/80078750587',
+      'POST /api/v1/pagopa/payments',
+    ]);
+    expect((calls[0][1].headers as Record<string, string>)['x-csrf-token']).toBeUndefined();
+    expect((calls[1][1].headers as Record<string, string>)['x-csrf-token']).toBe('tok');
+    expect(calls[1][1].body).toBe(
+      '{"notice_code":"302000100000012345","creditor_fiscal_code":"80078750587","amount":"12.50","currency":"EUR"}',
+    );
+  });
+
+  it('reads the new refusals by their codes and fields', async () => {
+    fetchMock.mockImplementationOnce(async () => problem(404, { code: 'unknown_creditor', detail: 'x' }));
+    expect((await caught(api.pagopaCreditor('80078750588'))).code).toBe('unknown_creditor');
+    fetchMock.mockImplementationOnce(async () => problem(409, { code: 'notice_paid', detail: 'x' }));
+    const paid = await caught(
+      api.createPagopaPayment({ notice_code: '3'.repeat(18), creditor_fiscal_code: '80078750587', amount: '1.00', currency: 'EUR' }),
+    );
+    expect([paid.status, paid.code]).toEqual([409, 'notice_paid']);
+    fetchMock.mockImplementationOnce(async () =>
+      problem(400, { code: 'unknown_creditor', detail: 'x', field: 'creditor_fiscal_code' }),
+    );
+    const unknown = await caught(
+      api.createPagopaPayment({ notice_code: '3'.repeat(18), creditor_fiscal_code: '80078750587', amount: '1.00', currency: 'EUR' }),
+    );
+    expect([unknown.code, unknown.field]).toEqual(['unknown_creditor', 'creditor_fiscal_code']);
+  });
+});

@@ -34,6 +34,10 @@ export type ErrorCode =
   | 'not_open'
   /** A user code whose first access has not reached `done` does not log in yet. */
   | 'first_access_unfinished'
+  /** pagoPA: no creditor with this fiscal code (404 on the lookup; 400 field creditor_fiscal_code on a payment). */
+  | 'unknown_creditor'
+  /** pagoPA: this notice has been paid already (409). */
+  | 'notice_paid'
   | 'too_many_requests'
   | 'timeout'
   | 'internal'
@@ -64,6 +68,8 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'already_migrated',
   'not_open',
   'first_access_unfinished',
+  'unknown_creditor',
+  'notice_paid',
   'too_many_requests',
   'timeout',
   'internal',
@@ -229,6 +235,21 @@ export interface TransferRequest {
   amount: string;
   currency: string;
   description?: string;
+}
+/** `POST /api/v1/pagopa/payments`: a pagoPA notice to pay (issue 16). */
+export interface PagopaPaymentRequest {
+  /** 18 digits, no spaces. */
+  notice_code: string;
+  /** 11 digits. */
+  creditor_fiscal_code: string;
+  /** Decimal string, `12.50`. */
+  amount: string;
+  currency: 'EUR';
+}
+/** `GET /api/v1/pagopa/creditors/{fiscal_code}`. */
+export interface PagopaCreditor {
+  fiscal_code: string;
+  name: string;
 }
 export interface Operation {
   op_id: string;
@@ -489,6 +510,12 @@ export const api = {
   cardMovements: (cardId: string) => json<Movement[]>('GET', `/api/v1/cards/${enc(cardId)}/movements`, { session: true }),
   createTransfer: (t: TransferRequest) =>
     json<PendingOperation>('POST', '/api/v1/transfers', { body: t, session: true }),
+  /** The creditor of a pagoPA notice by its fiscal code (404 `unknown_creditor`). */
+  pagopaCreditor: (fiscalCode: string) =>
+    json<PagopaCreditor>('GET', `/api/v1/pagopa/creditors/${enc(fiscalCode)}`, { session: true }),
+  /** A pagoPA notice to pay: a PAGOPA operation to authorize like a transfer. */
+  createPagopaPayment: (p: PagopaPaymentRequest) =>
+    json<PendingOperation>('POST', '/api/v1/pagopa/payments', { body: p, session: true }),
   operation: (opId: string) => json<Operation>('GET', `/api/v1/operations/${enc(opId)}`, { session: true }),
   authorize: (opId: string, code: string) =>
     json<{ status: OperationStatus }>('POST', `/api/v1/operations/${enc(opId)}/authorize`, {

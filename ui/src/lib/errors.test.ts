@@ -92,3 +92,15 @@ describe('what the customer of an acquired bank reads', () => {
     );
   });
 });
+
+describe('pagoPA refusals (issue 16)', () => {
+  it('says an unknown creditor and a notice paid already, in both languages', () => {
+    expect(errorMessage(new ApiError(409, 'notice_paid', 'x'), 'it')).toBe('Questo avviso risulta già pagato.');
+    expect(errorMessage(new ApiError(409, 'notice_paid', 'x'), 'en')).toBe('This notice has already been paid.');
+    expect(errorMessage(new ApiError(404, 'unknown_creditor', 'x'), 'it')).toBe('Ente creditore sconosciuto.');
+    expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'notice_code'), 'it')).toBe('Dato non valido: codice avviso.');
+    expect(errorMessage(new ApiError(400, 'invalid_input', 'x', 'creditor_fiscal_code'), 'en')).toBe(
+      'Invalid data: creditor fiscal code.',
+    );
+  });
+});

@@ -33,6 +33,9 @@ const FIELD_KEYS: Record<string, Key> = {
   bank: 'field.bank',
   restart: 'field.restart',
   email: 'field.email',
+  notice_code: 'field.notice_code',
+  creditor_fiscal_code: 'field.creditor_fiscal_code',
+  fiscal_code: 'field.creditor_fiscal_code',
 };
 
 /** The failure blocked the credential, or found it blocked: the page offers the way to unblock. */
@@ -81,6 +84,10 @@ export function errorMessage(e: unknown, lang: Lang): string {
       return t('err.not_pending');
     case 'insufficient_funds':
       return t('err.insufficient_funds');
+    case 'unknown_creditor':
+      return t('err.unknown_creditor');
+    case 'notice_paid':
+      return t('err.notice_paid');
     case 'not_found':
       return t('err.not_found');
     case 'network':

@@ -99,7 +99,10 @@ export interface ProfileView {
   createdAt: number;
 }
 
-/** One field of the signed data: A amount, B payee, C card, D description, I IBAN, M merchant, X date. */
+/**
+ * One field of the signed data: A amount, B payee (a pagoPA creditor), C card, D description,
+ * F creditor fiscal code, I IBAN, M merchant, N pagoPA notice code, X date.
+ */
 export interface FieldView {
   key: string;
   value: string;
@@ -108,7 +111,7 @@ export interface FieldView {
 /** A payload the app has verified against the profile's bank key (docs/spec/sca1.md §6). */
 export interface OperationView {
   opId: string;
-  kind: 'TRANSFER' | 'LOGIN' | 'CARD_PAYMENT' | 'DEVICE' | 'GENERIC';
+  kind: 'TRANSFER' | 'LOGIN' | 'CARD_PAYMENT' | 'DEVICE' | 'GENERIC' | 'PAGOPA';
   fields: FieldView[];
   expires: number;
   /** The exact signed text: handed back to approve, reject and operation_code, which verify it again. */
