@@ -47,6 +47,6 @@ pub use scanner::{
 pub use source::{Frame, FrameSource, MAX_FPS, Pacing, ScanClock, StepClock};
 #[cfg(any(test, feature = "testkit"))]
 pub use synthetic::{
-    CATEGORIES, Case, MAX_FRAME_SIDE, SAMPLE_PAYLOAD, Scene, Shot, SyntheticSource, code_modules, compose,
-    render_scene, standard_set,
+    CATEGORIES, Case, MAX_FRAME_SIDE, SAMPLE_PAYLOAD, SMALL_MODULE_PX, Scene, Shot, SyntheticSource, code_modules,
+    compose, render_scene, standard_set,
 };

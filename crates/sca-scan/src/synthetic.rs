@@ -23,6 +23,13 @@ MEUCIQDx3k2v7Q0yX9Wm1o6q2Zb8Rr4tJ5a9nL0pK1cV2dE3fgIgB7h8i9j0k1l2m3n4o5p6q7r8s9t0
 /// Largest frame side accepted by [`compose`] (a 4K camera frame is 3 840 wide).
 pub const MAX_FRAME_SIDE: u32 = 8192;
 
+/// Largest [`Scene::curvature_deg`] accepted (at 180° the edges of the code would be seen
+/// edge-on).
+const MAX_CURVATURE_DEG: f64 = 170.0;
+
+/// Largest [`Scene::crumple`] accepted, in modules (the quiet zone is 4 modules wide).
+const MAX_CRUMPLE: f64 = 4.0;
+
 /// How a QR code appears in one synthetic frame. [`Scene::default`] is a clean, centred,
 /// straight code with 4-pixel modules on a plain 640×480 frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +47,16 @@ pub struct Scene {
     /// Perspective: the code turned about its vertical axis so that its right edge appears this
     /// fraction shorter than its left edge (0 = facing the camera, 0.4 = strongly turned).
     pub tilt: f64,
+    /// Curvature: the code is printed on a cylinder whose axis runs along the code's vertical,
+    /// and its width wraps this many degrees of the cylinder (0 = flat paper, 90 = a quarter of
+    /// the way round a bottle). Modules shrink towards the left and right edges, and the top and
+    /// bottom edges bow (the middle of the code is nearer the camera). The code keeps the width
+    /// in the frame that `module_px` gives it.
+    pub curvature_deg: f64,
+    /// Crumpling: a smooth random displacement field over the code, of at most this many modules
+    /// (0 = flat), with the light varying across its folds (±12 % at an amplitude of 1 module).
+    /// Drawn from `seed`.
+    pub crumple: f64,
     /// Gaussian-like blur (three box passes) of this standard deviation in pixels; 0 = sharp.
     pub blur_sigma: f64,
     /// Grey level of dark modules.
@@ -72,6 +89,8 @@ impl Default for Scene {
             center: (0.5, 0.5),
             rotation_deg: 0.0,
             tilt: 0.0,
+            curvature_deg: 0.0,
+            crumple: 0.0,
             blur_sigma: 0.0,
             dark: 0,
             light: 255,
@@ -133,6 +152,8 @@ impl Scene {
             ("center", self.center.1),
             ("rotation_deg", self.rotation_deg),
             ("tilt", self.tilt),
+            ("curvature_deg", self.curvature_deg),
+            ("crumple", self.crumple),
             ("blur_sigma", self.blur_sigma),
             ("shading", self.shading),
         ];
@@ -146,6 +167,12 @@ impl Scene {
         }
         if !(0.0..0.9).contains(&self.tilt) {
             return Err(ScanError::config("tilt", "must be within 0..0.9"));
+        }
+        if !(0.0..=MAX_CURVATURE_DEG).contains(&self.curvature_deg) {
+            return Err(ScanError::config("curvature_deg", "must be within 0..=170"));
+        }
+        if !(0.0..=MAX_CRUMPLE).contains(&self.crumple) {
+            return Err(ScanError::config("crumple", "must be within 0..=4"));
         }
         if !(0.0..=20.0).contains(&self.blur_sigma) {
             return Err(ScanError::config("blur_sigma", "must be within 0..=20"));
@@ -218,8 +245,7 @@ pub fn render_scene(text: &str, scene: &Scene) -> Result<GrayImage, ScanError> {
 /// One case of the standard synthetic set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
-    /// The category it measures: `size`, `rotation`, `blur`, `low contrast`, `perspective`,
-    /// `cluttered 1280x720`.
+    /// The category it measures: one of [`CATEGORIES`].
     pub category: &'static str,
     /// What varies in this case, e.g. `module 2.5 px` or `rotation 30°`.
     pub label: String,
@@ -228,19 +254,28 @@ pub struct Case {
 }
 
 /// The categories of [`standard_set`], in order.
-pub const CATEGORIES: [&str; 6] = [
+pub const CATEGORIES: [&str; 8] = [
     "size",
     "rotation",
     "blur",
     "low contrast",
     "perspective",
     "cluttered 1280x720",
+    "curved 1280x720",
+    "crumpled 1280x720",
 ];
 
+/// Module size that makes the sample code (73 modules with its quiet zone) about 240 px wide:
+/// the small printed codes that phone photos of curved or crumpled bills miss most.
+pub const SMALL_MODULE_PX: f64 = 3.3;
+
 /// The synthetic set of the tests and benchmarks (issue 4): sizes, rotations, blur, low
-/// contrast, perspective and cluttered 1280×720 frames, each with light noise. The code is
-/// [`SAMPLE_PAYLOAD`]-sized (about 73 modules a side with its quiet zone); frames other than
-/// the 1280×720 ones are 640×640 or larger when the code needs it.
+/// contrast, perspective and cluttered 1280×720 frames, each with light noise; and (issue 16)
+/// codes printed on a cylinder ([`Scene::curvature_deg`]) or on crumpled paper
+/// ([`Scene::crumple`]) in cluttered 1280×720 frames, half of them small ([`SMALL_MODULE_PX`],
+/// about 240 px wide). The code is [`SAMPLE_PAYLOAD`]-sized (about 73 modules a side with its
+/// quiet zone); frames other than the 1280×720 ones are 640×640 or larger when the code needs
+/// it.
 #[must_use]
 pub fn standard_set() -> Vec<Case> {
     let base = Scene {
@@ -360,6 +395,56 @@ pub fn standard_set() -> Vec<Case> {
                 center: (cx, cy),
                 module_px: m,
                 ..Scene::cluttered_720p(600 + i as u64)
+            },
+        );
+    }
+    let small = SMALL_MODULE_PX;
+    for (i, (deg, m, rot)) in [
+        (40.0, small, 0.0),
+        (60.0, small, 0.0),
+        (80.0, small, 0.0),
+        (90.0, small, 0.0),
+        (100.0, small, 0.0),
+        (120.0, small, 0.0),
+        (80.0, 5.0, 10.0),
+        (100.0, 5.0, 0.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        push(
+            "curved 1280x720",
+            format!("cylinder {deg}°, module {m} px, rotation {rot}°"),
+            Scene {
+                curvature_deg: deg,
+                module_px: m,
+                rotation_deg: rot,
+                center: (0.35 + 0.04 * i as f64, 0.5),
+                ..Scene::cluttered_720p(700 + i as u64)
+            },
+        );
+    }
+    for (i, (amp, m)) in [
+        (0.2, small),
+        (0.3, small),
+        (0.4, small),
+        (0.5, small),
+        (0.6, small),
+        (0.8, small),
+        (0.4, 5.0),
+        (0.6, 5.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        push(
+            "crumpled 1280x720",
+            format!("crumpled {amp} modules, module {m} px"),
+            Scene {
+                crumple: amp,
+                module_px: m,
+                center: (0.6 - 0.03 * i as f64, 0.48),
+                ..Scene::cluttered_720p(800 + i as u64)
             },
         );
     }
@@ -589,6 +674,7 @@ fn draw_code(frame: &mut GrayImage, modules: &GrayImage, quad: &Quad, scene: &Sc
     let (x0, y0, x1, y1) = quad.bbox;
     let n = f64::from(modules.width());
     let (dark, light) = (f64::from(scene.dark), f64::from(scene.light));
+    let warp = Warp::new(scene, modules.width());
     for py in y0.max(0)..y1.min(h) {
         for px in x0.max(0)..x1.min(w) {
             let (mut inside, mut sum) = (0u32, 0.0);
@@ -602,11 +688,17 @@ fn draw_code(frame: &mut GrayImage, modules: &GrayImage, quad: &Quad, scene: &Sc
                     if !(0.0..1.0).contains(&u) || !(0.0..1.0).contains(&v) {
                         continue;
                     }
+                    let Some((u, v, gain)) = warp.to_paper(u, v) else {
+                        continue;
+                    };
+                    if !(0.0..1.0).contains(&u) || !(0.0..1.0).contains(&v) {
+                        continue;
+                    }
                     inside += 1;
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     let (mx, my) = ((u * n) as u32, (v * n) as u32);
                     let is_dark = modules.get_pixel_checked(mx, my).is_some_and(|p| p.0[0] < 128);
-                    sum += if is_dark { dark } else { light };
+                    sum += gain * if is_dark { dark } else { light };
                 }
             }
             if inside == 0 {
@@ -622,6 +714,104 @@ fn draw_code(frame: &mut GrayImage, modules: &GrayImage, quad: &Quad, scene: &Sc
             frame.put_pixel(ux, uy, Luma([clamp_f(value)]));
         }
     }
+}
+
+/// Radius of the cylinder of [`Scene::curvature_deg`] over the camera's distance from its front:
+/// how much nearer (so taller) the middle of a curved code looks than its edges.
+const CYLINDER_NEARNESS: f64 = 0.25;
+
+/// Spacing of the control points of the crumpling field, in modules.
+const CRUMPLE_CELL_MODULES: f64 = 9.0;
+
+/// Light change across the folds of crumpled paper, per module of [`Scene::crumple`].
+const CRUMPLE_LIGHT: f64 = 0.12;
+
+/// The paper's shape: where a point of the code's flat square lands on curved or crumpled paper.
+#[derive(Debug, Clone)]
+struct Warp {
+    /// The angle the code's width wraps on its cylinder, in radians (0: flat).
+    theta: f64,
+    /// Control points of the crumpling field, `side` × `side`, each a displacement (in the unit
+    /// square) and a light gain offset; empty when flat.
+    grid: Vec<(f64, f64, f64)>,
+    side: usize,
+}
+
+impl Warp {
+    fn new(scene: &Scene, modules_side: u32) -> Self {
+        let theta = scene.curvature_deg.to_radians();
+        let n = f64::from(modules_side.max(1));
+        if scene.crumple <= 0.0 {
+            return Self {
+                theta,
+                grid: Vec::new(),
+                side: 0,
+            };
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let side = ((n / CRUMPLE_CELL_MODULES).ceil() as usize + 1).max(2);
+        let mut rng = XorShift::new(scene.seed ^ 0xC0FF_EE00_D15E_A5E5);
+        let mut unit = || f64::from(rng.below(20_001)) / 10_000.0 - 1.0;
+        let amp = scene.crumple / n;
+        let light = (CRUMPLE_LIGHT * scene.crumple).min(0.5);
+        let grid = (0..side * side)
+            .map(|_| (unit() * amp, unit() * amp, unit() * light))
+            .collect();
+        Self { theta, grid, side }
+    }
+
+    /// From the unit square as seen (after the projective map) to the unit square of the flat
+    /// code, and the light gain there; `None` where the paper is not seen.
+    fn to_paper(&self, u: f64, v: f64) -> Option<(f64, f64, f64)> {
+        let (mut u, mut v, mut gain) = (u, v, 1.0);
+        if self.theta > 0.0 {
+            // Seen from the front, a point at angle phi on the cylinder is at sin(phi) across;
+            // the code's width spans [-theta/2, theta/2] and fills [0, 1] as seen.
+            let across = (u - 0.5) * 2.0 * (self.theta / 2.0).sin();
+            if across.abs() > 1.0 {
+                return None;
+            }
+            let phi = across.asin();
+            u = 0.5 + phi / self.theta;
+            let nearness = 1.0 / (1.0 + CYLINDER_NEARNESS * (1.0 - phi.cos()));
+            v = 0.5 + (v - 0.5) / nearness;
+            // Lit from the camera: the paper turned away is darker.
+            gain = 1.0 - 0.3 * (1.0 - phi.cos());
+        }
+        if self.side >= 2 {
+            let (dx, dy, dg) = self.field(u, v);
+            u += dx;
+            v += dy;
+            gain *= 1.0 + dg;
+        }
+        Some((u, v, gain))
+    }
+
+    /// The crumpling field at (u, v): smoothstep-weighted interpolation of the control points.
+    fn field(&self, u: f64, v: f64) -> (f64, f64, f64) {
+        #[allow(clippy::cast_precision_loss)]
+        let last = (self.side - 1) as f64;
+        let (gx, gy) = ((u.clamp(0.0, 1.0)) * last, (v.clamp(0.0, 1.0)) * last);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let (ix, iy) = (
+            (gx.floor() as usize).min(self.side - 2),
+            (gy.floor() as usize).min(self.side - 2),
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let (tx, ty) = (smoothstep(gx - ix as f64), smoothstep(gy - iy as f64));
+        let at = |x: usize, y: usize| self.grid.get(y * self.side + x).copied().unwrap_or((0.0, 0.0, 0.0));
+        let lerp3 = |a: (f64, f64, f64), b: (f64, f64, f64), t: f64| {
+            (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, a.2 + (b.2 - a.2) * t)
+        };
+        let top = lerp3(at(ix, iy), at(ix + 1, iy), tx);
+        let bottom = lerp3(at(ix, iy + 1), at(ix + 1, iy + 1), tx);
+        lerp3(top, bottom, ty)
+    }
+}
+
+fn smoothstep(t: f64) -> f64 {
+    let t = t.clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
 }
 
 /// Boxes (flat or striped) of random shade on the background, kept clear of the code's
@@ -796,12 +986,87 @@ mod tests {
                 },
                 "blur_sigma",
             ),
+            (
+                Scene {
+                    curvature_deg: 180.0,
+                    ..Scene::default()
+                },
+                "curvature_deg",
+            ),
+            (
+                Scene {
+                    crumple: f64::INFINITY,
+                    ..Scene::default()
+                },
+                "crumple",
+            ),
         ] {
             match render_scene("x", &scene) {
                 Err(ScanError::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn flat_paper_is_the_identity() {
+        let warp = Warp::new(&Scene::default(), 73);
+        for (u, v) in [(0.0, 0.0), (0.3, 0.7), (0.99, 0.5)] {
+            assert_eq!(warp.to_paper(u, v), Some((u, v, 1.0)));
+        }
+    }
+
+    #[test]
+    fn a_cylinder_squeezes_the_edges_and_bows_the_top() {
+        let warp = Warp::new(
+            &Scene {
+                curvature_deg: 120.0,
+                ..Scene::default()
+            },
+            73,
+        );
+        let (u, v, gain) = warp.to_paper(0.5, 0.5).unwrap();
+        assert!((u - 0.5).abs() < 1e-9 && (v - 0.5).abs() < 1e-9 && (gain - 1.0).abs() < 1e-9);
+        // 5 % in from the left edge of the frame's quad shows 7.4 % of the paper: squeezed.
+        let (u, _, gain) = warp.to_paper(0.05, 0.5).unwrap();
+        assert!((u - 0.074).abs() < 0.002, "{u}");
+        assert!(gain < 0.9, "turned away from the light: {gain}");
+        // At the sides, the top edge of the paper is lower than in the middle.
+        let (_, v_side, _) = warp.to_paper(0.02, 0.05).unwrap();
+        assert!(v_side < 0.04, "{v_side}");
+    }
+
+    #[test]
+    fn crumpling_moves_modules_by_at_most_its_amplitude() {
+        let n = 73;
+        let scene = Scene {
+            crumple: 1.5,
+            seed: 7,
+            ..Scene::default()
+        };
+        let warp = Warp::new(&scene, n);
+        let mut largest: f64 = 0.0;
+        for k in 0..=100 {
+            for l in 0..=100 {
+                let (u, v) = (f64::from(k) / 100.0, f64::from(l) / 100.0);
+                let (pu, pv, gain) = warp.to_paper(u, v).unwrap();
+                let moved = (pu - u).abs().max((pv - v).abs()) * f64::from(n);
+                assert!(moved <= 1.5 + 1e-9, "{moved} modules at ({u}, {v})");
+                assert!((0.8..=1.2).contains(&gain), "{gain}");
+                largest = largest.max(moved);
+            }
+        }
+        assert!(largest > 0.75, "the field hardly moves anything: {largest}");
+        // Another seed, another field; the same seed, the same one.
+        let other = Warp::new(
+            &Scene {
+                seed: 8,
+                ..scene.clone()
+            },
+            n,
+        );
+        assert_ne!(other.to_paper(0.5, 0.5), warp.to_paper(0.5, 0.5));
+        assert_eq!(Warp::new(&scene, n).to_paper(0.5, 0.5), warp.to_paper(0.5, 0.5));
     }
 
     #[test]
