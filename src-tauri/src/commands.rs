@@ -30,6 +30,7 @@ pub const ALL: &[&str] = &[
     "time_code",
     "payload_verify",
     "image_scan",
+    "bill_open",
     "op_id_parse",
     "op_id_lookup",
     "operation_code",
@@ -281,9 +282,14 @@ pub async fn time_code(
 }
 
 #[tauri::command]
-pub async fn payload_verify(shared: S<'_>, profile_id: String, text: String) -> CommandResult<OperationView> {
+pub async fn payload_verify(
+    app: AppHandle,
+    shared: S<'_>,
+    profile_id: String,
+    text: String,
+) -> CommandResult<crate::reading::ReadView> {
     let p = shared.profile(&profile_id)?;
-    Ok(OperationView::from(&shared.auth().verify_payload(&p, &text)?))
+    crate::reading::read_and_open(&app, &shared, &p, &text)
 }
 
 // PBKDF2 (the PIN) and QR decoding take tens to hundreds of milliseconds: the commands that do
@@ -293,7 +299,12 @@ pub async fn payload_verify(shared: S<'_>, profile_id: String, text: String) -> 
 const MAX_IMAGE: usize = 30 * 1024 * 1024;
 
 #[tauri::command]
-pub async fn image_scan(shared: S<'_>, profile_id: String, image_base64: String) -> CommandResult<OperationView> {
+pub async fn image_scan(
+    app: AppHandle,
+    shared: S<'_>,
+    profile_id: String,
+    image_base64: String,
+) -> CommandResult<crate::reading::ReadView> {
     let p = shared.profile(&profile_id)?;
     if image_base64.len() > MAX_IMAGE * 4 / 3 + 4 {
         return Err(CommandError::input("image", "the image is larger than 30 MB"));
@@ -304,7 +315,19 @@ pub async fn image_scan(shared: S<'_>, profile_id: String, image_base64: String)
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .map_err(|_| CommandError::input("image", "not a readable image file"))?;
-    Ok(OperationView::from(&shared.auth().scan_image(&p, &bytes)?))
+    let text = sca_qr::decode_image_bytes(&bytes)
+        .map_err(authenticator::Error::from)?
+        .text;
+    crate::reading::read_and_open(&app, &shared, &p, &text)
+}
+
+/// Opens the payment page of a bill in the banking window: the customer picked it among the
+/// codes on the screen. The text is read again here; nothing but its page's address leaves.
+#[tauri::command]
+pub fn bill_open(app: AppHandle, shared: S<'_>, text: String) -> CommandResult<authenticator::bill::BillPage> {
+    let page = authenticator::bill::BillPage::read(&shared.server_url, &text).map_err(authenticator::Error::from)?;
+    crate::reading::open_bill(&app, &page)?;
+    Ok(page)
 }
 
 #[derive(Debug, Serialize)]

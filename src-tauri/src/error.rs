@@ -49,6 +49,7 @@ impl From<authenticator::Error> for CommandError {
         let (field, attempts_left) = match &e {
             E::Input { field, .. } => (Some((*field).to_owned()), None),
             E::Pin(_) => (Some("pin".to_owned()), None),
+            E::Bill(b) => (b.field().map(str::to_owned), None),
             E::Server { attempts_left, .. } => (None, *attempts_left),
             _ => (None, None),
         };

@@ -21,6 +21,7 @@ pub mod error;
 pub mod notify;
 pub mod options;
 mod process;
+pub mod reading;
 pub mod scan;
 pub mod state;
 mod sync;
@@ -327,6 +328,7 @@ pub fn run() -> ExitCode {
             commands::time_code,
             commands::payload_verify,
             commands::image_scan,
+            commands::bill_open,
             commands::op_id_parse,
             commands::op_id_lookup,
             commands::operation_code,

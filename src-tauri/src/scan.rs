@@ -18,7 +18,7 @@ use tauri::{AppHandle, Emitter};
 use crate::error::{CommandError, CommandResult};
 use crate::state::Shared;
 use crate::sync::lock;
-use crate::views::{OperationView, events};
+use crate::views::events;
 
 /// Previews are at most this wide, and at most this often: enough to aim, cheap to send.
 const PREVIEW_WIDTH: u32 = 480;
@@ -176,7 +176,6 @@ pub fn start(
     std::thread::Builder::new()
         .name("scan-events".into())
         .spawn(move || {
-            let auth = shared.auth();
             for event in rx {
                 match event {
                     ScanEvent::Code(read) => {
@@ -197,19 +196,29 @@ pub fn start(
                                     false
                                 }
                             },
-                            Some(p) => match auth.verify_payload(p, &read.text) {
-                                Ok(payload) => {
-                                    let _ = app.emit_to(
-                                        crate::AUTHENTICATOR,
-                                        events::SCAN_OPERATION,
-                                        OperationView::from(&payload),
-                                    );
+                            Some(p) => match crate::reading::classify(&shared, p, &read.text) {
+                                Ok(crate::reading::ReadView::Operation { operation }) => {
+                                    let _ = app.emit_to(crate::AUTHENTICATOR, events::SCAN_OPERATION, operation);
                                     true
                                 }
-                                // Not a payload of this bank, expired, tampered: say why and keep
-                                // looking (the customer may be aiming at the wrong code).
+                                // A bill: its payment page opens in the banking window, and the
+                                // authenticator says so.
+                                Ok(crate::reading::ReadView::Bill { bill, .. }) => {
+                                    match crate::reading::open_bill(&app, &bill) {
+                                        Ok(()) => {
+                                            let _ = app.emit_to(crate::AUTHENTICATOR, events::SCAN_BILL, bill);
+                                            true
+                                        }
+                                        Err(e) => {
+                                            refused(&app, e);
+                                            false
+                                        }
+                                    }
+                                }
+                                // Not a payload of this bank, expired, tampered, a wrong bill: say
+                                // why and keep looking (the customer may be aiming at the wrong code).
                                 Err(e) => {
-                                    refused(&app, e.into());
+                                    refused(&app, e);
                                     false
                                 }
                             },

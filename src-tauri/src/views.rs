@@ -116,6 +116,7 @@ pub mod events {
     pub const CONNECTION: &str = "push:connection";
     pub const SCAN_PREVIEW: &str = "scan:preview";
     pub const SCAN_OPERATION: &str = "scan:operation";
+    pub const SCAN_BILL: &str = "scan:bill";
     pub const SCAN_ACTIVATION: &str = "scan:activation";
     pub const SCAN_REFUSED: &str = "scan:refused";
     pub const SCAN_FINISHED: &str = "scan:finished";

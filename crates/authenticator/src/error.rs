@@ -46,6 +46,9 @@ pub enum Error {
     /// The camera or another frame source failed ("no camera found" is one of these).
     #[error("{0}")]
     Scan(#[from] sca_scan::ScanError),
+    /// A bill's QR code (pagoPA or EPC) that is not right; names the field.
+    #[error("this bill's QR code cannot be paid: {0}")]
+    Bill(#[from] sca_qr::bill::BillError),
     /// No QR code came into view before the time ran out or the source ended.
     #[error("no QR code found: hold the code steady in the frame, in good light")]
     NoCode,
@@ -85,6 +88,7 @@ impl Error {
             Self::Scan(sca_scan::ScanError::NoSuchCamera { .. }) => "no_camera".into(),
             Self::Scan(_) => "camera".into(),
             Self::NoCode => "no_qr_code".into(),
+            Self::Bill(_) => "bad_bill".into(),
             Self::Server { code, .. } => code.clone(),
             Self::Offline(_) => "offline".into(),
             Self::BadAnswer(_) => "bad_server_answer".into(),

@@ -213,3 +213,55 @@ async fn decode_and_cameras_run_without_a_keyring() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.to_lowercase().contains("keyring"), "{stderr}");
 }
+
+#[tokio::test]
+async fn bill_prints_the_bill_and_the_page_that_pays_it() {
+    let data = tempfile::tempdir().unwrap();
+    let pagopa = data.path().join("avviso.png");
+    std::fs::write(
+        &pagopa,
+        sca_qr::render_png("PAGOPA|002|302000100000009424|80078750587|12030", 8).unwrap(),
+    )
+    .unwrap();
+    let out = run(
+        data.path(),
+        &["bill", pagopa.to_str().unwrap(), "--bank", "https://bank.example/"],
+        "",
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("pagoPA notice"), "{}", out.stdout);
+    assert!(out.stdout.contains("120.30 EUR"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "opens: https://bank.example/#/pagopa?notice=302000100000009424&creditor=80078750587&amount=120.30"
+        ),
+        "{}",
+        out.stdout
+    );
+    // An EPC transfer (version 001, with a BIC), its text on standard input.
+    let epc =
+        "BCD\n001\n1\nSCT\nBPPIITRRXXX\nLuce e Gas S.p.A.\nIT60X0542811101000000123456\nEUR89.9\n\nRF18539007547034\n";
+    let out = run(data.path(), &["bill", "-", "--bank", "https://bank.example"], epc).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("EPC credit transfer"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "opens: https://bank.example/#/transfer?payee=Luce%20e%20Gas%20S.p.A.&iban=IT60X0542811101000000123456&amount=89.90&description=RF18539007547034"
+        ),
+        "{}",
+        out.stdout
+    );
+    // A wrong bill names its field and exits non-zero; so does a code that is no bill.
+    let out = run(
+        data.path(),
+        &["bill", "-", "--bank", "https://bank.example"],
+        "PAGOPA|002|302000100000009424|80078750588|12030",
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("creditor fiscal code"), "{}", out.stderr);
+    let out = run(data.path(), &["bill", "-", "--bank", "https://bank.example"], "SCA1\n").await;
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("not a bill"), "{}", out.stderr);
+}

@@ -87,6 +87,7 @@ export function ipcErrorMessage(e: unknown, lang: Lang): string {
     if (key) return t(key);
     return e.message || t('auth.err.generic');
   }
+  if (e.code === 'bad_bill') return t('auth.err.bad_bill', { field: e.field ?? '—' });
   const key = CODE_KEYS[e.code];
   if (key) {
     const text = t(key);

@@ -23,7 +23,7 @@ describe('dictionaries', () => {
     const same = (keys('it') as Key[]).filter((k) => dictionaries.it[k] === dictionaries.en[k]);
     // Names and words that are the same in both languages.
     expect(same.sort()).toEqual(
-      ['app.brand', 'field.payee_iban', 'home.iban', 'authorize.iban', 'lang.en', 'lang.it', 'login.password', 'field.password', 'security.alias', 'security.alias_title', 'field.alias'].sort(),
+      ['app.brand', 'auth.bill.iban', 'field.payee_iban', 'home.iban', 'authorize.iban', 'lang.en', 'lang.it', 'login.password', 'field.password', 'security.alias', 'security.alias_title', 'field.alias'].sort(),
     );
   });
 

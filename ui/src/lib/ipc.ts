@@ -118,6 +118,21 @@ export interface OperationView {
   payload: string;
 }
 
+/** A bill read from a QR code, and the bank's page that pays it (opened in the banking window). */
+export interface BillPage {
+  kind: 'pagopa' | 'epc';
+  /** The beneficiary (EPC), or the creditor's fiscal code (pagoPA). */
+  payee: string;
+  iban: string | null;
+  noticeCode: string | null;
+  amountCents: number | null;
+  description: string | null;
+  url: string;
+}
+
+/** What a QR code turned out to be: an operation of the profile's bank, or a bill. */
+export type ReadView = { kind: 'operation'; operation: OperationView } | { kind: 'bill'; bill: BillPage; text: string };
+
 /** An operation pushed by the bank and waiting for the customer. */
 export interface PendingView {
   profileId: string;
@@ -193,6 +208,7 @@ export const EVENTS = {
   connection: 'push:connection',
   scanPreview: 'scan:preview',
   scanOperation: 'scan:operation',
+  scanBill: 'scan:bill',
   scanActivation: 'scan:activation',
   scanRefused: 'scan:refused',
   scanFinished: 'scan:finished',
@@ -249,10 +265,12 @@ export const ipc = {
   timeCode: (profileId: string, pin: string, kind: 'login' | 'transaction') =>
     call<TimeCode>('time_code', { profileId, pin, kind }),
 
-  /** Verifies pasted or scanned payload text against the profile's bank key. */
-  payloadVerify: (profileId: string, text: string) => call<OperationView>('payload_verify', { profileId, text }),
-  /** Reads a QR code from an image file (opened or dropped), base64 of its bytes. */
-  imageScan: (profileId: string, imageBase64: string) => call<OperationView>('image_scan', { profileId, imageBase64 }),
+  /** Verifies pasted or scanned payload text against the profile's bank key; a bill's text opens its page. */
+  payloadVerify: (profileId: string, text: string) => call<ReadView>('payload_verify', { profileId, text }),
+  /** Reads a QR code from an image file (opened or dropped), base64 of its bytes; a bill opens its page. */
+  imageScan: (profileId: string, imageBase64: string) => call<ReadView>('image_scan', { profileId, imageBase64 }),
+  /** Opens a bill's payment page in the banking window (a bill picked among the codes on the screen). */
+  billOpen: (text: string) => call<BillPage>('bill_open', { text }),
 
   /** Checks a typed identifier: length, digits, check digit (error field `op_id`). */
   opIdParse: (text: string) => call<{ opId: string }>('op_id_parse', { text }),

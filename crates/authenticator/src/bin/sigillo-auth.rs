@@ -102,6 +102,18 @@ enum Command {
     },
     /// List the cameras that can scan QR codes.
     Cameras,
+    /// Read a bill's QR code (a pagoPA notice or an EPC transfer) from an image: print the bill
+    /// and the bank's page that pays it, prefilled (the desktop app opens that page).
+    #[command(
+        after_help = "Example:\n  sigillo-auth bill avviso.png\n  sigillo-auth bill fattura.jpg --bank https://bank.example/"
+    )]
+    Bill {
+        /// PNG or JPEG (`-` for the QR code's text on standard input).
+        image: PathBuf,
+        /// The bank's Area Clienti (default: the profile's bank).
+        #[arg(long)]
+        bank: Option<String>,
+    },
     /// Scan a QR code from an image or the camera: show the verified operation, ask the PIN,
     /// print the code.
     #[command(
@@ -243,6 +255,48 @@ fn print_operation(payload: &SignedPayload) {
     }
 }
 
+/// `sigillo-auth bill`: the bill in an image (or its text on stdin) and the page that pays it.
+fn bill(image: &std::path::Path, bank: &str) -> Result<(), Error> {
+    let text = if image.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map_err(|e| Error::input("stdin", e))?;
+        // The line end a shell or a file adds; the QR code's own text has none after its last element.
+        let end = text
+            .strip_suffix("\r\n")
+            .or_else(|| text.strip_suffix('\n'))
+            .unwrap_or(&text)
+            .len();
+        text.truncate(end);
+        text
+    } else {
+        let bytes = std::fs::read(image).map_err(|e| Error::storage("read", image, e))?;
+        sca_qr::decode_image_bytes(&bytes)?.text
+    };
+    let page = authenticator::bill::BillPage::read(bank, &text)?;
+    let amount = page.amount_cents.map_or_else(
+        || "not given (the customer types it)".to_owned(),
+        |c| format!("{}.{:02} EUR", c / 100, c % 100),
+    );
+    match page.kind {
+        "pagopa" => {
+            println!("pagoPA notice");
+            println!("  notice code:     {}", page.notice_code.as_deref().unwrap_or(""));
+            println!("  creditor (CF):   {}", page.payee);
+        }
+        _ => {
+            println!("EPC credit transfer");
+            println!("  beneficiary:     {}", page.payee);
+            println!("  IBAN:            {}", page.iban.as_deref().unwrap_or(""));
+            if let Some(d) = &page.description {
+                println!("  description:     {d}");
+            }
+        }
+    }
+    println!("  amount:          {amount}");
+    println!("opens: {}", page.url);
+    Ok(())
+}
+
 fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Transfer => "transfer (bonifico)",
@@ -275,6 +329,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let command = match cli.command {
         Command::Decode { image } => return decode(&image),
         Command::Cameras => return cameras(),
+        Command::Bill {
+            image,
+            bank: Some(bank),
+        } => return bill(&image, &bank),
         other => other,
     };
     let dir = data_dir(cli.data_dir);
@@ -390,7 +448,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
             eprintln!("valid for {} more seconds", code.seconds_left);
         }
         // Answered above, before the vault was opened.
-        Command::Decode { .. } | Command::Cameras => {}
+        Command::Decode { .. } | Command::Cameras | Command::Bill { bank: Some(_), .. } => {}
+        Command::Bill { image, bank: None } => {
+            let bank = profile()?.server_url;
+            bill(&image, &bank)?;
+        }
         Command::Scan { image, camera, approve } => {
             let p = profile()?;
             let payload = if let Some(index) = camera {
