@@ -213,7 +213,7 @@ async function authorize(s, code) {
   await s.find('[data-testid="result"]', 20_000);
 }
 
-test('activate, log in by push approval, pay by operation identifier and by webcam QR, see the balance change', async () => {
+test('activate, log in by push approval, pay by operation identifier and by webcam QR, pay an EPC and a pagoPA bill shown to the webcam, see the balance change', async () => {
   const frames = path.join(scratch, 'frames');
   fs.mkdirSync(frames, { recursive: true });
   const app = await launch('flow', { SIGILLO_DATA_DIR: path.join(scratch, 'flow'), SIGILLO_CAMERA_FRAMES: frames });
@@ -306,6 +306,77 @@ test('activate, log in by push approval, pay by operation identifier and by webc
     }, 'the balance less both transfers');
     assert.ok(afterBalance < before);
     await app.screenshot('bank-balance');
+
+    // Bills shown to the "webcam": an EPC invoice, then a pagoPA notice. Each opens the bank's
+    // payment page prefilled in the banking window (by its address), is confirmed there, and is
+    // authorized in the authenticator by push, the bank's signed details shown.
+    const bills = [
+      {
+        text: `BCD\n002\n1\nSCT\n\nLuce e Gas S.p.A.\n${PAYEE_IBAN}\nEUR12.34\n\n\nBolletta novembre`,
+        kind: 'epc',
+        route: '#/transfer?',
+        cents: 1234,
+        shown: 'Luce e Gas S.p.A.',
+        async confirm() {
+          assert.equal(await (await s.find('#payee')).prop('value'), 'Luce e Gas S.p.A.');
+          assert.match(String(await (await s.find('#amount')).prop('value')), /^12[,.]34$/);
+          await s.click('[data-testid="transfer-form"] button[type="submit"]');
+        },
+      },
+      {
+        text: 'PAGOPA|002|302000100000012345|80078750587|2730',
+        kind: 'pagopa',
+        route: '#/pagopa?',
+        cents: 2730,
+        shown: 'INPS',
+        async confirm() {
+          assert.equal((await s.text('[data-testid="creditor-name"]', 20_000)).trim(), 'INPS');
+          await s.click('[data-testid="pagopa-form"] button[type="submit"]');
+        },
+      },
+    ];
+    let expected = afterBalance;
+    for (const bill of bills) {
+      const textFile = path.join(scratch, `${bill.kind}.txt`);
+      fs.writeFileSync(textFile, bill.text);
+      const png = path.join(scratch, `${bill.kind}.png`);
+      execFileSync(path.join(TARGET, 'debug/sca'), ['qr', 'render', textFile, '--out', png]);
+      fs.renameSync(png, path.join(frames, 'frame-0001.png'));
+      await app.auth();
+      await s.click('[data-testid="nav-scan"]');
+      if ((await s.findAll('[data-testid="scan-again"]')).length > 0) await s.click('[data-testid="scan-again"]');
+      if ((await s.findAll('[data-testid="bill-again"]')).length > 0) await s.click('[data-testid="bill-again"]');
+      const read = await s.find('[data-testid="bill-result"]', 20_000);
+      assert.equal(await read.attr('data-kind'), bill.kind);
+      await app.screenshot(`bill-${bill.kind}-read`);
+      await app.bank();
+      const hash = await s.until(async () => {
+        const h = await s.execute('return location.hash');
+        return h.startsWith(bill.route) ? h : null;
+      }, `the ${bill.kind} page opened in the banking window`);
+      assert.ok(hash.includes('amount='), hash);
+      await s.find('[data-testid="bill-notice"]', 20_000);
+      await app.screenshot(`bill-${bill.kind}-prefilled`);
+      await bill.confirm();
+      await s.find('[data-testid="op-id"]', 20_000);
+      // Authorized by push: the authenticator shows what the bank signed.
+      await app.auth();
+      await s.click('[data-testid="nav-pending"]');
+      const pending = await s.until(async () => {
+        for (const el of await s.findAll('[data-testid="pending-item"]')) if ((await el.text()).includes(bill.shown)) return el;
+        return null;
+      }, `the ${bill.kind} payment among the pending`);
+      assert.match(await pending.text(), new RegExp(`${Math.floor(bill.cents / 100)}[,.]${String(bill.cents % 100).padStart(2, '0')}`));
+      await s.type('[data-testid="approve-pin"]', PIN);
+      await s.click('[data-testid="approve-button"]');
+      await s.until(async () => /approv|autorizz|confermat/i.test(await s.text('[data-testid="approval-result"]')), 'approval result');
+      await app.bank();
+      await s.find('[data-testid="result"]', 20_000);
+      await app.screenshot(`bill-${bill.kind}-paid`);
+      expected -= bill.cents / 100;
+    }
+    await s.execute(`location.hash = '#/home'`);
+    await s.until(async () => (Math.round((await balance(s)) * 100) === Math.round(expected * 100) ? true : null), 'the balance less both bills');
   } finally {
     await app.stop();
   }
