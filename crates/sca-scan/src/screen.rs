@@ -387,6 +387,108 @@ mod x11 {
     }
 }
 
+#[cfg(feature = "screen-portal")]
+mod portal {
+    use std::time::Instant;
+
+    use ashpd::desktop::ResponseError;
+    use ashpd::desktop::screenshot::Screenshot;
+    use ashpd::{Error, PortalError};
+
+    use super::{ScreenBackend, ScreenShot};
+    use crate::error::ScanError;
+
+    /// Asks xdg-desktop-portal for a screenshot of the whole screen (not interactive: the portal
+    /// asks the user for permission the first time, or remembers it), reads the PNG it saved,
+    /// and deletes that file: a capture of a bank page must not stay in the user's pictures.
+    pub(super) fn capture() -> Result<ScreenShot, ScanError> {
+        let start = Instant::now();
+        let response = async_io::block_on(async {
+            Screenshot::request()
+                .interactive(false)
+                .modal(true)
+                .send()
+                .await?
+                .response()
+        })
+        .map_err(|e| map_error(&e))?;
+        let uri = response.uri().as_str().to_owned();
+        let path = file_path(&uri)
+            .ok_or_else(|| ScanError::ScreenCapture(format!("the portal's screenshot is not a local file: {uri}")))?;
+        let bytes = std::fs::read(&path);
+        let _ = std::fs::remove_file(&path);
+        let bytes = bytes.map_err(|e| ScanError::ScreenCapture(format!("cannot read {}: {e}", path.display())))?;
+        let image =
+            sca_qr::load_luma(&bytes).map_err(|e| ScanError::ScreenCapture(format!("the portal's screenshot: {e}")))?;
+        Ok(ScreenShot {
+            image,
+            backend: ScreenBackend::Portal,
+            elapsed: start.elapsed(),
+        })
+    }
+
+    fn map_error(e: &Error) -> ScanError {
+        match e {
+            Error::Response(ResponseError::Cancelled)
+            | Error::Portal(PortalError::Cancelled(_) | PortalError::NotAllowed(_)) => ScanError::ScreenCancelled,
+            Error::PortalNotFound(_) => ScanError::NoScreen {
+                reason: "no screenshot portal on the session bus (install xdg-desktop-portal and a backend)".to_owned(),
+            },
+            Error::Zbus(_) | Error::Portal(PortalError::ZBus(_) | PortalError::NotFound(_)) => ScanError::NoScreen {
+                reason: format!("cannot reach the screenshot portal: {e}"),
+            },
+            other => ScanError::ScreenCapture(format!("the screenshot portal failed: {other}")),
+        }
+    }
+
+    /// The path of a `file://` URI (percent-escapes decoded); `None` for anything else.
+    pub(super) fn file_path(uri: &str) -> Option<std::path::PathBuf> {
+        let rest = uri.strip_prefix("file://")?;
+        // `file://host/path`: only the local host (empty or `localhost`).
+        let path = rest.strip_prefix("localhost").unwrap_or(rest);
+        if !path.starts_with('/') {
+            return None;
+        }
+        let bytes = path.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        use std::os::unix::ffi::OsStringExt as _;
+        Some(std::ffi::OsString::from_vec(out).into())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn file_uris_become_paths() {
+            assert_eq!(
+                file_path("file:///home/m/Pictures/Screenshot%20from%202026.png"),
+                Some("/home/m/Pictures/Screenshot from 2026.png".into())
+            );
+            assert_eq!(file_path("file://localhost/tmp/a.png"), Some("/tmp/a.png".into()));
+            for bad in [
+                "https://x/a.png",
+                "file://otherhost/a.png",
+                "file:///a%2",
+                "file:///a%zz",
+            ] {
+                assert_eq!(file_path(bad), None, "{bad}");
+            }
+        }
+    }
+}
+
 #[cfg(not(feature = "screen-portal"))]
 mod portal {
     use super::ScreenShot;

@@ -129,3 +129,44 @@ fn no_screen_at_all_is_the_typed_error() {
         "{err}"
     );
 }
+
+/// A Wayland session whose portal cannot be reached (no portal on this test's session bus, or no
+/// bus at all) falls back to the X11 display when there is one, and is the typed error naming
+/// the portal when there is none.
+#[test]
+fn a_wayland_session_without_a_portal_falls_back_to_x11_or_says_why() {
+    let wayland_only = ScreenEnv {
+        x11_display: None,
+        wayland_display: Some("wayland-sigillo-test".to_owned()),
+    };
+    match capture_screen_in(&wayland_only) {
+        Err(ScanError::NoScreen { reason }) => assert!(reason.contains("portal"), "{reason}"),
+        // A desktop session's own portal answered (a developer's machine, not `make test`).
+        Ok(_) | Err(ScanError::ScreenCancelled) => {
+            eprintln!("SKIPPED: this session has a working screenshot portal");
+            return;
+        }
+        Err(other) => panic!("{other:?}"),
+    }
+    let Some(mut x) = display(1280, 1024) else { return };
+    let page = browser_page(
+        1000,
+        800,
+        &[PageCode {
+            text: "SCA1 via XWayland",
+            x: 400,
+            y: 300,
+            module_px: 4,
+        }],
+        5,
+    )
+    .unwrap();
+    x.show(&page, 100, 100).unwrap();
+    let both = ScreenEnv {
+        x11_display: Some(x.name().to_owned()),
+        ..wayland_only
+    };
+    let shot = capture_screen_in(&both).unwrap();
+    assert_eq!(shot.backend, ScreenBackend::X11);
+    assert_eq!(read_screen_in(&both).unwrap(), ["SCA1 via XWayland"]);
+}
