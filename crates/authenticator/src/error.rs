@@ -52,6 +52,18 @@ pub enum Error {
     /// No QR code came into view before the time ran out or the source ended.
     #[error("no QR code found: hold the code steady in the frame, in good light")]
     NoCode,
+    /// The screen was read but shows no QR code.
+    #[error("no QR code on the screen: show the bank's page with its QR code, not covered by another window")]
+    NoCodeOnScreen,
+    /// The screen shows QR codes, but none is an operation of this device's profiles (another
+    /// bank's, an expired one, a link, …).
+    #[error("QR codes on the screen, but none is an operation of your profiles ({codes} read; the first: {reason})")]
+    NoOperationOnScreen {
+        /// How many distinct QR codes were read.
+        codes: usize,
+        /// Why the first of them was refused.
+        reason: String,
+    },
     /// The server answered with a problem (wrong code, blocked, expired…).
     #[error("{detail}")]
     Server {
@@ -86,8 +98,12 @@ impl Error {
             Self::Qr(sca_qr::DecodeError::NotFound) => "no_qr_code".into(),
             Self::Qr(_) => "bad_image".into(),
             Self::Scan(sca_scan::ScanError::NoSuchCamera { .. }) => "no_camera".into(),
+            Self::Scan(sca_scan::ScanError::NoScreen { .. }) => "no_screen".into(),
+            Self::Scan(sca_scan::ScanError::ScreenCancelled) => "screen_cancelled".into(),
+            Self::Scan(sca_scan::ScanError::ScreenCapture(_)) => "screen_capture".into(),
             Self::Scan(_) => "camera".into(),
-            Self::NoCode => "no_qr_code".into(),
+            Self::NoCode | Self::NoCodeOnScreen => "no_qr_code".into(),
+            Self::NoOperationOnScreen { .. } => "no_operation".into(),
             Self::Bill(_) => "bad_bill".into(),
             Self::Server { code, .. } => code.clone(),
             Self::Offline(_) => "offline".into(),

@@ -12,6 +12,7 @@
 
 pub mod bill;
 pub mod error;
+pub mod screen;
 pub mod vault;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use error::{Error, Result};
 pub use sca_client as client;
 /// Frame sources (webcam, image folders, clipboard, synthetic) and the scanning loop.
 pub use sca_scan as scan;
+pub use screen::{FoundOperation, RefusedCode, ScreenCodes, operation_summary};
 pub use vault::{KeyringStore, MemoryStore, Profile, SecretStore, Vault};
 
 /// The prefix of the QR code an active device shows to activate another one.

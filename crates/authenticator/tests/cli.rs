@@ -264,4 +264,141 @@ async fn bill_prints_the_bill_and_the_page_that_pays_it() {
     let out = run(data.path(), &["bill", "-", "--bank", "https://bank.example"], "SCA1\n").await;
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("not a bill"), "{}", out.stderr);
+
+/// `scan --screen` against a real X server (an `Xvfb` of this test) showing the bank's page: no
+/// code, a code that is not an operation, one operation, two to choose from, and no screen at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_screen_reads_the_bank_page_shown_on_this_computer() {
+    let Some(mut screen) = sca_scan::TestDisplay::start(1920, 1080).unwrap() else {
+        eprintln!("SKIPPED: the Xvfb binary is missing (apt-get install xvfb); `scan --screen` was not tested");
+        return;
+    };
+    let bank = Bank::start().await;
+    let customer = bank.customer("Zoe Screen").await;
+    let data = tempfile::tempdir().unwrap();
+    activate(&bank, &customer, data.path()).await;
+    let web = logged_in_cli(&bank, &customer, data.path()).await;
+    let display = screen.name().to_owned();
+    let on_screen = |args: &[&str], stdin: &str| {
+        let mut c = cmd(data.path(), args);
+        c.env("DISPLAY", &display).env_remove("WAYLAND_DISPLAY");
+        let stdin = stdin.to_owned();
+        async move {
+            let mut child = c.spawn().unwrap();
+            let mut input = child.stdin.take().unwrap();
+            input.write_all(stdin.as_bytes()).await.unwrap();
+            drop(input);
+            let out = child.wait_with_output().await.unwrap();
+            Out {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        }
+    };
+    let page = |codes: &[(&str, u32, u32)]| {
+        let codes: Vec<sca_scan::PageCode<'_>> = codes
+            .iter()
+            .map(|&(text, x, y)| sca_scan::PageCode {
+                text,
+                x,
+                y,
+                module_px: 4,
+            })
+            .collect();
+        sca_scan::browser_page(1280, 900, &codes, 11).unwrap()
+    };
+
+    // A page without a code.
+    screen.show(&page(&[]), 320, 90).unwrap();
+    let none = on_screen(&["scan", "--screen"], "").await;
+    assert_eq!(none.code, 1, "{}", none.stderr);
+    assert!(none.stderr.contains("no QR code on the screen"), "{}", none.stderr);
+    assert!(none.stderr.contains("[no_qr_code]"), "{}", none.stderr);
+
+    // A code, but not an operation of this profile.
+    screen.clear().unwrap();
+    screen
+        .show(&page(&[("https://example.com/pay?id=42", 300, 200)]), 320, 90)
+        .unwrap();
+    let other = on_screen(&["scan", "--screen"], "").await;
+    assert_eq!(other.code, 1, "{}", other.stderr);
+    assert!(
+        other
+            .stderr
+            .contains("QR codes on the screen, but none is an operation of your profiles"),
+        "{}",
+        other.stderr
+    );
+    assert!(other.stderr.contains("[no_operation]"), "{}", other.stderr);
+
+    // One operation beside that other code: shown, PIN, a code the bank accepts.
+    let (op_id, payload) = web.transfer("77.00").await;
+    screen.clear().unwrap();
+    screen
+        .show(
+            &page(&[("https://example.com/pay?id=42", 60, 160), (&payload, 700, 300)]),
+            320,
+            90,
+        )
+        .unwrap();
+    let one = on_screen(&["scan", "--screen"], &format!("{PIN}\n")).await;
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    for shown in ["77.00EUR", "Mario Rossi", &op_id] {
+        assert!(one.stdout.contains(shown), "{shown} not shown in {}", one.stdout);
+    }
+    let code = one.stdout.lines().last().unwrap().trim().to_owned();
+    let (status, v) = web
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            serde_json::json!({"code": code}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+
+    // Two operations: listed with amount, payee and bank; the customer types which.
+    let (first_id, first) = web.transfer("12.00").await;
+    let (second_id, second) = web.transfer("34.00").await;
+    screen.clear().unwrap();
+    screen
+        .show(&page(&[(&first, 80, 160), (&second, 700, 480)]), 320, 90)
+        .unwrap();
+    let two = on_screen(&["scan", "--screen"], &format!("2\n{PIN}\n")).await;
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    assert!(two.stdout.contains("2 operations on the screen"), "{}", two.stdout);
+    for listed in ["1) 12.00EUR — Mario Rossi", "2) 34.00EUR — Mario Rossi", &bank.base] {
+        assert!(two.stdout.contains(listed), "{listed} not listed in {}", two.stdout);
+    }
+    assert!(two.stdout.contains(&format!("Operation {second_id}")), "{}", two.stdout);
+    let code = two.stdout.lines().last().unwrap().trim().to_owned();
+    let (status, v) = web
+        .post(
+            &format!("/api/v1/operations/{second_id}/authorize"),
+            serde_json::json!({"code": code}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // `--pick` chooses without asking; out of range is refused before the PIN.
+    let picked = on_screen(&["scan", "--screen", "--pick", "1"], &format!("{PIN}\n")).await;
+    assert_eq!(picked.code, 0, "{}", picked.stderr);
+    assert!(
+        picked.stdout.contains(&format!("Operation {first_id}")),
+        "{}",
+        picked.stdout
+    );
+    let bad = on_screen(&["scan", "--screen", "--pick", "3"], "").await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("pick"), "{}", bad.stderr);
+
+    // No screen at all.
+    let mut c = cmd(data.path(), &["scan", "--screen"]);
+    c.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    let out = c.output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no screen to read: neither an X11 display nor a Wayland screenshot portal is available"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[no_screen]"), "{stderr}");
 }

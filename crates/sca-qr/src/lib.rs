@@ -25,6 +25,7 @@ pub mod bill;
 mod decode;
 mod error;
 mod load;
+mod multi;
 mod render;
 
 pub use decode::{
@@ -33,6 +34,7 @@ pub use decode::{
 };
 pub use error::{DecodeError, RenderError};
 pub use load::{MAX_IMAGE_PIXELS, decode_image_bytes, load_luma};
+pub use multi::{MULTI_WORK_PIXELS, decode_all_luma};
 pub use render::{ImageFormat, MAX_MODULE_PX, MIN_MODULE_PX, render_as, render_png, render_svg};
 
 #[cfg(test)]

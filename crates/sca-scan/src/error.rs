@@ -74,6 +74,21 @@ pub enum ScanError {
     /// buffer does not match its size).
     #[error("the clipboard image is unusable: {0}")]
     ClipboardImage(String),
+    /// There is no screen to read: no X11 display and no Wayland screenshot portal (neither
+    /// `DISPLAY` nor `WAYLAND_DISPLAY` set, the display refused the connection, the portal is
+    /// missing, or the support is not built in); `reason` says which.
+    #[error("no screen to read: neither an X11 display nor a Wayland screenshot portal is available ({reason})")]
+    NoScreen {
+        /// What was tried and why each failed.
+        reason: String,
+    },
+    /// The user declined the screenshot portal's request.
+    #[error("the screenshot was declined")]
+    ScreenCancelled,
+    /// The display was reached but the capture failed (an unsupported pixel format, a screen
+    /// too large, a protocol error).
+    #[error("screen capture failed: {0}")]
+    ScreenCapture(String),
     /// The text of a synthetic frame could not be rendered as a QR code.
     #[error("cannot render the synthetic QR code: {0}")]
     Render(#[from] sca_qr::RenderError),

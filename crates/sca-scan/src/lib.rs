@@ -13,6 +13,9 @@
 //!     position, rotation, perspective, blur, contrast, light, clutter, noise), for tests and
 //!     benchmarks, with the standard synthetic set in `standard_set` (cargo feature `testkit`,
 //!     which only tests, benchmarks and examples turn on);
+//! * [`capture_screen`] and [`read_screen`] — the screen itself (X11 through a pure-Rust client,
+//!   cargo feature `screen`; Wayland through the xdg-desktop-portal Screenshot interface, cargo
+//!   feature `screen-portal`) and every QR code on it, for a bank page open on the same computer;
 //! * [`Scanner`] — the scanning loop: reads a source on its own thread, always decodes the
 //!   newest frame on another (stale frames are dropped, nothing queues), reports each new code
 //!   over a bounded channel ([`ScanEvent`]), de-duplicates, never blocks the caller, and keeps
@@ -30,9 +33,12 @@ mod clipboard;
 mod error;
 mod files;
 mod scanner;
+mod screen;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
 mod synthetic;
+#[cfg(all(any(test, feature = "testkit"), feature = "screen"))]
+mod testdisplay;
 
 pub use camera::{
     CameraInfo, CameraMode, CameraRequest, CameraSource, PixelFormat, choose_mode, frame_to_luma, list_cameras,
@@ -44,9 +50,15 @@ pub use scanner::{
     EVENT_CAPACITY, FAST_HALF_ABOVE, Finish, FinishReason, ScanConfig, ScanEvent, ScanPass, ScanResult, ScanStats,
     Scanner, Strategy, fast_decode,
 };
+pub use screen::{
+    ScreenBackend, ScreenEnv, ScreenRead, ScreenShot, capture_screen, capture_screen_in, codes_on, read_screen,
+    read_screen_in, read_screen_traced,
+};
 pub use source::{Frame, FrameSource, MAX_FPS, Pacing, ScanClock, StepClock};
 #[cfg(any(test, feature = "testkit"))]
 pub use synthetic::{
     CATEGORIES, Case, MAX_FRAME_SIDE, SAMPLE_PAYLOAD, SMALL_MODULE_PX, Scene, Shot, SyntheticSource, code_modules,
     compose, render_scene, standard_set,
 };
+#[cfg(all(any(test, feature = "testkit"), feature = "screen"))]
+pub use testdisplay::{PageCode, TestDisplay, browser_page};

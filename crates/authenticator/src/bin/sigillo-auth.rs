@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use authenticator::{
-    Authenticator, Error, KeyringStore, OpIdLookup, Profile, PushEvent, TimeCodeKind, Vault, needs_number, parse_op_id,
-    parse_typed_number,
+    Authenticator, Error, FoundOperation, KeyringStore, OpIdLookup, Profile, PushEvent, TimeCodeKind, Vault,
+    needs_number, operation_summary, parse_op_id, parse_typed_number,
 };
 use clap::{Parser, Subcommand};
 use sca_protocol::{Kind, Pin, SignedPayload};
@@ -26,6 +26,7 @@ Examples (with `sca-server --demo` on http://127.0.0.1:8080):
   sigillo-auth activate --server http://127.0.0.1:8080 --user 12345678
   sigillo-auth otp login
   sigillo-auth scan qr.png
+  sigillo-auth scan --screen
   sigillo-auth sign --op-id 57240000
   sigillo-auth listen"
 )]
@@ -114,18 +115,28 @@ enum Command {
         #[arg(long)]
         bank: Option<String>,
     },
-    /// Scan a QR code from an image or the camera: show the verified operation, ask the PIN,
-    /// print the code.
+    /// Scan a QR code from an image, the camera or the screen: show the verified operation, ask
+    /// the PIN, print the code.
     #[command(
-        after_help = "Example:\n  sigillo-auth scan qr.png\n  sigillo-auth scan qr.png --approve\n  sigillo-auth scan --camera 0"
+        after_help = "Example:\n  sigillo-auth scan qr.png\n  sigillo-auth scan qr.png --approve\n  \
+        sigillo-auth scan --camera 0\n  sigillo-auth scan --screen\n  sigillo-auth scan --screen --pick 2"
     )]
     Scan {
         /// PNG or JPEG (`-` for a payload's text on standard input).
-        #[arg(required_unless_present = "camera")]
+        #[arg(required_unless_present_any = ["camera", "screen"])]
         image: Option<PathBuf>,
         /// Scan with this camera instead (see `sigillo-auth cameras`); gives up after 60 s.
-        #[arg(long, conflicts_with = "image")]
+        #[arg(long, conflicts_with_all = ["image", "screen"])]
         camera: Option<u32>,
+        /// Read the QR code on this computer's screen instead (the bank's page open in a browser
+        /// here): every code on the screen that is an operation of one of your profiles (or of
+        /// `--profile` when given) is offered; several are listed to choose from.
+        #[arg(long, conflicts_with = "image")]
+        screen: bool,
+        /// With `--screen`, when the screen shows several operations: take the N-th of the list
+        /// (from 1) instead of asking.
+        #[arg(long, requires = "screen", value_name = "N")]
+        pick: Option<usize>,
         /// Approve online instead of printing a code to type.
         #[arg(long)]
         approve: bool,
@@ -321,6 +332,33 @@ fn ask_number(io: &Io, payload: &SignedPayload, given: Option<&str>) -> Result<O
     parse_typed_number(&typed).map(Some)
 }
 
+/// One of the operations found on the screen: the only one, the `pick`-th, or the one the
+/// customer types the number of (the list shows amount, payee and bank of each).
+fn choose_operation(io: &Io, mut found: Vec<FoundOperation>, pick: Option<usize>) -> Result<FoundOperation, Error> {
+    let n = found.len();
+    if n == 1 && pick.is_none_or(|k| k == 1) {
+        return Ok(found.remove(0));
+    }
+    let index = match pick {
+        Some(k) => k,
+        None => {
+            println!("{n} operations on the screen:");
+            for (i, op) in found.iter().enumerate() {
+                println!("  {}) {}", i + 1, operation_summary(op));
+            }
+            let typed = io.line(&format!("Which one (1 to {n})?"), false)?;
+            typed
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| Error::input("pick", format!("type a number from 1 to {n}")))?
+        }
+    };
+    if index == 0 || index > n {
+        return Err(Error::input("pick", format!("choose a number from 1 to {n}")));
+    }
+    Ok(found.swap_remove(index - 1))
+}
+
 async fn run(cli: Cli) -> Result<(), Error> {
     let io = Io {
         stdin_secrets: cli.pin_stdin,
@@ -453,9 +491,22 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let bank = profile()?.server_url;
             bill(&image, &bank)?;
         }
-        Command::Scan { image, camera, approve } => {
-            let p = profile()?;
-            let payload = if let Some(index) = camera {
+        Command::Scan {
+            image,
+            camera,
+            screen,
+            pick,
+            approve,
+        } => {
+            let mut p = profile()?;
+            let payload = if screen {
+                // Every profile's operations, unless one was named.
+                let only = cli.profile.is_some().then(|| p.clone());
+                let found = auth.scan_screen(only.as_ref())?.into_operations()?;
+                let chosen = choose_operation(&io, found, pick)?;
+                p = chosen.profile;
+                chosen.payload
+            } else if let Some(index) = camera {
                 let source =
                     authenticator::scan::CameraSource::open(index, authenticator::scan::CameraRequest::default())?;
                 eprintln!("Hold the QR code in front of the camera…");
