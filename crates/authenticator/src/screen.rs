@@ -33,7 +33,7 @@ pub struct RefusedCode {
 /// What the QR codes read from the screen are, in the order they were read.
 #[derive(Debug, Default)]
 pub struct ScreenCodes {
-    /// The codes that are operations of a profile.
+    /// The codes that are operations of a profile (one entry per profile a code verifies for).
     pub operations: Vec<FoundOperation>,
     /// The other codes.
     pub refused: Vec<RefusedCode>,
@@ -42,7 +42,8 @@ pub struct ScreenCodes {
 impl ScreenCodes {
     /// How many distinct QR codes were read in all.
     pub fn total(&self) -> usize {
-        self.operations.len() + self.refused.len()
+        let texts: std::collections::HashSet<&str> = self.operations.iter().map(|o| o.payload.text()).collect();
+        texts.len() + self.refused.len()
     }
 
     /// The operations, or the error to show when there is none: [`Error::NoCodeOnScreen`] when
@@ -75,13 +76,18 @@ fn weight(e: &Error) -> u8 {
 
 impl Authenticator {
     /// Sorts QR code texts into operations of the profiles and the rest. Each text is verified
-    /// against `only` when given, else against every profile (the first that verifies it wins);
-    /// a text given twice counts once.
+    /// against `only` when given, else against every profile, the main one first; a text given
+    /// twice counts once.
+    ///
+    /// A text that verifies for several profiles (two users of one bank share its key, and the
+    /// payload does not say whose operation it is) gives one [`FoundOperation`] per profile: only
+    /// the right profile's code is accepted by the bank, so the customer must choose.
     pub fn classify_codes(&self, texts: &[String], only: Option<&Profile>) -> ScreenCodes {
-        let profiles = match only {
+        let mut profiles = match only {
             Some(p) => vec![p.clone()],
             None => self.vault.profiles(),
         };
+        profiles.sort_by_key(|p| !p.main);
         let mut out = ScreenCodes::default();
         let mut seen = std::collections::HashSet::new();
         for text in texts {
@@ -89,15 +95,15 @@ impl Authenticator {
                 continue;
             }
             let mut best: Option<Error> = None;
-            let mut found = None;
+            let mut found = false;
             for profile in &profiles {
                 match self.verify_payload(profile, text) {
                     Ok(payload) => {
-                        found = Some(FoundOperation {
+                        found = true;
+                        out.operations.push(FoundOperation {
                             profile: profile.clone(),
                             payload,
                         });
-                        break;
                     }
                     Err(e) => {
                         if best.as_ref().is_none_or(|b| weight(&e) > weight(b)) {
@@ -106,12 +112,11 @@ impl Authenticator {
                     }
                 }
             }
-            match found {
-                Some(op) => out.operations.push(op),
-                None => out.refused.push(RefusedCode {
+            if !found {
+                out.refused.push(RefusedCode {
                     text: text.clone(),
                     reason: best.unwrap_or_else(|| Error::NoProfile("no profile on this device".into())),
-                }),
+                });
             }
         }
         out

@@ -502,3 +502,70 @@ async fn a_bank_over_https_with_its_own_ca() {
     assert_eq!(e.code(), "invalid_input");
     assert!(e.to_string().contains("ca_file"), "{e}");
 }
+
+/// The codes read from a screen: the operations of the profiles (once per profile a code
+/// verifies for, the main one first), the rest refused with the most telling reason, and the
+/// two different "nothing to do" errors.
+#[tokio::test]
+async fn screen_codes_are_sorted_into_operations_of_the_profiles_and_the_rest() {
+    let bank = Bank::start().await;
+    let first = bank.customer("Lia Prima").await;
+    let second = bank.customer("Ugo Secondo").await;
+    let auth = bank.kiosk();
+    let main = bank.activate(&auth, &first).await;
+    let other = bank.activate(&auth, &second).await;
+    assert!(main.main && !other.main);
+    let web = logged_in(&bank, &first, &auth, &main).await;
+    let (op_id, payload) = web.transfer("5.00").await;
+    let tampered = payload.replacen("5.00EUR", "500.00EUR", 1);
+    let texts = [
+        "https://example.com".to_owned(),
+        payload.clone(),
+        tampered.clone(),
+        payload.clone(),
+    ];
+
+    let sorted = auth.classify_codes(&texts, None);
+    // One bank, one key: the payload verifies for both users; it does not say whose it is.
+    let users: Vec<&str> = sorted.operations.iter().map(|o| o.profile.user.as_str()).collect();
+    assert_eq!(users, [main.user.as_str(), other.user.as_str()]);
+    assert!(
+        sorted
+            .operations
+            .iter()
+            .all(|o| o.payload.operation().op_id.as_str() == op_id)
+    );
+    assert_eq!(sorted.total(), 3, "the repeated code counts once");
+    let reasons: Vec<(String, String)> = sorted
+        .refused
+        .iter()
+        .map(|r| (r.text.clone(), r.reason.code()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("https://example.com".to_owned(), "payload_form".to_owned()),
+            (tampered, "payload_signature".to_owned())
+        ]
+    );
+
+    let only = auth.classify_codes(&texts, Some(&main));
+    assert_eq!(only.operations.len(), 1);
+    let summary = authenticator::operation_summary(&only.operations[0]);
+    for part in ["5.00EUR", "Mario Rossi", &bank.base, &main.user, &op_id] {
+        assert!(summary.contains(part), "{part} not in {summary}");
+    }
+    let found = only.into_operations().unwrap();
+    assert_eq!(found[0].profile, main);
+
+    let err = auth.classify_codes(&[], None).into_operations().unwrap_err();
+    assert!(matches!(err, Error::NoCodeOnScreen), "{err:?}");
+    let err = auth.classify_codes(&texts[..1], None).into_operations().unwrap_err();
+    assert!(matches!(err, Error::NoOperationOnScreen { codes: 1, .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("QR codes on the screen, but none is an operation of your profiles"),
+        "{err}"
+    );
+    assert_eq!(err.code(), "no_operation");
+}
