@@ -264,6 +264,7 @@ async fn bill_prints_the_bill_and_the_page_that_pays_it() {
     let out = run(data.path(), &["bill", "-", "--bank", "https://bank.example"], "SCA1\n").await;
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("not a bill"), "{}", out.stderr);
+}
 
 /// `scan --screen` against a real X server (an `Xvfb` of this test) showing the bank's page: no
 /// code, a code that is not an operation, one operation, two to choose from, and no screen at all.
