@@ -9,6 +9,17 @@ CREATE TABLE pagopa_creditors (
     iban        TEXT NOT NULL
 );
 
+-- The notices a creditor has issued, with the amount each asks for: a payment pays that amount,
+-- no other. (A bank learns them from the pagoPA node; a sandbox's creditors issue a notice the
+-- first time it is asked for, at the amount asked.)
+CREATE TABLE pagopa_notices (
+    creditor_fiscal_code TEXT    NOT NULL REFERENCES pagopa_creditors(fiscal_code),
+    notice_code          TEXT    NOT NULL CHECK (length(notice_code) = 18),
+    amount_minor         BIGINT NOT NULL CHECK (amount_minor > 0),
+    issued_at            BIGINT NOT NULL,
+    PRIMARY KEY (creditor_fiscal_code, notice_code)
+);
+
 CREATE TABLE pagopa_payments (
     operation_id         BIGINT PRIMARY KEY REFERENCES operations(id),
     creditor_fiscal_code TEXT   NOT NULL REFERENCES pagopa_creditors(fiscal_code),

@@ -55,6 +55,10 @@ pub enum ErrorKind {
     UnknownCreditor,
     /// The pagoPA notice has been paid already.
     NoticePaid,
+    /// A pagoPA notice that its creditor did not issue.
+    UnknownNotice,
+    /// An amount other than the one the pagoPA notice asks for.
+    NoticeAmount,
     /// The operation, activation or OTP expired.
     Expired,
     /// The credential is blocked after 5 wrong answers.
@@ -95,6 +99,8 @@ impl ErrorKind {
             Self::InsufficientFunds => (StatusCode::CONFLICT, "insufficient_funds"),
             Self::UnknownCreditor => (StatusCode::NOT_FOUND, "unknown_creditor"),
             Self::NoticePaid => (StatusCode::CONFLICT, "notice_paid"),
+            Self::UnknownNotice => (StatusCode::NOT_FOUND, "unknown_notice"),
+            Self::NoticeAmount => (StatusCode::CONFLICT, "notice_amount"),
             Self::Expired => (StatusCode::GONE, "expired"),
             Self::Blocked => (StatusCode::LOCKED, "blocked"),
             Self::AlreadyMigrated => (StatusCode::CONFLICT, "already_migrated"),
@@ -132,7 +138,8 @@ pub struct Problem {
     pub code: &'static str,
     /// What went wrong, for the client.
     pub detail: String,
-    /// The input field at fault (400; also 404 `unknown_creditor`).
+    /// The input field at fault (400; also the pagoPA refusals `unknown_creditor`, `unknown_notice`,
+    /// `notice_amount`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Attempts left before the credential is blocked, where an attempt was counted.

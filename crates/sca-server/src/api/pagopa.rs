@@ -81,8 +81,8 @@ pub async fn get_creditor(
     params(("x-csrf-token" = String, Header)),
     responses((status = 201, body = OperationCreated), (status = 400, body = Problem),
         (status = 403, body = Problem, description = "password_change_required: the bank-issued password must be changed first"),
-        (status = 404, body = Problem, description = "unknown_creditor"),
-        (status = 409, body = Problem, description = "notice_paid / insufficient_funds")))]
+        (status = 404, body = Problem, description = "unknown_creditor / unknown_notice"),
+        (status = 409, body = Problem, description = "notice_paid / notice_amount (the notice asks for another amount) / insufficient_funds")))]
 pub async fn pay_notice(
     State(state): State<AppState>,
     web: WebSession,
@@ -91,6 +91,9 @@ pub async fn pay_notice(
     let notice =
         parse_notice_code(&without_spaces(&body.notice_code)).map_err(|e| AppError::bad_request("notice_code", e))?;
     let creditor = creditor(&state, &body.creditor_fiscal_code, "creditor_fiscal_code").await?;
+    if body.currency.trim() != "EUR" {
+        return Err(AppError::bad_request("currency", "pagoPA notices are paid in EUR"));
+    }
     let (account, amount, minor) = paying_account(&state, &web.customer, &body.amount, &body.currency).await?;
     // Said early, for a clear answer; the approval is what refuses to pay a notice twice.
     if state.store().pagopa_notice_paid(&creditor.fiscal_code, &notice).await? {
@@ -98,6 +101,39 @@ pub async fn pay_notice(
             ErrorKind::NoticePaid,
             "this pagoPA notice has been paid already",
         ));
+    }
+    // The amount is the notice's: what its creditor asks for, not what was typed.
+    let (creditor_code, notice_code, sandbox, now) = (
+        creditor.fiscal_code.clone(),
+        notice.clone(),
+        state.config().sandbox,
+        state.now(),
+    );
+    let due = state
+        .store()
+        .write(move |w| {
+            Box::pin(async move {
+                w.pagopa_notice_amount(&creditor_code, &notice_code, minor, sandbox, now)
+                    .await
+            })
+        })
+        .await?;
+    match due {
+        None => {
+            return Err(AppError::new(
+                ErrorKind::UnknownNotice,
+                "the creditor has issued no notice with this code",
+            )
+            .with_field("notice_code"));
+        }
+        Some(due) if due != minor => {
+            return Err(AppError::new(
+                ErrorKind::NoticeAmount,
+                format!("the notice asks for {} EUR", super::banking::decimal(due)),
+            )
+            .with_field("amount"));
+        }
+        Some(_) => {}
     }
     let mut data = OperationData::default();
     for (key, value, field) in [

@@ -79,8 +79,9 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
     // OPERATION / OPERATION_ID codes and push approvals need nothing but the one conditional
     // UPDATE (its triggers book the money and reset the count): the hot path, without a
     // savepoint. Time-step codes and SMS OTPs also spend the step or the OTP first.
-    // A pagoPA notice is paid once: its approval takes the notice's lock first (PostgreSQL), in
-    // a job of its own.
+    // A pagoPA notice is paid once: its approval runs in a job of its own (a savepoint), so that
+    // should the unique index on paid notices ever refuse it, no other answer of its batch fails.
+    // (Instances take turns at writing: every batch holds the audit chain's advisory lock.)
     let pagopa = op.kind == Kind::PagoPa.as_str();
     let fast = !pagopa && matches!(&via, Via::Device(_) | Via::Code(CodeMatch { step: None, .. }));
     let args = ApproveArgs {
@@ -217,9 +218,6 @@ async fn approve_in_writer(
         {
             return Ok(Outcome::Expired);
         }
-    }
-    if kind == Kind::PagoPa.as_str() {
-        w.lock_pagopa_notice(op_row).await?;
     }
     match w.approve_operation(op_row, now, &by, cid, credential, max).await? {
         Approval::Approved => {

@@ -42,6 +42,39 @@ impl Store {
 }
 
 impl WriteCtx {
+    /// The amount (cents) a notice asks for; a sandbox's creditor issues an unknown notice at
+    /// `asked` first (`issue`), anyone else's is `None`. One statement each, so that two first
+    /// requests of one notice agree on the amount.
+    pub async fn pagopa_notice_amount(
+        &mut self,
+        fiscal_code: &str,
+        notice_code: &str,
+        asked: i64,
+        issue: bool,
+        at: u64,
+    ) -> Result<Option<i64>, StoreError> {
+        if issue {
+            conn!(&mut self.conn, |x| sqlx::query(
+                "INSERT INTO pagopa_notices (creditor_fiscal_code, notice_code, amount_minor, issued_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (creditor_fiscal_code, notice_code) DO NOTHING"
+            )
+            .bind(fiscal_code)
+            .bind(notice_code)
+            .bind(asked)
+            .bind(at as i64)
+            .execute(x)
+            .await
+            .map(|_| ()))?;
+        }
+        Ok(conn!(&mut self.conn, |x| sqlx::query_scalar(
+            "SELECT amount_minor FROM pagopa_notices WHERE creditor_fiscal_code = $1 AND notice_code = $2"
+        )
+        .bind(fiscal_code)
+        .bind(notice_code)
+        .fetch_optional(x)
+        .await)?)
+    }
+
     /// Adds or renames a creditor (the sandbox's list at start; idempotent).
     pub async fn put_pagopa_creditor(&mut self, c: &CreditorRow) -> Result<(), StoreError> {
         conn!(&mut self.conn, |x| sqlx::query(
@@ -87,22 +120,5 @@ impl WriteCtx {
         .fetch_optional(x)
         .await)?;
         Ok(found.is_some())
-    }
-
-    /// On PostgreSQL, locks the rows of every operation that pays the same notice as
-    /// `operation_id` until the commit, so that of two instances approving two such operations
-    /// at once the second waits and then sees the first's payment (SQLite has one writer).
-    pub async fn lock_pagopa_notice(&mut self, operation_id: i64) -> Result<(), StoreError> {
-        if let super::db::Conn::Pg(x) = &mut self.conn {
-            sqlx::query(
-                "SELECT q.operation_id FROM pagopa_payments q JOIN pagopa_payments p \
-                   ON q.creditor_fiscal_code = p.creditor_fiscal_code AND q.notice_code = p.notice_code \
-                 WHERE p.operation_id = $1 ORDER BY q.operation_id FOR UPDATE OF q",
-            )
-            .bind(operation_id)
-            .fetch_all(&mut *x)
-            .await?;
-        }
-        Ok(())
     }
 }

@@ -73,6 +73,18 @@ async fn a_notice_is_paid_with_dynamic_linking_and_then_never_again() {
         assert_eq!(body["code"], "notice_paid");
     }
     assert_eq!(web.balance().await, "9879.70");
+
+    // A notice is paid at the amount its creditor asks for: another amount is refused (a
+    // sandbox's creditor issued this one when it was first asked for, at 10.00).
+    let other = "302000100000009521";
+    let (status, body) = web.post("/api/v1/pagopa/payments", notice(other, "10.00")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for wrong in ["0.01", "9.99", "10.01"] {
+        let (status, body) = web.post("/api/v1/pagopa/payments", notice(other, wrong)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{wrong}: {body}");
+        assert_eq!((body["code"].as_str(), body["field"].as_str()), (Some("notice_amount"), Some("amount")));
+        assert!(body["detail"].as_str().unwrap().contains("10.00 EUR"), "{body}");
+    }
 }
 
 /// The rule is kept by the approval, not by the check at creation: two operations made before
