@@ -71,6 +71,9 @@ pub enum Pass {
     Stretched,
     /// A downscaled copy of the frame (each step halves both sides with a 2×2 box filter).
     Downscaled,
+    /// The frame as given, sampled region by region through transforms bent to the paper's
+    /// shape (curved or crumpled codes), then rxing's QR decoder; the last pass.
+    Regions,
 }
 
 /// A QR code text read from a frame.
@@ -258,12 +261,13 @@ enum Method {
     RxingHybrid,
     RxingGlobal,
     Rqrr,
+    Regions,
 }
 
 impl Method {
     fn decoder(self) -> Decoder {
         match self {
-            Method::RxingHybrid | Method::RxingGlobal => Decoder::Rxing,
+            Method::RxingHybrid | Method::RxingGlobal | Method::Regions => Decoder::Rxing,
             Method::Rqrr => Decoder::Rqrr,
         }
     }
@@ -288,6 +292,13 @@ impl<'a> Frames<'a> {
     fn get(&mut self, pass: Pass) -> Option<&GrayImage> {
         match pass {
             Pass::Original | Pass::GlobalHistogram => Some(self.original),
+            Pass::Regions => {
+                if pixel_count(self.original) > RQRR_MAX_PIXELS {
+                    self.get(Pass::Downscaled)
+                } else {
+                    Some(self.original)
+                }
+            }
             Pass::Stretched => self
                 .stretched
                 .get_or_insert_with(|| stretch_contrast(self.original))
@@ -311,7 +322,7 @@ impl<'a> Frames<'a> {
 }
 
 /// The normal plan: cheap first, fallbacks after.
-const PLAN: [(Pass, Method); 7] = [
+const PLAN: [(Pass, Method); 8] = [
     (Pass::Original, Method::RxingHybrid),
     (Pass::Original, Method::Rqrr),
     (Pass::GlobalHistogram, Method::RxingGlobal),
@@ -319,10 +330,11 @@ const PLAN: [(Pass, Method); 7] = [
     (Pass::Stretched, Method::Rqrr),
     (Pass::Downscaled, Method::RxingHybrid),
     (Pass::Downscaled, Method::Rqrr),
+    (Pass::Regions, Method::Regions),
 ];
 
 /// The plan for frames above [`LARGE_FRAME_PIXELS`]: the downscaled copy first.
-const PLAN_LARGE: [(Pass, Method); 7] = [
+const PLAN_LARGE: [(Pass, Method); 8] = [
     (Pass::Downscaled, Method::RxingHybrid),
     (Pass::Original, Method::RxingHybrid),
     (Pass::Downscaled, Method::Rqrr),
@@ -330,6 +342,7 @@ const PLAN_LARGE: [(Pass, Method); 7] = [
     (Pass::GlobalHistogram, Method::RxingGlobal),
     (Pass::Stretched, Method::RxingHybrid),
     (Pass::Stretched, Method::Rqrr),
+    (Pass::Regions, Method::Regions),
 ];
 
 fn run_pipeline(img: &GrayImage, mut trace: Option<&mut Vec<Attempt>>) -> Option<Decoded> {
@@ -388,6 +401,7 @@ fn run_method(method: Method, img: &GrayImage) -> Result<String, Miss> {
         Method::RxingHybrid => rxing_decode(img, HybridBinarizer::new),
         Method::RxingGlobal => rxing_decode(img, GlobalHistogramBinarizer::new),
         Method::Rqrr => rqrr_decode(img),
+        Method::Regions => crate::regions::decode_regions(img),
     })
 }
 

@@ -25,12 +25,28 @@ pub mod bill;
 mod decode;
 mod error;
 mod load;
+mod regions;
 mod render;
 
 pub use decode::{
     Attempt, Decoded, Decoder, LARGE_FRAME_PIXELS, Outcome, Pass, RQRR_MAX_PIXELS, Trace, decode_luma,
     decode_luma_traced, decode_with, stretch_contrast,
 };
+/// The region-wise sampler alone (for benchmarks and diagnostics): see the pipeline's last pass.
+#[doc(hidden)]
+#[must_use]
+pub fn decode_regions_alone(img: &image::GrayImage) -> Option<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| regions::decode_regions(img)))
+        .ok()
+        .flatten()
+}
+/// Diagnostics of the region-wise sampler: per candidate, version, stage, sampled bits and the
+/// alignment patterns located.
+#[doc(hidden)]
+#[must_use]
+pub fn regions_debug(img: &image::GrayImage) -> Vec<(u32, &'static str, Vec<bool>, Vec<bool>)> {
+    regions::debug_stages(img)
+}
 pub use error::{DecodeError, RenderError};
 pub use load::{MAX_IMAGE_PIXELS, decode_image_bytes, load_luma};
 pub use render::{ImageFormat, MAX_MODULE_PX, MIN_MODULE_PX, render_as, render_png, render_svg};
