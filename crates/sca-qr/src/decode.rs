@@ -25,7 +25,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use image::GrayImage;
-use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
+use rxing::common::{BitMatrix, GlobalHistogramBinarizer, HybridBinarizer};
 use rxing::{BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source, MultiFormatReader, Reader};
 
 /// Frames with more pixels than this (a little over 2 560 × 1 600) try a downscaled copy
@@ -352,6 +352,14 @@ fn run_pipeline(img: &GrayImage, mut trace: Option<&mut Vec<Attempt>>) -> Option
     let large = pixel_count(img) > LARGE_FRAME_PIXELS;
     let plan = if large { &PLAN_LARGE } else { &PLAN };
     let mut frames = Frames::new(img);
+    // The hybrid-binarized frames of rxing's runs on the frame and on its downscaled copy, kept
+    // for the regions pass (which works on one of them) so that it does not binarize again.
+    let mut binarized: Vec<(Pass, BitMatrix)> = Vec::new();
+    let regions_source = if pixel_count(img) > RQRR_MAX_PIXELS {
+        Pass::Downscaled
+    } else {
+        Pass::Original
+    };
     for &(pass, method) in plan {
         let Some(frame) = frames.get(pass) else {
             continue;
@@ -360,7 +368,21 @@ fn run_pipeline(img: &GrayImage, mut trace: Option<&mut Vec<Attempt>>) -> Option
             continue;
         }
         let start = Instant::now();
-        let result = run_method(method, frame);
+        let result = match method {
+            Method::RxingHybrid if matches!(pass, Pass::Original | Pass::Downscaled) => {
+                let mut kept = None;
+                let result = guarded(|| rxing_decode_keep(frame, HybridBinarizer::new, Some(&mut kept)));
+                if let Some(matrix) = kept {
+                    binarized.push((pass, matrix));
+                }
+                result
+            }
+            Method::Regions => {
+                let reuse = binarized.iter().find(|(p, _)| *p == regions_source).map(|(_, m)| m);
+                guarded(|| crate::regions::decode_regions(frame, reuse))
+            }
+            _ => run_method(method, frame),
+        };
         let elapsed = start.elapsed();
         if let Some(t) = trace.as_deref_mut() {
             t.push(Attempt {
@@ -401,7 +423,7 @@ fn run_method(method: Method, img: &GrayImage) -> Result<String, Miss> {
         Method::RxingHybrid => rxing_decode(img, HybridBinarizer::new),
         Method::RxingGlobal => rxing_decode(img, GlobalHistogramBinarizer::new),
         Method::Rqrr => rqrr_decode(img),
-        Method::Regions => crate::regions::decode_regions(img),
+        Method::Regions => crate::regions::decode_regions(img, None),
     })
 }
 
@@ -423,6 +445,15 @@ where
     B: Binarizer,
     F: FnOnce(Luma8Source<'a>) -> B,
 {
+    rxing_decode_keep(img, binarizer, None)
+}
+
+/// [`rxing_decode`], and on a miss a copy of the binarized frame in `keep` (when given).
+fn rxing_decode_keep<'a, B, F>(img: &'a GrayImage, binarizer: F, keep: Option<&mut Option<BitMatrix>>) -> Option<String>
+where
+    B: Binarizer,
+    F: FnOnce(Luma8Source<'a>) -> B,
+{
     let source = Luma8Source::new_with_slice(img.as_raw(), img.width(), img.height()).ok()?;
     let mut bitmap = BinaryBitmap::new(binarizer(source));
     let hints = DecodeHints {
@@ -430,10 +461,16 @@ where
         PossibleFormats: Some(HashSet::from([BarcodeFormat::QR_CODE])),
         ..DecodeHints::default()
     };
-    MultiFormatReader::default()
+    let text = MultiFormatReader::default()
         .decode_with_hints(&mut bitmap, &hints)
         .ok()
-        .map(|r| r.getText().to_owned())
+        .map(|r| r.getText().to_owned());
+    if text.is_none()
+        && let Some(keep) = keep
+    {
+        *keep = Some(bitmap.get_black_matrix().clone());
+    }
+    text
 }
 
 /// rqrr: prepare, detect every grid, return the first that decodes.

@@ -36,7 +36,7 @@ pub use decode::{
 #[doc(hidden)]
 #[must_use]
 pub fn decode_regions_alone(img: &image::GrayImage) -> Option<String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| regions::decode_regions(img)))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| regions::decode_regions(img, None)))
         .ok()
         .flatten()
 }
@@ -44,8 +44,11 @@ pub fn decode_regions_alone(img: &image::GrayImage) -> Option<String> {
 /// alignment patterns located.
 #[doc(hidden)]
 #[must_use]
-pub fn regions_debug(img: &image::GrayImage) -> Vec<(u32, &'static str, Vec<bool>, Vec<bool>)> {
-    regions::debug_stages(img)
+pub fn regions_debug(
+    img: &image::GrayImage,
+    levels: &[(usize, f64, usize)],
+) -> Vec<(u32, String, Vec<bool>, Vec<bool>)> {
+    regions::debug_stages(img, levels)
 }
 pub use error::{DecodeError, RenderError};
 pub use load::{MAX_IMAGE_PIXELS, decode_image_bytes, load_luma};

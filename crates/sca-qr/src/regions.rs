@@ -30,7 +30,7 @@ use rxing::{Binarizer, Luma8Source, Point};
 
 /// At most this many finder-pattern triples are tried per frame (a cluttered frame can have
 /// many; the code's own triple is among the first, which rxing orders by how square they are).
-const MAX_SETS: usize = 4;
+const MAX_SETS: usize = 3;
 
 /// At most this many candidate versions are tried per finder triple.
 const MAX_VERSIONS: usize = 3;
@@ -39,12 +39,26 @@ const MAX_VERSIONS: usize = 3;
 type Pt = (f64, f64);
 
 /// Decodes a QR code of version 2 or more in `img` through region-wise transforms refined to the
-/// paper's shape. `None` when rxing finds no finder patterns or nothing decodes.
-pub(crate) fn decode_regions(img: &GrayImage) -> Option<String> {
+/// paper's shape. `binarized` is `img` through rxing's hybrid binarizer when the caller has it
+/// already (it is made here otherwise). `None` when rxing finds no finder patterns or nothing
+/// decodes.
+pub(crate) fn decode_regions(img: &GrayImage, binarized: Option<&BitMatrix>) -> Option<String> {
+    if let Some(b) = binarized {
+        if b.width() != img.width() || b.height() != img.height() {
+            return None;
+        }
+        return decode_binarized(img, b);
+    }
     let source = Luma8Source::new_with_slice(img.as_raw(), img.width(), img.height()).ok()?;
     let binarizer = HybridBinarizer::new(source);
     let binary = binarizer.get_black_matrix().ok()?;
-    let mut patterns = FindFinderPatterns(binary, true, 0);
+    decode_binarized(img, binary)
+}
+
+fn decode_binarized(img: &GrayImage, binary: &BitMatrix) -> Option<String> {
+    // rxing's finder search as in its fast mode (every few rows; a finder pattern's centre is
+    // 3 modules tall, so small codes are still crossed): half the cost of its try-harder mode.
+    let mut patterns = FindFinderPatterns(binary, false, 0);
     if patterns.len() < 3 {
         return None;
     }
@@ -72,7 +86,7 @@ fn dist(a: Pt, b: Pt) -> f64 {
 
 /// The candidate versions of one finder triple: from the finder spacing, and for 45 modules or
 /// more from the version information blocks.
-fn candidate_versions(binary: &BitMatrix, set: &FinderPatternSet) -> Vec<VersionRef> {
+fn candidate_versions(binary: &BitMatrix, set: &FinderPatternSet) -> Vec<(VersionRef, bool)> {
     let (tl, tr, bl) = (pt(set.tl.p), pt(set.tr.p), pt(set.bl.p));
     let sizes = f64::from(set.tl.size + set.tr.size + set.bl.size) / 3.0;
     if sizes <= 0.0 {
@@ -121,16 +135,19 @@ fn candidate_versions(binary: &BitMatrix, set: &FinderPatternSet) -> Vec<Version
         }
         spaced.push(version);
     }
+    let mut spaced_added = 0;
     for v in spaced {
         if confirmed.len() >= MAX_VERSIONS {
             break;
         }
         if !confirmed.iter().any(|o| o.getVersionNumber() == v.getVersionNumber()) {
             confirmed.push(v);
+            spaced_added += 1;
         }
     }
+    let read = confirmed.len().min(MAX_VERSIONS) - spaced_added;
     confirmed.truncate(MAX_VERSIONS);
-    confirmed
+    confirmed.into_iter().enumerate().map(|(i, v)| (v, i < read)).collect()
 }
 
 /// The perspective transform from module coordinates to pixels through the three finder centres
@@ -585,8 +602,8 @@ impl<'a> Mesh<'a> {
     }
 
     /// Moves every free node to where the module centres it influences are most contrasted,
-    /// searching up to `reach` modules from where it is, in steps of `step` modules.
-    fn refine(&mut self, img: &GrayImage, dim: f64, reach: f64, step: f64) {
+    /// searching up to `reach` modules from where it is.
+    fn refine(&mut self, img: &GrayImage, dim: f64, reach: f64) {
         let k = self.knots.len();
         // Nodes nearest a fixed one first.
         let mut order: Vec<usize> = (0..k * k).filter(|&n| !self.fixed[n]).collect();
@@ -654,24 +671,35 @@ impl<'a> Mesh<'a> {
                 s2 / sw - mean * mean
             };
             let mut best = (0.0, 0.0, score(0.0, 0.0));
+            // Coarse to fine: half-module steps over the reach, then a quarter and an eighth
+            // around the best.
             #[allow(clippy::cast_possible_truncation)]
-            let steps = (reach / step).round() as i32;
+            let steps = (reach / 0.5).round() as i32;
             for bi in -steps..=steps {
                 for ai in -steps..=steps {
-                    let (a, b) = (f64::from(ai) * step, f64::from(bi) * step);
+                    let (a, b) = (f64::from(ai) * 0.5, f64::from(bi) * 0.5);
                     let s = score(a, b);
                     if s > best.2 * 1.0001 {
                         best = (a, b, s);
                     }
                 }
             }
-            // Finer, around the best.
-            let fine = step / 2.0;
-            let (ba, bb) = (best.0, best.1);
-            for (da, db) in [(-fine, 0.0), (fine, 0.0), (0.0, -fine), (0.0, fine)] {
-                let s = score(ba + da, bb + db);
-                if s > best.2 * 1.0001 {
-                    best = (ba + da, bb + db, s);
+            for fine in [0.25, 0.125] {
+                let (ba, bb) = (best.0, best.1);
+                for (da, db) in [
+                    (-1.0, -1.0),
+                    (0.0, -1.0),
+                    (1.0, -1.0),
+                    (-1.0, 0.0),
+                    (1.0, 0.0),
+                    (-1.0, 1.0),
+                    (0.0, 1.0),
+                    (1.0, 1.0),
+                ] {
+                    let s = score(ba + da * fine, bb + db * fine);
+                    if s > best.2 * 1.0001 {
+                        best = (ba + da * fine, bb + db * fine, s);
+                    }
                 }
             }
             let d = &mut self.disp[n];
@@ -736,44 +764,76 @@ fn decode_bits(bits: &BitMatrix) -> Option<String> {
     r.isValid().then(|| r.text().to_owned())
 }
 
+/// The mesh levels: nodes per alignment-pattern cell, how far (in modules) a node may move, and
+/// how many sweeps over the nodes.
+pub(crate) type Levels = [(usize, f64, usize)];
+
+/// The levels the pass uses: halfway between alignment patterns (13 modules apart on a
+/// version-12 code), then every quarter.
+const LEVELS: [(usize, f64, usize); 2] = [(2, 1.0, 1), (4, 0.5, 1)];
+
+/// Refines the mesh level by level from the cell transforms alone, handing each level to `done`;
+/// stops at the first level `done` accepts. The cell transforms themselves (with the finder
+/// corners anchored) are handed first.
+fn solve_levels(
+    img: &GrayImage,
+    cells: &Cells,
+    dim: f64,
+    found: &[bool],
+    anchors: &[(f64, f64, Pt)],
+    levels: &Levels,
+    mut done: impl FnMut(&Mesh<'_>) -> bool,
+) -> bool {
+    let mut mesh = Mesh::new(cells, dim, 1, found, anchors, None);
+    if done(&mesh) {
+        return true;
+    }
+    for &(sub, reach, sweeps) in levels {
+        let mut next = Mesh::new(cells, dim, sub, found, anchors, Some(&mesh));
+        for _ in 0..sweeps {
+            next.refine(img, dim, reach);
+        }
+        if done(&next) {
+            return true;
+        }
+        mesh = next;
+    }
+    false
+}
+
 /// Decodes one finder triple: every candidate version, the cell transforms alone, then refined.
 fn decode_set(img: &GrayImage, binary: &BitMatrix, set: &FinderPatternSet) -> Option<String> {
-    for version in candidate_versions(binary, set) {
+    for (version, read) in candidate_versions(binary, set) {
         let dim = version.getDimensionForVersion() as usize;
         let Some((cells, found, anchors)) = locate_grid(binary, set, version) else {
             continue;
         };
+        // A version only guessed from the finder spacing must show its alignment patterns
+        // (most of them): three finder-like squares of clutter go no further.
+        let patterns = found.len().saturating_sub(3);
+        let located = found.iter().filter(|&&f| f).count().saturating_sub(3);
+        if !read && 2 * located < patterns.max(1) + 1 {
+            continue;
+        }
         #[allow(clippy::cast_precision_loss)]
         let dimf = dim as f64;
-        if let Some(text) = sample_bits(img, dim, |x, y| cells.map(x, y))
-            .as_ref()
-            .and_then(decode_bits)
-        {
-            return Some(text);
-        }
-        let mut mesh = Mesh::new(&cells, dimf, 2, &found, &anchors, None);
-        mesh.refine(img, dimf, 1.0, 0.25);
-        if let Some(text) = sample_bits(img, dim, |x, y| mesh.map(x, y))
-            .as_ref()
-            .and_then(decode_bits)
-        {
-            return Some(text);
-        }
-        let mut fine = Mesh::new(&cells, dimf, 4, &found, &anchors, Some(&mesh));
-        fine.refine(img, dimf, 0.5, 0.25);
-        if let Some(text) = sample_bits(img, dim, |x, y| fine.map(x, y))
-            .as_ref()
-            .and_then(decode_bits)
-        {
-            return Some(text);
+        let mut text = None;
+        solve_levels(img, &cells, dimf, &found, &anchors, &LEVELS, |mesh| {
+            text = sample_bits(img, dim, |x, y| mesh.map(x, y))
+                .as_ref()
+                .and_then(decode_bits);
+            text.is_some()
+        });
+        if text.is_some() {
+            return text;
         }
     }
     None
 }
 
-/// For diagnostics: per finder triple and candidate version, the bits each stage sampled
+/// For diagnostics: per finder triple and candidate version, the bits each level sampled
 /// (row-major, `true` dark) and which alignment patterns were located.
-pub(crate) fn debug_stages(img: &GrayImage) -> Vec<(u32, &'static str, Vec<bool>, Vec<bool>)> {
+pub(crate) fn debug_stages(img: &GrayImage, levels: &Levels) -> Vec<(u32, String, Vec<bool>, Vec<bool>)> {
     let mut out = Vec::new();
     let Some(source) = Luma8Source::new_with_slice(img.as_raw(), img.width(), img.height()).ok() else {
         return out;
@@ -785,51 +845,35 @@ pub(crate) fn debug_stages(img: &GrayImage) -> Vec<(u32, &'static str, Vec<bool>
     let mut patterns = FindFinderPatterns(binary, true, 0);
     let sets = GenerateFinderPatternSets(&mut patterns);
     for set in sets.iter().take(MAX_SETS) {
-        for version in candidate_versions(binary, set) {
+        for (version, _) in candidate_versions(binary, set) {
             let dim = version.getDimensionForVersion() as usize;
             let Some((cells, found, anchors)) = locate_grid(binary, set, version) else {
                 continue;
             };
             #[allow(clippy::cast_precision_loss)]
             let dimf = dim as f64;
-            let bits = |b: Option<BitMatrix>| -> Vec<bool> {
-                b.map(|b| {
-                    (0..dim * dim)
-                        .map(|i| b.get((i % dim) as u32, (i / dim) as u32))
-                        .collect()
-                })
-                .unwrap_or_default()
-            };
             let v = version.getVersionNumber();
-            out.push((
-                v,
-                "cells",
-                bits(sample_bits(img, dim, |x, y| cells.map(x, y))),
-                found.clone(),
-            ));
-            let anchored = Mesh::new(&cells, dimf, 1, &found, &anchors, None);
-            out.push((
-                v,
-                "anchored",
-                bits(sample_bits(img, dim, |x, y| anchored.map(x, y))),
-                found.clone(),
-            ));
-            let mut mesh = Mesh::new(&cells, dimf, 2, &found, &anchors, None);
-            mesh.refine(img, dimf, 1.0, 0.25);
-            out.push((
-                v,
-                "mesh/2",
-                bits(sample_bits(img, dim, |x, y| mesh.map(x, y))),
-                found.clone(),
-            ));
-            let mut fine = Mesh::new(&cells, dimf, 4, &found, &anchors, Some(&mesh));
-            fine.refine(img, dimf, 0.5, 0.25);
-            out.push((
-                v,
-                "mesh/4",
-                bits(sample_bits(img, dim, |x, y| fine.map(x, y))),
-                found.clone(),
-            ));
+            let mut level = 0;
+            solve_levels(img, &cells, dimf, &found, &anchors, levels, |mesh| {
+                let bits = sample_bits(img, dim, |x, y| mesh.map(x, y))
+                    .map(|b| {
+                        (0..dim * dim)
+                            .map(|i| {
+                                let (x, y) = (u32::try_from(i % dim).unwrap_or(0), u32::try_from(i / dim).unwrap_or(0));
+                                b.get(x, y)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let label = if level == 0 {
+                    "anchored".to_owned()
+                } else {
+                    format!("level {level}")
+                };
+                out.push((v, label, bits, found.clone()));
+                level += 1;
+                false
+            });
         }
     }
     out
@@ -854,7 +898,19 @@ mod tests {
         let img = GrayImage::from_fn(200, 120, |x, y| {
             image::Luma([u8::try_from((x * 37 + y * 91) % 256).unwrap_or(0)])
         });
-        assert!(decode_regions(&img).is_none());
-        assert!(decode_regions(&GrayImage::new(1, 1)).is_none());
+        assert!(decode_regions(&img, None).is_none());
+        assert!(decode_regions(&GrayImage::new(1, 1), None).is_none());
+        assert!(decode_regions(&GrayImage::new(0, 0), None).is_none());
+    }
+
+    #[test]
+    fn reads_a_flat_code_and_checks_the_binarized_frame_size() {
+        // Version 7 or more, so that the version blocks are read too.
+        let text = "SCA1 regions test ".repeat(8);
+        let png = crate::render_png(&text, 4).expect("render");
+        let img = crate::load_luma(&png).expect("load");
+        assert_eq!(decode_regions(&img, None).as_deref(), Some(text.as_str()));
+        let other = BitMatrix::new(3, 3).expect("matrix");
+        assert!(decode_regions(&img, Some(&other)).is_none());
     }
 }
