@@ -216,6 +216,11 @@ fn interval(knots: &[f64], x: f64) -> usize {
 struct Cells {
     knots: Vec<f64>,
     cells: Vec<Homography>,
+    nodes: Vec<Pt>,
+    /// Where each true module column (then row) lies in the cells' own coordinates, as pairs
+    /// (true, seen) to interpolate linearly; empty for none (see [`Cells::with_timing`]).
+    warp_x: Vec<(f64, f64)>,
+    warp_y: Vec<(f64, f64)>,
 }
 
 impl Cells {
@@ -233,11 +238,43 @@ impl Cells {
                 ])?);
             }
         }
-        Some(Self { knots, cells })
+        Some(Self {
+            knots,
+            cells,
+            nodes: nodes.to_vec(),
+            warp_x: Vec::new(),
+            warp_y: Vec::new(),
+        })
+    }
+
+    /// Pixel position of alignment-grid node (i, j).
+    fn node(&self, i: usize, j: usize) -> Option<Pt> {
+        self.nodes.get(j * self.knots.len() + i).copied()
+    }
+
+    /// The same cells with the module columns and rows moved to where the timing patterns
+    /// (row and column 6, alternating dark and light between the finder patterns) show them:
+    /// on a cylinder every row's columns are spaced like the timing row's, which the cells'
+    /// transforms, linear between alignment patterns 26 modules apart, cannot follow.
+    /// `None` when neither timing pattern shows exactly its modules.
+    fn with_timing(&self, img: &GrayImage, dim: f64) -> Option<Self> {
+        let warp_x = timing_pairs(img, dim, |t| self.map(t, 6.5)).unwrap_or_default();
+        let warp_y = timing_pairs(img, dim, |t| self.map(6.5, t)).unwrap_or_default();
+        if warp_x.is_empty() && warp_y.is_empty() {
+            return None;
+        }
+        Some(Self {
+            knots: self.knots.clone(),
+            cells: self.cells.clone(),
+            nodes: self.nodes.clone(),
+            warp_x,
+            warp_y,
+        })
     }
 
     /// Pixel position of module coordinate (x, y) (module centres at half-integers).
     fn map(&self, x: f64, y: f64) -> Pt {
+        let (x, y) = (warp(&self.warp_x, x), warp(&self.warp_y, y));
         let (i, j) = (interval(&self.knots, x), interval(&self.knots, y));
         let k = self.knots.len() - 1;
         let (x0, x1, y0, y1) = (self.knots[i], self.knots[i + 1], self.knots[j], self.knots[j + 1]);
@@ -246,6 +283,105 @@ impl Cells {
             None => (f64::NAN, f64::NAN),
         }
     }
+}
+
+/// Piecewise-linear interpolation through `pairs` (sorted by their first value); identity when
+/// empty or outside.
+fn warp(pairs: &[(f64, f64)], x: f64) -> f64 {
+    match pairs.windows(2).find(|w| x >= w[0].0 && x <= w[1].0) {
+        Some(w) if w[1].0 > w[0].0 => w[0].1 + (w[1].1 - w[0].1) * (x - w[0].0) / (w[1].0 - w[0].0),
+        _ => x,
+    }
+}
+
+/// Reads a timing pattern along `line` (module coordinate to pixels, from the dark module 6 to
+/// the dark module `dim` − 7): the profile in twentieths of a module, thresholded against its
+/// mean over 4 modules, must show exactly the `dim` − 13 module edges in between (specks
+/// shorter than a third of a module ignored). Returns (true edge, seen edge) pairs, with the
+/// code's outer module centres as fixed ends.
+fn timing_pairs(img: &GrayImage, dim: f64, line: impl Fn(f64) -> Pt) -> Option<Vec<(f64, f64)>> {
+    const STEP: f64 = 0.05;
+    let (start, end) = (6.5, dim - 6.5);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = ((end - start) / STEP).round() as usize + 1;
+    let mut grey = Vec::with_capacity(n);
+    for i in 0..n {
+        #[allow(clippy::cast_precision_loss)]
+        let p = line(start + i as f64 * STEP);
+        grey.push(sample(img, p.0, p.1)?);
+    }
+    // Prefix sums for the moving mean.
+    let mut prefix = vec![0.0; n + 1];
+    for (i, g) in grey.iter().enumerate() {
+        prefix[i + 1] = prefix[i] + g;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let half = (2.0 / STEP) as usize;
+    let dark: Vec<bool> = (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(half), (i + half + 1).min(n));
+            #[allow(clippy::cast_precision_loss)]
+            let mean = (prefix[b] - prefix[a]) / (b - a) as f64;
+            grey[i] < mean
+        })
+        .collect();
+    // Edges: where the profile turns, and whether it turns dark there.
+    let mut edges: Vec<(f64, bool)> = Vec::new();
+    for i in 1..n {
+        if dark[i] != dark[i - 1] {
+            #[allow(clippy::cast_precision_loss)]
+            edges.push((start + (i as f64 - 0.5) * STEP, dark[i]));
+        }
+    }
+    // Drop specks: pairs of edges closer than a third of a module.
+    let mut i = 0;
+    while i + 1 < edges.len() {
+        if edges[i + 1].0 - edges[i].0 < 1.0 / 3.0 {
+            edges.drain(i..i + 2);
+            i = i.saturating_sub(1);
+        } else {
+            i += 1;
+        }
+    }
+    // Number the edges: edge k is the true edge 7 + k, turning light for even k. Where the
+    // modules are too thin to resolve a few edges go missing: a gap of several local spacings
+    // skips that many numbers (the turn's direction settles an odd or even count). The last
+    // edge must come out as the last number, else the reading is rejected.
+    #[allow(clippy::cast_possible_truncation)]
+    let expected = (dim - 13.0).round() as i64;
+    let (mut index, mut last, mut spacing) = (-1i64, 6.0, 1.0);
+    let mut pairs = vec![(0.5, 0.5)];
+    for &(t, turns_dark) in &edges {
+        let gap = (t - last) / spacing;
+        #[allow(clippy::cast_possible_truncation)]
+        let mut k = index + (gap.round() as i64).max(1);
+        if (k % 2 == 1) != turns_dark {
+            #[allow(clippy::cast_precision_loss)]
+            let want = index as f64 + gap;
+            #[allow(clippy::cast_precision_loss)]
+            let down_better = k - 1 > index && (want - (k - 1) as f64).abs() < (want - (k + 1) as f64).abs();
+            k = if down_better { k - 1 } else { k + 1 };
+        }
+        if k >= expected {
+            return None;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let step = (t - last) / (k - index) as f64;
+        spacing = (0.5 * spacing + 0.5 * step).clamp(0.4, 2.0);
+        index = k;
+        last = t;
+        #[allow(clippy::cast_precision_loss)]
+        let truth = 7.0 + k as f64;
+        if (t - truth).abs() > 3.0 {
+            return None;
+        }
+        pairs.push((truth, t));
+    }
+    if index != expected - 1 {
+        return None;
+    }
+    pairs.push((dim - 0.5, dim - 0.5));
+    Some(pairs)
 }
 
 /// Locates every alignment pattern of `version` for the finder triple, progressively: the nodes
@@ -561,9 +697,10 @@ impl<'a> Mesh<'a> {
                 let cj = ck.iter().position(|&c| (c - y).abs() < 1e-9);
                 if let (Some(ci), Some(cj)) = (ci, cj)
                     && found.get(cj * ckn + ci).copied().unwrap_or(false)
+                    && let Some(p) = cells.node(ci, cj)
                 {
                     fixed[j * k + i] = true;
-                    disp[j * k + i] = (0.0, 0.0);
+                    disp[j * k + i] = sub_pt(p, cells.map(x, y));
                 }
                 if let Some(&(_, _, p)) = anchors
                     .iter()
@@ -818,13 +955,15 @@ fn decode_set(img: &GrayImage, binary: &BitMatrix, set: &FinderPatternSet) -> Op
         #[allow(clippy::cast_precision_loss)]
         let dimf = dim as f64;
         let mut text = None;
-        solve_levels(img, &cells, dimf, &found, &anchors, &LEVELS, |mesh| {
-            text = sample_bits(img, dim, |x, y| mesh.map(x, y))
-                .as_ref()
-                .and_then(decode_bits);
-            text.is_some()
-        });
-        if text.is_some() {
+        let mut try_levels = |cells: &Cells| {
+            solve_levels(img, cells, dimf, &found, &anchors, &LEVELS, |mesh| {
+                text = sample_bits(img, dim, |x, y| mesh.map(x, y))
+                    .as_ref()
+                    .and_then(decode_bits);
+                text.is_some()
+            })
+        };
+        if try_levels(&cells) || cells.with_timing(img, dimf).is_some_and(|timed| try_levels(&timed)) {
             return text;
         }
     }
@@ -853,27 +992,32 @@ pub(crate) fn debug_stages(img: &GrayImage, levels: &Levels) -> Vec<(u32, String
             #[allow(clippy::cast_precision_loss)]
             let dimf = dim as f64;
             let v = version.getVersionNumber();
-            let mut level = 0;
-            solve_levels(img, &cells, dimf, &found, &anchors, levels, |mesh| {
-                let bits = sample_bits(img, dim, |x, y| mesh.map(x, y))
-                    .map(|b| {
-                        (0..dim * dim)
-                            .map(|i| {
-                                let (x, y) = (u32::try_from(i % dim).unwrap_or(0), u32::try_from(i / dim).unwrap_or(0));
-                                b.get(x, y)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let label = if level == 0 {
-                    "anchored".to_owned()
-                } else {
-                    format!("level {level}")
-                };
-                out.push((v, label, bits, found.clone()));
-                level += 1;
-                false
-            });
+            let timed = cells.with_timing(img, dimf);
+            for (cells, timing) in std::iter::once((&cells, false)).chain(timed.as_ref().map(|t| (t, true))) {
+                let mut level = 0;
+                solve_levels(img, cells, dimf, &found, &anchors, levels, |mesh| {
+                    let bits = sample_bits(img, dim, |x, y| mesh.map(x, y))
+                        .map(|b| {
+                            (0..dim * dim)
+                                .map(|i| {
+                                    let (x, y) =
+                                        (u32::try_from(i % dim).unwrap_or(0), u32::try_from(i / dim).unwrap_or(0));
+                                    b.get(x, y)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let t = if timing { "timed " } else { "" };
+                    let label = if level == 0 {
+                        format!("{t}anchored")
+                    } else {
+                        format!("{t}level {level}")
+                    };
+                    out.push((v, label, bits, found.clone()));
+                    level += 1;
+                    false
+                });
+            }
         }
     }
     out
