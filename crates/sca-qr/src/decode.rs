@@ -9,6 +9,11 @@
 //!    (skipped when the frame already spans most of the grey range: see [`stretch_contrast`]).
 //! 4. [`Pass::Downscaled`] — a half-size copy (2×2 box filter), then rxing and rqrr: blur and
 //!    sensor noise shrink, and oversized modules come back into the range the detectors expect.
+//! 5. [`Pass::Regions`] — for codes on curved or crumpled paper (version 2 and up): rxing's
+//!    finder patterns, every alignment pattern located, one transform per cell of their grid,
+//!    bent further by a mesh refined on the frame, then rxing's QR decoder (`regions.rs`). It
+//!    reuses the binarized frame of the first rxing run and stops at once when that shows no
+//!    three finder patterns.
 //!
 //! Frames above [`LARGE_FRAME_PIXELS`] run rxing on the downscaled copy *first*, because on a
 //! full-resolution photo every pass is many times slower and the code is big anyway. rqrr never
@@ -16,7 +21,9 @@
 //!
 //! Cost: a clean frame costs one rxing run (a median of 0.4 ms on ZXing's photos, about 10 ms on
 //! a cluttered 1280×720 frame); a frame with no code pays for every pass (about 50 ms at
-//! 1280×720). Neither decoder bounds its own work: a frame tiled with hundreds of finder-like
+//! 1280×720, of which the regions pass takes 2–7 ms: a finder-pattern search; docs/benchmarks.md
+//! has the figures). A frame whose code only the regions pass reads costs about 40–65 ms, one
+//! with finder patterns that nothing reads up to about 35 ms more than before that pass. Neither decoder bounds its own work: a frame tiled with hundreds of finder-like
 //! squares keeps rxing busy for seconds and rqrr for much longer, so callers that decode frames
 //! from untrusted sources on a UI thread should run the pipeline on a worker thread.
 
@@ -135,8 +142,8 @@ impl Trace {
 ///
 /// Order: rxing on the frame; rqrr on the frame (inside `catch_unwind`: rqrr panics on some real
 /// photos; both decoders run that way); rxing with a global-histogram binarizer; a
-/// contrast-stretched frame with rxing then rqrr; a half-size frame with rxing then rqrr. On a
-/// clean frame the first attempt succeeds, so the common cost is one rxing run. A frame with no
+/// contrast-stretched frame with rxing then rqrr; a half-size frame with rxing then rqrr; last
+/// the frame sampled region by region (for curved or crumpled paper). On a clean frame the first attempt succeeds, so the common cost is one rxing run. A frame with no
 /// code pays for every pass. Frames larger than [`LARGE_FRAME_PIXELS`] try rxing on a downscaled
 /// copy first, and rqrr is skipped on any frame version above [`RQRR_MAX_PIXELS`].
 #[must_use]

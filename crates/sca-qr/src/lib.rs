@@ -48,7 +48,7 @@ pub fn regions_debug(
     img: &image::GrayImage,
     levels: &[(usize, f64, usize)],
 ) -> Vec<(u32, String, Vec<bool>, Vec<bool>)> {
-    regions::debug_stages(img, levels)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| regions::debug_stages(img, levels))).unwrap_or_default()
 }
 pub use error::{DecodeError, RenderError};
 pub use load::{MAX_IMAGE_PIXELS, decode_image_bytes, load_luma};

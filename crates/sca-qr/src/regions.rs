@@ -145,7 +145,7 @@ fn candidate_versions(binary: &BitMatrix, set: &FinderPatternSet) -> Vec<(Versio
             spaced_added += 1;
         }
     }
-    let read = confirmed.len().min(MAX_VERSIONS) - spaced_added;
+    let read = confirmed.len().min(MAX_VERSIONS).saturating_sub(spaced_added);
     confirmed.truncate(MAX_VERSIONS);
     confirmed.into_iter().enumerate().map(|(i, v)| (v, i < read)).collect()
 }
@@ -639,11 +639,11 @@ fn sample(img: &GrayImage, x: f64, y: f64) -> Option<f64> {
     if !(x.is_finite() && y.is_finite()) || x < 0.0 || y < 0.0 {
         return None;
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let (x0, y0) = (x as u32, y as u32);
-    if x0 + 1 >= img.width() || y0 + 1 >= img.height() {
+    if x >= f64::from(img.width().saturating_sub(1)) || y >= f64::from(img.height().saturating_sub(1)) {
         return None;
     }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (x0, y0) = (x as u32, y as u32);
     let (fx, fy) = (x - f64::from(x0), y - f64::from(y0));
     let w = img.width() as usize;
     let raw = img.as_raw();
@@ -1045,6 +1045,43 @@ mod tests {
         assert!(decode_regions(&img, None).is_none());
         assert!(decode_regions(&GrayImage::new(1, 1), None).is_none());
         assert!(decode_regions(&GrayImage::new(0, 0), None).is_none());
+    }
+
+    #[test]
+    fn garbage_between_finder_patterns_reads_nothing_and_does_not_panic() {
+        // A real code's finder patterns with its data scrambled: every step runs (finders,
+        // version blocks, alignment search, mesh, timing, decode) and must give up cleanly.
+        let text = "SCA1 regions test ".repeat(8);
+        let png = crate::render_png(&text, 4).expect("render");
+        let mut img = crate::load_luma(&png).expect("load");
+        let (w, h) = img.dimensions();
+        let mut state = 0x2545_f491_u32;
+        for y in 0..h {
+            for x in 0..w {
+                let (mx, my) = (x / 4, y / 4);
+                let in_finder = |a: u32, b: u32| (3..13).contains(&a) && (3..13).contains(&b);
+                let n = w / 4;
+                if in_finder(mx, my) || in_finder(n - 1 - mx, my) || in_finder(mx, n - 1 - my) {
+                    continue;
+                }
+                if mx < 4 || my < 4 || mx >= n - 4 || my >= n - 4 {
+                    continue;
+                }
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                if (x % 4, y % 4) == (0, 0) || state.is_multiple_of(7) {
+                    let v = if state.is_multiple_of(2) { 0 } else { 255 };
+                    img.put_pixel(x, y, image::Luma([v]));
+                }
+            }
+        }
+        assert!(decode_regions(&img, None).is_none());
+        // Degenerate frames: flat, one column, huge coordinates after a bogus transform.
+        assert!(decode_regions(&GrayImage::from_pixel(300, 300, image::Luma([255])), None).is_none());
+        assert!(decode_regions(&GrayImage::new(1, 500), None).is_none());
+        assert!(sample(&img, 1e12, 5.0).is_none());
+        assert!(sample(&img, f64::NAN, 5.0).is_none());
     }
 
     #[test]
