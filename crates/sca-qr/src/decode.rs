@@ -9,6 +9,11 @@
 //!    (skipped when the frame already spans most of the grey range: see [`stretch_contrast`]).
 //! 4. [`Pass::Downscaled`] — a half-size copy (2×2 box filter), then rxing and rqrr: blur and
 //!    sensor noise shrink, and oversized modules come back into the range the detectors expect.
+//! 5. [`Pass::Regions`] — for codes on curved or crumpled paper (version 2 and up): rxing's
+//!    finder patterns, every alignment pattern located, one transform per cell of their grid,
+//!    bent further by a mesh refined on the frame, then rxing's QR decoder (`regions.rs`). It
+//!    reuses the binarized frame of the first rxing run and stops at once when that shows no
+//!    three finder patterns.
 //!
 //! Frames above [`LARGE_FRAME_PIXELS`] run rxing on the downscaled copy *first*, because on a
 //! full-resolution photo every pass is many times slower and the code is big anyway. rqrr never
@@ -16,7 +21,9 @@
 //!
 //! Cost: a clean frame costs one rxing run (a median of 0.4 ms on ZXing's photos, about 10 ms on
 //! a cluttered 1280×720 frame); a frame with no code pays for every pass (about 50 ms at
-//! 1280×720). Neither decoder bounds its own work: a frame tiled with hundreds of finder-like
+//! 1280×720, of which the regions pass takes 2–7 ms: a finder-pattern search; docs/benchmarks.md
+//! has the figures). A frame whose code only the regions pass reads costs about 40–65 ms, one
+//! with finder patterns that nothing reads up to about 35 ms more than before that pass. Neither decoder bounds its own work: a frame tiled with hundreds of finder-like
 //! squares keeps rxing busy for seconds and rqrr for much longer, so callers that decode frames
 //! from untrusted sources on a UI thread should run the pipeline on a worker thread.
 
@@ -25,7 +32,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use image::GrayImage;
-use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
+use rxing::common::{BitMatrix, GlobalHistogramBinarizer, HybridBinarizer};
 use rxing::{BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source, MultiFormatReader, Reader};
 
 /// Frames with more pixels than this (a little over 2 560 × 1 600) try a downscaled copy
@@ -71,6 +78,9 @@ pub enum Pass {
     Stretched,
     /// A downscaled copy of the frame (each step halves both sides with a 2×2 box filter).
     Downscaled,
+    /// The frame as given, sampled region by region through transforms bent to the paper's
+    /// shape (curved or crumpled codes), then rxing's QR decoder; the last pass.
+    Regions,
 }
 
 /// A QR code text read from a frame.
@@ -132,8 +142,8 @@ impl Trace {
 ///
 /// Order: rxing on the frame; rqrr on the frame (inside `catch_unwind`: rqrr panics on some real
 /// photos; both decoders run that way); rxing with a global-histogram binarizer; a
-/// contrast-stretched frame with rxing then rqrr; a half-size frame with rxing then rqrr. On a
-/// clean frame the first attempt succeeds, so the common cost is one rxing run. A frame with no
+/// contrast-stretched frame with rxing then rqrr; a half-size frame with rxing then rqrr; last
+/// the frame sampled region by region (for curved or crumpled paper). On a clean frame the first attempt succeeds, so the common cost is one rxing run. A frame with no
 /// code pays for every pass. Frames larger than [`LARGE_FRAME_PIXELS`] try rxing on a downscaled
 /// copy first, and rqrr is skipped on any frame version above [`RQRR_MAX_PIXELS`].
 #[must_use]
@@ -258,12 +268,13 @@ enum Method {
     RxingHybrid,
     RxingGlobal,
     Rqrr,
+    Regions,
 }
 
 impl Method {
     fn decoder(self) -> Decoder {
         match self {
-            Method::RxingHybrid | Method::RxingGlobal => Decoder::Rxing,
+            Method::RxingHybrid | Method::RxingGlobal | Method::Regions => Decoder::Rxing,
             Method::Rqrr => Decoder::Rqrr,
         }
     }
@@ -288,6 +299,13 @@ impl<'a> Frames<'a> {
     fn get(&mut self, pass: Pass) -> Option<&GrayImage> {
         match pass {
             Pass::Original | Pass::GlobalHistogram => Some(self.original),
+            Pass::Regions => {
+                if pixel_count(self.original) > RQRR_MAX_PIXELS {
+                    self.get(Pass::Downscaled)
+                } else {
+                    Some(self.original)
+                }
+            }
             Pass::Stretched => self
                 .stretched
                 .get_or_insert_with(|| stretch_contrast(self.original))
@@ -311,7 +329,7 @@ impl<'a> Frames<'a> {
 }
 
 /// The normal plan: cheap first, fallbacks after.
-const PLAN: [(Pass, Method); 7] = [
+const PLAN: [(Pass, Method); 8] = [
     (Pass::Original, Method::RxingHybrid),
     (Pass::Original, Method::Rqrr),
     (Pass::GlobalHistogram, Method::RxingGlobal),
@@ -319,10 +337,11 @@ const PLAN: [(Pass, Method); 7] = [
     (Pass::Stretched, Method::Rqrr),
     (Pass::Downscaled, Method::RxingHybrid),
     (Pass::Downscaled, Method::Rqrr),
+    (Pass::Regions, Method::Regions),
 ];
 
 /// The plan for frames above [`LARGE_FRAME_PIXELS`]: the downscaled copy first.
-const PLAN_LARGE: [(Pass, Method); 7] = [
+const PLAN_LARGE: [(Pass, Method); 8] = [
     (Pass::Downscaled, Method::RxingHybrid),
     (Pass::Original, Method::RxingHybrid),
     (Pass::Downscaled, Method::Rqrr),
@@ -330,6 +349,7 @@ const PLAN_LARGE: [(Pass, Method); 7] = [
     (Pass::GlobalHistogram, Method::RxingGlobal),
     (Pass::Stretched, Method::RxingHybrid),
     (Pass::Stretched, Method::Rqrr),
+    (Pass::Regions, Method::Regions),
 ];
 
 fn run_pipeline(img: &GrayImage, mut trace: Option<&mut Vec<Attempt>>) -> Option<Decoded> {
@@ -339,6 +359,14 @@ fn run_pipeline(img: &GrayImage, mut trace: Option<&mut Vec<Attempt>>) -> Option
     let large = pixel_count(img) > LARGE_FRAME_PIXELS;
     let plan = if large { &PLAN_LARGE } else { &PLAN };
     let mut frames = Frames::new(img);
+    // The hybrid-binarized frames of rxing's runs on the frame and on its downscaled copy, kept
+    // for the regions pass (which works on one of them) so that it does not binarize again.
+    let mut binarized: Vec<(Pass, BitMatrix)> = Vec::new();
+    let regions_source = if pixel_count(img) > RQRR_MAX_PIXELS {
+        Pass::Downscaled
+    } else {
+        Pass::Original
+    };
     for &(pass, method) in plan {
         let Some(frame) = frames.get(pass) else {
             continue;
@@ -347,7 +375,21 @@ fn run_pipeline(img: &GrayImage, mut trace: Option<&mut Vec<Attempt>>) -> Option
             continue;
         }
         let start = Instant::now();
-        let result = run_method(method, frame);
+        let result = match method {
+            Method::RxingHybrid if matches!(pass, Pass::Original | Pass::Downscaled) => {
+                let mut kept = None;
+                let result = guarded(|| rxing_decode_keep(frame, HybridBinarizer::new, Some(&mut kept)));
+                if let Some(matrix) = kept {
+                    binarized.push((pass, matrix));
+                }
+                result
+            }
+            Method::Regions => {
+                let reuse = binarized.iter().find(|(p, _)| *p == regions_source).map(|(_, m)| m);
+                guarded(|| crate::regions::decode_regions(frame, reuse))
+            }
+            _ => run_method(method, frame),
+        };
         let elapsed = start.elapsed();
         if let Some(t) = trace.as_deref_mut() {
             t.push(Attempt {
@@ -388,6 +430,7 @@ fn run_method(method: Method, img: &GrayImage) -> Result<String, Miss> {
         Method::RxingHybrid => rxing_decode(img, HybridBinarizer::new),
         Method::RxingGlobal => rxing_decode(img, GlobalHistogramBinarizer::new),
         Method::Rqrr => rqrr_decode(img),
+        Method::Regions => crate::regions::decode_regions(img, None),
     })
 }
 
@@ -409,6 +452,15 @@ where
     B: Binarizer,
     F: FnOnce(Luma8Source<'a>) -> B,
 {
+    rxing_decode_keep(img, binarizer, None)
+}
+
+/// [`rxing_decode`], and on a miss a copy of the binarized frame in `keep` (when given).
+fn rxing_decode_keep<'a, B, F>(img: &'a GrayImage, binarizer: F, keep: Option<&mut Option<BitMatrix>>) -> Option<String>
+where
+    B: Binarizer,
+    F: FnOnce(Luma8Source<'a>) -> B,
+{
     let source = Luma8Source::new_with_slice(img.as_raw(), img.width(), img.height()).ok()?;
     let mut bitmap = BinaryBitmap::new(binarizer(source));
     let hints = DecodeHints {
@@ -416,10 +468,16 @@ where
         PossibleFormats: Some(HashSet::from([BarcodeFormat::QR_CODE])),
         ..DecodeHints::default()
     };
-    MultiFormatReader::default()
+    let text = MultiFormatReader::default()
         .decode_with_hints(&mut bitmap, &hints)
         .ok()
-        .map(|r| r.getText().to_owned())
+        .map(|r| r.getText().to_owned());
+    if text.is_none()
+        && let Some(keep) = keep
+    {
+        *keep = Some(bitmap.get_black_matrix().clone());
+    }
+    text
 }
 
 /// rqrr: prepare, detect every grid, return the first that decodes.

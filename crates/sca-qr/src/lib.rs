@@ -26,12 +26,31 @@ mod decode;
 mod error;
 mod load;
 mod multi;
+mod regions;
 mod render;
 
 pub use decode::{
     Attempt, Decoded, Decoder, LARGE_FRAME_PIXELS, Outcome, Pass, RQRR_MAX_PIXELS, Trace, decode_luma,
     decode_luma_traced, decode_with, stretch_contrast,
 };
+/// The region-wise sampler alone (for benchmarks and diagnostics): see the pipeline's last pass.
+#[doc(hidden)]
+#[must_use]
+pub fn decode_regions_alone(img: &image::GrayImage) -> Option<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| regions::decode_regions(img, None)))
+        .ok()
+        .flatten()
+}
+/// Diagnostics of the region-wise sampler: per candidate, version, stage, sampled bits and the
+/// alignment patterns located.
+#[doc(hidden)]
+#[must_use]
+pub fn regions_debug(
+    img: &image::GrayImage,
+    levels: &[(usize, f64, usize)],
+) -> Vec<(u32, String, Vec<bool>, Vec<bool>)> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| regions::debug_stages(img, levels))).unwrap_or_default()
+}
 pub use error::{DecodeError, RenderError};
 pub use load::{MAX_IMAGE_PIXELS, decode_image_bytes, load_luma};
 pub use multi::{MULTI_WORK_PIXELS, decode_all_luma};
