@@ -31,6 +31,7 @@ pub const ALL: &[&str] = &[
     "payload_verify",
     "image_scan",
     "bill_open",
+    "screen_read",
     "op_id_parse",
     "op_id_lookup",
     "operation_code",
@@ -319,6 +320,15 @@ pub async fn image_scan(
         .map_err(authenticator::Error::from)?
         .text;
     crate::reading::read_and_open(&app, &shared, &p, &text)
+}
+
+/// Reads every QR code on the screen (capture and decoding take a moment: off the main thread).
+#[tauri::command]
+pub async fn screen_read(app: AppHandle, shared: S<'_>) -> CommandResult<crate::reading::ScreenView> {
+    let shared = shared.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || crate::reading::read_screen(&app, &shared))
+        .await
+        .map_err(|e| CommandError::new("screen_capture", format!("the screen reading stopped: {e}")))?
 }
 
 /// Opens the payment page of a bill in the banking window: the customer picked it among the

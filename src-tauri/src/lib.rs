@@ -329,6 +329,7 @@ pub fn run() -> ExitCode {
             commands::payload_verify,
             commands::image_scan,
             commands::bill_open,
+            commands::screen_read,
             commands::op_id_parse,
             commands::op_id_lookup,
             commands::operation_code,

@@ -78,3 +78,79 @@ pub fn read_and_open(app: &AppHandle, shared: &Shared, profile: &Profile, text: 
     }
     Ok(read)
 }
+
+/// One code read from the screen that the customer can go on with.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenItem {
+    /// For an operation: the profile whose bank key verified it (the PIN is that profile's).
+    pub profile_id: Option<String>,
+    /// The operation or the bill.
+    pub read: ReadView,
+}
+
+/// What the screen showed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenView {
+    /// How many distinct QR codes were read on it.
+    pub codes: usize,
+    /// Those the customer can go on with: operations of the profiles, in the order read, then
+    /// bills. Never empty (no code, or none usable, is an error that says which).
+    pub items: Vec<ScreenItem>,
+}
+
+/// Captures the screen and reads every QR code on it: the operations of any of the profiles
+/// (each verified against its bank key, exactly as a scanned code), and bills. A bill alone on
+/// the screen has its page opened at once; of several codes, the customer picks one.
+pub fn read_screen(app: &AppHandle, shared: &Shared) -> CommandResult<ScreenView> {
+    let texts = authenticator::scan::read_screen().map_err(authenticator::Error::from)?;
+    let found = shared.auth().classify_codes(&texts, None);
+    let codes = found.total();
+    let mut items: Vec<ScreenItem> = found
+        .operations
+        .iter()
+        .map(|op| ScreenItem {
+            profile_id: Some(op.profile.id.clone()),
+            read: ReadView::Operation {
+                operation: OperationView::from(&op.payload),
+            },
+        })
+        .collect();
+    let mut refusal: Option<authenticator::Error> = None;
+    for code in found.refused {
+        if looks_like_bill(&code.text) {
+            match BillPage::read(&shared.server_url, &code.text) {
+                Ok(bill) => items.push(ScreenItem {
+                    profile_id: None,
+                    read: ReadView::Bill { bill, text: code.text },
+                }),
+                Err(e) => {
+                    refusal.get_or_insert(e.into());
+                }
+            }
+        } else {
+            refusal.get_or_insert(code.reason);
+        }
+    }
+    if items.is_empty() {
+        let e = match refusal {
+            None => authenticator::Error::NoCodeOnScreen,
+            // One code, refused: its own reason (expired, another bank's, a wrong bill).
+            Some(e) if codes == 1 => e,
+            Some(e) => authenticator::Error::NoOperationOnScreen {
+                codes,
+                reason: e.to_string(),
+            },
+        };
+        return Err(e.into());
+    }
+    if let [ScreenItem {
+        read: ReadView::Bill { bill, .. },
+        ..
+    }] = items.as_slice()
+    {
+        open_bill(app, bill)?;
+    }
+    Ok(ScreenView { codes, items })
+}

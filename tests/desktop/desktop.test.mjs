@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { Session } from './webdriver.mjs';
 import { freePort, sleep } from '../support.mjs';
@@ -206,6 +207,30 @@ async function qrPng(s, opId) {
   return Buffer.from(b64, 'base64');
 }
 
+/** A white greyscale PNG of `w`×`h`: a frame with nothing on it. */
+function whitePng(w, h) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8);
+  const rows = Buffer.alloc((w + 1) * h, 0xff);
+  for (let y = 0; y < h; y++) rows[y * (w + 1)] = 0;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
 /** Types the authenticator's code into the authorization page and waits for the result. */
 async function authorize(s, code) {
   await s.type('form input.code', code);
@@ -213,7 +238,7 @@ async function authorize(s, code) {
   await s.find('[data-testid="result"]', 20_000);
 }
 
-test('activate, log in by push approval, pay by operation identifier and by webcam QR, pay an EPC and a pagoPA bill shown to the webcam, see the balance change', async () => {
+test('activate, log in by push approval, pay by operation identifier and by webcam QR, pay an EPC and a pagoPA bill shown to the webcam, read a QR code from the screen, see the balance change', async () => {
   const frames = path.join(scratch, 'frames');
   fs.mkdirSync(frames, { recursive: true });
   const app = await launch('flow', { SIGILLO_DATA_DIR: path.join(scratch, 'flow'), SIGILLO_CAMERA_FRAMES: frames });
@@ -377,6 +402,55 @@ test('activate, log in by push approval, pay by operation identifier and by webc
     }
     await s.execute(`location.hash = '#/home'`);
     await s.until(async () => (Math.round((await balance(s)) * 100) === Math.round(expected * 100) ? true : null), 'the balance less both bills');
+
+    // The QR code on this very screen. The "webcam" now sees a blank sheet.
+    fs.writeFileSync(path.join(scratch, 'blank.png'), whitePng(320, 240));
+    fs.renameSync(path.join(scratch, 'blank.png'), path.join(frames, 'frame-0001.png'));
+    const readScreen = async (what) => {
+      await app.auth();
+      await s.click('[data-testid="nav-scan"]');
+      for (const again of ['scan-again', 'bill-again']) {
+        if ((await s.findAll(`[data-testid="${again}"]`)).length > 0) await s.click(`[data-testid="${again}"]`);
+      }
+      await s.click('[data-testid="screen-read"]');
+      await app.screenshot(`screen-${what}`);
+    };
+    const codeFromScreen = async (payee, what) => {
+      await readScreen(what);
+      const fields = await s.text('[data-testid="scan-fields"]', 20_000);
+      assert.ok(fields.includes(payee), fields);
+      await s.type('[data-testid="scan-pin"]', PIN);
+      await s.click('[data-testid="scan-make-code"]');
+      return s.until(async () => (await (await s.find('[data-testid="scan-code"]')).attr('data-code')) || null, `the code of the ${what} QR`);
+    };
+    // 1. In the banking window itself: the authorization page's QR code.
+    await app.bank();
+    await transfer(s, 'Marta Schermo', '7,00');
+    const fromBank = await codeFromScreen('Marta Schermo', 'banking-window');
+    await app.bank();
+    await authorize(s, fromBank);
+    // 2. In another program's window (an image viewer), the banking window showing no code.
+    const viewedOpId = await transfer(s, 'Nino Visore', '3,00');
+    const viewed = path.join(scratch, 'viewed.png');
+    fs.writeFileSync(viewed, await qrPng(s, viewedOpId));
+    await s.execute(`location.hash = '#/home'`);
+    await balance(s);
+    const viewer = spawn('display', ['-display', process.env.DISPLAY, '-geometry', '+40+120', '-title', 'viewer', viewed], { stdio: 'ignore' });
+    try {
+      await sleep(1500); // the viewer's window mapped and painted
+      const fromViewer = await codeFromScreen('Nino Visore', 'image-viewer');
+      await app.bank();
+      await s.execute(`location.hash = '#/authorize/${viewedOpId}'`);
+      await authorize(s, fromViewer);
+    } finally {
+      viewer.kill('SIGTERM');
+    }
+    await s.execute(`location.hash = '#/home'`);
+    await s.until(async () => (Math.round((await balance(s)) * 100) === Math.round((expected - 10) * 100) ? true : null), 'the balance less both transfers read from the screen');
+    // 3. No QR code on the screen: said so.
+    await sleep(500);
+    await readScreen('none');
+    assert.match(await s.text('[data-testid="screen-error"]', 20_000), /Nessun codice QR sullo schermo/);
   } finally {
     await app.stop();
   }

@@ -135,14 +135,25 @@ export function authenticated(): void {
   navigate(session.passwordChangeRequired ? '#/security' : destination ?? '#/home');
 }
 
+/** When the current page's address last changed (a link opened into the window, or a click). */
+let pageArrivedAt = Date.now();
+const JUST_ARRIVED_MS = 15_000;
+window.addEventListener('hashchange', () => {
+  pageArrivedAt = Date.now();
+});
+
 /**
  * The session is over, for `notice`'s reason; back to the login page. Unless the customer logged
- * out, a prefilled transfer or pagoPA page they were on (a link with a query, from the desktop
- * authenticator into a window whose session had ended meanwhile) is where the next login leads
- * back to.
+ * out, a prefilled transfer or pagoPA page that has just arrived (a link with a query, from the
+ * desktop authenticator into a window whose session had ended meanwhile) is where the next login
+ * leads back to.
  */
 export function end(notice: Notice): void {
-  if (notice !== 'logged_out' && location.hash.includes('?')) rememberDestination(location.hash);
+  // Only a page that has just arrived (a link the authenticator opened into a window whose
+  // session had ended meanwhile): a prefilled page left open until the session timed out is
+  // not handed to whoever logs in next (a kiosk, a shared computer).
+  const justArrived = Date.now() - pageArrivedAt < JUST_ARRIVED_MS;
+  if (notice !== 'logged_out' && justArrived && location.hash.includes('?')) rememberDestination(location.hash);
   idle.stop();
   setCsrfToken(null);
   session.phase = 'anonymous';

@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'unknown_creditor'
   /** pagoPA: this notice has been paid already (409). */
   | 'notice_paid'
+  | 'unknown_notice'
+  | 'notice_amount'
   | 'too_many_requests'
   | 'timeout'
   | 'internal'

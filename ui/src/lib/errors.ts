@@ -88,6 +88,10 @@ export function errorMessage(e: unknown, lang: Lang): string {
       return t('err.unknown_creditor');
     case 'notice_paid':
       return t('err.notice_paid');
+    case 'unknown_notice':
+      return t('err.unknown_notice');
+    case 'notice_amount':
+      return t('err.notice_amount');
     case 'not_found':
       return t('err.not_found');
     case 'network':

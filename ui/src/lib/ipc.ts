@@ -133,6 +133,17 @@ export interface BillPage {
 /** What a QR code turned out to be: an operation of the profile's bank, or a bill. */
 export type ReadView = { kind: 'operation'; operation: OperationView } | { kind: 'bill'; bill: BillPage; text: string };
 
+/** One code read from the screen: an operation (with the profile that verified it) or a bill. */
+export interface ScreenItem {
+  profileId: string | null;
+  read: ReadView;
+}
+/** The screen's codes the customer can go on with (never empty: none is an error). */
+export interface ScreenView {
+  codes: number;
+  items: ScreenItem[];
+}
+
 /** An operation pushed by the bank and waiting for the customer. */
 export interface PendingView {
   profileId: string;
@@ -271,6 +282,8 @@ export const ipc = {
   imageScan: (profileId: string, imageBase64: string) => call<ReadView>('image_scan', { profileId, imageBase64 }),
   /** Opens a bill's payment page in the banking window (a bill picked among the codes on the screen). */
   billOpen: (text: string) => call<BillPage>('bill_open', { text }),
+  /** Captures the screen and reads every QR code on it; a bill alone opens its page. */
+  screenRead: () => call<ScreenView>('screen_read'),
 
   /** Checks a typed identifier: length, digits, check digit (error field `op_id`). */
   opIdParse: (text: string) => call<{ opId: string }>('op_id_parse', { text }),
