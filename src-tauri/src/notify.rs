@@ -113,6 +113,24 @@ pub fn texts(view: &PendingView, to: Audience) -> (String, String) {
                 )
             }
         }
+        ("PAGOPA", en) => {
+            let amount = amount.unwrap_or_default();
+            let creditor = field("B").unwrap_or_default();
+            if en {
+                (
+                    "Sigillo: authorize the pagoPA payment".into(),
+                    format!("pagoPA notice to {creditor}: {amount} — check the details and confirm with your PIN."),
+                )
+            } else {
+                (
+                    "Sigillo: autorizza il pagamento pagoPA".into(),
+                    format!(
+                        "Avviso pagoPA a {creditor}: {} — controlla i dati e conferma con il PIN.",
+                        amount.replacen('.', ",", 1)
+                    ),
+                )
+            }
+        }
         ("DEVICE", false) => (
             "Sigillo: nuovo dispositivo".into(),
             "Autorizza l'attivazione di un altro dispositivo solo se l'hai chiesta tu.".into(),
@@ -364,6 +382,27 @@ mod tests {
         let (title, body) = texts(&v, Audience { en: true, kiosk: false });
         assert!(title.contains("transfer"));
         assert!(body.starts_with("1250.00 EUR to Mario Rossi"));
+    }
+
+    #[test]
+    fn a_pagopa_notification_names_creditor_and_amount_in_both_languages() {
+        let v = view(
+            "PAGOPA",
+            &[
+                ("A", "27.30EUR"),
+                ("B", "INPS"),
+                ("F", "80078750587"),
+                ("N", "302000100000012345"),
+            ],
+        );
+        let (title, body) = texts(&v, Audience::default());
+        assert!(title.contains("pagoPA"), "{title}");
+        assert_eq!(
+            body,
+            "Avviso pagoPA a INPS: 27,30 EUR — controlla i dati e conferma con il PIN."
+        );
+        let (_, body) = texts(&v, Audience { en: true, kiosk: false });
+        assert!(body.starts_with("pagoPA notice to INPS: 27.30 EUR"), "{body}");
     }
 
     #[test]

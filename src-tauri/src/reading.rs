@@ -145,10 +145,12 @@ pub fn read_screen(app: &AppHandle, shared: &Shared) -> CommandResult<ScreenView
         };
         return Err(e.into());
     }
-    if let [ScreenItem {
-        read: ReadView::Bill { bill, .. },
-        ..
-    }] = items.as_slice()
+    if let [
+        ScreenItem {
+            read: ReadView::Bill { bill, .. },
+            ..
+        },
+    ] = items.as_slice()
     {
         open_bill(app, bill)?;
     }
