@@ -82,7 +82,10 @@ async fn a_notice_is_paid_with_dynamic_linking_and_then_never_again() {
     for wrong in ["0.01", "9.99", "10.01"] {
         let (status, body) = web.post("/api/v1/pagopa/payments", notice(other, wrong)).await;
         assert_eq!(status, StatusCode::CONFLICT, "{wrong}: {body}");
-        assert_eq!((body["code"].as_str(), body["field"].as_str()), (Some("notice_amount"), Some("amount")));
+        assert_eq!(
+            (body["code"].as_str(), body["field"].as_str()),
+            (Some("notice_amount"), Some("amount"))
+        );
         assert!(body["detail"].as_str().unwrap().contains("10.00 EUR"), "{body}");
     }
 }
