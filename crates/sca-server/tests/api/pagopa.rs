@@ -237,3 +237,51 @@ async fn bad_notices_are_refused_naming_the_field() {
     let anon = server.get_anon(&format!("/api/v1/pagopa/creditors/{INPS}")).await;
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// By SMS too: the SMS names amount, creditor and notice; and an SMS code for an operation whose
+/// notice another operation has paid meanwhile pays nothing (the operation fails, `notice_paid`).
+#[tokio::test]
+async fn an_sms_code_names_the_notice_and_pays_no_notice_paid_meanwhile() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Vera Villa", "+393333331605").await;
+    let device = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &device).await;
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let (status, m) = web.post("/api/v1/pagopa/payments", notice(NOTICE, "33.00")).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        made.push(m);
+    }
+    let second = made[1]["op_id"].as_str().unwrap().to_owned();
+    let (status, body) = web.post(&format!("/api/v1/operations/{second}/sms"), json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let sms = server.outbox(&c.phone).await;
+    let text = sms[0]["body"].as_str().unwrap();
+    assert!(
+        text.contains("33,00 EUR") && text.contains("INPS") && text.contains(NOTICE),
+        "{text}"
+    );
+    let otp = server.last_otp(&c.phone).await;
+    // The first operation pays the notice, by the authenticator's code.
+    let first = made[0]["op_id"].as_str().unwrap();
+    let code = device.operation_code(made[0]["payload"].as_str().unwrap(), server.clock.now_secs());
+    let (status, body) = web
+        .post(&format!("/api/v1/operations/{first}/authorize"), json!({"code": code}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The SMS code of the second pays nothing.
+    let (status, body) = web
+        .post(
+            &format!("/api/v1/operations/{second}/authorize"),
+            json!({"sms_otp": otp}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("notice_paid")),
+        "{body}"
+    );
+    let (_, op) = web.get(&format!("/api/v1/operations/{second}")).await;
+    assert_eq!(op["status"], "failed");
+    assert_eq!(web.balance().await, "9967.00");
+}
