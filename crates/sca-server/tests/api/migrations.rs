@@ -1,6 +1,6 @@
 //! A bank's existing database keeps every row across a migration that makes its tables anew
-//! (0006 and 0007, the closed sets of states and kinds), and comes out with the constraints in force:
-//! the upgrade, not only a fresh start.
+//! (0006 and 0007, the closed sets of states and kinds; 0012 and 0016, wider kinds), and comes out
+//! with the constraints and triggers in force: the upgrade, not only a fresh start.
 
 use std::sync::Arc;
 
@@ -122,5 +122,27 @@ async fn the_closed_sets_migration_keeps_every_row_of_an_existing_bank() {
             "{bad}: {err}"
         );
     }
+    // 0016 made the operations table anew for PAGOPA: the kind is taken, and every approval
+    // trigger is there again.
+    sqlx::query("UPDATE operations SET kind = 'PAGOPA' WHERE id = 9")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let triggers: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'operations' ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        triggers.into_iter().map(|t| t.0).collect::<Vec<_>>(),
+        [
+            "card_payment_approved",
+            "card_request_approved",
+            "operation_approved_books_transfer",
+            "operation_approved_resets_failures",
+            "pagopa_approved"
+        ]
+    );
     drop(state);
 }
