@@ -127,6 +127,16 @@ pub struct OperationCreated {
     pub expires: u64,
 }
 
+impl From<sca::Created> for OperationCreated {
+    fn from(c: sca::Created) -> Self {
+        Self {
+            op_id: c.op_id,
+            payload: c.payload,
+            expires: c.expires,
+        }
+    }
+}
+
 fn field_error(key: FieldKey, e: impl std::fmt::Display) -> AppError {
     let field = match key {
         FieldKey::PayeeName => "payee_name",
@@ -228,14 +238,7 @@ pub async fn create_transfer(
         Some((booking, account.currency.clone())),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(OperationCreated {
-            op_id: created.op_id,
-            payload: created.payload,
-            expires: created.expires,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// An operation.

@@ -292,14 +292,7 @@ async fn card_operation(
     };
     let (created, _) =
         sca::create_operation_with(state, customer, sca_protocol::Kind::Generic, data, None, None, beside).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(OperationCreated {
-            op_id: created.op_id,
-            payload: created.payload,
-            expires: created.expires,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// A new Key6.

@@ -168,14 +168,7 @@ pub async fn pay_notice(
         },
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(OperationCreated {
-            op_id: created.op_id,
-            payload: created.payload,
-            expires: created.expires,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// The creditors a sandbox pays (real public bodies' fiscal codes; made-up IBANs), put at start.

@@ -79,11 +79,7 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
     // OPERATION / OPERATION_ID codes and push approvals need nothing but the one conditional
     // UPDATE (its triggers book the money and reset the count): the hot path, without a
     // savepoint. Time-step codes and SMS OTPs also spend the step or the OTP first.
-    // A pagoPA notice is paid once: its approval runs in a job of its own (a savepoint), so that
-    // should the unique index on paid notices ever refuse it, no other answer of its batch fails.
-    // (Instances take turns at writing: every batch holds the audit chain's advisory lock.)
-    let pagopa = op.kind == Kind::PagoPa.as_str();
-    let fast = !pagopa && matches!(&via, Via::Device(_) | Via::Code(CodeMatch { step: None, .. }));
+    let fast = matches!(&via, Via::Device(_) | Via::Code(CodeMatch { step: None, .. }));
     let args = ApproveArgs {
         fast,
         via: via.clone(),
@@ -137,7 +133,8 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
             state.messages_queued();
             Err(counted_error(state, Some(cid), counted, ErrorKind::WrongCode))
         }
-        Outcome::NoticePaid => {
+        // Failed in the write: the account short of the amount, or the notice paid meanwhile.
+        Outcome::InsufficientFunds | Outcome::NoticePaid => {
             state.0.hub.publish(
                 cid,
                 HubEvent::Status {
@@ -145,23 +142,17 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
                     status: OperationStatus::Failed,
                 },
             );
-            Err(AppError::new(
-                ErrorKind::NoticePaid,
-                "the pagoPA notice has been paid already; the operation failed",
-            ))
-        }
-        Outcome::InsufficientFunds => {
-            state.0.hub.publish(
-                cid,
-                HubEvent::Status {
-                    op_id: op.op_id.clone(),
-                    status: OperationStatus::Failed,
-                },
-            );
-            Err(AppError::new(
-                ErrorKind::InsufficientFunds,
-                "the account does not hold the amount; the operation failed",
-            ))
+            Err(if matches!(outcome, Outcome::NoticePaid) {
+                AppError::new(
+                    ErrorKind::NoticePaid,
+                    "the pagoPA notice has been paid already; the operation failed",
+                )
+            } else {
+                AppError::new(
+                    ErrorKind::InsufficientFunds,
+                    "the account does not hold the amount; the operation failed",
+                )
+            })
         }
     }
 }
