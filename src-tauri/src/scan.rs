@@ -196,24 +196,16 @@ pub fn start(
                                     false
                                 }
                             },
-                            Some(p) => match crate::reading::classify(&shared, p, &read.text) {
+                            Some(p) => match crate::reading::read_and_open(&app, &shared, p, &read.text) {
                                 Ok(crate::reading::ReadView::Operation { operation }) => {
                                     let _ = app.emit_to(crate::AUTHENTICATOR, events::SCAN_OPERATION, operation);
                                     true
                                 }
-                                // A bill: its payment page opens in the banking window, and the
-                                // authenticator says so.
+                                // A bill: its payment page is open in the banking window now, and
+                                // the authenticator says so.
                                 Ok(crate::reading::ReadView::Bill { bill, .. }) => {
-                                    match crate::reading::open_bill(&app, &bill) {
-                                        Ok(()) => {
-                                            let _ = app.emit_to(crate::AUTHENTICATOR, events::SCAN_BILL, bill);
-                                            true
-                                        }
-                                        Err(e) => {
-                                            refused(&app, e);
-                                            false
-                                        }
-                                    }
+                                    let _ = app.emit_to(crate::AUTHENTICATOR, events::SCAN_BILL, bill);
+                                    true
                                 }
                                 // Not a payload of this bank, expired, tampered, a wrong bill: say
                                 // why and keep looking (the customer may be aiming at the wrong code).

@@ -38,8 +38,8 @@ pub struct BillPage {
     pub url: String,
 }
 
-/// `12.50` from 1250 cents.
-fn decimal(cents: u64) -> String {
+/// `12.50` from 1250 cents: the amount as the bank's pages take it.
+pub fn decimal(cents: u64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 

@@ -286,7 +286,7 @@ fn bill(image: &std::path::Path, bank: &str) -> Result<(), Error> {
     let page = authenticator::bill::BillPage::read(bank, &text)?;
     let amount = page.amount_cents.map_or_else(
         || "not given (the customer types it)".to_owned(),
-        |c| format!("{}.{:02} EUR", c / 100, c % 100),
+        |c| format!("{} EUR", authenticator::bill::decimal(c)),
     );
     match page.kind {
         "pagopa" => {
