@@ -285,3 +285,37 @@ async fn an_sms_code_names_the_notice_and_pays_no_notice_paid_meanwhile() {
     assert_eq!(op["status"], "failed");
     assert_eq!(web.balance().await, "9967.00");
 }
+
+/// The first requests of a notice race to issue it at their amounts: one amount wins, and every
+/// operation made for the notice carries that one (the others: `notice_amount`).
+#[tokio::test]
+async fn first_requests_of_a_notice_at_different_amounts_agree_on_one() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Zeno Zani", "+393333331606").await;
+    let device = Device::activate(&server, &c).await;
+    let web = std::sync::Arc::new(server.web_login(&c, &device).await);
+    let fresh = "302000100000009618";
+    let mut tasks = Vec::new();
+    for euros in 1..=12 {
+        let web = web.clone();
+        tasks.push(tokio::spawn(async move {
+            (
+                euros,
+                web.post("/api/v1/pagopa/payments", notice(fresh, &format!("{euros}.00")))
+                    .await,
+            )
+        }));
+    }
+    let mut made = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (euros, (status, body)) = t.await.unwrap();
+        match (status, body["code"].as_str()) {
+            (StatusCode::CREATED, _) => {
+                made.insert(euros);
+            }
+            (StatusCode::CONFLICT, Some("notice_amount")) => {}
+            (other, _) => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(made.len(), 1, "one amount wins: {made:?}");
+}
