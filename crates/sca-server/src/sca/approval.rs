@@ -6,7 +6,7 @@ use sca_protocol::{Kind, Nonce, OpId, Operation, OperationData, SignedPayload, U
 use super::*;
 use crate::error::{ApiResult, AppError, ErrorKind};
 use crate::state::{AppState, HubEvent};
-use crate::storage::writer::{Approval, Booking, NewOperation};
+use crate::storage::writer::{Approval, ApprovalAnswer, Booking, NewOperation};
 use crate::storage::{Counted, Credential, Customer, Holder, OperationRow, OperationStatus};
 
 /// The operation a stored payload describes (the server signed it; no signature check needed).
@@ -45,6 +45,15 @@ impl Via {
         }
     }
 
+    /// The device that answered, if a device did.
+    fn device(&self) -> Option<&str> {
+        match self {
+            Self::Code(m) => Some(&m.device_id),
+            Self::Device(d) => Some(d),
+            Self::Sms(_) => None,
+        }
+    }
+
     fn by(&self) -> String {
         match self {
             Self::Code(m) => format!("code:{}", m.device_id),
@@ -80,20 +89,27 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
     // UPDATE (its triggers book the money and reset the count): the hot path, without a
     // savepoint. Time-step codes and SMS OTPs also spend the step or the OTP first.
     let fast = matches!(&via, Via::Device(_) | Via::Code(CodeMatch { step: None, .. }));
+    let answer = ApprovalAnswer {
+        id: op_row,
+        at: now,
+        by: via.by(),
+        customer_id: cid,
+        credential: via.credential(),
+        max,
+        device: via.device().map(str::to_owned),
+    };
     let args = ApproveArgs {
         fast,
-        via: via.clone(),
-        now,
-        max,
+        via,
+        answer: answer.clone(),
         holder,
-        op_row,
         kind,
         op_id,
     };
     let outcome = if fast {
         state
             .store()
-            .write_unguarded(move |w| Box::pin(approve_in_writer(w, args)))
+            .write_approval(answer, move |w| Box::pin(approve_in_writer(w, args)))
             .await?
     } else {
         state
@@ -103,6 +119,9 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
     };
     if !matches!(outcome, Outcome::Wrong(_) | Outcome::Blocked) {
         state.forget_operation(cid, &op.op_id);
+    } else {
+        // The keys that matched may be of a device removed by another instance: read them again.
+        state.forget_device_keys_here(cid);
     }
     match outcome {
         Outcome::Approved => {
@@ -160,10 +179,8 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
 struct ApproveArgs {
     fast: bool,
     via: Via,
-    now: u64,
-    max: u32,
+    answer: ApprovalAnswer,
     holder: Holder,
-    op_row: i64,
     kind: String,
     op_id: String,
 }
@@ -175,16 +192,13 @@ async fn approve_in_writer(
     let ApproveArgs {
         fast,
         via: via2,
-        now,
-        max,
+        answer,
         holder,
-        op_row,
         kind,
         op_id,
     } = a;
     let (cid, user_code) = (holder.id, holder.user_code.as_str());
-    let credential = via2.credential();
-    let by = via2.by();
+    let (op_row, now, max, credential, by) = (answer.id, answer.at, answer.max, answer.credential, &answer.by);
     if !fast {
         if w.is_blocked(cid, credential, max).await? {
             return Ok(Outcome::Blocked);
@@ -210,14 +224,14 @@ async fn approve_in_writer(
             return Ok(Outcome::Expired);
         }
     }
-    match w.approve_operation(op_row, now, &by, cid, credential, max).await? {
+    match w.approve_operation(&answer).await? {
         Approval::Approved => {
             w.audit(now, "operation_approved", user_code, &format!("{op_id} {kind} by {by}"))
                 .await?;
             Ok(Outcome::Approved)
         }
         Approval::InsufficientFunds => {
-            w.decide_operation(op_row, OperationStatus::Failed, now, &by).await?;
+            w.decide_operation(op_row, OperationStatus::Failed, now, by).await?;
             w.audit(
                 now,
                 "operation_failed",
@@ -227,7 +241,28 @@ async fn approve_in_writer(
             .await?;
             Ok(Outcome::InsufficientFunds)
         }
-        Approval::NotApproved => classify(w, op_row, now, user_code, &op_id, cid, credential, max).await,
+        Approval::NotApproved => {
+            // An answer of a device removed meanwhile (this instance may have missed the hint and
+            // still hold its keys) counts as a wrong one, as it would had its keys been dropped.
+            if let Some(device) = &answer.device
+                && !w.device_active(cid, device).await?
+            {
+                if w.is_blocked(cid, credential, max).await? {
+                    return Ok(Outcome::Blocked);
+                }
+                let counted = w
+                    .count_failure(
+                        now,
+                        &holder,
+                        credential,
+                        max,
+                        &format!("{op_id}: answer of a removed device"),
+                    )
+                    .await?;
+                return Ok(Outcome::Wrong(counted));
+            }
+            classify(w, op_row, now, user_code, &op_id, cid, credential, max).await
+        }
     }
 }
 

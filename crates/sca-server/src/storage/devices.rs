@@ -184,4 +184,16 @@ impl WriteCtx {
         })?;
         Ok(done == 1)
     }
+
+    /// Whether `id` is an active device of the customer, read inside the write.
+    pub async fn device_active(&mut self, customer_id: i64, id: &str) -> Result<bool, StoreError> {
+        let found: Option<i32> = conn!(&mut self.conn, |c| sqlx::query_scalar(
+            "SELECT 1 FROM devices WHERE id = $1 AND customer_id = $2 AND status = 'active'"
+        )
+        .bind(id)
+        .bind(customer_id)
+        .fetch_optional(c)
+        .await)?;
+        Ok(found.is_some())
+    }
 }

@@ -522,15 +522,15 @@ impl Store {
         self.writer.run(job).await
     }
 
-    /// Runs a hot write job without a savepoint (see [`Writer::run_unguarded`]).
-    pub async fn write_unguarded<T, F>(&self, job: F) -> Result<T, StoreError>
+    /// Runs the hot job of an approval without a savepoint (see [`Writer::run_approval`]).
+    pub async fn write_approval<T, F>(&self, approval: writer::ApprovalAnswer, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut WriteCtx) -> futures_util::future::BoxFuture<'c, Result<T, StoreError>>
             + Send
             + 'static,
     {
-        self.writer.run_unguarded(job).await
+        self.writer.run_approval(approval, job).await
     }
 
     // ----- customers -----

@@ -2,8 +2,8 @@
 //! transfer), and the other decisions.
 
 use super::db::conn;
-use super::writer::{Approval, NewOperation, WriteCtx, inserted_unless_taken};
-use super::{Credential, OperationRow, OperationStatus, StoreError};
+use super::writer::{Approval, ApprovalAnswer, NewOperation, WriteCtx, inserted_unless_taken};
+use super::{OperationRow, OperationStatus, StoreError};
 
 impl WriteCtx {
     /// Stores a pending operation; `None` if the op id was already used by this customer.
@@ -79,20 +79,22 @@ impl WriteCtx {
     }
 
     /// Approves a pending, unexpired operation unless `credential` (a device code or an SMS code)
-    /// is blocked, in one statement; its triggers book a transfer's money and reset the count of
-    /// the credential it records in `approved_with`. A transfer the account cannot cover is left
+    /// is blocked or the answering `device` (when a device answered) is no longer active, in one
+    /// statement; its triggers book a transfer's money and reset the count of the credential it
+    /// records in `approved_with`. A transfer the account cannot cover is left
     /// pending by that statement and then told apart by a read in the same job (the writer is
     /// alone, so nothing moves in between); the trigger's own refusal stays as the last guard.
-    pub async fn approve_operation(
-        &mut self,
-        id: i64,
-        at: u64,
-        by: &str,
-        customer_id: i64,
-        credential: Credential,
-        max: u32,
-    ) -> Result<Approval, StoreError> {
-        self.approve_as(id, at, by, customer_id, credential.as_str(), max).await
+    pub async fn approve_operation(&mut self, a: &ApprovalAnswer) -> Result<Approval, StoreError> {
+        self.approve_as(
+            a.id,
+            a.at,
+            &a.by,
+            a.customer_id,
+            a.credential.as_str(),
+            a.max,
+            a.device.as_deref(),
+        )
+        .await
     }
 
     /// Approves a pending, unexpired CARD_PAYMENT by the card's own means (`by`: `exemption`, or
@@ -106,10 +108,11 @@ impl WriteCtx {
         by: &str,
         customer_id: i64,
     ) -> Result<Approval, StoreError> {
-        self.approve_as(id, at, by, customer_id, "card", 0).await
+        self.approve_as(id, at, by, customer_id, "card", 0, None).await
     }
 
     /// The one approval statement, recording `approved_with`: the credential that answered.
+    #[allow(clippy::too_many_arguments)]
     async fn approve_as(
         &mut self,
         id: i64,
@@ -118,7 +121,14 @@ impl WriteCtx {
         customer_id: i64,
         credential: &str,
         max: u32,
+        device: Option<&str>,
     ) -> Result<Approval, StoreError> {
+        // Approved already, with the consecutive approvals of its batch (`approve_many`).
+        if matches!(&self.preapproved, Some((row, who, _)) if *row == id && who == by)
+            && let Some((_, _, true)) = self.preapproved.take()
+        {
+            return Ok(Approval::Approved);
+        }
         let done = conn!(&mut self.conn, |c| approval_query!(
             APPROVE,
             at,
@@ -126,7 +136,8 @@ impl WriteCtx {
             id,
             customer_id,
             credential,
-            max
+            max,
+            device
         )
         .execute(c)
         .await
@@ -142,6 +153,7 @@ impl WriteCtx {
             .bind(customer_id)
             .bind(credential)
             .bind(i64::from(max))
+            .bind(device)
             .fetch_optional(c)
             .await)?;
         Ok(if short.is_some() {
@@ -150,30 +162,143 @@ impl WriteCtx {
             Approval::NotApproved
         })
     }
+
+    /// On PostgreSQL, makes the approvals of consecutive `jobs` in one statement ([`APPROVE_MANY`]),
+    /// inside a savepoint: for each, whether it approved. Each job then runs as it would alone and
+    /// finds its approval made (`approve_as`); one not made runs its own statement, which tells
+    /// why (or approves it: a batch that failed as a whole, say two transfers of one account
+    /// that it covers one at a time, is rolled back and approves none).
+    pub(super) fn approve_many(
+        &mut self,
+        jobs: Vec<ApprovalAnswer>,
+    ) -> futures_util::future::BoxFuture<'_, Result<Vec<bool>, StoreError>> {
+        Box::pin(async move {
+            let super::db::Conn::Pg(c) = &mut self.conn else {
+                return Ok(vec![false; jobs.len()]);
+            };
+            let n = jobs.len();
+            // The columns of `unnest`, one array each.
+            #[derive(Default)]
+            struct Columns {
+                at: Vec<i64>,
+                by: Vec<String>,
+                id: Vec<i64>,
+                customer: Vec<i64>,
+                credential: Vec<&'static str>,
+                max: Vec<i64>,
+                device: Vec<Option<String>>,
+                idx: Vec<i32>,
+            }
+            let mut cols = Columns::default();
+            for (i, a) in jobs.into_iter().enumerate() {
+                cols.at.push(a.at as i64);
+                cols.by.push(a.by);
+                cols.id.push(a.id);
+                cols.customer.push(a.customer_id);
+                cols.credential.push(a.credential.as_str());
+                cols.max.push(i64::from(a.max));
+                cols.device.push(a.device);
+                cols.idx.push(i as i32);
+            }
+            sqlx::query("SAVEPOINT approve_many").execute(&mut *c).await?;
+            let approved: Result<Vec<i32>, sqlx::Error> = sqlx::query_scalar(APPROVE_MANY)
+                .bind(&cols.at)
+                .bind(&cols.by)
+                .bind(&cols.id)
+                .bind(&cols.customer)
+                .bind(&cols.credential)
+                .bind(&cols.max)
+                .bind(&cols.device)
+                .bind(&cols.idx)
+                .fetch_all(&mut *c)
+                .await;
+            let mut done = vec![false; n];
+            match approved {
+                Ok(rows) => {
+                    for i in rows {
+                        if let Some(d) = usize::try_from(i).ok().and_then(|i| done.get_mut(i)) {
+                            *d = true;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "approvals of a batch: one at a time");
+                    sqlx::query("ROLLBACK TO approve_many").execute(&mut *c).await?;
+                }
+            }
+            sqlx::query("RELEASE approve_many").execute(&mut *c).await?;
+            Ok(done)
+        })
+    }
 }
 
-/// The conditions under which an operation may be approved: pending, unexpired, and the
-/// credential that answered not blocked. Parameters: $1 now, $3 the row, $4 the customer,
-/// $5 the credential, $6 the attempts allowed ($2 is who approves, for the UPDATE).
+/// The conditions under which an operation may be approved: pending, unexpired, the credential
+/// that answered not blocked, and the device that answered (if one did) still the customer's and
+/// active: its keys may still be cached by an instance that missed the hint of its removal.
+/// Arguments: the SQL of now, the row, the customer, the credential, the attempts allowed and the
+/// answering device or NULL (bound parameters for one approval, columns for a batch of them).
 macro_rules! approvable {
+    ($now:literal, $id:literal, $customer:literal, $credential:literal, $max:literal, $device:literal) => {
+        concat!(
+            "o.id = ",
+            $id,
+            " AND o.status = 'pending' AND o.expires_at > ",
+            $now,
+            " AND NOT EXISTS (SELECT 1 FROM credential_failures WHERE customer_id = ",
+            $customer,
+            " AND credential = ",
+            $credential,
+            " AND failures >= ",
+            $max,
+            ")",
+            " AND (",
+            $device,
+            " IS NULL OR EXISTS (SELECT 1 FROM devices d WHERE d.id = ",
+            $device,
+            " AND d.customer_id = ",
+            $customer,
+            " AND d.status = 'active'))"
+        )
+    };
+    // One approval: $1 now, $3 the row, $4 the customer, $5 the credential, $6 the attempts
+    // allowed, $7 the device ($2 is who approves, for the UPDATE).
     () => {
-        "o.id = $3 AND o.status = 'pending' AND o.expires_at > $1 AND NOT EXISTS \
-         (SELECT 1 FROM credential_failures WHERE customer_id = $4 AND credential = $5 AND failures >= $6)"
+        approvable!("$1", "$3", "$4", "$5", "$6", "$7")
+    };
+}
+
+/// What an approval needs besides the conditions: a transfer the account can cover, and a PAGOPA
+/// whose notice no other operation paid. (The booking trigger's own refusal stays as the last
+/// guard of the first; the unique index on paid notices of the second.)
+macro_rules! covered {
+    () => {
+        concat!(
+            " AND (o.account_id IS NULL OR (SELECT balance_minor FROM accounts WHERE id = o.account_id) >= o.amount_minor)",
+            " AND (o.kind <> 'PAGOPA' OR NOT EXISTS (SELECT 1 FROM pagopa_payments p JOIN pagopa_payments q \
+               ON q.creditor_fiscal_code = p.creditor_fiscal_code AND q.notice_code = p.notice_code \
+               WHERE p.operation_id = o.id AND q.paid_at IS NOT NULL))"
+        )
     };
 }
 
 /// The hot path: one statement, whose triggers book the money and reset the count. A transfer
-/// the account cannot cover is left alone (the trigger's own refusal stays as the last guard), and
-/// so is a PAGOPA whose notice is paid already.
+/// the account cannot cover is left alone, and so is a PAGOPA whose notice is paid already.
 const APPROVE: &str = concat!(
     "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = $5 WHERE ",
     approvable!(),
-    " AND (o.account_id IS NULL OR (SELECT balance_minor FROM accounts WHERE id = o.account_id) >= o.amount_minor)",
-    // A pagoPA notice is paid once: not when another operation paid it already. (Its trigger
-    // marks the notice paid; the unique index on paid notices is the last guard.)
-    " AND (o.kind <> 'PAGOPA' OR NOT EXISTS (SELECT 1 FROM pagopa_payments p JOIN pagopa_payments q \
-       ON q.creditor_fiscal_code = p.creditor_fiscal_code AND q.notice_code = p.notice_code \
-       WHERE p.operation_id = o.id AND q.paid_at IS NOT NULL))"
+    covered!()
+);
+
+/// The hot path of a batch on PostgreSQL: the approvals of consecutive jobs in one statement (one
+/// round trip instead of one each), under the same conditions, each row its own. Of several
+/// answers to one operation, one approves it (`RETURNING` names which).
+const APPROVE_MANY: &str = concat!(
+    "UPDATE operations AS o SET status = 'approved', decided_at = v.at, decided_by = v.by, approved_with = v.credential \
+     FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[], $7::text[], $8::int4[]) \
+     AS v(at, by, id, customer, credential, max, device, idx) WHERE ",
+    approvable!("v.at", "v.id", "v.customer", "v.credential", "v.max", "v.device"),
+    covered!(),
+    " RETURNING v.idx"
 );
 
 /// Whether an approvable operation was refused for want of funds.
@@ -183,9 +308,9 @@ const SHORT_OF_FUNDS: &str = concat!(
     " AND (SELECT balance_minor FROM accounts WHERE id = o.account_id) < o.amount_minor"
 );
 
-/// The approval statement with its six parameters bound (a macro: each engine binds its own).
+/// The approval statement with its seven parameters bound (a macro: each engine binds its own).
 macro_rules! approval_query {
-    ($sql:expr, $at:expr, $by:expr, $id:expr, $customer_id:expr, $credential:expr, $max:expr) => {
+    ($sql:expr, $at:expr, $by:expr, $id:expr, $customer_id:expr, $credential:expr, $max:expr, $device:expr) => {
         sqlx::query($sql)
             .bind($at as i64)
             .bind($by)
@@ -193,6 +318,7 @@ macro_rules! approval_query {
             .bind($customer_id)
             .bind($credential)
             .bind(i64::from($max))
+            .bind($device)
     };
 }
 use approval_query;

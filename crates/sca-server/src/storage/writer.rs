@@ -31,7 +31,31 @@ struct Job {
     /// anyway, the whole batch is rolled back and every job in it answered with an error
     /// (nothing acknowledged is ever lost; nothing unacknowledged is kept).
     guarded: bool,
+    /// The approval the job begins with, when it is known before the job runs: the approvals
+    /// of consecutive such jobs are made in one statement (PostgreSQL), each job then finding its
+    /// own made.
+    approval: Option<ApprovalAnswer>,
     run: JobFn,
+}
+
+/// An approval a job begins with (an unguarded job of `WriteCtx::approve_operation`'s hot path),
+/// as that call will ask for it.
+#[derive(Debug, Clone)]
+pub struct ApprovalAnswer {
+    /// The operation's row.
+    pub id: i64,
+    /// Now.
+    pub at: u64,
+    /// Who approves (`decided_by`).
+    pub by: String,
+    /// The customer.
+    pub customer_id: i64,
+    /// The credential that answered.
+    pub credential: super::Credential,
+    /// The attempts allowed.
+    pub max: u32,
+    /// The device that answered, if one did.
+    pub device: Option<String>,
 }
 
 /// Write jobs that may wait for the writer. Each batch takes up to `writer_batch_max` of them;
@@ -63,6 +87,8 @@ pub struct WriteCtx {
     audit_rows: Vec<PendingAudit>,
     signer: Option<audit::Signer>,
     reopen: Option<sqlx::postgres::PgConnectOptions>,
+    /// The running job's approval as made with its batch's others: (row, who approves, made).
+    pub(super) preapproved: Option<(i64, String, bool)>,
 }
 
 impl std::fmt::Debug for WriteCtx {
@@ -102,6 +128,7 @@ impl Writer {
             audit_rows: Vec::new(),
             signer,
             reopen,
+            preapproved: None,
         };
         ctx.anchor_unsigned_chain().await?;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
@@ -116,21 +143,23 @@ impl Writer {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
-        self.submit(true, job).await
+        self.submit(true, None, job).await
     }
 
-    /// Like [`run`](Self::run) without a savepoint: for hot jobs whose only write is one
-    /// statement (atomic by itself) plus audit rows. Should such a job fail, its whole batch is
-    /// rolled back and answered with an error.
-    pub async fn run_unguarded<T, F>(&self, job: F) -> Result<T, StoreError>
+    /// Like [`run`](Self::run) without a savepoint, for the hot job whose only write is one
+    /// approval (atomic by itself) plus audit rows, and which begins with `approval` (it calls
+    /// `WriteCtx::approve_operation` first, with the same arguments): the writer may make it
+    /// together with the approvals of the jobs next to it. Should such a job fail, its whole batch
+    /// is rolled back and answered with an error.
+    pub async fn run_approval<T, F>(&self, approval: ApprovalAnswer, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
-        self.submit(false, job).await
+        self.submit(false, Some(approval), job).await
     }
 
-    async fn submit<T, F>(&self, guarded: bool, job: F) -> Result<T, StoreError>
+    async fn submit<T, F>(&self, guarded: bool, approval: Option<ApprovalAnswer>, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut WriteCtx) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
@@ -151,20 +180,23 @@ impl Writer {
             })
         });
         self.jobs
-            .send(Job { guarded, run: boxed })
+            .send(Job {
+                guarded,
+                approval,
+                run: boxed,
+            })
             .await
             .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 }
 
+/// The query of the audit chain's head.
+const HEAD: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+
 /// The audit chain's head as stored.
 async fn read_head(conn: &mut Conn) -> Result<(i64, [u8; 32]), StoreError> {
-    let head: Option<(i64, Vec<u8>)> = conn!(conn, |c| sqlx::query_as(
-        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
-    )
-    .fetch_optional(c)
-    .await)?;
+    let head: Option<(i64, Vec<u8>)> = conn!(conn, |c| sqlx::query_as(HEAD).fetch_optional(c).await)?;
     match head {
         Some((seq, hash)) => Ok((
             seq,
@@ -189,28 +221,61 @@ const AUDIT_CHAIN_LOCK: i64 = 0x5349_4731_4155_4454; // "SIG1AUDT"
 async fn begin(conn: &mut Conn) -> Result<(), sqlx::Error> {
     match conn.engine() {
         Engine::Sqlite => exec(conn, "BEGIN IMMEDIATE").await,
-        Engine::Postgres => {
-            exec(conn, "BEGIN").await?;
-            conn!(conn, |c| sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(AUDIT_CHAIN_LOCK)
-                .execute(c)
-                .await
-                .map(|_| ()))
-        }
+        // Two statements: the simple query protocol (a `&str` run as it is, not prepared).
+        Engine::Postgres => conn!(conn, |c| sqlx::Executor::execute(c, BEGIN_LOCKED.as_str())
+            .await
+            .map(|_| ())),
     }
 }
 
-/// [`begin`], and on PostgreSQL, when the connection is gone, a new connection and `begin` again
-/// (a few tries, a second apart): a server restart or a terminated backend costs the waiting
-/// batch a delay, not an error.
-async fn begin_or_reopen(ctx: &mut WriteCtx) -> Result<(), sqlx::Error> {
-    let mut error = match begin(&mut ctx.conn).await {
-        Ok(()) => return Ok(()),
+/// `BEGIN` and the audit chain's lock, in one round trip.
+static BEGIN_LOCKED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("BEGIN; DO $$ BEGIN PERFORM pg_advisory_xact_lock({AUDIT_CHAIN_LOCK}); END $$")
+});
+
+/// [`begin`], then the audit chain's head read inside the lock: another process (another
+/// instance, or a restart overlapping the old one) may have appended since, and the chain must
+/// go on from the row it wrote, not fork. On PostgreSQL the three go in one round trip; the
+/// head is read by a statement of its own, so with a snapshot taken after the lock.
+fn begin_and_head(conn: &mut Conn) -> BoxFuture<'_, Result<(i64, [u8; 32]), StoreError>> {
+    Box::pin(async move {
+        let Conn::Pg(c) = conn else {
+            begin(conn).await?;
+            return read_head(conn).await;
+        };
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("{}; {HEAD}", BEGIN_LOCKED.as_str()));
+        use sqlx::Row as _;
+        // Three statements: the simple query protocol (a `&str` run as it is, not prepared).
+        let rows = sqlx::Executor::fetch_all(c, SQL.as_str()).await?;
+        match rows.first() {
+            Some(row) => {
+                let (seq, hash): (i64, Vec<u8>) = (row.try_get(0)?, row.try_get(1)?);
+                Ok((
+                    seq,
+                    hash.try_into()
+                        .map_err(|_| StoreError::Corrupt("audit hash is not 32 bytes".into()))?,
+                ))
+            }
+            None => Ok((0, audit::GENESIS)),
+        }
+    })
+}
+
+/// [`begin_and_head`], and on PostgreSQL, when the connection is gone, a new connection and
+/// again (a few tries, a second apart): a server restart or a terminated backend costs the
+/// waiting batch a delay, not an error.
+async fn begin_or_reopen(ctx: &mut WriteCtx) -> Result<(i64, [u8; 32]), StoreError> {
+    let mut error = match begin_and_head(&mut ctx.conn).await {
+        Ok(head) => return Ok(head),
         Err(e) => e,
     };
     let Some(opts) = ctx.reopen.clone() else {
         return Err(error);
     };
+    if !matches!(error, StoreError::Database(_)) {
+        return Err(error);
+    }
     for attempt in 1..=5u64 {
         tracing::warn!(%error, attempt, "writer: connecting to PostgreSQL again");
         if attempt > 1 {
@@ -219,12 +284,12 @@ async fn begin_or_reopen(ctx: &mut WriteCtx) -> Result<(), sqlx::Error> {
         match sqlx::Connection::connect_with(&opts).await {
             Ok(conn) => {
                 ctx.conn = Conn::Pg(conn);
-                match begin(&mut ctx.conn).await {
-                    Ok(()) => return Ok(()),
+                match begin_and_head(&mut ctx.conn).await {
+                    Ok(head) => return Ok(head),
                     Err(e) => error = e,
                 }
             }
-            Err(e) => error = e,
+            Err(e) => error = e.into(),
         }
     }
     Err(error)
@@ -242,19 +307,11 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
             }
         }
         ctx.audit_rows.clear();
-        if let Err(e) = begin_or_reopen(&mut ctx).await {
-            // The jobs never ran; dropping them answers each caller with `WriterGone`.
-            tracing::error!(error = %e, "writer: BEGIN failed");
-            batch.clear();
-            continue;
-        }
-        // The head is read again inside the write lock: another process on the same file (a
-        // restart overlapping the old one) may have appended since, and the chain must go on
-        // from the row it wrote, not fork.
-        match read_head(&mut ctx.conn).await {
+        match begin_or_reopen(&mut ctx).await {
             Ok(head) => ctx.head = head,
             Err(e) => {
-                tracing::error!(error = %e, "writer: reading the audit head failed");
+                // The jobs never ran; dropping them answers each caller with `WriterGone`.
+                tracing::error!(error = %e, "writer: BEGIN or reading the audit head failed");
                 let _ = exec(&mut ctx.conn, "ROLLBACK").await;
                 batch.clear();
                 continue;
@@ -262,8 +319,28 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
         }
         let start_head = ctx.head;
         let mut poisoned: Option<String> = None;
-        for job in batch.drain(..) {
+        // Approvals made ahead for the jobs of the current run of consecutive approvals.
+        let approvals: Vec<Option<ApprovalAnswer>> = batch.iter_mut().map(|j| j.approval.take()).collect();
+        let mut made: std::collections::VecDeque<bool> = std::collections::VecDeque::new();
+        let jobs = std::mem::replace(&mut batch, Vec::with_capacity(batch_max));
+        for (i, job) in jobs.into_iter().enumerate() {
             let before = (ctx.head, ctx.audit_rows.len());
+            if let Some((row, by)) = approvals[i].as_ref().map(|a| (a.id, a.by.clone())) {
+                let next_too = approvals.get(i + 1).is_some_and(Option::is_some);
+                if made.is_empty() && next_too && poisoned.is_none() && ctx.conn.engine() == Engine::Postgres {
+                    // This job's approval and those of the jobs right after it, in one statement,
+                    // here: after every job before them, before every job after them.
+                    let run: Vec<ApprovalAnswer> = approvals[i..].iter().map_while(Option::clone).collect();
+                    match ctx.approve_many(run).await {
+                        Ok(done) => made.extend(done),
+                        Err(e) => {
+                            tracing::error!(error = %e, "writer: the batch's approvals failed");
+                            poisoned = Some(e.to_string());
+                        }
+                    }
+                }
+                ctx.preapproved = made.pop_front().map(|done| (row, by, done));
+            }
             if job.guarded
                 && let Err(e) = exec(&mut ctx.conn, "SAVEPOINT job").await
             {
@@ -273,6 +350,11 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
             }
             let (ok, ack) = (job.run)(&mut ctx).await;
             acks.push(ack);
+            if let Some((row, _, true)) = ctx.preapproved.take() {
+                // Made, yet the job did not take it up: it would stand without its audit row.
+                tracing::error!(row, "writer: an approval made ahead was not taken up by its job");
+                poisoned = Some("an approval made ahead was not taken up".into());
+            }
             if !ok {
                 ctx.head = before.0;
                 ctx.audit_rows.truncate(before.1);
@@ -296,14 +378,8 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
         }
         let commit = match poisoned {
             Some(e) => Err(e),
-            None => match ctx.flush_audit().await {
-                Ok(()) => match ctx
-                    .checkpoint(start_head.0, ctx.audit_rows.last().map_or(0, |r| r.at))
-                    .await
-                {
-                    Ok(()) => exec(&mut ctx.conn, "COMMIT").await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                },
+            None => match ctx.write_audit(start_head.0).await {
+                Ok(()) => exec(&mut ctx.conn, "COMMIT").await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             },
         };
@@ -555,6 +631,57 @@ impl WriteCtx {
         });
         self.head = (seq, hash);
         Ok(())
+    }
+
+    /// Writes the batch's audit rows and, when the head moved past `before`, its signed
+    /// checkpoint: on PostgreSQL in one statement.
+    fn write_audit(&mut self, before: i64) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let at = self.audit_rows.last().map_or(0, |r| r.at);
+            let Conn::Pg(c) = &mut self.conn else {
+                self.flush_audit().await?;
+                return self.checkpoint(before, at).await;
+            };
+            if self.audit_rows.is_empty() {
+                return Ok(());
+            }
+            const ROWS: &str = "INSERT INTO audit (seq, at, kind, customer, detail, prev_hash, hash) \
+                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bytea[])";
+            static ROWS_AND_CHECKPOINT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!(
+                    "WITH rows AS ({ROWS}), checkpoint AS \
+                     (INSERT INTO audit_checkpoints (seq, at, hash, signature) VALUES ($8, $9, $10, $11)) \
+                     INSERT INTO audit_anchor (id, value) VALUES (1, $8) ON CONFLICT DO NOTHING"
+                )
+            });
+            let rows = &self.audit_rows;
+            let (seq, hash) = self.head;
+            let signature = match &self.signer {
+                Some(signer) if seq != before => Some(
+                    signer(&audit::checkpoint_bytes(seq, at, &hash))
+                        .ok_or_else(|| StoreError::Commit("signing the audit checkpoint failed".into()))?,
+                ),
+                _ => None,
+            };
+            let q = sqlx::query(if signature.is_some() {
+                ROWS_AND_CHECKPOINT.as_str()
+            } else {
+                ROWS
+            })
+            .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.customer.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.prev_hash.to_vec()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.hash.to_vec()).collect::<Vec<_>>());
+            let q = match signature {
+                Some(signature) => q.bind(seq).bind(at).bind(hash.to_vec()).bind(signature),
+                None => q,
+            };
+            q.execute(&mut *c).await?;
+            Ok(())
+        })
     }
 
     async fn flush_audit(&mut self) -> Result<(), StoreError> {

@@ -152,3 +152,158 @@ async fn transfer_checks_iban_amount_and_funds() {
         }
     }
 }
+
+/// A device removed by a write this instance was not told of (another instance removed it and
+/// the hint was lost): its keys are still cached here, yet its code approves nothing. The write
+/// that approves reads the device's status; the answer counts as a wrong one.
+#[tokio::test]
+async fn a_removed_devices_code_approves_nothing_where_its_keys_are_still_cached() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Remo Rimosso", "+393333330031").await;
+    let device = Device::activate(&server, &c).await;
+    let web = server.web_login(&c, &device).await;
+    let t = web.transfer("IT60X0542811101000000123456", "25.00").await;
+    let op_id = t["op_id"].as_str().unwrap();
+    let mut conn = test_db(server.state.config()).await;
+    let removed = on_db!(&mut conn, |db| sqlx::query(
+        "UPDATE devices SET status = 'removed', removed_at = 1 WHERE id = $1 AND status = 'active'"
+    )
+    .bind(&device.id)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    assert_eq!(removed, 1);
+    let (status, body) = web
+        .post(
+            &format!("/api/v1/operations/{op_id}/authorize"),
+            json!({"code": device.op_id_code(op_id)}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["attempts_left"].as_i64()),
+        (StatusCode::UNAUTHORIZED, Some("wrong_code"), Some(4)),
+        "{body}"
+    );
+    let (_, op) = web.get(&format!("/api/v1/operations/{op_id}")).await;
+    assert_eq!(op["status"], "pending");
+    assert_eq!(web.balance().await, "10000.00");
+    assert!(server.audit_text().await.contains("answer of a removed device"));
+}
+
+/// Right answers of a device racing its removal: those the writer takes before the removal
+/// approve, none after it. Read in the audit chain's order: no approval by the device follows
+/// its `device_removed`.
+#[tokio::test]
+async fn no_approval_by_a_device_follows_its_removal() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Gara Rimozione", "+393333330032").await;
+    let device = Device::activate(&server, &c).await;
+    let web = std::sync::Arc::new(server.web_login(&c, &device).await);
+    let mut ops = Vec::new();
+    for _ in 0..30 {
+        let t = web.transfer("IT60X0542811101000000123456", "1.00").await;
+        let op_id = t["op_id"].as_str().unwrap().to_owned();
+        let code = device.op_id_code(&op_id);
+        ops.push((op_id, code));
+    }
+    let mut tasks = Vec::new();
+    for (i, (op_id, code)) in ops.into_iter().enumerate() {
+        let web = web.clone();
+        let device_id = device.id.clone();
+        tasks.push(tokio::spawn(async move {
+            if i == 10 {
+                let r = web
+                    .request(reqwest::Method::DELETE, &format!("/api/v1/devices/{device_id}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::NO_CONTENT);
+            }
+            web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code}))
+                .await
+        }));
+    }
+    let mut approved = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            StatusCode::OK => approved += 1,
+            // Wrong (the keys were dropped, or the write found the device removed), or blocked
+            // once five of those were counted.
+            StatusCode::UNAUTHORIZED | StatusCode::LOCKED => {}
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    let entries: Vec<serde_json::Value> = server
+        .http
+        .get(server.url("/api/v1/admin/audit"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let by = format!("TRANSFER by code:{}", device.id);
+    let removed_at = entries
+        .iter()
+        .position(|e| e["kind"] == "device_removed")
+        .expect("the removal is audited");
+    let approvals: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e["kind"] == "operation_approved" && e["detail"].as_str().unwrap_or("").contains(&by))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(approvals.len(), approved);
+    assert!(
+        approvals.iter().all(|&i| i < removed_at),
+        "an approval by the device was written after its removal: {approvals:?} vs {removed_at}"
+    );
+    assert_eq!(
+        web.balance().await,
+        format!("{}.00", 10000 - approved),
+        "one euro moved per approval"
+    );
+}
+
+/// Right answers at once to more transfers than the account covers: the writer takes the
+/// approvals of a batch together (on PostgreSQL, in one statement), and the account covers them
+/// only one at a time. Exactly those that fit are approved, the others fail for want of funds;
+/// no overdraft, each approved one booked once.
+#[tokio::test]
+async fn approvals_at_once_that_the_account_covers_one_at_a_time() {
+    let server = TestServer::start().await;
+    let c = server.admin_create("Tina Tetto", "+393333330033").await;
+    let device = Device::activate(&server, &c).await;
+    let web = std::sync::Arc::new(server.web_login(&c, &device).await);
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let t = web.transfer("IT60X0542811101000000123456", "1500.00").await;
+        let op_id = t["op_id"].as_str().unwrap().to_owned();
+        let code = device.operation_code(t["payload"].as_str().unwrap(), server.clock.now_secs());
+        answers.push((op_id, code));
+    }
+    let tasks: Vec<_> = answers
+        .into_iter()
+        .map(|(op_id, code)| {
+            let web = web.clone();
+            tokio::spawn(async move {
+                web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code}))
+                    .await
+            })
+        })
+        .collect();
+    let (mut approved, mut short) = (0, 0);
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match (status, body["code"].as_str()) {
+            (StatusCode::OK, _) => approved += 1,
+            (StatusCode::CONFLICT, Some("insufficient_funds")) => short += 1,
+            other => panic!("unexpected {other:?}: {body}"),
+        }
+    }
+    assert_eq!((approved, short), (6, 4));
+    assert_eq!(web.balance().await, "1000.00");
+}
