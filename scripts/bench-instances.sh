@@ -2,6 +2,7 @@
 # Authorizations/s and push latency on PostgreSQL with 1 and 2 instances, against SQLite with 1,
 # in one run on this machine (load generator included); docs/benchmarks.md ("Scale-out").
 #   scripts/bench-instances.sh [AUTHORIZATIONS [LOAD OPTIONS…]]   e.g. 30000 --customers 16
+#   SCA_BENCH_SETUPS="pg2" scripts/bench-instances.sh 20000         only some of: sqlite pg1 pg2
 # Release builds of sca-server and the load generator; a throwaway PostgreSQL cluster
 # (scripts/with-postgres.sh, fsync and synchronous_commit on); every server in sandbox mode.
 set -euo pipefail
@@ -35,15 +36,22 @@ pg="${SCA_TEST_POSTGRES%/*}"
 extra=("${@:2}")
 run() { echo "== $1"; shift; "$load" --admin-token bench --authorizations "$n" --pushes 300 --scenario authorize,push "$@" "${extra[@]}"; }
 
-start sqlite 18101 ""
-run "SQLite, 1 instance" --base http://127.0.0.1:18101
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+setups=" ${SCA_BENCH_SETUPS:-sqlite pg1 pg2} "
+if [[ $setups == *" sqlite "* ]]; then
+  start sqlite 18101 ""
+  run "SQLite, 1 instance" --base http://127.0.0.1:18101
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+fi
 
-start pg1 18111 "$pg/bench1"
-run "PostgreSQL, 1 instance" --base http://127.0.0.1:18111
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+if [[ $setups == *" pg1 "* ]]; then
+  start pg1 18111 "$pg/bench1"
+  run "PostgreSQL, 1 instance" --base http://127.0.0.1:18111
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+fi
 
-start pg2a 18121 "$pg/bench2"
-start pg2b 18122 "$pg/bench2"
-run "PostgreSQL, 2 instances (push created on the second, device on the first)" \
-  --base http://127.0.0.1:18121 --also http://127.0.0.1:18122
+if [[ $setups == *" pg2 "* ]]; then
+  start pg2a 18121 "$pg/bench2"
+  start pg2b 18122 "$pg/bench2"
+  run "PostgreSQL, 2 instances (push created on the second, device on the first)" \
+    --base http://127.0.0.1:18121 --also http://127.0.0.1:18122
+fi

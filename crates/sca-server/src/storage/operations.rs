@@ -85,6 +85,11 @@ impl WriteCtx {
     /// pending by that statement and then told apart by a read in the same job (the writer is
     /// alone, so nothing moves in between); the trigger's own refusal stays as the last guard.
     pub async fn approve_operation(&mut self, a: &ApprovalAnswer) -> Result<Approval, StoreError> {
+        // Made already, with the approvals next to it in its batch (`approve_many`).
+        if matches!(&self.preapproved, Some((made, true)) if made == a) {
+            self.preapproved = None;
+            return Ok(Approval::Approved);
+        }
         self.approve_as(
             a.id,
             a.at,
@@ -123,12 +128,6 @@ impl WriteCtx {
         max: u32,
         device: Option<&str>,
     ) -> Result<Approval, StoreError> {
-        // Approved already, with the consecutive approvals of its batch (`approve_many`).
-        if matches!(&self.preapproved, Some((row, who, _)) if *row == id && who == by)
-            && let Some((_, _, true)) = self.preapproved.take()
-        {
-            return Ok(Approval::Approved);
-        }
         let done = conn!(&mut self.conn, |c| approval_query!(
             APPROVE,
             at,
@@ -163,18 +162,20 @@ impl WriteCtx {
         })
     }
 
-    /// On PostgreSQL, makes the approvals of consecutive `jobs` in one statement ([`APPROVE_MANY`]),
-    /// inside a savepoint: for each, whether it approved. Each job then runs as it would alone and
-    /// finds its approval made (`approve_as`); one not made runs its own statement, which tells
-    /// why (or approves it: a batch that failed as a whole, say two transfers of one account
-    /// that it covers one at a time, is rolled back and approves none).
+    /// On PostgreSQL, makes the approvals of `jobs` (consecutive jobs of a batch, of different
+    /// customers: `writer::run_of_approvals`) in one statement ([`APPROVE_MANY`]), inside a
+    /// savepoint, all or none: `true` when every one was made. Otherwise the statement is rolled
+    /// back (one of them not pending, an account that covers the transfers only one at a time, a
+    /// notice paid twice…) and each job makes its own, which tells why. (All or none keeps the
+    /// outcome that of the jobs one after another: a statement that made some would have judged
+    /// the others on what the database held before any of them.)
     pub(super) fn approve_many(
         &mut self,
         jobs: Vec<ApprovalAnswer>,
-    ) -> futures_util::future::BoxFuture<'_, Result<Vec<bool>, StoreError>> {
+    ) -> futures_util::future::BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
             let super::db::Conn::Pg(c) = &mut self.conn else {
-                return Ok(vec![false; jobs.len()]);
+                return Ok(false);
             };
             let n = jobs.len();
             // The columns of `unnest`, one array each.
@@ -212,22 +213,26 @@ impl WriteCtx {
                 .bind(&cols.idx)
                 .fetch_all(&mut *c)
                 .await;
-            let mut done = vec![false; n];
-            match approved {
+            let all = match approved {
                 Ok(rows) => {
+                    let mut seen = vec![false; n];
                     for i in rows {
-                        if let Some(d) = usize::try_from(i).ok().and_then(|i| done.get_mut(i)) {
+                        if let Some(d) = usize::try_from(i).ok().and_then(|i| seen.get_mut(i)) {
                             *d = true;
                         }
                     }
+                    seen.iter().all(|d| *d)
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "approvals of a batch: one at a time");
-                    sqlx::query("ROLLBACK TO approve_many").execute(&mut *c).await?;
+                    false
                 }
+            };
+            if !all {
+                sqlx::query("ROLLBACK TO approve_many").execute(&mut *c).await?;
             }
             sqlx::query("RELEASE approve_many").execute(&mut *c).await?;
-            Ok(done)
+            Ok(all)
         })
     }
 }

@@ -40,7 +40,7 @@ struct Job {
 
 /// An approval a job begins with (an unguarded job of `WriteCtx::approve_operation`'s hot path),
 /// as that call will ask for it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalAnswer {
     /// The operation's row.
     pub id: i64,
@@ -87,8 +87,8 @@ pub struct WriteCtx {
     audit_rows: Vec<PendingAudit>,
     signer: Option<audit::Signer>,
     reopen: Option<sqlx::postgres::PgConnectOptions>,
-    /// The running job's approval as made with its batch's others: (row, who approves, made).
-    pub(super) preapproved: Option<(i64, String, bool)>,
+    /// The running job's approval, and whether it was made with its batch's others.
+    pub(super) preapproved: Option<(ApprovalAnswer, bool)>,
 }
 
 impl std::fmt::Debug for WriteCtx {
@@ -230,7 +230,11 @@ async fn begin(conn: &mut Conn) -> Result<(), sqlx::Error> {
 
 /// `BEGIN` and the audit chain's lock, in one round trip.
 static BEGIN_LOCKED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("BEGIN; DO $$ BEGIN PERFORM pg_advisory_xact_lock({AUDIT_CHAIN_LOCK}); END $$")
+    // READ COMMITTED whatever the database's default: the statements after the lock must see
+    // what the lock's previous holder committed.
+    format!(
+        "BEGIN ISOLATION LEVEL READ COMMITTED; DO $$ BEGIN PERFORM pg_advisory_xact_lock({AUDIT_CHAIN_LOCK}); END $$"
+    )
 });
 
 /// [`begin`], then the audit chain's head read inside the lock: another process (another
@@ -243,19 +247,25 @@ fn begin_and_head(conn: &mut Conn) -> BoxFuture<'_, Result<(i64, [u8; 32]), Stor
             begin(conn).await?;
             return read_head(conn).await;
         };
-        static SQL: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| format!("{}; {HEAD}", BEGIN_LOCKED.as_str()));
+        // The hash as hex text: what the simple protocol returns is text.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "{}; SELECT seq, encode(hash, 'hex') FROM audit ORDER BY seq DESC LIMIT 1",
+                BEGIN_LOCKED.as_str()
+            )
+        });
         use sqlx::Row as _;
         // Three statements: the simple query protocol (a `&str` run as it is, not prepared).
+        // Only the last returns rows.
         let rows = sqlx::Executor::fetch_all(c, SQL.as_str()).await?;
-        match rows.first() {
+        match rows.iter().find(|r| r.len() == 2) {
             Some(row) => {
-                let (seq, hash): (i64, Vec<u8>) = (row.try_get(0)?, row.try_get(1)?);
-                Ok((
-                    seq,
-                    hash.try_into()
-                        .map_err(|_| StoreError::Corrupt("audit hash is not 32 bytes".into()))?,
-                ))
+                let (seq, hash): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+                let hash = hex::decode(hash)
+                    .ok()
+                    .and_then(|h| <[u8; 32]>::try_from(h).ok())
+                    .ok_or_else(|| StoreError::Corrupt("audit hash is not 32 bytes".into()))?;
+                Ok((seq, hash))
             }
             None => Ok((0, audit::GENESIS)),
         }
@@ -295,6 +305,21 @@ async fn begin_or_reopen(ctx: &mut WriteCtx) -> Result<(i64, [u8; 32]), StoreErr
     Err(error)
 }
 
+/// The approvals that may be made in one statement from the start of `next`: those of the jobs
+/// in a row, up to the second of one customer. Each customer's approvals debit only their own
+/// accounts, count and reset only their own credentials and touch only their own cards, so when
+/// the statement makes every one of them, the outcome is that of making them one after another
+/// in the jobs' order (another customer's approval can only credit an account); two answers to
+/// one operation, or two transfers of one account, go one at a time.
+fn run_of_approvals(next: &[Option<ApprovalAnswer>]) -> Vec<ApprovalAnswer> {
+    let mut customers = std::collections::HashSet::new();
+    next.iter()
+        .map_while(Option::as_ref)
+        .take_while(|a| customers.insert(a.customer_id))
+        .cloned()
+        .collect()
+}
+
 async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
     let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
     let mut acks: Vec<Ack> = Vec::with_capacity(batch_max);
@@ -325,21 +350,26 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
         let jobs = std::mem::replace(&mut batch, Vec::with_capacity(batch_max));
         for (i, job) in jobs.into_iter().enumerate() {
             let before = (ctx.head, ctx.audit_rows.len());
-            if let Some((row, by)) = approvals[i].as_ref().map(|a| (a.id, a.by.clone())) {
-                let next_too = approvals.get(i + 1).is_some_and(Option::is_some);
-                if made.is_empty() && next_too && poisoned.is_none() && ctx.conn.engine() == Engine::Postgres {
+            if let Some(answer) = approvals[i].clone() {
+                let run = if made.is_empty() && poisoned.is_none() && ctx.conn.engine() == Engine::Postgres {
+                    run_of_approvals(&approvals[i..])
+                } else {
+                    Vec::new()
+                };
+                if run.len() > 1 {
                     // This job's approval and those of the jobs right after it, in one statement,
                     // here: after every job before them, before every job after them.
-                    let run: Vec<ApprovalAnswer> = approvals[i..].iter().map_while(Option::clone).collect();
+                    let n = run.len();
                     match ctx.approve_many(run).await {
-                        Ok(done) => made.extend(done),
+                        // All made, or none (each of these jobs then makes its own).
+                        Ok(all) => made.extend(std::iter::repeat_n(all, n)),
                         Err(e) => {
                             tracing::error!(error = %e, "writer: the batch's approvals failed");
                             poisoned = Some(e.to_string());
                         }
                     }
                 }
-                ctx.preapproved = made.pop_front().map(|done| (row, by, done));
+                ctx.preapproved = made.pop_front().map(|done| (answer, done));
             }
             if job.guarded
                 && let Err(e) = exec(&mut ctx.conn, "SAVEPOINT job").await
@@ -350,9 +380,12 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
             }
             let (ok, ack) = (job.run)(&mut ctx).await;
             acks.push(ack);
-            if let Some((row, _, true)) = ctx.preapproved.take() {
+            if let Some((answer, true)) = ctx.preapproved.take() {
                 // Made, yet the job did not take it up: it would stand without its audit row.
-                tracing::error!(row, "writer: an approval made ahead was not taken up by its job");
+                tracing::error!(
+                    row = answer.id,
+                    "writer: an approval made ahead was not taken up by its job"
+                );
                 poisoned = Some("an approval made ahead was not taken up".into());
             }
             if !ok {

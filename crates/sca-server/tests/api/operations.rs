@@ -307,3 +307,87 @@ async fn approvals_at_once_that_the_account_covers_one_at_a_time() {
     assert_eq!((approved, short), (6, 4));
     assert_eq!(web.balance().await, "1000.00");
 }
+
+/// Approvals at once where one transfer is covered only by another customer's credit that
+/// arrives with it: whatever the order the writer takes them in (on PostgreSQL, several in one
+/// statement), the audit chain tells it. A payer's transfer beyond its balance is approved only
+/// after the credit, in the chain's order; otherwise it failed for want of funds.
+#[tokio::test]
+async fn a_transfer_covered_by_a_credit_at_the_same_time_follows_it_in_the_audit() {
+    let server = TestServer::start().await;
+    let mut answers = Vec::new();
+    let mut pairs = Vec::new();
+    for k in 0..8 {
+        let payer = server
+            .admin_create("Paola Pagante", &format!("+3933333301{k:02}"))
+            .await;
+        let giver = server.admin_create("Gino Donante", &format!("+3933333302{k:02}")).await;
+        let (payer_device, giver_device) = (
+            Device::activate(&server, &payer).await,
+            Device::activate(&server, &giver).await,
+        );
+        let payer_web = std::sync::Arc::new(server.web_login(&payer, &payer_device).await);
+        let giver_web = std::sync::Arc::new(server.web_login(&giver, &giver_device).await);
+        let payer_iban = payer_web.iban().await;
+        let code = |d: &Device, t: &serde_json::Value| {
+            d.operation_code(t["payload"].as_str().unwrap(), server.clock.now_secs())
+        };
+        // 10 000.00, all the payer holds; then 50.00 spent, so that it is beyond the balance by
+        // 50.00; and the 100.00 that covers it.
+        let beyond = payer_web.transfer("IT60X0542811101000000123456", "10000.00").await;
+        let spent = payer_web.transfer("IT60X0542811101000000123456", "50.00").await;
+        let (status, body) = payer_web
+            .post(
+                &format!("/api/v1/operations/{}/authorize", spent["op_id"].as_str().unwrap()),
+                json!({"code": code(&payer_device, &spent)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let credit = giver_web.transfer(&payer_iban, "100.00").await;
+        let beyond_id = beyond["op_id"].as_str().unwrap().to_owned();
+        let credit_id = credit["op_id"].as_str().unwrap().to_owned();
+        answers.push((payer_web.clone(), beyond_id.clone(), code(&payer_device, &beyond)));
+        answers.push((giver_web.clone(), credit_id.clone(), code(&giver_device, &credit)));
+        pairs.push((beyond_id, credit_id));
+    }
+    let tasks: Vec<_> = answers
+        .into_iter()
+        .map(|(web, op_id, code)| {
+            tokio::spawn(async move {
+                web.post(&format!("/api/v1/operations/{op_id}/authorize"), json!({"code": code}))
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert!(
+            status == StatusCode::OK || body["code"] == "insufficient_funds",
+            "{status}: {body}"
+        );
+    }
+    let entries: Vec<serde_json::Value> = server
+        .http
+        .get(server.url("/api/v1/admin/audit"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let approved_at = |op_id: &str| {
+        entries.iter().position(|e| {
+            e["kind"] == "operation_approved" && e["detail"].as_str().unwrap_or("").starts_with(&format!("{op_id} "))
+        })
+    };
+    for (beyond, credit) in &pairs {
+        let credit_at = approved_at(credit).expect("the credit is approved");
+        if let Some(beyond_at) = approved_at(beyond) {
+            assert!(
+                credit_at < beyond_at,
+                "{beyond} was approved at {beyond_at}, before the credit {credit} that covers it ({credit_at})"
+            );
+        }
+    }
+}
