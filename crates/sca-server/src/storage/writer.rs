@@ -320,6 +320,41 @@ fn run_of_approvals(next: &[Option<ApprovalAnswer>]) -> Vec<ApprovalAnswer> {
         .collect()
 }
 
+/// The order in which the jobs of a batch run on PostgreSQL: each stretch of consecutive approval
+/// jobs by rounds, first every customer's first approval in the stretch, then every one's second,
+/// and so on, each round in arrival order; every other job where it is. A round is then one
+/// statement ([`run_of_approvals`]) where cutting at each customer's second approval made many.
+/// No job of a batch has been answered before the batch commits, so any order is one in which
+/// they could have arrived; one customer's approvals keep theirs, and the audit records what the
+/// database did in the order it did it.
+fn approval_rounds(approvals: &[Option<ApprovalAnswer>]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(approvals.len());
+    let mut start = 0;
+    while start < approvals.len() {
+        let stretch = approvals[start..].iter().take_while(|a| a.is_some()).count();
+        if stretch == 0 {
+            order.push(start);
+            start += 1;
+            continue;
+        }
+        let mut seen: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+        let mut keyed: Vec<(usize, usize)> = approvals[start..start + stretch]
+            .iter()
+            .enumerate()
+            .filter_map(|(k, a)| a.as_ref().map(|a| (k, a.customer_id)))
+            .map(|(k, customer)| {
+                let round = seen.entry(customer).or_insert(0);
+                *round += 1;
+                (*round, start + k)
+            })
+            .collect();
+        keyed.sort_unstable();
+        order.extend(keyed.into_iter().map(|(_, k)| k));
+        start += stretch;
+    }
+    order
+}
+
 async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
     let mut batch: Vec<Job> = Vec::with_capacity(batch_max);
     let mut acks: Vec<Ack> = Vec::with_capacity(batch_max);
@@ -345,9 +380,18 @@ async fn run(mut ctx: WriteCtx, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
         let start_head = ctx.head;
         let mut poisoned: Option<String> = None;
         // Approvals made ahead for the jobs of the current run of consecutive approvals.
-        let approvals: Vec<Option<ApprovalAnswer>> = batch.iter_mut().map(|j| j.approval.take()).collect();
+        let mut approvals: Vec<Option<ApprovalAnswer>> = batch.iter_mut().map(|j| j.approval.take()).collect();
         let mut made: std::collections::VecDeque<bool> = std::collections::VecDeque::new();
-        let jobs = std::mem::replace(&mut batch, Vec::with_capacity(batch_max));
+        let mut jobs = std::mem::replace(&mut batch, Vec::with_capacity(batch_max));
+        if ctx.conn.engine() == Engine::Postgres && approvals.iter().filter(|a| a.is_some()).count() > 1 {
+            let order = approval_rounds(&approvals);
+            let mut slots: Vec<Option<(Job, Option<ApprovalAnswer>)>> =
+                jobs.into_iter().zip(approvals).map(Some).collect();
+            (jobs, approvals) = order
+                .into_iter()
+                .filter_map(|k| slots.get_mut(k).and_then(Option::take))
+                .unzip();
+        }
         for (i, job) in jobs.into_iter().enumerate() {
             let before = (ctx.head, ctx.audit_rows.len());
             if let Some(answer) = approvals[i].clone() {
@@ -868,6 +912,26 @@ impl WriteCtx {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn approvals_go_by_rounds_of_distinct_customers() {
+        let a = |customer_id: i64| {
+            Some(super::ApprovalAnswer {
+                id: customer_id,
+                at: 0,
+                by: String::new(),
+                customer_id,
+                credential: super::super::Credential::Code,
+                max: 5,
+                device: None,
+            })
+        };
+        // Customers 1, 2, 1, 3, 1 | another job | 4, 4.
+        let approvals = [a(1), a(2), a(1), a(3), a(1), None, a(4), a(4)];
+        assert_eq!(super::approval_rounds(&approvals), [0, 1, 3, 2, 4, 5, 6, 7]);
+        assert_eq!(super::approval_rounds(&[a(8), a(8), a(9), a(9), a(8)]), [0, 2, 1, 3, 4]);
+        assert_eq!(super::approval_rounds(&[None, a(7), None]), [0, 1, 2]);
+    }
+
     use crate::storage::Store;
 
     #[tokio::test]
