@@ -87,26 +87,46 @@ pub(crate) fn start(state: &AppState, pool: PgPool, instance: String) {
     tokio::spawn(listen(state.clone(), pool, instance));
 }
 
+/// The most notifications one statement sends.
+const SEND_MAX: usize = 256;
+
 async fn send(pool: PgPool, mut rx: mpsc::UnboundedReceiver<(i64, Arc<HubEvent>)>, instance: String) {
-    while let Some((customer, event)) = rx.recv().await {
-        let Some(event) = WireEvent::of(&event) else { continue };
-        let wire = Wire {
-            from: instance.clone(),
-            customer,
-            event,
-        };
-        let Ok(payload) = serde_json::to_string(&wire) else {
-            continue;
-        };
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(&payload)
-            .execute(&pool)
-            .await
-        {
-            // The other instances' streams catch up at their next re-read.
-            tracing::warn!(error = %e, "push: a notification could not be sent");
+    let mut payloads: Vec<String> = Vec::with_capacity(SEND_MAX);
+    while let Some(first) = rx.recv().await {
+        // What has queued up meanwhile goes in the same statement: one round trip for a burst
+        // (each approval publishes one event) instead of one per event.
+        let mut next = Some(first);
+        while let Some((customer, event)) = next.take() {
+            if let Some(event) = WireEvent::of(&event) {
+                let wire = Wire {
+                    from: instance.clone(),
+                    customer,
+                    event,
+                };
+                if let Ok(payload) = serde_json::to_string(&wire) {
+                    payloads.push(payload);
+                }
+            }
+            if payloads.len() < SEND_MAX {
+                next = rx.try_recv().ok();
+            }
         }
+        if payloads.is_empty() {
+            continue;
+        }
+        // In the array's order (a function scan yields its rows in order, and the aggregate
+        // calls `pg_notify` on each as it comes). Identical payloads in one transaction reach
+        // the listeners once, which a hint allows.
+        let sent = sqlx::query("SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p")
+            .bind(CHANNEL)
+            .bind(&payloads)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            // The other instances' streams catch up at their next re-read.
+            tracing::warn!(error = %e, n = payloads.len(), "push: notifications could not be sent");
+        }
+        payloads.clear();
     }
 }
 

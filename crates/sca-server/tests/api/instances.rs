@@ -197,6 +197,44 @@ async fn a_listener_whose_connection_the_database_ended_still_delivers_the_next_
     assert_eq!(pushed["op_id"], t["op_id"]);
 }
 
+/// A burst of operations made at once on one instance (their hints sent together, several to a
+/// statement) reaches a device on another, each once, long before the periodic re-read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_pushes_made_on_one_instance_reaches_a_device_on_another_each_once() {
+    postgres_only!();
+    let one = TestServer::start().await;
+    let (two, _three) = more_instances(&one).await;
+    let c = one.admin_create("Raffica Push", "+393331121005").await;
+    let device = Device::activate(&one, &c).await;
+    let web = on(&one.web_login(&c, &device).await, &two);
+    let mut pushes = device.events(one.clock.now_secs()).await;
+    let made = futures_util::future::join_all((0..40).map(|i| {
+        let web = &web;
+        async move { web.transfer("IT60X0542811101000000123456", &format!("1.{i:02}")).await }
+    }))
+    .await;
+    let mut expected: Vec<String> = made.iter().map(|t| t["op_id"].as_str().unwrap().to_owned()).collect();
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        got.push(
+            next(&mut pushes, "operation").await["op_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Nothing more: no hint delivered twice.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), next(&mut pushes, "operation"))
+            .await
+            .is_err(),
+        "an operation was pushed twice"
+    );
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
 /// Outbox delivery runs on one instance at a time: with three instances configured with the
 /// same provider, each message reaches it once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
