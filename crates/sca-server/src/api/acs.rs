@@ -791,6 +791,7 @@ enum Answered {
     NotPending,
     Expired,
     ShortOfFunds,
+    OverLimit,
 }
 
 /// Approves the purchase with the SMS code and the Key6. A wrong one of either counts once
@@ -887,6 +888,18 @@ pub async fn challenge_otp(
                             .await?;
                             Answered::ShortOfFunds
                         }
+                        Approval::OverLimit => {
+                            w.decide_operation(op_row, OperationStatus::Failed, now, "over_limit")
+                                .await?;
+                            w.audit(
+                                now,
+                                "operation_failed",
+                                &user_code,
+                                &format!("{op_id}: over the card's monthly limit"),
+                            )
+                            .await?;
+                            Answered::OverLimit
+                        }
                         Approval::NotApproved => Answered::NotPending,
                     });
                 }
@@ -945,6 +958,13 @@ pub async fn challenge_otp(
             Err(AppError::new(
                 ErrorKind::InsufficientFunds,
                 "the account does not hold the amount; the purchase failed",
+            ))
+        }
+        Answered::OverLimit => {
+            publish(OperationStatus::Failed);
+            Err(AppError::new(
+                ErrorKind::InsufficientFunds,
+                "the card's monthly limit does not cover the amount; the purchase failed",
             ))
         }
     }

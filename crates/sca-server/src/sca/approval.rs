@@ -71,6 +71,8 @@ enum Outcome {
     Blocked,
     Wrong(Counted),
     InsufficientFunds,
+    /// A credit card purchase its card's monthly limit does not cover: failed.
+    OverLimit,
     /// A PAGOPA whose notice another operation paid: failed.
     NoticePaid,
 }
@@ -152,8 +154,9 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
             state.messages_queued();
             Err(counted_error(state, Some(cid), counted, ErrorKind::WrongCode))
         }
-        // Failed in the write: the account short of the amount, or the notice paid meanwhile.
-        Outcome::InsufficientFunds | Outcome::NoticePaid => {
+        // Failed in the write: the account short of the amount, the card's monthly limit, or the
+        // notice paid meanwhile.
+        Outcome::InsufficientFunds | Outcome::OverLimit | Outcome::NoticePaid => {
             state.0.hub.publish(
                 cid,
                 HubEvent::Status {
@@ -165,6 +168,11 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
                 AppError::new(
                     ErrorKind::NoticePaid,
                     "the pagoPA notice has been paid already; the operation failed",
+                )
+            } else if matches!(outcome, Outcome::OverLimit) {
+                AppError::new(
+                    ErrorKind::InsufficientFunds,
+                    "the card's monthly limit does not cover the amount; the purchase failed",
                 )
             } else {
                 AppError::new(
@@ -240,6 +248,18 @@ async fn approve_in_writer(
             )
             .await?;
             Ok(Outcome::InsufficientFunds)
+        }
+        Approval::OverLimit => {
+            w.decide_operation(op_row, OperationStatus::Failed, now, "over_limit")
+                .await?;
+            w.audit(
+                now,
+                "operation_failed",
+                user_code,
+                &format!("{op_id}: over the card's monthly limit"),
+            )
+            .await?;
+            Ok(Outcome::OverLimit)
         }
         Approval::NotApproved => {
             // An answer of a device removed meanwhile (this instance may have missed the hint and
@@ -372,7 +392,7 @@ pub(crate) enum Made {
     Pending,
     /// Approved at once by the low-value exemption (booked).
     Exempt,
-    /// Refused at once: the account cannot cover it.
+    /// Refused at once: the account, or the credit card's monthly limit, cannot cover it.
     ShortOfFunds,
 }
 
@@ -534,6 +554,9 @@ async fn write_beside(
         Beside::Acs { mut acs, exempt } => {
             acs.operation_id = Some(row);
             let mut made = Made::Pending;
+            // The purchase's card is on record before an approval: the statement checks the
+            // card's monthly limit through it.
+            w.insert_acs(now, &acs).await?;
             if let (Some((count, sum)), Some(card)) = (exempt, acs.card_id)
                 && w.take_exemption(card, acs.amount_minor, count, sum).await?
             {
@@ -548,21 +571,19 @@ async fn write_beside(
                         .await?;
                         Made::Exempt
                     }
-                    _ => {
-                        w.decide_operation(row, OperationStatus::Failed, now, "insufficient_funds")
+                    refused => {
+                        let (by, why) = if refused == Approval::OverLimit {
+                            ("over_limit", "over the card's monthly limit")
+                        } else {
+                            ("insufficient_funds", "insufficient funds")
+                        };
+                        w.decide_operation(row, OperationStatus::Failed, now, by).await?;
+                        w.audit(now, "operation_failed", user_code, &format!("{op_id}: {why}"))
                             .await?;
-                        w.audit(
-                            now,
-                            "operation_failed",
-                            user_code,
-                            &format!("{op_id}: insufficient funds"),
-                        )
-                        .await?;
                         Made::ShortOfFunds
                     }
                 };
             }
-            w.insert_acs(now, &acs).await?;
             Ok(made)
         }
     }

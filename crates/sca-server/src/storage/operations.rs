@@ -128,8 +128,10 @@ impl WriteCtx {
         max: u32,
         device: Option<&str>,
     ) -> Result<Approval, StoreError> {
+        let postgres = self.conn.engine() == super::db::Engine::Postgres;
+        let approve = if postgres { APPROVE_PG } else { APPROVE_SQLITE };
         let done = conn!(&mut self.conn, |c| approval_query!(
-            APPROVE,
+            approve,
             at,
             by,
             id,
@@ -144,22 +146,28 @@ impl WriteCtx {
         if done == 1 {
             return Ok(Approval::Approved);
         }
-        // Not approved: because the account cannot cover it, or for a reason the caller sorts out.
-        let short: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(SHORT_OF_FUNDS)
-            .bind(at as i64)
-            .bind(by)
-            .bind(id)
-            .bind(customer_id)
-            .bind(credential)
-            .bind(i64::from(max))
-            .bind(device)
-            .fetch_optional(c)
-            .await)?;
-        Ok(if short.is_some() {
-            Approval::InsufficientFunds
-        } else {
-            Approval::NotApproved
-        })
+        // Not approved: because the account cannot cover it, because the card's monthly limit
+        // does not, or for a reason the caller sorts out.
+        let over_limit = if postgres { OVER_LIMIT_PG } else { OVER_LIMIT_SQLITE };
+        for (sql, why) in [
+            (SHORT_OF_FUNDS, Approval::InsufficientFunds),
+            (over_limit, Approval::OverLimit),
+        ] {
+            let found: Option<i64> = conn!(&mut self.conn, |c| sqlx::query_scalar(sql)
+                .bind(at as i64)
+                .bind(by)
+                .bind(id)
+                .bind(customer_id)
+                .bind(credential)
+                .bind(i64::from(max))
+                .bind(device)
+                .fetch_optional(c)
+                .await)?;
+            if found.is_some() {
+                return Ok(why);
+            }
+        }
+        Ok(Approval::NotApproved)
     }
 
     /// On PostgreSQL, makes the approvals of `jobs` (consecutive jobs of a batch, of different
@@ -272,26 +280,73 @@ macro_rules! approvable {
     };
 }
 
-/// What an approval needs besides the conditions: a transfer the account can cover, and a PAGOPA
-/// whose notice no other operation paid. (The booking trigger's own refusal stays as the last
-/// guard of the first; the unique index on paid notices of the second.)
+/// The start of the UTC calendar month of `$now` (an SQL expression of unix seconds), in unix
+/// seconds, in each engine's SQL (`cards::month_start` in Rust).
+macro_rules! month_start {
+    (sqlite, $now:literal) => {
+        concat!(
+            "CAST(strftime('%s', ",
+            $now,
+            ", 'unixepoch', 'start of month') AS INTEGER)"
+        )
+    };
+    (pg, $now:literal) => {
+        concat!(
+            "CAST(extract(epoch FROM date_trunc('month', to_timestamp(",
+            $now,
+            ") AT TIME ZONE 'UTC')) AS BIGINT)"
+        )
+    };
+}
+
+/// A card purchase (`o`) that its credit card's monthly limit does not cover: what the card spent
+/// since the start of the month of `$now` (month_start!'s SQL), and this amount, exceed it.
+macro_rules! over_limit {
+    ($since:expr) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM acs_transactions t JOIN cards k ON k.id = t.card_id \
+               WHERE t.operation_id = o.id AND k.limit_minor IS NOT NULL \
+               AND o.amount_minor + (SELECT coalesce(sum(-m.amount_minor), 0) FROM movements m \
+                 JOIN acs_transactions u ON u.operation_id = m.operation_id \
+                 WHERE u.card_id = k.id AND m.account_id = k.account_id AND m.at >= ",
+            $since,
+            ") > k.limit_minor)"
+        )
+    };
+}
+
+/// What an approval needs besides the conditions: a transfer the account can cover, a PAGOPA
+/// whose notice no other operation paid, and a credit card purchase within the card's monthly
+/// limit (`$since`: month_start!'s SQL). (The booking trigger's own refusal stays as the last
+/// guard of the first; the unique index on paid notices of the second.) The limit is checked
+/// here, in the write: purchases waiting for their challenge at once, or made at once under the
+/// exemption, were each within it when they were made.
 macro_rules! covered {
-    () => {
+    ($since:expr) => {
         concat!(
             " AND (o.account_id IS NULL OR (SELECT balance_minor FROM accounts WHERE id = o.account_id) >= o.amount_minor)",
             " AND (o.kind <> 'PAGOPA' OR NOT EXISTS (SELECT 1 FROM pagopa_payments p JOIN pagopa_payments q \
                ON q.creditor_fiscal_code = p.creditor_fiscal_code AND q.notice_code = p.notice_code \
-               WHERE p.operation_id = o.id AND q.paid_at IS NOT NULL))"
+               WHERE p.operation_id = o.id AND q.paid_at IS NOT NULL))",
+            " AND (o.kind <> 'CARD_PAYMENT' OR NOT ",
+            over_limit!($since),
+            ")"
         )
     };
 }
 
 /// The hot path: one statement, whose triggers book the money and reset the count. A transfer
 /// the account cannot cover is left alone, and so is a PAGOPA whose notice is paid already.
-const APPROVE: &str = concat!(
+const APPROVE_SQLITE: &str = concat!(
     "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = $5 WHERE ",
     approvable!(),
-    covered!()
+    covered!(month_start!(sqlite, "$1"))
+);
+/// [`APPROVE_SQLITE`] in PostgreSQL's SQL.
+const APPROVE_PG: &str = concat!(
+    "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = $5 WHERE ",
+    approvable!(),
+    covered!(month_start!(pg, "$1"))
 );
 
 /// The hot path of a batch on PostgreSQL: the approvals of consecutive jobs in one statement (one
@@ -302,7 +357,7 @@ const APPROVE_MANY: &str = concat!(
      FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[], $7::text[], $8::int4[]) \
      AS v(at, by, id, customer, credential, max, device, idx) WHERE ",
     approvable!("v.at", "v.id", "v.customer", "v.credential", "v.max", "v.device"),
-    covered!(),
+    covered!(month_start!(pg, "v.at")),
     " RETURNING v.idx"
 );
 
@@ -311,6 +366,21 @@ const SHORT_OF_FUNDS: &str = concat!(
     "SELECT o.id FROM operations o WHERE ",
     approvable!(),
     " AND (SELECT balance_minor FROM accounts WHERE id = o.account_id) < o.amount_minor"
+);
+
+/// Whether an approvable card purchase was refused for its card's monthly limit.
+const OVER_LIMIT_SQLITE: &str = concat!(
+    "SELECT o.id FROM operations o WHERE ",
+    approvable!(),
+    " AND o.kind = 'CARD_PAYMENT' AND ",
+    over_limit!(month_start!(sqlite, "$1"))
+);
+/// [`OVER_LIMIT_SQLITE`] in PostgreSQL's SQL.
+const OVER_LIMIT_PG: &str = concat!(
+    "SELECT o.id FROM operations o WHERE ",
+    approvable!(),
+    " AND o.kind = 'CARD_PAYMENT' AND ",
+    over_limit!(month_start!(pg, "$1"))
 );
 
 /// The approval statement with its seven parameters bound (a macro: each engine binds its own).

@@ -584,6 +584,8 @@ pub enum Approval {
     NotApproved,
     /// The payer's balance is short: nothing changed.
     InsufficientFunds,
+    /// A credit card purchase over what the card's monthly limit leaves: nothing changed.
+    OverLimit,
 }
 
 /// A transfer to book on approval.

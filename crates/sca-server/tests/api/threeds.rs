@@ -742,6 +742,106 @@ async fn a_credit_card_spends_its_monthly_limit_and_lists_only_its_own_purchases
     assert_eq!(buy(&server, "5555555555554444", "380.00").await.1["transStatus"], "C");
 }
 
+/// Purchases waiting for their challenge at once were each within the credit card's monthly
+/// limit when they were made; approved at once, those the limit covers go through and the others
+/// fail, in the write that approves them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purchases_approved_at_once_stay_within_the_credit_cards_monthly_limit() {
+    let server = TestServer::start_with(|c| c.exempt_count = 0).await;
+    let h = holder(&server, "Lia Limite", "+393335550082", VISA).await;
+    let iban = h.web.iban().await;
+    let (status, credit) = server
+        .admin_card(
+            &h.c.user_code,
+            json!({"pan": "5555555555554444", "expiry": "12/39", "kind": "credit", "account": iban,
+                   "credit_limit": "500.00"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    let balance: f64 = h.web.balance().await.parse().unwrap();
+    assert!(balance >= 600.0, "the account holds the three purchases: {balance}");
+    // Three purchases of 200.00, each within the limit when made (the card has spent nothing).
+    let mut ops = Vec::new();
+    for _ in 0..3 {
+        let (_, r) = buy(&server, "5555555555554444", "200.00").await;
+        assert_eq!(r["transStatus"], "C", "{r}");
+        let id = r["acsTransID"].as_str().unwrap().to_owned();
+        ops.push((id.clone(), challenge_view(&server, &id).await));
+    }
+    let answers = futures_util::future::join_all(ops.iter().map(|(_, view)| {
+        h.device.approve(
+            view["op_id"].as_str().unwrap(),
+            view["payload"].as_str().unwrap(),
+            server.clock.now_secs(),
+            None,
+        )
+    }))
+    .await;
+    let approved = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(approved, 2, "{answers:?}");
+    let (_, refused) = answers.iter().find(|(s, _)| *s != StatusCode::OK).unwrap();
+    assert_eq!(refused["code"], "insufficient_funds", "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap_or_default().contains("monthly limit")
+            || refused.to_string().contains("monthly limit"),
+        "{refused}"
+    );
+    let mut statuses = Vec::new();
+    for (id, _) in &ops {
+        statuses.push(result(&server, id).await["transStatus"].as_str().unwrap().to_owned());
+    }
+    statuses.sort();
+    assert_eq!(statuses, ["N", "Y", "Y"]);
+    let (_, cards) = h.web.get("/api/v1/cards").await;
+    let credit = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["card_id"] == credit["card_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(credit["available"], "100.00", "{credit}");
+    assert!(server.audit_text().await.contains("over the card's monthly limit"));
+}
+
+/// Low-value purchases made at once, each let through by the exemption: the credit card's
+/// monthly limit holds in the write that books them, not only in the read before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exempt_purchases_made_at_once_stay_within_the_credit_cards_monthly_limit() {
+    let server = TestServer::start().await;
+    let h = holder(&server, "Ugo Esente", "+393335550083", VISA).await;
+    let iban = h.web.iban().await;
+    let (status, credit) = server
+        .admin_card(
+            &h.c.user_code,
+            json!({"pan": "5555555555554444", "expiry": "12/39", "kind": "credit", "account": iban,
+                   "credit_limit": "50.00"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    // Authenticated at once (`Y`), refused (`N`), or challenged once the exemption's sum is
+    // spent (`C`): never more than the limit booked.
+    let answers = futures_util::future::join_all((0..8).map(|_| buy(&server, "5555555555554444", "20.00"))).await;
+    let authenticated = answers.iter().filter(|(_, r)| r["transStatus"] == "Y").count();
+    assert!(
+        answers
+            .iter()
+            .all(|(s, r)| *s == StatusCode::OK
+                && ["Y", "N", "C"].contains(&r["transStatus"].as_str().unwrap_or_default())),
+        "{answers:?}"
+    );
+    assert_eq!(authenticated, 2, "two of 20.00 fit in 50.00: {answers:?}");
+    let (_, cards) = h.web.get("/api/v1/cards").await;
+    let credit = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["card_id"] == credit["card_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(credit["available"], "10.00", "{credit}");
+}
+
 #[tokio::test]
 async fn wrong_codes_on_the_challenge_page_fail_the_purchase_and_leave_the_customer_two_attempts() {
     let server = TestServer::start_with(|c| c.exempt_count = 0).await;
