@@ -103,8 +103,12 @@ async fn send(pool: PgPool, mut rx: mpsc::UnboundedReceiver<(i64, Arc<HubEvent>)
                     customer,
                     event,
                 };
-                if let Ok(payload) = serde_json::to_string(&wire) {
-                    payloads.push(payload);
+                match serde_json::to_string(&wire) {
+                    // PostgreSQL refuses a payload of 8000 bytes or more (and with it the
+                    // statement): that hint is left to the re-read.
+                    Ok(payload) if payload.len() < 8000 => payloads.push(payload),
+                    Ok(payload) => tracing::warn!(bytes = payload.len(), "push: a hint too long to send"),
+                    Err(_) => {}
                 }
             }
             if payloads.len() < SEND_MAX {
@@ -117,14 +121,22 @@ async fn send(pool: PgPool, mut rx: mpsc::UnboundedReceiver<(i64, Arc<HubEvent>)
         // In the array's order (a function scan yields its rows in order, and the aggregate
         // calls `pg_notify` on each as it comes). Identical payloads in one transaction reach
         // the listeners once, which a hint allows.
-        let sent = sqlx::query("SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p")
-            .bind(CHANNEL)
-            .bind(&payloads)
-            .execute(&pool)
-            .await;
+        const SEND: &str = "SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p";
+        let sent = sqlx::query(SEND).bind(CHANNEL).bind(&payloads).execute(&pool).await;
         if let Err(e) = sent {
-            // The other instances' streams catch up at their next re-read.
-            tracing::warn!(error = %e, n = payloads.len(), "push: notifications could not be sent");
+            tracing::warn!(error = %e, n = payloads.len(), "push: notifications could not be sent together");
+            // One at a time, so that one that fails costs only itself; the other instances'
+            // streams catch up with what is lost at their next re-read.
+            for payload in &payloads {
+                if let Err(e) = sqlx::query(SEND)
+                    .bind(CHANNEL)
+                    .bind(std::slice::from_ref(payload))
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "push: a notification could not be sent");
+                }
+            }
         }
         payloads.clear();
     }
