@@ -14,11 +14,12 @@ export async function freePort() {
   return port;
 }
 
-/** Polls `fn` (async) until it returns a truthy value or `ms` pass; returns that value. */
+/** Polls `fn` (async) until it returns a truthy value or `ms` pass (on the monotonic clock: the
+ * wall clock of a VM can step forward and end a wait early); returns that value. */
 export async function until(fn, ms = 10_000, what = 'condition') {
-  const end = Date.now() + ms;
+  const end = performance.now() + ms;
   let last;
-  while (Date.now() < end) {
+  while (performance.now() < end) {
     try {
       const v = await fn();
       if (v) return v;

@@ -42,9 +42,9 @@ export class Session {
   }
 
   static async create(base, capabilities, { timeout = 60_000 } = {}) {
-    const end = Date.now() + timeout;
+    const end = performance.now() + timeout;
     let last;
-    while (Date.now() < end) {
+    while (performance.now() < end) {
       try {
         const v = await request(base, 'POST', '/session', { capabilities: { alwaysMatch: capabilities } }, { retries: 2 });
         return new Session(base, v.sessionId);
@@ -92,8 +92,8 @@ export class Session {
 
   /** Switches to the window whose URL satisfies `pred`, waiting for it to exist. */
   async window(pred, what, timeout = 30_000) {
-    const end = Date.now() + timeout;
-    while (Date.now() < end) {
+    const end = performance.now() + timeout;
+    while (performance.now() < end) {
       for (const h of await this.handles()) {
         await this.switchTo(h);
         const u = await this.url().catch(() => '');
@@ -105,9 +105,9 @@ export class Session {
   }
 
   async find(css, timeout = 15_000) {
-    const end = Date.now() + timeout;
+    const end = performance.now() + timeout;
     let last;
-    while (Date.now() < end) {
+    while (performance.now() < end) {
       try {
         const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
         return new Element(this, v[ELEMENT]);

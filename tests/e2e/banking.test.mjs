@@ -251,10 +251,10 @@ describe('Area Clienti', () => {
   step('transfer by push: approved in the authenticator, the page updates by itself', async () => {
     const before = await firstBalance(page);
     const opId = await startTransfer(page, '40');
-    const t0 = Date.now();
+    const t0 = performance.now();
     await auth.ok(['approve', opId], [PIN]);
     await heading(page, 'Bonifico eseguito', 5_000);
-    const lag = Date.now() - t0;
+    const lag = performance.now() - t0;
     console.log(`push approval → result page in ${lag} ms (sigillo-auth included)`);
     assert.equal(await firstBalance(page), Math.round((before - 40) * 100) / 100);
   });
