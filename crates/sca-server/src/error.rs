@@ -202,6 +202,14 @@ impl AppError {
         Self::new(ErrorKind::NotPending, "not pending any more")
     }
 
+    /// A credit card purchase its card's monthly limit does not cover, refused by the approval.
+    pub fn over_limit() -> Self {
+        Self::new(
+            ErrorKind::InsufficientFunds,
+            "the card's monthly limit does not cover the amount; the purchase failed",
+        )
+    }
+
     /// Expired.
     pub fn expired() -> Self {
         Self::new(ErrorKind::Expired, "expired")

@@ -876,29 +876,14 @@ pub async fn challenge_otp(
                             .await?;
                             Answered::Approved
                         }
-                        Approval::InsufficientFunds => {
-                            w.decide_operation(op_row, OperationStatus::Failed, now, "insufficient_funds")
+                        short @ (Approval::InsufficientFunds | Approval::OverLimit) => {
+                            w.fail_short(op_row, now, short.failed_by(), &user_code, &op_id, short)
                                 .await?;
-                            w.audit(
-                                now,
-                                "operation_failed",
-                                &user_code,
-                                &format!("{op_id}: insufficient funds"),
-                            )
-                            .await?;
-                            Answered::ShortOfFunds
-                        }
-                        Approval::OverLimit => {
-                            w.decide_operation(op_row, OperationStatus::Failed, now, "over_limit")
-                                .await?;
-                            w.audit(
-                                now,
-                                "operation_failed",
-                                &user_code,
-                                &format!("{op_id}: over the card's monthly limit"),
-                            )
-                            .await?;
-                            Answered::OverLimit
+                            if short == Approval::OverLimit {
+                                Answered::OverLimit
+                            } else {
+                                Answered::ShortOfFunds
+                            }
                         }
                         Approval::NotApproved => Answered::NotPending,
                     });
@@ -962,10 +947,7 @@ pub async fn challenge_otp(
         }
         Answered::OverLimit => {
             publish(OperationStatus::Failed);
-            Err(AppError::new(
-                ErrorKind::InsufficientFunds,
-                "the card's monthly limit does not cover the amount; the purchase failed",
-            ))
+            Err(AppError::over_limit())
         }
     }
 }

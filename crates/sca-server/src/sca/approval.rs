@@ -170,10 +170,7 @@ pub(crate) async fn approve(state: &AppState, customer: &Customer, op: &Operatio
                     "the pagoPA notice has been paid already; the operation failed",
                 )
             } else if matches!(outcome, Outcome::OverLimit) {
-                AppError::new(
-                    ErrorKind::InsufficientFunds,
-                    "the card's monthly limit does not cover the amount; the purchase failed",
-                )
+                AppError::over_limit()
             } else {
                 AppError::new(
                     ErrorKind::InsufficientFunds,
@@ -239,24 +236,18 @@ async fn approve_in_writer(
             Ok(Outcome::Approved)
         }
         Approval::InsufficientFunds => {
-            w.decide_operation(op_row, OperationStatus::Failed, now, by).await?;
-            w.audit(
-                now,
-                "operation_failed",
-                user_code,
-                &format!("{op_id}: insufficient funds"),
-            )
-            .await?;
+            w.fail_short(op_row, now, by, user_code, &op_id, Approval::InsufficientFunds)
+                .await?;
             Ok(Outcome::InsufficientFunds)
         }
         Approval::OverLimit => {
-            w.decide_operation(op_row, OperationStatus::Failed, now, "over_limit")
-                .await?;
-            w.audit(
+            w.fail_short(
+                op_row,
                 now,
-                "operation_failed",
+                Approval::OverLimit.failed_by(),
                 user_code,
-                &format!("{op_id}: over the card's monthly limit"),
+                &op_id,
+                Approval::OverLimit,
             )
             .await?;
             Ok(Outcome::OverLimit)
@@ -572,13 +563,7 @@ async fn write_beside(
                         Made::Exempt
                     }
                     refused => {
-                        let (by, why) = if refused == Approval::OverLimit {
-                            ("over_limit", "over the card's monthly limit")
-                        } else {
-                            ("insufficient_funds", "insufficient funds")
-                        };
-                        w.decide_operation(row, OperationStatus::Failed, now, by).await?;
-                        w.audit(now, "operation_failed", user_code, &format!("{op_id}: {why}"))
+                        w.fail_short(row, now, refused.failed_by(), user_code, op_id, refused)
                             .await?;
                         Made::ShortOfFunds
                     }

@@ -78,6 +78,29 @@ impl WriteCtx {
         Ok(done == 1)
     }
 
+    /// Fails operation `id`, whose approval the write refused for money (`short`: the account
+    /// short of the amount, or a credit card's monthly limit), recording `decided_by`, and says
+    /// which in the audit.
+    pub async fn fail_short(
+        &mut self,
+        id: i64,
+        at: u64,
+        decided_by: &str,
+        customer: &str,
+        op_id: &str,
+        short: Approval,
+    ) -> Result<(), StoreError> {
+        let why = if short == Approval::OverLimit {
+            "over the card's monthly limit"
+        } else {
+            "insufficient funds"
+        };
+        self.decide_operation(id, OperationStatus::Failed, at, decided_by)
+            .await?;
+        self.audit(at, "operation_failed", customer, &format!("{op_id}: {why}"))
+            .await
+    }
+
     /// Approves a pending, unexpired operation unless `credential` (a device code or an SMS code)
     /// is blocked or the answering `device` (when a device answered) is no longer active, in one
     /// statement; its triggers book a transfer's money and reset the count of the credential it
@@ -336,18 +359,19 @@ macro_rules! covered {
 }
 
 /// The hot path: one statement, whose triggers book the money and reset the count. A transfer
-/// the account cannot cover is left alone, and so is a PAGOPA whose notice is paid already.
-const APPROVE_SQLITE: &str = concat!(
-    "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = $5 WHERE ",
-    approvable!(),
-    covered!(month_start!(sqlite, "$1"))
-);
-/// [`APPROVE_SQLITE`] in PostgreSQL's SQL.
-const APPROVE_PG: &str = concat!(
-    "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = $5 WHERE ",
-    approvable!(),
-    covered!(month_start!(pg, "$1"))
-);
+/// the account cannot cover is left alone, and so is a PAGOPA whose notice is paid already. One
+/// text per engine (`sqlite` or `pg`), whose month arithmetic differs.
+macro_rules! approve {
+    ($engine:ident) => {
+        concat!(
+            "UPDATE operations AS o SET status = 'approved', decided_at = $1, decided_by = $2, approved_with = $5 WHERE ",
+            approvable!(),
+            covered!(month_start!($engine, "$1"))
+        )
+    };
+}
+const APPROVE_SQLITE: &str = approve!(sqlite);
+const APPROVE_PG: &str = approve!(pg);
 
 /// The hot path of a batch on PostgreSQL: the approvals of consecutive jobs in one statement (one
 /// round trip instead of one each), under the same conditions, each row its own. Of several
@@ -368,20 +392,20 @@ const SHORT_OF_FUNDS: &str = concat!(
     " AND (SELECT balance_minor FROM accounts WHERE id = o.account_id) < o.amount_minor"
 );
 
-/// Whether an approvable card purchase was refused for its card's monthly limit.
-const OVER_LIMIT_SQLITE: &str = concat!(
-    "SELECT o.id FROM operations o WHERE ",
-    approvable!(),
-    " AND o.kind = 'CARD_PAYMENT' AND ",
-    over_limit!(month_start!(sqlite, "$1"))
-);
-/// [`OVER_LIMIT_SQLITE`] in PostgreSQL's SQL.
-const OVER_LIMIT_PG: &str = concat!(
-    "SELECT o.id FROM operations o WHERE ",
-    approvable!(),
-    " AND o.kind = 'CARD_PAYMENT' AND ",
-    over_limit!(month_start!(pg, "$1"))
-);
+/// Whether an approvable card purchase was refused for its card's monthly limit (per engine, as
+/// [`approve!`]).
+macro_rules! over_limit_refused {
+    ($engine:ident) => {
+        concat!(
+            "SELECT o.id FROM operations o WHERE ",
+            approvable!(),
+            " AND o.kind = 'CARD_PAYMENT' AND ",
+            over_limit!(month_start!($engine, "$1"))
+        )
+    };
+}
+const OVER_LIMIT_SQLITE: &str = over_limit_refused!(sqlite);
+const OVER_LIMIT_PG: &str = over_limit_refused!(pg);
 
 /// The approval statement with its seven parameters bound (a macro: each engine binds its own).
 macro_rules! approval_query {

@@ -588,6 +588,16 @@ pub enum Approval {
     OverLimit,
 }
 
+impl Approval {
+    /// What `decided_by` records of an operation failed for this refusal, where no approver does.
+    pub fn failed_by(self) -> &'static str {
+        match self {
+            Self::OverLimit => "over_limit",
+            _ => "insufficient_funds",
+        }
+    }
+}
+
 /// A transfer to book on approval.
 #[derive(Debug, Clone)]
 pub struct Booking {

@@ -41,14 +41,33 @@ async fn holder(server: &TestServer, name: &str, phone: &str, pan: &str) -> Hold
 
 impl Holder {
     async fn card(&self) -> Value {
+        self.card_by_id(&self.card_id).await
+    }
+
+    /// One of the customer's cards as `GET /api/v1/cards` shows it.
+    async fn card_by_id(&self, card_id: &str) -> Value {
         let (_, cards) = self.web.get("/api/v1/cards").await;
         cards
             .as_array()
             .unwrap()
             .iter()
-            .find(|c| c["card_id"] == self.card_id.as_str())
+            .find(|c| c["card_id"] == card_id)
             .unwrap()
             .clone()
+    }
+
+    /// A Mastercard credit card (`5555555555554444`) on the same account, with a monthly `limit`.
+    async fn credit_card(&self, server: &TestServer, limit: &str) -> Value {
+        let iban = self.web.iban().await;
+        let (status, credit) = server
+            .admin_card(
+                &self.c.user_code,
+                json!({"pan": "5555555555554444", "expiry": "12/39", "kind": "credit", "account": iban,
+                       "credit_limit": limit}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{credit}");
+        credit
     }
 
     async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
@@ -699,28 +718,13 @@ async fn a_merchant_gets_typed_errors_and_refusals_and_never_the_card_number_bac
 async fn a_credit_card_spends_its_monthly_limit_and_lists_only_its_own_purchases() {
     let server = TestServer::start_with(|c| c.exempt_count = 0).await;
     let h = holder(&server, "Clara Credito", "+393335550081", VISA).await;
-    let iban = h.web.iban().await;
-    let (status, credit) = server
-        .admin_card(
-            &h.c.user_code,
-            json!({"pan": "5555555555554444", "expiry": "12/39", "kind": "credit", "account": iban,
-                   "credit_limit": "500.00"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    let credit = h.credit_card(&server, "500.00").await;
     assert_eq!(credit["available"], "500.00");
     let (_, r) = buy(&server, "5555555555554444", "120.00").await;
     let view: Value = challenge_view(&server, r["acsTransID"].as_str().unwrap()).await;
     h.approve(&server, &json!({"op_id": view["op_id"], "payload": view["payload"]}))
         .await;
-    let (_, cards) = h.web.get("/api/v1/cards").await;
-    let credit = cards
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["card_id"] == credit["card_id"])
-        .unwrap()
-        .clone();
+    let credit = h.card_by_id(credit["card_id"].as_str().unwrap()).await;
     assert_eq!(credit["available"], "380.00", "{credit}");
     let (_, mine) = h
         .web
@@ -749,15 +753,7 @@ async fn a_credit_card_spends_its_monthly_limit_and_lists_only_its_own_purchases
 async fn purchases_approved_at_once_stay_within_the_credit_cards_monthly_limit() {
     let server = TestServer::start_with(|c| c.exempt_count = 0).await;
     let h = holder(&server, "Lia Limite", "+393335550082", VISA).await;
-    let iban = h.web.iban().await;
-    let (status, credit) = server
-        .admin_card(
-            &h.c.user_code,
-            json!({"pan": "5555555555554444", "expiry": "12/39", "kind": "credit", "account": iban,
-                   "credit_limit": "500.00"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    let credit = h.credit_card(&server, "500.00").await;
     let balance: f64 = h.web.balance().await.parse().unwrap();
     assert!(balance >= 600.0, "the account holds the three purchases: {balance}");
     // Three purchases of 200.00, each within the limit when made (the card has spent nothing).
@@ -792,14 +788,7 @@ async fn purchases_approved_at_once_stay_within_the_credit_cards_monthly_limit()
     }
     statuses.sort();
     assert_eq!(statuses, ["N", "Y", "Y"]);
-    let (_, cards) = h.web.get("/api/v1/cards").await;
-    let credit = cards
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["card_id"] == credit["card_id"])
-        .unwrap()
-        .clone();
+    let credit = h.card_by_id(credit["card_id"].as_str().unwrap()).await;
     assert_eq!(credit["available"], "100.00", "{credit}");
     assert!(server.audit_text().await.contains("over the card's monthly limit"));
 }
@@ -810,15 +799,7 @@ async fn purchases_approved_at_once_stay_within_the_credit_cards_monthly_limit()
 async fn exempt_purchases_made_at_once_stay_within_the_credit_cards_monthly_limit() {
     let server = TestServer::start().await;
     let h = holder(&server, "Ugo Esente", "+393335550083", VISA).await;
-    let iban = h.web.iban().await;
-    let (status, credit) = server
-        .admin_card(
-            &h.c.user_code,
-            json!({"pan": "5555555555554444", "expiry": "12/39", "kind": "credit", "account": iban,
-                   "credit_limit": "50.00"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    let credit = h.credit_card(&server, "50.00").await;
     // Authenticated at once (`Y`), refused (`N`), or challenged once the exemption's sum is
     // spent (`C`): never more than the limit booked.
     let answers = futures_util::future::join_all((0..8).map(|_| buy(&server, "5555555555554444", "20.00"))).await;
@@ -831,14 +812,7 @@ async fn exempt_purchases_made_at_once_stay_within_the_credit_cards_monthly_limi
         "{answers:?}"
     );
     assert_eq!(authenticated, 2, "two of 20.00 fit in 50.00: {answers:?}");
-    let (_, cards) = h.web.get("/api/v1/cards").await;
-    let credit = cards
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["card_id"] == credit["card_id"])
-        .unwrap()
-        .clone();
+    let credit = h.card_by_id(credit["card_id"].as_str().unwrap()).await;
     assert_eq!(credit["available"], "10.00", "{credit}");
 }
 
